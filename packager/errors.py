@@ -1,0 +1,155 @@
+"""The one error tree of deployml.
+
+Every error a user can cause or meet is a subclass of :class:`DeploymlError`. Each class
+builds its message from structured arguments and keeps them as attributes, so callers (the
+CLI, the HTTP handlers) can show them without parsing text. Programming mistakes stay
+built-in exceptions. Messages never contain data values from a model's inputs.
+
+    DeploymlError                    exit code 1
+    ├── ModelFileError               the model file cannot be read or is not a usable model
+    │   ├── NotAnEstimatorError      the object is not a scikit-learn estimator
+    │   └── NotFittedError           the estimator has not been fitted
+    ├── CaptureError                 training data or options do not fit the model
+    ├── ArtefactError                an artefact directory cannot be written or read
+    │   ├── OutputExistsError        the output directory exists and --force was not given
+    │   ├── ManifestError            the manifest is missing, malformed or lacks a field
+    │   ├── FormatVersionError       the artefact was written by a newer, incompatible format
+    │   ├── IntegrityError           a file's SHA-256 differs from the manifest
+    │   └── VerificationError        re-scoring the stored examples gave other outputs
+    ├── ConfigError                  a DEPLOYML_* setting is invalid (server.settings)
+    └── RequestError                 an HTTP client mistake (server.errors; carries a status)
+
+``server.errors`` subclasses ``RequestError`` for each HTTP failure; the tree is drawn here so
+it is seen whole in one place.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtefactError",
+    "CaptureError",
+    "ConfigError",
+    "DeploymlError",
+    "FormatVersionError",
+    "IntegrityError",
+    "ManifestError",
+    "ModelFileError",
+    "NotAnEstimatorError",
+    "NotFittedError",
+    "OutputExistsError",
+    "RequestError",
+    "VerificationError",
+]
+
+
+class DeploymlError(Exception):
+    """Base of every error deployml raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ModelFileError(DeploymlError):
+    """The model file cannot be read, or does not hold a usable model."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class NotAnEstimatorError(ModelFileError):
+    """The loaded object is not a scikit-learn estimator."""
+
+    def __init__(self, path: str, type_name: str) -> None:
+        super().__init__(
+            path,
+            f"holds a {type_name}, not a scikit-learn estimator "
+            "(expected an object with fit and predict)",
+        )
+        self.type_name = type_name
+
+
+class NotFittedError(ModelFileError):
+    """The estimator has not been fitted."""
+
+    def __init__(self, path: str, class_name: str) -> None:
+        super().__init__(path, f"the {class_name} has not been fitted; call fit before packaging")
+        self.class_name = class_name
+
+
+class CaptureError(DeploymlError):
+    """Training data, test data or options do not fit the model."""
+
+
+class ArtefactError(DeploymlError):
+    """An artefact directory cannot be written or read."""
+
+
+class OutputExistsError(ArtefactError):
+    """The output directory exists and overwriting was not asked for."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} already exists; pass --force to replace it")
+        self.path = path
+
+
+class ManifestError(ArtefactError):
+    """The manifest is missing, not valid JSON, or lacks a required field."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class FormatVersionError(ArtefactError):
+    """The artefact was written with a newer major format version than this reader knows."""
+
+    def __init__(self, found: str, supported: str) -> None:
+        super().__init__(
+            f"artefact format {found} is newer than the {supported} this deployml reads; "
+            "upgrade deployml to load it"
+        )
+        self.found = found
+        self.supported = supported
+
+
+class IntegrityError(ArtefactError):
+    """A file's contents differ from the SHA-256 recorded in the manifest."""
+
+    def __init__(self, file: str, problem: str = "SHA-256 differs from the manifest") -> None:
+        super().__init__(f"{file}: {problem}; the artefact was changed after packaging")
+        self.file = file
+        self.problem = problem
+
+
+class VerificationError(ArtefactError):
+    """Re-scoring the stored example inputs gave outputs other than the recorded ones."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"self-test failed: {problem}")
+        self.problem = problem
+
+
+class ConfigError(DeploymlError):
+    """A setting is invalid; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class RequestError(DeploymlError):
+    """A client mistake in an HTTP request; subclasses in server.errors set status and code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or []
