@@ -1,0 +1,134 @@
+"""The targets of the server issue, judged from one run's figures, and the printed table.
+
+Every target is a ratio (or, for start-up, a difference) between deployml and the minimal
+app measured in the same run, so machine speed cancels out; noise from other load does not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Figures = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One speed target: which figure, compared how, against what bound."""
+
+    models: tuple[str, ...]
+    name: str
+    figure: Callable[[Figures], float]
+    compare: str  # "ratio>=", "ratio<=" or "diff<="
+    bound: float
+
+    def judge(self, minimal: Figures, deployml: Figures) -> dict[str, Any]:
+        """The two figures, their ratio or difference, and PASS/FAIL."""
+        m, d = self.figure(minimal), self.figure(deployml)
+        if self.compare == "diff<=":
+            value, ok, shown = d - m, d - m <= self.bound, f"{d - m:+.2f} s (<= +{self.bound} s)"
+        else:
+            value = d / m if m else float("inf")
+            ok = value >= self.bound if self.compare == "ratio>=" else value <= self.bound
+            sign = ">=" if self.compare == "ratio>=" else "<="
+            shown = f"{value:.2f}x ({sign} {self.bound}x)"
+        return {
+            "target": self.name,
+            "minimal": m,
+            "deployml": d,
+            "value": value,
+            "shown": shown,
+            "verdict": "PASS" if ok else "FAIL",
+        }
+
+
+def _c8(f: Figures) -> float:
+    return float(f["throughput_c8"]["requests_per_s"])
+
+
+def _p50(f: Figures) -> float:
+    return float(f["latency_c1"]["p50_ms"])
+
+
+def _batch(f: Figures) -> float:
+    return float(f["batch"]["rows_per_s"])
+
+
+def _startup(f: Figures) -> float:
+    return float(f["startup_s"])
+
+
+def _pss(f: Figures) -> float:
+    return float(f["memory"]["pss_mib"])
+
+
+ALL = ("lr", "rf", "hgb")
+TARGETS = (
+    Target(("lr",), "single-row throughput c8", _c8, "ratio>=", 1.5),
+    Target(("lr",), "single-row p50 latency c1", _p50, "ratio<=", 1.0),
+    Target(("rf",), "single-row throughput c8", _c8, "ratio>=", 1.0),
+    Target(("hgb",), "single-row throughput c8", _c8, "ratio>=", 3.0),
+    Target(ALL, "10,000-row rows/s", _batch, "ratio>=", 2.0),
+    Target(ALL, "start-up to first prediction", _startup, "diff<=", 1.0),
+    Target(ALL, "memory PSS master+workers", _pss, "ratio<=", 1.2),
+)
+
+
+def judge(models: dict[str, Figures]) -> list[dict[str, Any]]:
+    """Every target that applies to a measured model, judged."""
+    verdicts = []
+    for target in TARGETS:
+        for key in target.models:
+            if key in models and "deployml" in models[key]:
+                entry = models[key]
+                verdict = target.judge(entry["minimal"], entry["deployml"])
+                verdicts.append({"model": key, **verdict})
+    return verdicts
+
+
+def _row(label: str, *cells: str) -> str:
+    return f"  {label:<34}" + "".join(f"{c:>14}" for c in cells)
+
+
+def table(models: dict[str, Figures], verdicts: list[dict[str, Any]]) -> str:
+    """A plain-text table of every figure, then the targets with PASS/FAIL."""
+    out = []
+    for key, entry in models.items():
+        ip, mini, dep = entry["inprocess"], entry["minimal"], entry.get("deployml", {})
+
+        def cell(server: Figures, pick: Callable[[Figures], float], fmt: str) -> str:
+            try:
+                return format(pick(server), fmt)
+            except (KeyError, TypeError):
+                return "-"
+
+        out.append(f"\n{entry['title']} ({key})")
+        out.append(_row("", "in-process", "minimal", "deployml"))
+        rows: list[tuple[str, str, Callable[[Figures], float], str]] = [
+            ("p50 latency c1 (ms)", f"{ip['one_row_with_proba_ms']:.2f}", _p50, ".2f"),
+            ("p99 latency c1 (ms)", "", lambda f: f["latency_c1"]["p99_ms"], ".2f"),
+            ("single-row req/s c8", f"{ip['one_row_per_s']:.0f}", _c8, ".0f"),
+            ("10k-row rows/s (instances)", f"{ip['batch_rows_per_s']:.0f}", _batch, ".0f"),
+            ("10k-row rows/s (columnar)", "", lambda f: f["batch_columnar"]["rows_per_s"], ".0f"),
+            ("start-up to first prediction (s)", "", _startup, ".2f"),
+            ("PSS master+workers (MiB)", "", _pss, ".1f"),
+            ("RSS master+workers (MiB)", "", lambda f: f["memory"]["rss_mib"], ".1f"),
+        ]
+        for label, inproc, pick, fmt in rows:
+            out.append(_row(label, inproc, cell(mini, pick, fmt), cell(dep, pick, fmt)))
+    if verdicts:
+        out.append("\nTargets (deployml against the minimal app, same run)")
+        for v in verdicts:
+            out.append(f"  {v['verdict']}  {v['model']:<4} {v['target']:<32} {v['shown']}")
+    return "\n".join(out)
+
+
+def write(results: Figures, directory: Path, stamp: str) -> Path:
+    """Write the run's figures as JSON under ``directory`` and return the path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"bench-{stamp}.json"
+    path.write_text(json.dumps(results, indent=2, default=str))
+    return path

@@ -1,0 +1,231 @@
+"""Benchmark ``deployml serve`` against a minimal Flask app and in-process predict.
+
+    python bench/run.py                  # the full run: 3 models, 10 s per measurement
+    python bench/run.py --seconds 3      # a quicker, noisier run
+    python bench/run.py --models lr      # one model
+
+For each reference model, in one run: in-process predict timings; start-up to the first
+successful prediction (median of alternated starts); identical warm-up; then single-row
+latency at concurrency 1, single-row throughput at concurrency 8 and rows/s for 10,000-row
+requests, each measured on the minimal app and on deployml alternately; then PSS of each
+whole server. Prints a table with the targets' PASS/FAIL and writes JSON to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import artefacts
+import inprocess
+import load
+import memory
+import models
+import report
+import servers
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+WARMUP_S = 2
+
+
+def _minimal_argv(pickle_path: Path, port: int) -> list[str]:
+    factory = f"minimal_app:create_app({str(pickle_path)!r})"
+    return [sys.executable, "-m", "gunicorn", "--workers", "2", "--chdir", str(HERE),
+            "--bind", f"127.0.0.1:{port}", factory]  # fmt: skip
+
+
+class Contender:
+    """One server under test: how to start it, and the figures gathered for it."""
+
+    def __init__(self, name: str, argv_for: Any, env: dict[str, str], logs: Path) -> None:
+        self.name, self.argv_for, self.env, self.logs = name, argv_for, env, logs
+        self.figures: dict[str, Any] = {"startups_s": []}
+        self.server: servers.Server | None = None
+
+    def start(self, probe: bytes) -> None:
+        port = servers.free_port()
+        log = self.logs / f"{self.name}.log"
+        self.server = servers.start(self.name, self.argv_for(port), port, probe, log, self.env)
+        self.figures["startups_s"].append(self.server.startup_s)
+        _say(f"    {self.name}: ready in {self.server.startup_s:.2f} s")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            servers.stop(self.server)
+            self.server = None
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None, "start the server first"
+        return self.server.port
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _measure(
+    contender: Contender, key: str, body: Path, rows: int, threads: int, conns: int, secs: int
+) -> None:
+    result = load.run_wrk(
+        contender.port, body, rows, threads=threads, connections=conns, seconds=secs
+    )
+    contender.figures[key] = result.to_dict()
+    flag = f"  ({result.errors} ERRORS: figure invalid)" if result.errors else ""
+    _say(
+        f"    {contender.name:<8} {key:<15} {result.requests_per_s:9.1f} req/s "
+        f"{result.rows_per_s:10.0f} rows/s  p50 {result.p50_ms:8.2f} ms  "
+        f"p99 {result.p99_ms:8.2f} ms{flag}"
+    )
+
+
+def bench_model(key: str, work: Path, seconds: int, startups: int, with_deployml: bool) -> Any:
+    """Every figure for one reference model; both servers are stopped on the way out."""
+    ref = models.BUILDERS[key]()
+    directory = work / key
+    bodies = models.write_bodies(ref, directory / "bodies")
+    pickle_path = models.write_pickle(ref, directory / "model.pkl")
+    _say(f"\n{ref.title}: in-process predict")
+    figures: dict[str, Any] = {
+        "title": ref.title,
+        "inprocess": inprocess.time_model(ref, ref.one_row(), ref.batch()),
+        "loadavg_before": _loadavg(),
+    }
+    env = dict(os.environ)
+    contenders = [Contender("minimal", lambda p: _minimal_argv(pickle_path, p), env, directory)]
+    if with_deployml:
+        artefact = artefacts.package(ref, directory / "artefact")
+        contenders.append(
+            Contender(
+                "deployml", lambda p: artefacts.serve_argv(artefact, p), artefacts.env(), directory
+            )
+        )
+    probe = bodies.one_row.read_bytes()
+    try:
+        _say(f"{ref.title}: start-up, {startups} alternated starts each")
+        for round_ in range(startups):
+            order = contenders if round_ % 2 == 0 else contenders[::-1]
+            for contender in order:
+                contender.start(probe)
+                if round_ < startups - 1:
+                    contender.stop()
+        _say(f"{ref.title}: warm-up ({WARMUP_S} s single-row and 10,000-row each)")
+        for contender in contenders:
+            load.run_wrk(contender.port, bodies.one_row, 1, threads=1, connections=2,
+                         seconds=WARMUP_S)  # fmt: skip
+            load.run_wrk(contender.port, bodies.batch, models.BATCH_ROWS, threads=1,
+                         connections=2, seconds=WARMUP_S)  # fmt: skip
+        _say(f"{ref.title}: load, {seconds} s per measurement, servers alternated")
+        plan = [
+            ("latency_c1", bodies.one_row, 1, 1, 1),
+            ("throughput_c8", bodies.one_row, 1, 2, 8),
+            ("batch", bodies.batch, models.BATCH_ROWS, 2, 2),
+        ]
+        for index, (name, body, rows, threads, conns) in enumerate(plan):
+            order = contenders if index % 2 == 0 else contenders[::-1]
+            for contender in order:
+                _measure(contender, name, body, rows, threads, conns, seconds)
+        if with_deployml:
+            _measure(contenders[1], "batch_columnar", bodies.batch_columnar,
+                     models.BATCH_ROWS, 2, 2, seconds)  # fmt: skip
+        for contender in contenders:
+            assert contender.server is not None
+            contender.figures["memory"] = memory.tree_memory(contender.server.pid)
+            contender.figures["startup_s"] = statistics.median(contender.figures["startups_s"])
+            _say(f"    {contender.name:<8} PSS {contender.figures['memory']['pss_mib']:.1f} MiB")
+    finally:
+        for contender in contenders:
+            contender.stop()
+    figures["loadavg_after"] = _loadavg()
+    for contender in contenders:
+        figures[contender.name] = contender.figures
+    return figures
+
+
+def _loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+def _environment() -> dict[str, Any]:
+    def version(name: str) -> str:
+        try:
+            from importlib.metadata import version as dist_version
+
+            return dist_version(name)
+        except Exception:
+            return "not installed"
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+            timeout=10, check=False,
+        ).stdout.strip()  # fmt: skip
+    except OSError:
+        commit = ""
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "git_commit": commit or "unknown",
+        "packages": {n: version(n) for n in
+                     ("deployml", "scikit-learn", "numpy", "pandas", "flask", "gunicorn")},
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 2 if wrk is missing, 1 if a server fails."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measurement")
+    parser.add_argument("--startups", type=int, default=3, help="starts per server (median)")
+    parser.add_argument("--models", nargs="+", choices=list(models.BUILDERS), default=None)
+    parser.add_argument(
+        "--minimal-only", action="store_true", help="skip deployml (checks the harness alone)"
+    )
+    args = parser.parse_args(argv)
+    if args.seconds < 1 or args.startups < 1:
+        parser.error("--seconds and --startups must be at least 1")
+    try:
+        load.require_wrk()
+    except load.LoadError as error:
+        _say(f"Error: {error}")
+        return 2
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    results: dict[str, Any] = {
+        "started": stamp,
+        "command": " ".join(["python", "bench/run.py", *(argv or sys.argv[1:])]),
+        "seconds_per_measurement": args.seconds,
+        "environment": _environment(),
+        "models": {},
+    }
+    try:
+        with tempfile.TemporaryDirectory(prefix="deployml-bench-") as work:
+            for key in args.models or list(models.BUILDERS):
+                results["models"][key] = bench_model(
+                    key, Path(work), args.seconds, args.startups, not args.minimal_only
+                )
+    except (servers.ServerError, load.LoadError, artefacts.PackagingError) as error:
+        _say(f"Error: {error}")
+        return 1
+    results["targets"] = report.judge(results["models"])
+    print(report.table(results["models"], results["targets"]))
+    path = report.write(results, RESULTS, stamp)
+    print(f"\nFigures written to {path.relative_to(HERE.parent)}")
+    print(json.dumps({v["model"] + " " + v["target"]: v["verdict"] for v in results["targets"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
