@@ -1,0 +1,142 @@
+"""The server's settings: the one place that reads ``DEPLOYML_*`` environment variables.
+
+Every variable is parsed and validated here, once, at start-up; a bad value raises
+:class:`~packager.errors.ConfigError` naming the variable. Everything else in ``server``
+takes a :class:`Settings` as an argument. ``docs/settings.md`` lists every variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from packager.errors import ConfigError
+
+__all__ = ["LOG_LEVELS", "PREFIX", "Settings"]
+
+PREFIX = "DEPLOYML_"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_MAX_WORKERS = 64
+_MAX_THREADS = 256
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated server settings; build with :meth:`from_env` or directly in tests."""
+
+    artefact: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    worker_threads: int = 1
+    model_threads: int | None = None
+    max_request_bytes: int = 10 * 1024 * 1024
+    max_rows: int = 10_000
+    log_level: str = "info"
+    strict_categories: bool = False
+    strict_versions: bool = False
+    timeout: int = 30
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every ``DEPLOYML_*`` variable (default: ``os.environ``)."""
+        env = _Env(os.environ if environ is None else environ)
+        return cls(
+            artefact=env.get("ARTEFACT", _directory, None),
+            host=env.get("HOST", _host, cls.host),
+            port=env.get("PORT", _bounded(1, 65535), cls.port),
+            workers=env.get("WORKERS", _bounded(1, _MAX_WORKERS), cls.workers),
+            worker_threads=env.get("WORKER_THREADS", _bounded(1, _MAX_THREADS), 1),
+            model_threads=env.get("MODEL_THREADS", _bounded(1, _MAX_THREADS), None),
+            max_request_bytes=env.get("MAX_REQUEST_BYTES", _bounded(1024, 2**31), 10 * 2**20),
+            max_rows=env.get("MAX_ROWS", _bounded(1, 10_000_000), cls.max_rows),
+            log_level=env.get("LOG_LEVEL", _log_level, cls.log_level),
+            strict_categories=env.get("STRICT_CATEGORIES", _boolean, False),
+            strict_versions=env.get("STRICT_VERSIONS", _boolean, False),
+            timeout=env.get("TIMEOUT", _bounded(1, 3600), cls.timeout),
+        )
+
+    @property
+    def bind(self) -> str:
+        """The gunicorn bind address, ``host:port`` (IPv6 hosts in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def model_thread_limit(self) -> int:
+        """OpenMP/BLAS threads each worker may use: the setting, else cores // workers, min 1."""
+        if self.model_threads is not None:
+            return self.model_threads
+        return max(1, (os.cpu_count() or 1) // self.workers)
+
+    def require_artefact(self) -> Path:
+        """The artefact directory, or a ConfigError saying it was not given."""
+        if self.artefact is None:
+            raise ConfigError(PREFIX + "ARTEFACT", "not set; give the artefact directory")
+        return self.artefact
+
+
+class _Env:
+    """Looks variables up by suffix and wraps parse failures in a ConfigError."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def get(self, suffix: str, parse: Callable[[str], T], default: T) -> T:
+        name = PREFIX + suffix
+        raw = self.environ.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            return parse(raw.strip())
+        except ValueError as error:
+            raise ConfigError(name, str(error)) from None
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"expected a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _boolean(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError("expected one of true/false, yes/no, on/off, 1/0")
+
+
+def _log_level(raw: str) -> str:
+    lowered = raw.lower()
+    if lowered not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+    return lowered
+
+
+def _host(raw: str) -> str:
+    if any(ch.isspace() or ch in "/@" for ch in raw):
+        raise ValueError("expected a host name or IP address")
+    return raw.strip("[]")
+
+
+def _directory(raw: str) -> Path:
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"{path} is not a directory")
+    return path

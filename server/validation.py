@@ -1,0 +1,254 @@
+"""Validate request rows against the recorded feature schema, compiled once at start-up.
+
+Two paths give the same answer. Small batches go row by row through a marshmallow schema
+generated from the :class:`~packager.manifest.FeatureSpec` list. Large batches are checked
+column by column: a column whose JSON kinds are all acceptable passes in one set operation;
+any other column is checked value by value with the very checks the schema's fields call,
+and an irregular batch (a row that is not an object, a missing or extra key) goes back to
+the row path. Out-of-range numbers and unseen categories become per-row warnings, or errors
+for unseen categories the model cannot score or when strictness is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+from marshmallow import Schema, ValidationError, fields
+
+from packager.manifest import FeatureSpec, InputSpec
+from server import feature_checks as checks
+from server.errors import InvalidInputError, UnseenCategoryError
+from server.payload import MAX_DETAILS, Payload
+
+__all__ = ["COLUMNWISE_FROM", "Batch", "Validator"]
+
+COLUMNWISE_FROM = 64
+Detail = dict[str, object]
+_NONE = type(None)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Validated rows as columns in training order, with per-row warnings."""
+
+    columns: dict[str, Sequence[Any]]
+    rows: int
+    warnings: list[Detail]
+
+
+class _FeatureField(fields.Field[Any]):
+    """A marshmallow field that accepts exactly what the feature's check accepts."""
+
+    def __init__(self, check: checks.Check, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        problem = self.check(value)
+        if problem is not None:
+            raise ValidationError(problem)
+        return value
+
+
+class _FeatureSchema(Schema):
+    error_messages = {  # noqa: RUF012 (marshmallow reads this class attribute)
+        "unknown": checks.UNKNOWN,
+        "type": "expected an object of features",
+    }
+
+
+class Validator:
+    """Checks payloads for one model; build once, call :meth:`validate` per request."""
+
+    def __init__(
+        self,
+        spec: InputSpec,
+        *,
+        strict_categories: bool = False,
+        unscorable: Iterable[str] = (),
+        columnwise_from: int = COLUMNWISE_FROM,
+    ) -> None:
+        self.features = spec.features
+        self.names = spec.names
+        self.strict_categories = strict_categories
+        self.unscorable = frozenset(unscorable)
+        self.columnwise_from = columnwise_from
+        self._order = {name: i for i, name in enumerate(self.names)}
+        self._checks = {f.name: checks.value_check(f) for f in self.features}
+        self._fast = {f.name: _fast_types(f) for f in self.features}
+        self._categories = {
+            f.name: frozenset(f.categories)
+            for f in self.features
+            if f.kind == "category" and f.categories
+        }
+        # Field attributes are positional so that no feature name can shadow a Schema method.
+        schema_fields: dict[str, fields.Field[Any]] = {
+            f"f{i}": _FeatureField(
+                self._checks[f.name],
+                data_key=f.name,
+                required=True,
+                allow_none=f.nullable,
+                error_messages={"required": checks.MISSING, "null": checks.NULL},
+            )
+            for i, f in enumerate(self.features)
+        }
+        self._schema = _FeatureSchema.from_dict(schema_fields, name="Features")(many=True)
+        self._getter = itemgetter(*self.names)
+
+    def validate(self, payload: Payload) -> Batch:
+        """Raise InvalidInputError or UnseenCategoryError, or return the batch with warnings."""
+        columns = self._regular_columns(payload) if payload.rows >= self.columnwise_from else None
+        if columns is None:
+            self._check_rows(_records(payload))
+            columns = self._regular_columns(payload)
+            assert columns is not None, "rows that passed the schema are regular"
+        else:
+            self._check_columns(columns)
+        return Batch(columns, payload.rows, self._warnings(columns, payload.rows))
+
+    def _regular_columns(self, payload: Payload) -> dict[str, Sequence[Any]] | None:
+        """Columns in training order, or None if any row lacks a feature or has an extra."""
+        if payload.records is not None:
+            records = payload.records
+            if set(map(type, records)) != {dict} or set(map(len, records)) != {len(self.names)}:
+                return None
+            try:
+                rows = list(map(self._getter, records))
+            except KeyError:
+                return None
+            if len(self.names) == 1:
+                return {self.names[0]: rows}
+            return dict(zip(self.names, zip(*rows, strict=True), strict=True))
+        assert payload.columns is not None and payload.data is not None
+        if sorted(payload.columns) != sorted(self.names):
+            return None
+        by_name = dict(zip(payload.columns, zip(*payload.data, strict=True), strict=True))
+        return {name: by_name[name] for name in self.names}
+
+    def _check_rows(self, records: list[Any]) -> None:
+        try:
+            self._schema.load(records)
+        except ValidationError as error:
+            details = _row_details(error.normalized_messages(), self._order)
+            raise InvalidInputError(details[:MAX_DETAILS], len(details)) from None
+
+    def _check_columns(self, columns: dict[str, Sequence[Any]]) -> None:
+        details: list[Detail] = []
+        for feature in self.features:
+            column = columns[feature.name]
+            kinds = set(map(type, column))
+            if kinds <= self._fast[feature.name]:
+                continue
+            # orjson never yields inf or NaN, but a float column is cheap to make sure of.
+            if (
+                feature.kind == "number"
+                and kinds <= self._fast[feature.name] | {float}
+                and not np.isinf(np.asarray(column, dtype=np.float64)).any()
+            ):
+                continue
+            check = self._checks[feature.name]
+            for row, value in enumerate(column):
+                if value is None:
+                    problem = None if feature.nullable else checks.NULL
+                else:
+                    problem = check(value)
+                if problem is not None:
+                    details.append({"row": row, "feature": feature.name, "problem": problem})
+        if details:
+            details.sort(key=self._detail_key)
+            raise InvalidInputError(details[:MAX_DETAILS], len(details))
+
+    def _warnings(self, columns: dict[str, Sequence[Any]], rows: int) -> list[Detail]:
+        warnings: list[Detail] = []
+        unseen: list[Detail] = []
+        for feature in self.features:
+            column = columns[feature.name]
+            if feature.kind in ("number", "integer"):
+                for row, problem in _out_of_range(feature, column, rows >= self.columnwise_from):
+                    warnings.append({"row": row, "feature": feature.name, "problem": problem})
+            elif feature.name in self._categories:
+                for row in _unseen(column, self._categories[feature.name]):
+                    detail = {
+                        "row": row,
+                        "feature": feature.name,
+                        "problem": checks.UNSEEN_CATEGORY,
+                    }
+                    refuse = self.strict_categories or feature.name in self.unscorable
+                    (unseen if refuse else warnings).append(detail)
+        if unseen:
+            unseen.sort(key=self._detail_key)
+            raise UnseenCategoryError(unseen[:MAX_DETAILS], self.strict_categories)
+        warnings.sort(key=self._detail_key)
+        return warnings
+
+    def _detail_key(self, detail: Detail) -> tuple[int, int]:
+        return int(detail["row"]), self._order[str(detail["feature"])]  # type: ignore[call-overload]
+
+
+def _fast_types(feature: FeatureSpec) -> frozenset[type]:
+    """JSON kinds that need no per-value look (floats need a finiteness check elsewhere)."""
+    kinds = {
+        "number": frozenset({int}),
+        "integer": frozenset({int}),
+        "boolean": frozenset({bool}),
+        "string": frozenset({str}),
+    }.get(feature.kind)
+    if kinds is None:
+        kinds = checks.category_types(feature.categories) - {float}
+    return kinds | {_NONE} if feature.nullable else kinds
+
+
+def _records(payload: Payload) -> list[Any]:
+    if payload.records is not None:
+        return payload.records
+    assert payload.columns is not None and payload.data is not None
+    return [dict(zip(payload.columns, row, strict=True)) for row in payload.data]
+
+
+def _row_details(messages: Any, order: dict[str, int]) -> list[Detail]:
+    details: list[Detail] = []
+    for row, problems in sorted(messages.items()):
+        for key, texts in sorted(
+            problems.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])
+        ):
+            for text in texts:
+                if key == "_schema":
+                    details.append({"row": row, "problem": text})
+                else:
+                    details.append({"row": row, "feature": key, "problem": text})
+    return details
+
+
+def _out_of_range(
+    feature: FeatureSpec, column: Sequence[Any], vectorised: bool
+) -> list[tuple[int, str]]:
+    low, high = feature.min, feature.max
+    if low is None and high is None:
+        return []
+    if vectorised:
+        values = np.asarray(column, dtype=np.float64)  # None becomes NaN, which compares False
+        below = np.flatnonzero(values < low).tolist() if low is not None else []
+        above = np.flatnonzero(values > high).tolist() if high is not None else []
+        found = [(r, checks.BELOW_RANGE) for r in below] + [(r, checks.ABOVE_RANGE) for r in above]
+        return sorted(found)
+    found = []
+    for row, value in enumerate(column):
+        if value is None:
+            continue
+        if low is not None and value < low:
+            found.append((row, checks.BELOW_RANGE))
+        elif high is not None and value > high:
+            found.append((row, checks.ABOVE_RANGE))
+    return found
+
+
+def _unseen(column: Sequence[Any], categories: frozenset[Any]) -> list[int]:
+    if set(column) <= categories | {None}:
+        return []
+    return [
+        row for row, value in enumerate(column) if value is not None and value not in categories
+    ]
