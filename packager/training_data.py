@@ -1,0 +1,115 @@
+"""Training and test data as the model saw them: checked against the model, shaped as frames."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from packager.errors import CaptureError
+
+__all__ = ["Dataset", "features_of", "target_of"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features as a named frame (for the schema) and as the estimator takes them (for scoring)."""
+
+    frame: pd.DataFrame
+    model_X: Any
+    format: str
+    names_generated: bool
+
+    @property
+    def names(self) -> list[str]:
+        """Feature names in training order."""
+        return [str(c) for c in self.frame.columns]
+
+
+def features_of(
+    model: Any, X: Any, what: str, feature_names: Sequence[str] | None = None
+) -> Dataset:
+    """Check ``X`` against what the fitted ``model`` expects; ``what`` names it in errors."""
+    model_names = getattr(model, "feature_names_in_", None)
+    model_names = None if model_names is None else [str(n) for n in model_names]
+    if isinstance(X, pd.DataFrame):
+        columns = [str(c) for c in X.columns]
+        if len(set(columns)) != len(columns):
+            raise CaptureError(f"{what} has duplicate column names")
+        if feature_names is not None and list(feature_names) != columns:
+            raise CaptureError(f"feature_names do not match the columns of {what}")
+        if model_names is not None:
+            _check_names(model_names, columns, what)
+            frame = X.set_axis(columns, axis=1)[model_names]
+            dataset = Dataset(frame, frame, "dataframe", False)
+        else:
+            frame = X.set_axis(columns, axis=1)
+            dataset = Dataset(frame, frame.to_numpy(), "array", False)
+    else:
+        array = _as_2d(X, what)
+        if model_names is not None:
+            names, generated, fmt = model_names, False, "dataframe"
+        elif feature_names is not None:
+            names, generated, fmt = [str(n) for n in feature_names], False, "array"
+        else:
+            names, generated, fmt = [f"x{i}" for i in range(array.shape[1])], True, "array"
+        if len(names) != array.shape[1]:
+            raise CaptureError(
+                f"{what} has {array.shape[1]} columns but {len(names)} feature names were given"
+            )
+        frame = pd.DataFrame(array, columns=names).infer_objects()
+        dataset = Dataset(frame, frame if fmt == "dataframe" else array, fmt, generated)
+    expected = getattr(model, "n_features_in_", None)
+    if expected is not None and int(expected) != dataset.frame.shape[1]:
+        raise CaptureError(
+            f"{what} has {dataset.frame.shape[1]} columns but the model was fitted on {expected}"
+        )
+    if len(dataset.frame) == 0:
+        raise CaptureError(f"{what} has no rows")
+    return dataset
+
+
+def _check_names(model_names: list[str], columns: list[str], what: str) -> None:
+    absent = [n for n in model_names if n not in columns]
+    extra = [c for c in columns if c not in model_names]
+    if absent or extra:
+        parts = []
+        if absent:
+            parts.append(f"missing {', '.join(absent)}")
+        if extra:
+            parts.append(f"unexpected {', '.join(extra)}")
+        raise CaptureError(f"the columns of {what} do not match the model's: {'; '.join(parts)}")
+
+
+def _as_2d(X: Any, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(X)
+    except (TypeError, ValueError):
+        raise CaptureError(f"{what} must be a pandas DataFrame or a 2-D array") from None
+    if array.ndim != 2:
+        raise CaptureError(f"{what} must be 2-D (rows by features), not {array.ndim}-D")
+    return array
+
+
+def target_of(y: Any, n_rows: int, what: str, features: str) -> tuple[np.ndarray, str | None]:
+    """``y`` as a 1-D array of ``n_rows`` labels without missing values, and its name if any."""
+    name = str(y.name) if isinstance(y, pd.Series) and y.name is not None else None
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] != 1:
+            raise CaptureError(f"{what} must be one column, not {y.shape[1]}")
+        name = str(y.columns[0])
+        y = y.iloc[:, 0]
+    array = np.asarray(y)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise CaptureError(f"{what} must be one column of labels, not a {array.ndim}-D array")
+    if len(array) != n_rows:
+        raise CaptureError(f"{features} has {n_rows} rows but {what} has {len(array)}")
+    n_missing = int(pd.isna(pd.Series(array)).sum())
+    if n_missing:
+        raise CaptureError(f"{what} has {n_missing} missing values; drop those rows first")
+    return array, name

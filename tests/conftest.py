@@ -1,0 +1,151 @@
+"""Shared fixtures: tiny fitted models and the artefacts built from them.
+
+Every artefact fixture is session-scoped, built once under ``tmp_path_factory`` with
+``packager.capture`` and ``packager.package``, and returns the artefact directory's ``Path``.
+Treat them as read-only (copy with ``shutil.copytree`` before changing a file).
+
+- ``binary_artefact``: StandardScaler + LogisticRegression on load_breast_cancer as a DataFrame
+  (30 float features, target "target" with classes 0/1), with test metrics.
+- ``pipeline_artefact``: a ColumnTransformer pipeline on a small patient-like DataFrame
+  (``patient_data``): age (integer), bmi (number, with missing values), sex (category F/M),
+  ward (category a/b/c, with missing values), smoker (boolean); imputed, scaled numbers and
+  OneHotEncoder(handle_unknown="ignore") categories; target "readmitted" with labels "no"/"yes".
+- ``multiclass_artefact``: LogisticRegression on iris as a DataFrame (classes 0, 1, 2).
+- ``regressor_artefact``: Ridge on load_diabetes as a DataFrame (target "target").
+- ``array_artefact``: LogisticRegression fitted on a plain numpy array (4 features, names
+  generated as x0..x3, input format "array").
+
+``patient_data`` returns ``(X_train, y_train, X_test, y_test)`` for the pipeline model, and
+``pipeline_model`` the fitted pipeline, for tests that capture it themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from packager import capture, package
+
+PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
+
+
+def _build(factory: pytest.TempPathFactory, name: str, model: Any, *args: Any, **kw: Any) -> Path:
+    captured = capture(model, *args, name=name, **kw)
+    return package(captured, factory.mktemp(name) / name)
+
+
+def make_patients(n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """A small patient-like frame with numbers, categories, booleans and missing values."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "age": rng.integers(18, 95, n),
+            "bmi": rng.normal(27.0, 4.5, n).round(1),
+            "sex": rng.choice(["F", "M"], n).tolist(),
+            "ward": rng.choice(["a", "b", "c"], n).tolist(),
+            "smoker": rng.random(n) < 0.3,
+        }
+    )
+    X.loc[X.index % 7 == 3, "bmi"] = np.nan
+    X.loc[X.index % 11 == 5, "ward"] = None
+    risk = (X["age"] - 55) / 15 + X["smoker"] * 1.0 + rng.normal(0, 1, n)
+    y = pd.Series(np.where(risk > 0, "yes", "no"), name="readmitted")
+    return X, y
+
+
+def make_pipeline_model() -> Pipeline:
+    """Imputed, scaled numbers and one-hot categories feeding a logistic regression."""
+    numbers = make_pipeline(SimpleImputer(), StandardScaler())
+    categories = make_pipeline(
+        SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+    )
+    columns = ColumnTransformer(
+        [
+            ("numbers", numbers, ["age", "bmi"]),
+            ("categories", categories, ["sex", "ward", "smoker"]),
+        ]
+    )
+    return make_pipeline(columns, LogisticRegression(max_iter=1000))
+
+
+@pytest.fixture(scope="session")
+def patient_data() -> PatientData:
+    """(X_train, y_train, X_test, y_test) for the pipeline model."""
+    X, y = make_patients(300, seed=7)
+    return X.iloc[:220], y.iloc[:220], X.iloc[220:].reset_index(drop=True), y.iloc[220:]
+
+
+@pytest.fixture(scope="session")
+def pipeline_model(patient_data: PatientData) -> Pipeline:
+    """The ColumnTransformer pipeline fitted on patient_data's training rows."""
+    X, y, _, _ = patient_data
+    return make_pipeline_model().fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def binary_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Scaled LogisticRegression on breast-cancer data (DataFrame input)."""
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X_train, y_train, X_test, y_test = X.iloc[:400], y.iloc[:400], X.iloc[400:], y.iloc[400:]
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X_train, y_train)
+    return _build(
+        tmp_path_factory, "breast-cancer", model, X_train, y_train, X_test=X_test, y_test=y_test,
+        description="Malignant or benign from a tumour's cell measurements.", author="Test Author",
+        organisation="Test Hospital", contact="ml@example.org",
+        intended_use="Tests of deployml.", limitations="A toy model.",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def pipeline_artefact(
+    tmp_path_factory: pytest.TempPathFactory, patient_data: PatientData, pipeline_model: Pipeline
+) -> Path:
+    """ColumnTransformer pipeline with missing values, categories and a boolean."""
+    X_train, y_train, X_test, y_test = patient_data
+    return _build(
+        tmp_path_factory, "readmission", pipeline_model, X_train, y_train,
+        X_test=X_test, y_test=y_test, description="Readmission within 30 days.",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def multiclass_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """LogisticRegression on iris (three classes)."""
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    X_train, X_test = X.iloc[::2], X.iloc[1::2]
+    y_train, y_test = y.iloc[::2], y.iloc[1::2]
+    model = LogisticRegression(max_iter=1000).fit(X_train, y_train)
+    return _build(tmp_path_factory, "iris", model, X_train, y_train, X_test=X_test, y_test=y_test)
+
+
+@pytest.fixture(scope="session")
+def regressor_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ridge regression on the diabetes data."""
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    X_train, X_test, y_train, y_test = X.iloc[:300], X.iloc[300:], y.iloc[:300], y.iloc[300:]
+    model = Ridge().fit(X_train, y_train)
+    return _build(
+        tmp_path_factory, "diabetes", model, X_train, y_train, X_test=X_test, y_test=y_test
+    )
+
+
+@pytest.fixture(scope="session")
+def array_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """LogisticRegression fitted on a numpy array; feature names generated."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    model = LogisticRegression().fit(X[:150], y[:150])
+    return _build(
+        tmp_path_factory, "array-model", model, X[:150], y[:150], X_test=X[150:], y_test=y[150:]
+    )

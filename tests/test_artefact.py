@@ -1,0 +1,79 @@
+"""package and load_artefact: the directory's contents, hashes, and refusal of bad artefacts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from packager import compare_scores, load_artefact, model_input, score
+from packager.errors import FormatVersionError, IntegrityError, ManifestError
+from packager.manifest import MANIFEST_FILE
+from packager.schema import records_to_columns
+
+ARTEFACTS = [
+    "binary_artefact",
+    "pipeline_artefact",
+    "multiclass_artefact",
+    "regressor_artefact",
+    "array_artefact",
+]
+
+
+@pytest.mark.parametrize("fixture", ARTEFACTS)
+def test_artefact_rescores_its_examples_identically(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    artefact = load_artefact(request.getfixturevalue(fixture))
+    spec = artefact.manifest.input
+    X = model_input(records_to_columns(artefact.examples.inputs, spec.names), spec)
+    assert artefact.manifest.target is not None
+    got = score(artefact.model, X, artefact.manifest.target.task)
+    assert len(artefact.examples.inputs) == 5
+    assert compare_scores(artefact.examples, got) == []
+
+
+@pytest.mark.parametrize("fixture", ARTEFACTS)
+def test_artefact_lists_every_file_but_the_manifest(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    path: Path = request.getfixturevalue(fixture)
+    on_disk = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    assert set(manifest["files"]) == on_disk - {MANIFEST_FILE}
+    assert {"model.joblib", "requirements.txt", "examples.json", "MODEL_CARD.md"} <= on_disk
+
+
+def test_load_artefact_names_a_changed_file(binary_artefact: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
+    with (copy / "examples.json").open("a") as handle:
+        handle.write(" ")
+    with pytest.raises(IntegrityError, match=r"^examples.json: SHA-256 differs"):
+        load_artefact(copy)
+
+
+def test_load_artefact_names_a_missing_file(binary_artefact: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
+    (copy / "MODEL_CARD.md").unlink()
+    with pytest.raises(IntegrityError, match=r"^MODEL_CARD.md: is missing"):
+        load_artefact(copy)
+
+
+def test_load_artefact_refuses_a_newer_major_format(binary_artefact: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
+    data = json.loads((copy / MANIFEST_FILE).read_text())
+    data["format_version"] = "2.0"
+    (copy / MANIFEST_FILE).write_text(json.dumps(data))
+    with pytest.raises(FormatVersionError, match=r"format 2.0 is newer than the 1.0"):
+        load_artefact(copy)
+
+
+def test_load_artefact_refuses_a_manifest_that_is_not_json(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
+    (copy / MANIFEST_FILE).write_text("{not json")
+    with pytest.raises(ManifestError, match="is not valid JSON"):
+        load_artefact(copy)
