@@ -1,0 +1,80 @@
+"""Logging set-up and the JSON-lines access log (one line per request, no feature values).
+
+Each line holds: time, request id, method, route (the matched rule, never the raw path),
+status, rows, latency in milliseconds and the artefact's hash. The request id is taken
+from an ``X-Request-ID`` header when it is a sane token, otherwise generated, and is sent
+back in the same header.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+from flask import Flask, Response, g, request
+
+from server.settings import Settings
+
+__all__ = ["ACCESS_LOGGER", "REQUEST_ID_HEADER", "configure_logging", "install_access_log"]
+
+ACCESS_LOGGER = "deployml.access"
+SERVER_LOGGER = "deployml.server"
+REQUEST_ID_HEADER = "X-Request-ID"
+# Ids from clients go into logs and headers: accept only short, plain tokens.
+_SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send server messages and access lines to stderr at the configured level, once."""
+    level = getattr(logging, settings.log_level.upper())
+    for name, form in ((SERVER_LOGGER, "%(asctime)s %(levelname)s %(message)s"),
+                       (ACCESS_LOGGER, "%(message)s")):  # fmt: skip
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = False
+        if not logger.handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter(form))
+            logger.addHandler(handler)
+
+
+def request_id(given: str | None) -> str:
+    """The client's id when it is a sane token, else a fresh one."""
+    if given is not None and _SANE_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def install_access_log(app: Flask, model_sha256: str) -> None:
+    """Give every request an id and log one JSON line when its response is ready."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+
+    @app.before_request
+    def start() -> None:
+        g.started = time.perf_counter()
+        g.request_id = request_id(request.headers.get(REQUEST_ID_HEADER))
+        g.rows = None
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        rid = g.get("request_id") or request_id(None)
+        response.headers[REQUEST_ID_HEADER] = rid
+        if logger.isEnabledFor(logging.INFO):
+            started = g.get("started", time.perf_counter())
+            line = {
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "request_id": rid,
+                "method": request.method,
+                "route": request.url_rule.rule if request.url_rule else None,
+                "status": response.status_code,
+                "rows": g.get("rows"),
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "model_sha256": model_sha256,
+            }
+            logger.info(orjson.dumps(line).decode())
+        return response

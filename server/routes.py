@@ -1,0 +1,84 @@
+"""The HTTP endpoints: predict, metadata, liveness and readiness. Views hold no try/except."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, current_app, g, request
+
+from server.errors import JSON_MIMETYPE, NotReadyError, UnsupportedMediaTypeError
+from server.payload import parse_body, read_payload
+from server.runtime import Runtime
+from server.settings import Settings
+
+__all__ = ["EXTENSION", "State", "blueprint"]
+
+EXTENSION = "deployml"
+blueprint = Blueprint("deployml", __name__)
+
+
+@dataclass(frozen=True)
+class State:
+    """What the views need, stored on the app at start-up."""
+
+    settings: Settings
+    runtime: Runtime
+    metadata: bytes
+    model: dict[str, str]
+
+
+def _state() -> State:
+    state: State = current_app.extensions[EXTENSION]
+    return state
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status=status, mimetype=JSON_MIMETYPE)
+
+
+@blueprint.post("/predict")
+def predict() -> Response:
+    """Validate the rows, score them, and return predictions with per-row warnings."""
+    state = _state()
+    runtime = state.runtime
+    if runtime.not_ready is not None:
+        raise NotReadyError(runtime.not_ready)
+    if request.mimetype != JSON_MIMETYPE:
+        raise UnsupportedMediaTypeError(request.mimetype)
+    payload = read_payload(parse_body(request.get_data(cache=False)), state.settings.max_rows)
+    g.rows = payload.rows
+    batch = runtime.validator.validate(payload)
+    scores = runtime.predict(batch)
+    body: dict[str, Any] = {"predictions": scores.predictions}
+    if runtime.labels is not None and scores.probabilities is not None:
+        labels = runtime.labels
+        body["probabilities"] = [
+            dict(zip(labels, row, strict=True)) for row in scores.probabilities
+        ]
+    body["warnings"] = batch.warnings
+    body["model"] = state.model
+    body["request_id"] = g.request_id
+    return _json(body)
+
+
+@blueprint.get("/metadata")
+def metadata() -> Response:
+    """The model's documentation: schema, target, metrics, provenance, versions, example."""
+    return Response(_state().metadata, mimetype=JSON_MIMETYPE)
+
+
+@blueprint.get("/livez")
+def livez() -> Response:
+    """Liveness: the process answers HTTP."""
+    return _json({"status": "alive"})
+
+
+@blueprint.get("/readyz")
+def readyz() -> Response:
+    """Readiness: the model is loaded and passed its self-test."""
+    reason = _state().runtime.not_ready
+    if reason is not None:
+        return _json({"status": "not ready", "reason": reason}, status=503)
+    return _json({"status": "ready"})
