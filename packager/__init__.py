@@ -6,8 +6,11 @@ Importing this package pulls in neither Flask nor click, so it is safe in a trai
 from packager.artefact import Artefact, load_artefact, package, read_manifest
 from packager.capture import CapturedModel, capture
 from packager.manifest import FORMAT_VERSION, Manifest
+from packager.modelfile import load_model_file
 from packager.schema import model_input
 from packager.scoring import Examples, Scores, compare_scores, score
+from packager.summary import describe
+from packager.verification import Verification, verify
 
 __all__ = [
     "FORMAT_VERSION",
@@ -16,11 +19,15 @@ __all__ = [
     "Examples",
     "Manifest",
     "Scores",
+    "Verification",
     "capture",
     "compare_scores",
+    "describe",
     "load_artefact",
+    "load_model_file",
     "model_input",
     "package",
     "read_manifest",
     "score",
+    "verify",
 ]
