@@ -45,9 +45,17 @@ class Settings:
     timeout: int = 30
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read and validate every ``DEPLOYML_*`` variable (default: ``os.environ``)."""
-        env = _Env(os.environ if environ is None else environ)
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Read and validate every ``DEPLOYML_*`` variable (default: ``os.environ``).
+
+        ``overrides`` maps names without the prefix (``"PORT"``) to values that take
+        precedence, such as command-line options; they are validated the same way.
+        """
+        merged = dict(os.environ if environ is None else environ)
+        merged.update({PREFIX + key: value for key, value in (overrides or {}).items()})
+        env = _Env(merged)
         return cls(
             artefact=env.get("ARTEFACT", _directory, None),
             host=env.get("HOST", _host, cls.host),

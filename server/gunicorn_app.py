@@ -1,0 +1,76 @@
+"""Gunicorn options built from Settings, and running gunicorn in-process for ``deployml serve``.
+
+The container's ``gunicorn --config python:server.gunicorn_config`` and ``deployml serve``
+both take their options from :func:`gunicorn_options`, so they serve identically:
+
+- ``gthread`` workers keep client connections alive between requests, which saves a TCP
+  handshake per prediction; ``DEPLOYML_WORKER_THREADS`` (default 1) sets their threads.
+- ``preload_app``: the model is loaded and self-tested once in the master, and the workers
+  fork from it and share its memory.
+- gunicorn's own access log is off; the app writes JSON lines without feature values.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from server.app import create_app
+from server.settings import Settings
+
+__all__ = ["GunicornServer", "gunicorn_options", "serve"]
+
+_SHARED_MEMORY = "/dev/shm"
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """Gunicorn settings (by their config-file names) for ``settings``."""
+    options: dict[str, Any] = {
+        "bind": [settings.bind],
+        "workers": settings.workers,
+        "worker_class": "gthread",
+        "threads": settings.worker_threads,
+        "preload_app": True,
+        "keepalive": 5,
+        "timeout": settings.timeout,
+        "graceful_timeout": 10,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": settings.log_level,
+        "proc_name": "deployml",
+        # gunicorn >= 27 opens a control socket under $HOME by default: nothing here uses it,
+        # and servers started side by side would contend for the one path.
+        "control_socket_disable": True,
+    }
+    # The worker heartbeat file on a RAM disk never blocks on a slow or read-only disk.
+    if os.path.isdir(_SHARED_MEMORY) and os.access(_SHARED_MEMORY, os.W_OK):
+        options["worker_tmp_dir"] = _SHARED_MEMORY
+    return options
+
+
+class GunicornServer(BaseApplication):
+    """Gunicorn serving an app that is already built (so start-up errors come first)."""
+
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply the options this gunicorn knows; it reads nothing from the command line."""
+        for name, value in self.options.items():
+            if name in self.cfg.settings:
+                self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        """The prebuilt app."""
+        return self.application
+
+
+def serve(settings: Settings) -> None:
+    """Load the artefact (raising DeploymlError on any problem), then run gunicorn."""
+    app = create_app(settings)
+    GunicornServer(app, gunicorn_options(settings)).run()
