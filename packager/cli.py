@@ -19,6 +19,7 @@ import click
 
 from packager.artefact import package, read_manifest
 from packager.errors import ArtefactError, DeploymlError
+from packager.example import build_example
 from packager.modelfile import load_model_file, read_table
 from packager.summary import describe
 from packager.verification import verify
@@ -139,6 +140,26 @@ def verify_command(artefact_dir: Path) -> None:
         failed = ", ".join(c.name for c in report.checks if c.status == "fail")
         raise ArtefactError(f"{artefact_dir} failed verification ({failed})")
     click.echo(f"{artefact_dir} verified; artefact sha256 {report.sha256}")
+
+
+@cli.command("example")
+@click.option(
+    "-o",
+    "--output",
+    default="example-artefact",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Artefact directory to write (must not exist unless --force).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing artefact at --output.")
+@reports_errors
+def example_command(output: Path, force: bool) -> None:
+    """Train, capture and package the bundled breast-cancer example model (no download)."""
+    path = build_example(output, force=force)
+    manifest, sha256 = read_manifest(path)
+    click.echo(f"Packaged {manifest.model.name} {manifest.model.version} into {path}")
+    click.echo(f"Artefact sha256: {sha256}")
+    click.echo(f"Serve it with: deployml serve {path}")
 
 
 def main(argv: list[str] | None = None) -> Any:
