@@ -55,7 +55,8 @@ def package(
     _check_output(output, force)
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.is_dir():
-        raise ArtefactError(f"cannot write {output}: the directory {parent} does not exist")
+        problem = "is not a directory" if parent.exists() else "does not exist"
+        raise ArtefactError(f"cannot write {output}: {parent} {problem}")
     try:
         build = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=parent))
     except OSError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -52,7 +53,8 @@ class CapturedModel:
         return {
             CAPTURE_KEY: FORMAT_VERSION,
             "estimator": self.estimator,
-            "manifest": self.manifest.to_dict(),
+            # Through JSON, so the dict is exactly what manifest.json would hold.
+            "manifest": json.loads(json.dumps(self.manifest.to_dict(), allow_nan=False)),
             "examples": self.examples.to_dict(),
             "attachments": dict(self.attachments),
         }

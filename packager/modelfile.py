@@ -6,6 +6,7 @@ Loading either runs code from the file (pickle), so only trusted files may be gi
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +57,14 @@ def read_model_file(path: str | os.PathLike[str]) -> Any:
         raise ModelFileError(
             source, f"needs the module {error.name!r}, which is not installed here"
         ) from error
-    except (EOFError, ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+    ) as error:
         raise ModelFileError(
             source, f"is corrupt or truncated ({type(error).__name__}); it cannot be unpickled"
         ) from error
