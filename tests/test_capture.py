@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def test_capture_evaluates_a_binary_classifier_on_test_data(
     points = test["operating_points"]
     assert [p["threshold"] for p in points] == sorted(p["threshold"] for p in points)
     # Raising the threshold never flags more rows.
-    assert all(a["flagged"] >= b["flagged"] for a, b in zip(points, points[1:], strict=False))
+    assert all(a["flagged"] >= b["flagged"] for a, b in itertools.pairwise(points))
     json.dumps(manifest.to_dict(), allow_nan=False)
 
 
