@@ -30,6 +30,7 @@ import inprocess
 import load
 import memory
 import models
+import numpy as np
 import report
 import servers
 
@@ -119,6 +120,8 @@ def bench_model(key: str, work: Path, seconds: int, startups: int, with_deployml
                 contender.start(probe)
                 if round_ < startups - 1:
                     contender.stop()
+        if with_deployml:
+            figures["same_predictions"] = _same_predictions(contenders, bodies)
         _say(f"{ref.title}: warm-up ({WARMUP_S} s single-row and 10,000-row each)")
         for contender in contenders:
             load.run_wrk(contender.port, bodies.one_row, 1, threads=1, connections=2,
@@ -150,6 +153,26 @@ def bench_model(key: str, work: Path, seconds: int, startups: int, with_deployml
     for contender in contenders:
         figures[contender.name] = contender.figures
     return figures
+
+
+def _same_predictions(contenders: list[Contender], bodies: models.Bodies) -> bool:
+    """Whether both servers predict the same for the single-row and 10,000-row bodies."""
+    same = True
+    for body in (bodies.one_row, bodies.batch):
+        answers = []
+        for contender in contenders:
+            status, raw = servers.post(contender.port, body.read_bytes())
+            answers.append(json.loads(raw).get("predictions") if status == 200 else None)
+        minimal, deployml = answers
+        if minimal is None or deployml is None or len(minimal) != len(deployml):
+            same = False
+        elif isinstance(minimal[0], float):
+            same = same and bool(np.allclose(minimal, deployml, rtol=1e-9, atol=1e-12))
+        else:
+            same = same and minimal == deployml
+    if not same:
+        _say("    WARNING: the servers predict differently; this is not like for like")
+    return same
 
 
 def _loadavg() -> str:
