@@ -1,0 +1,209 @@
+"""Validation against a feature schema: messages, warnings, and row/column paths agreeing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from packager.errors import RequestError
+from packager.manifest import FeatureSpec, InputSpec
+from server.errors import (
+    EmptyBatchError,
+    InvalidInputError,
+    InvalidPayloadError,
+    MalformedJSONError,
+    TooManyRowsError,
+)
+from server.payload import parse_body, read_payload
+from server.validation import Validator
+
+SECRET_TEXT = "ZQXJ-SECRET-7731"
+SECRET_NUMBER = 987654.321
+
+SPEC = InputSpec(
+    format="dataframe",
+    names_generated=False,
+    features=(
+        FeatureSpec("age", "integer", nullable=False, dtype="int64", min=18, max=95),
+        FeatureSpec("bmi", "number", nullable=True, dtype="float64", min=15.0, max=40.0),
+        FeatureSpec("sex", "category", nullable=False, dtype="object", categories=["F", "M"]),
+        FeatureSpec("ward", "category", nullable=True, dtype="object", categories=["a", "b"]),
+        FeatureSpec("smoker", "boolean", nullable=False, dtype="bool"),
+        FeatureSpec("note", "string", nullable=True, dtype="object"),
+    ),
+)
+GOOD = {"age": 40, "bmi": 25.5, "sex": "F", "ward": "a", "smoker": False, "note": "x"}
+
+
+def row(**changes: Any) -> dict[str, Any]:
+    """A valid row with some features changed (or removed, when the value is ...)."""
+    out = {**GOOD, **changes}
+    return {k: v for k, v in out.items() if v is not ...}
+
+
+def outcome(validator: Validator, body: Any) -> tuple[str, Any]:
+    """What validating ``body`` gives: the warnings, or the error code and details."""
+    try:
+        batch = validator.validate(read_payload(body, max_rows=1000))
+    except RequestError as error:
+        return error.code, error.details
+    return "ok", batch.warnings
+
+
+def both_paths(body: Any, **options: Any) -> tuple[tuple[str, Any], tuple[str, Any]]:
+    rows = Validator(SPEC, columnwise_from=10**9, **options)
+    columns = Validator(SPEC, columnwise_from=1, **options)
+    return outcome(rows, body), outcome(columns, body)
+
+
+@pytest.mark.parametrize(
+    ("changes", "feature", "problem"),
+    [
+        ({"age": "forty"}, "age", "expected an integer, got a string"),
+        ({"age": 40.5}, "age", "expected an integer, got a number with a fractional part"),
+        ({"age": True}, "age", "expected an integer, got a boolean"),
+        ({"age": None}, "age", "null is not allowed"),
+        ({"age": ...}, "age", "missing; every feature of the schema is required"),
+        ({"bmi": "25"}, "bmi", "expected a number, got a string"),
+        ({"bmi": [25]}, "bmi", "expected a number, got an array"),
+        ({"bmi": {"v": 1}}, "bmi", "expected a number, got an object"),
+        ({"bmi": float("nan")}, "bmi", "expected a finite number"),
+        ({"bmi": float("inf")}, "bmi", "expected a finite number"),
+        ({"sex": 1}, "sex", "expected a category (a string), got a number"),
+        ({"sex": None}, "sex", "null is not allowed"),
+        ({"smoker": "yes"}, "smoker", "expected true or false, got a string"),
+        ({"smoker": 1}, "smoker", "expected true or false, got a number"),
+        ({"note": 3}, "note", "expected a string, got a number"),
+        ({"extra": 1}, "extra", "unknown feature; this model was not trained on it"),
+    ],
+)
+def test_validation_names_row_feature_and_expected_kind(
+    changes: dict[str, Any], feature: str, problem: str
+) -> None:
+    body = {"instances": [GOOD, row(**changes)]}
+    by_rows, by_columns = both_paths(body)
+    assert by_rows == by_columns
+    code, details = by_rows
+    assert code == "invalid_input"
+    assert details == [{"row": 1, "feature": feature, "problem": details[0]["problem"]}]
+    assert problem in details[0]["problem"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"instances": [row(age=SECRET_TEXT, bmi=SECRET_TEXT), 7, row(extra=SECRET_TEXT)]},
+        {"instances": [row(sex=SECRET_TEXT, age=SECRET_NUMBER), row(bmi=SECRET_NUMBER)]},
+        {"instances": [row(ward=None, bmi=None, note=None)] * 3 + [row(sex=None)]},
+        {"instances": [row(age=10, bmi=50.0), row(age=100, bmi=1.0), row(ward="z")]},
+        {"instances": [row(age=18, bmi=40.0), row(age=95.0, bmi=15)]},
+        {"instances": [row(age=...), row(age=None), row(smoker=None)] * 40},
+        {"columns": list(GOOD), "data": [list(GOOD.values()), list(row(age="x").values())]},
+        {"columns": list(GOOD)[:-1], "data": [list(GOOD.values())[:-1]]},
+        {"columns": [*GOOD, "extra"], "data": [[*GOOD.values(), 1]]},
+        {"columns": list(reversed(GOOD)), "data": [list(reversed(GOOD.values()))] * 5},
+    ],
+)
+def test_validation_row_and_column_paths_agree(body: Any) -> None:
+    by_rows, by_columns = both_paths(body)
+    assert by_rows == by_columns
+    assert SECRET_TEXT not in repr(by_rows) and str(SECRET_NUMBER) not in repr(by_rows)
+
+
+def test_validation_warns_for_each_out_of_range_number_and_unseen_category() -> None:
+    body = {"instances": [GOOD, row(age=10, bmi=50.0), row(ward="z", bmi=None)]}
+    by_rows, by_columns = both_paths(body)
+    assert (
+        by_rows
+        == by_columns
+        == (
+            "ok",
+            [
+                {
+                    "row": 1,
+                    "feature": "age",
+                    "problem": "below the smallest value seen in training",
+                },
+                {"row": 1, "feature": "bmi", "problem": "above the largest value seen in training"},
+                {"row": 2, "feature": "ward", "problem": "a category not seen in training"},
+            ],
+        )
+    )
+
+
+@pytest.mark.parametrize("options", [{"strict_categories": True}, {"unscorable": ["ward"]}])
+def test_validation_refuses_unseen_category_when_strict_or_unscorable(
+    options: dict[str, Any],
+) -> None:
+    body = {"instances": [GOOD, row(ward=SECRET_TEXT)]}
+    by_rows, by_columns = both_paths(body, **options)
+    assert by_rows == by_columns
+    assert by_rows == (
+        "unseen_category",
+        [{"row": 1, "feature": "ward", "problem": "a category not seen in training"}],
+    )
+
+
+def test_validation_unscorable_other_feature_keeps_unseen_category_a_warning() -> None:
+    body = {"instances": [row(ward="z")]}
+    code, warnings = outcome(Validator(SPEC, unscorable=["sex"]), body)
+    assert code == "ok" and warnings[0]["feature"] == "ward"
+
+
+def test_validation_error_message_lists_only_the_first_hundred_details() -> None:
+    body = {"instances": [row(age="x")] * 150}
+    with pytest.raises(InvalidInputError) as caught:
+        Validator(SPEC).validate(read_payload(body, max_rows=1000))
+    assert len(caught.value.details) == 100
+    assert "150 problem(s)" in caught.value.message
+
+
+def test_validation_returns_columns_in_training_order() -> None:
+    body = {"columns": list(reversed(GOOD)), "data": [list(reversed(GOOD.values()))]}
+    for threshold in (1, 10**9):
+        batch = Validator(SPEC, columnwise_from=threshold).validate(read_payload(body, 10))
+        assert list(batch.columns) == list(GOOD)
+        assert [list(v) for v in batch.columns.values()] == [[v] for v in GOOD.values()]
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "text"),
+    [
+        ([GOOD], InvalidPayloadError, "the body is an array"),
+        ("text", InvalidPayloadError, "the body is a string"),
+        ({"instances": {"age": 1}}, InvalidPayloadError, '"instances" is an object'),
+        ({"instances": []}, EmptyBatchError, "no rows"),
+        ({"columns": list(GOOD), "data": []}, EmptyBatchError, "no rows"),
+        ({"instances": [GOOD] * 11}, TooManyRowsError, "11 rows; at most 10"),
+        ({"columns": "age", "data": [[1]]}, InvalidPayloadError, "array of feature names"),
+        ({"columns": ["age", "age"], "data": [[1, 2]]}, InvalidPayloadError, "age more than once"),
+        ({"columns": ["age"], "data": {"x": 1}}, InvalidPayloadError, '"data" is an object'),
+        ({"columns": ["age", "sex"], "data": [[1]]}, InvalidInputError, "1 problem"),
+        ({"columns": ["age"], "data": [5]}, InvalidInputError, "1 problem"),
+    ],
+)
+def test_payload_refuses_bad_shapes(body: Any, error: type[RequestError], text: str) -> None:
+    with pytest.raises(error) as caught:
+        read_payload(body, max_rows=10)
+    assert text in caught.value.message
+
+
+def test_payload_row_shape_problems_name_the_row() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        read_payload({"columns": ["a", "b"], "data": [[1, 2], [1], "x"]}, max_rows=10)
+    assert caught.value.details == [
+        {"row": 1, "problem": "has 1 values; expected 2, one per column"},
+        {"row": 2, "problem": "is a string; expected an array of 2 values"},
+    ]
+
+
+@pytest.mark.parametrize("body", [b"{", b'{"a": NaN}', b"[Infinity]", b'{"a": 1e999}', b"\xff"])
+def test_payload_refuses_malformed_json_and_non_finite_tokens(body: bytes) -> None:
+    with pytest.raises(MalformedJSONError, match="not valid JSON"):
+        parse_body(body)
+
+
+def test_payload_object_with_other_keys_is_one_instance() -> None:
+    payload = read_payload({"instances": [], "age": 3}, max_rows=10)
+    assert payload.rows == 1 and payload.records == [{"instances": [], "age": 3}]
