@@ -1,0 +1,132 @@
+"""Every failure over HTTP has one JSON shape, a 4xx for client mistakes, no traceback."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from server import Settings, create_app
+
+SECRET_TEXT = "ZQXJ-SECRET-7731"
+
+
+@pytest.fixture
+def app(binary_artefact: Path) -> Flask:
+    return create_app(Settings(artefact=binary_artefact, max_rows=3, max_request_bytes=4096))
+
+
+@pytest.fixture
+def row(binary_artefact: Path) -> dict[str, Any]:
+    first: dict[str, Any] = json.loads((binary_artefact / "examples.json").read_text())["inputs"][0]
+    return first
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    loggers = [logging.getLogger("deployml.access"), logging.getLogger("deployml.server")]
+    for logger in loggers:
+        logger.addHandler(caplog.handler)
+    caplog.set_level(logging.DEBUG)
+    yield caplog
+    for logger in loggers:
+        logger.removeHandler(caplog.handler)
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    error: dict[str, Any] = body["error"]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        (b'{"mean radius": ', "application/json", 400, "malformed_json"),
+        (b'{"mean radius": NaN}', "application/json", 400, "malformed_json"),
+        (b'{"mean radius": Infinity}', "application/json", 400, "malformed_json"),
+        (b'{"mean radius": -1e999}', "application/json", 400, "malformed_json"),
+        (b"", "application/json", 400, "malformed_json"),
+        (b"[1, 2]", "application/json", 400, "invalid_payload"),
+        (b'{"instances": 3}', "application/json", 400, "invalid_payload"),
+        (b'{"instances": []}', "application/json", 422, "empty_batch"),
+        (b'{"mean radius": 1}', "text/plain", 415, "unsupported_media_type"),
+        (b'{"mean radius": 1}', None, 415, "unsupported_media_type"),
+        (b'{"mean radius": 1}', "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+        (b'{"pad": "' + b"x" * 5000 + b'"}', "application/json", 413, "payload_too_large"),
+    ],
+)
+def test_predict_refuses_bad_requests_with_the_json_error_shape(
+    app: Flask, data: bytes, content_type: str | None, status: int, code: str
+) -> None:
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    response = app.test_client().post("/predict", data=data, headers=headers)
+    assert_error(response, status, code)
+
+
+def test_predict_refuses_too_many_rows(app: Flask, row: dict[str, Any]) -> None:
+    response = app.test_client().post("/predict", json={"instances": [row] * 4})
+    error = assert_error(response, 413, "too_many_rows")
+    assert "4 rows; at most 3" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "feature", "problem"),
+    [
+        ({"mean radius": None}, "mean radius", "null is not allowed"),
+        ({"mean radius": SECRET_TEXT}, "mean radius", "expected a number, got a string"),
+        ({"mean radius": ...}, "mean radius", "missing"),
+        ({"patient id": SECRET_TEXT}, "patient id", "unknown feature"),
+    ],
+)
+def test_predict_refuses_invalid_features_naming_them_without_values(
+    app: Flask,
+    row: dict[str, Any],
+    change: dict[str, Any],
+    feature: str,
+    problem: str,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    bad = {k: v for k, v in {**row, **change}.items() if v is not ...}
+    response = app.test_client().post("/predict", json={"instances": [row, bad]})
+    error = assert_error(response, 422, "invalid_input")
+    [detail] = error["details"]
+    assert (detail["row"], detail["feature"]) == (1, feature)
+    assert problem in detail["problem"]
+    assert SECRET_TEXT not in response.get_data(as_text=True) + logs.text
+
+
+def test_unknown_route_is_a_json_404(app: Flask) -> None:
+    assert_error(app.test_client().get("/predictions"), 404, "not_found")
+
+
+@pytest.mark.parametrize(("method", "path"), [("get", "/predict"), ("post", "/metadata")])
+def test_wrong_method_is_a_json_405_with_allow(app: Flask, method: str, path: str) -> None:
+    response = getattr(app.test_client(), method)(path)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"]
+
+
+def test_server_fault_is_a_500_without_traceback_or_message(
+    app: Flask, row: dict[str, Any], monkeypatch: pytest.MonkeyPatch, logs: pytest.LogCaptureFixture
+) -> None:
+    def crash(X: Any) -> Any:
+        raise RuntimeError(f"broken on {SECRET_TEXT}")
+
+    monkeypatch.setattr(app.extensions["deployml"].runtime.artefact.model, "predict_proba", crash)
+    response = app.test_client().post("/predict", json=row)
+    error = assert_error(response, 500, "server_error")
+    assert error["message"] == "the server failed to handle the request"
+    assert "RuntimeError" in logs.text
+    assert SECRET_TEXT not in response.get_data(as_text=True) + logs.text
