@@ -80,7 +80,9 @@ RUN groupadd --gid 10001 deployml \
 ENV PATH=/opt/deployml/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    DEPLOYML_ARTEFACT=/model
+    DEPLOYML_ARTEFACT=/model \
+    DEPLOYML_HOST=0.0.0.0 \
+    DEPLOYML_PORT=8000
 LABEL org.opencontainers.image.title="deployml" \
       org.opencontainers.image.description="Serves a scikit-learn model packaged by deployml; library versions in /opt/deployml/versions.txt"
 EXPOSE 8000
@@ -88,7 +90,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('DEPLOYML_PORT', '8000'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/readyz', timeout=4).status == 200 else 1)"]
 USER 10001:10001
-CMD ["gunicorn", "--config", "python:server.gunicorn_config", "server.app:create_app()"]
+CMD ["gunicorn", "--config", "python:server.gunicorn_config", "server:create_app()"]
 
 # -------------------------------------------------- example image (for compose)
 FROM base AS example

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Check a running deployml server from outside: readiness, /predict, /metadata, a 4xx error.
+
+    python .ci/check_service.py http://127.0.0.1:8000 [--deadline 90] [--examples examples.json]
+
+Standard library only, so it runs against any server, in a container or not. Exits non-zero
+with one line naming the first check that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+READY_PATH = "/readyz"
+TIMEOUT = 10
+
+
+def call(base: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+    """One request; returns the status and the parsed JSON body."""
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    method = "GET" if data is None else "POST"
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def wait_ready(base: str, deadline: float) -> None:
+    """Poll the readiness endpoint until it answers 200 or the deadline passes."""
+    stop = time.monotonic() + deadline
+    last = "no answer"
+    while time.monotonic() < stop:
+        try:
+            status, _ = call(base, READY_PATH)
+            if status == 200:
+                return
+            last = f"status {status}"
+        except (OSError, ValueError) as error:
+            last = type(error).__name__
+        time.sleep(1)
+    sys.exit(f"FAIL: {base}{READY_PATH} not ready within {deadline:.0f}s ({last})")
+
+
+def example_rows(base: str, examples: Path | None) -> list[dict[str, Any]]:
+    """Rows to score: the artefact's stored examples, else the server's own example."""
+    if examples is not None:
+        stored = json.loads(examples.read_text())
+        return list(stored["inputs"])[:3]
+    status, metadata = call(base, "/metadata")
+    expect(status == 200, f"/metadata answered {status}")
+    return list(metadata["example"]["request"]["instances"])
+
+
+def expect(condition: bool, problem: str) -> None:
+    if not condition:
+        sys.exit(f"FAIL: {problem}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base")
+    parser.add_argument("--deadline", type=float, default=90)
+    parser.add_argument("--examples", type=Path)
+    args = parser.parse_args()
+    base = args.base.rstrip("/")
+
+    wait_ready(base, args.deadline)
+
+    status, metadata = call(base, "/metadata")
+    expect(status == 200, f"/metadata answered {status}")
+    expect("input" in metadata, "/metadata has no input schema")
+
+    rows = example_rows(base, args.examples)
+    status, answer = call(base, "/predict", {"instances": rows})
+    expect(status == 200, f"/predict answered {status}: {answer.get('error', {}).get('code')}")
+    expect(len(answer["predictions"]) == len(rows), "/predict returned another number of rows")
+
+    unknown = {**rows[0], "no_such_feature": 1}
+    status, answer = call(base, "/predict", {"instances": [unknown]})
+    expect(400 <= status < 500, f"a row with an unknown feature answered {status}, not 4xx")
+    error = answer.get("error", {})
+    expect(bool(error.get("code")) and bool(error.get("message")), "the 4xx body lacks error.code")
+
+    status, answer = call(base, "/predict", raw=b"{not json")
+    expect(status == 400, f"malformed JSON answered {status}, not 400")
+
+    print(f"ok: {base} ready, /metadata, /predict ({len(rows)} rows) and 4xx errors as documented")
+
+
+if __name__ == "__main__":
+    main()
