@@ -1,0 +1,326 @@
+"""`deployml package`, `inspect` and `verify` end to end for every estimator family; bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+from packager import capture
+from packager.cli import cli
+
+PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
+
+
+def run(*args: Any) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def _split(X: pd.DataFrame, y: pd.Series, n: int) -> tuple[Any, ...]:
+    return X.iloc[:n], y.iloc[:n], X.iloc[n:], y.iloc[n:]
+
+
+def _alternate(X: pd.DataFrame, y: pd.Series) -> tuple[Any, ...]:
+    # Iris is sorted by class: alternate rows give every class to both halves.
+    return X.iloc[::2], y.iloc[::2], X.iloc[1::2], y.iloc[1::2]
+
+
+def _cancer() -> tuple[Any, ...]:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    return _split(X.iloc[:300], y.iloc[:300], 200)
+
+
+def _scaled(model: Any) -> Any:
+    return make_pipeline(StandardScaler(), model)
+
+
+MODELS: dict[str, tuple[Callable[[], Any], Callable[[], tuple[Any, ...]]]] = {
+    "logistic-regression": (lambda: _scaled(LogisticRegression(max_iter=1000)), _cancer),
+    # SVC(probability=True) is deprecated in scikit-learn 1.9 in favour of this.
+    "svm": (lambda: _scaled(CalibratedClassifierCV(SVC(), ensemble=False)), _cancer),
+    "svm-without-probabilities": (lambda: _scaled(SVC()), _cancer),
+    "mlp": (
+        lambda: _scaled(MLPClassifier((8,), max_iter=2000, random_state=0)),
+        _cancer,
+    ),
+    "decision-tree": (lambda: DecisionTreeClassifier(max_depth=4, random_state=0), _cancer),
+    "random-forest": (lambda: RandomForestClassifier(n_estimators=15, random_state=0), _cancer),
+    "gradient-boosting": (
+        lambda: GradientBoostingClassifier(n_estimators=15, random_state=0),
+        _cancer,
+    ),
+    "hist-gradient-boosting": (lambda: HistGradientBoostingClassifier(max_iter=15), _cancer),
+    "multiclass": (
+        lambda: RandomForestClassifier(n_estimators=10, random_state=0),
+        lambda: _alternate(*load_iris(return_X_y=True, as_frame=True)),
+    ),
+    "regressor": (
+        lambda: Ridge(),
+        lambda: _split(*load_diabetes(return_X_y=True, as_frame=True), 300),
+    ),
+    "forest-regressor": (
+        lambda: RandomForestRegressor(n_estimators=10, random_state=0),
+        lambda: _split(*load_diabetes(return_X_y=True, as_frame=True), 300),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+def test_package_inspect_verify_round_trip(kind: str, tmp_path: Path) -> None:
+    make_model, make_data = MODELS[kind]
+    X, y, X_test, y_test = make_data()
+    model = make_model().fit(X, y)
+    capture(model, X, y, X_test=X_test, y_test=y_test, name=kind).save(tmp_path / "model.pkl")
+
+    packaged = run("package", tmp_path / "model.pkl", "-o", tmp_path / "out")
+    assert packaged.exit_code == 0, packaged.output
+    assert f"Packaged {kind} 1.0.0 into" in packaged.stdout
+
+    inspected = run("inspect", tmp_path / "out")
+    assert inspected.exit_code == 0, inspected.output
+    assert inspected.stdout.startswith(f"{kind} 1.0.0 (")
+    assert f"Inputs ({X.shape[1]}, as dataframe)" in inspected.stdout
+
+    verified = run("verify", tmp_path / "out")
+    assert verified.exit_code == 0, verified.output
+    assert "OK    examples: 5 example rows re-scored identically" in verified.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pkl", "out"]
+
+
+def test_package_round_trips_the_column_transformer_pipeline(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+) -> None:
+    X, y, X_test, y_test = patient_data
+    capture(pipeline_model, X, y, X_test=X_test, y_test=y_test).save(tmp_path / "m.pkl")
+    assert run("package", tmp_path / "m.pkl", "-o", tmp_path / "out").exit_code == 0
+    inspected = run("inspect", tmp_path / "out")
+    assert "ward" in inspected.stdout and "a, b, c" in inspected.stdout
+    verified = run("verify", tmp_path / "out")
+    assert verified.exit_code == 0, verified.output
+
+
+def test_package_captures_a_plain_pickle_from_csv_data(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+) -> None:
+    X, y, X_test, y_test = patient_data
+    joblib.dump(pipeline_model, tmp_path / "plain.pkl")
+    X.assign(readmitted=y).to_csv(tmp_path / "train.csv", index=False)
+    X_test.assign(readmitted=y_test.to_numpy()).to_csv(tmp_path / "test.csv", index=False)
+    result = run(
+        "package", tmp_path / "plain.pkl", "-o", tmp_path / "out",
+        "--train", tmp_path / "train.csv", "--test", tmp_path / "test.csv",
+        "--target", "readmitted", "--name", "readmission",
+        "--description", "Readmission within 30 days.",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["model"]["description"] == "Readmission within 30 days."
+    assert manifest["target"]["name"] == "readmitted"
+    assert "test" in manifest["metrics"]
+    assert [f["kind"] for f in manifest["input"]["features"]] == [
+        "integer", "number", "category", "category", "boolean",
+    ]  # fmt: skip
+    assert run("verify", tmp_path / "out").exit_code == 0
+
+
+def test_package_states_what_a_bare_estimator_cannot_tell(tmp_path: Path) -> None:
+    X, y, _, _ = _cancer()
+    joblib.dump(LogisticRegression(max_iter=5000).fit(X.to_numpy(), y), tmp_path / "bare.pkl")
+    result = run("package", tmp_path / "bare.pkl", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "Not recorded: metrics: no test data was given" in result.stdout
+    assert "feature kinds, ranges, categories and missing rates are unknown" in result.stdout
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["input"]["names_generated"] is True
+    assert len(manifest["input"]["features"]) == X.shape[1]
+    assert manifest["target"]["classes"] == [0, 1]
+    card = (tmp_path / "out" / "MODEL_CARD.md").read_text()
+    assert "## What is not recorded" in card and "no test data was given" in card
+
+
+def test_package_force_replaces_an_earlier_artefact(binary_artefact: Path, tmp_path: Path) -> None:
+    X, y, _, _ = _cancer()
+    capture(DecisionTreeClassifier().fit(X, y), X, y, name="new").save(tmp_path / "m.pkl")
+    out = tmp_path / "out"
+    assert run("package", tmp_path / "m.pkl", "-o", out).exit_code == 0
+    (out / "manifest.json").write_text((binary_artefact / "manifest.json").read_text())
+    assert run("package", tmp_path / "m.pkl", "-o", out, "--force").exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["model"]["name"] == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pkl", "out"]
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    result = CliRunner().invoke(cli, ["--debug", "package", str(tmp_path / "notes.txt"), "-o", "x"])
+    assert result.exit_code == 1
+    assert type(result.exception).__name__ == "ModelFileError"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, pipeline_model: Any, patient_data: PatientData) -> Path:
+    """A directory holding good and bad inputs for `deployml package`."""
+    X, y, _, _ = patient_data
+    joblib.dump(pipeline_model, tmp_path / "plain.pkl")
+    capture(pipeline_model, X, y).save(tmp_path / "captured.pkl")
+    X.assign(readmitted=y).to_csv(tmp_path / "train.csv", index=False)
+    X.drop(columns=["ward"]).assign(readmitted=y).to_csv(tmp_path / "nocol.csv", index=False)
+    X.assign(readmitted="no").to_csv(tmp_path / "oneclass.csv", index=False)
+    (tmp_path / "notes.txt").write_text("not a model")
+    (tmp_path / "empty.csv").write_text("")
+    good = (tmp_path / "plain.pkl").read_bytes()
+    (tmp_path / "truncated.pkl").write_bytes(good[: len(good) // 2])
+    (tmp_path / "dict.pkl").write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    joblib.dump(LogisticRegression(), tmp_path / "unfitted.pkl")
+    (tmp_path / "existing").mkdir()
+    (tmp_path / "existing" / "keep.txt").write_text("the user's file")
+    (tmp_path / "afile").write_text("")
+    return tmp_path
+
+
+BAD_PACKAGE_ARGS = [
+    (["{d}/notes.txt", "-o", "{d}/out"], 1, "Error: {d}/notes.txt: is not a pickle or joblib file"),
+    (
+        ["{d}/truncated.pkl", "-o", "{d}/out"],
+        1,
+        "Error: {d}/truncated.pkl: is corrupt or truncated",
+    ),
+    (
+        ["{d}/dict.pkl", "-o", "{d}/out"],
+        1,
+        "Error: {d}/dict.pkl: holds a builtins.dict, not a scikit",
+    ),
+    (["{d}/unfitted.pkl", "-o", "{d}/out"], 1, "the LogisticRegression has not been fitted"),
+    (
+        ["{d}/plain.pkl", "-o", "{d}/out", "--train", "{d}/nocol.csv", "--target", "readmitted"],
+        1,
+        "Error: the columns of X do not match the model's: missing ward",
+    ),
+    (
+        ["{d}/plain.pkl", "-o", "{d}/out", "--train", "{d}/oneclass.csv", "--target", "readmitted"],
+        1,
+        "Error: the target y has one class; a classifier needs at least two",
+    ),
+    (
+        ["{d}/plain.pkl", "-o", "{d}/out", "--train", "{d}/train.csv", "--target", "outcome"],
+        1,
+        "Error: the training data has no column 'outcome'",
+    ),
+    (
+        ["{d}/plain.pkl", "-o", "{d}/out", "--train", "{d}/empty.csv", "--target", "readmitted"],
+        1,
+        "Error: training data {d}/empty.csv is empty",
+    ),
+    (
+        ["{d}/captured.pkl", "-o", "{d}/out", "--train", "{d}/train.csv", "--target", "readmitted"],
+        1,
+        "is a capture file and already holds its data",
+    ),
+    (
+        ["{d}/plain.pkl", "-o", "{d}/existing"],
+        1,
+        "Error: {d}/existing already exists; pass --force",
+    ),
+    (["{d}/plain.pkl", "-o", "{d}/existing", "--force"], 1, "is not an earlier artefact"),
+    (["{d}/plain.pkl", "-o", "{d}/afile", "--force"], 1, "exists and is not a directory"),
+    (
+        ["{d}/plain.pkl", "-o", "{d}/afile/out"],
+        1,
+        "Error: cannot write {d}/afile/out: {d}/afile is not a",
+    ),
+    (["{d}/plain.pkl", "-o", "{d}/missing/out"], 1, "{d}/missing does not exist"),
+    (
+        ["{d}/plain.pkl", "-o", "{d}/out", "--train", "{d}/train.csv"],
+        2,
+        "--train and --target go together",
+    ),
+    (["{d}/plain.pkl", "-o", "{d}/out", "--test", "{d}/train.csv"], 2, "--test needs --train"),
+    (["{d}/nothere.pkl", "-o", "{d}/out"], 2, "does not exist"),
+    (["{d}/plain.pkl"], 2, "Missing option '-o' / '--output'"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "message"), BAD_PACKAGE_ARGS)
+def test_package_rejects_bad_input_leaving_nothing_behind(
+    workdir: Path, args: list[str], code: int, message: str
+) -> None:
+    before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
+    resolved = [a.format(d=workdir) for a in args]
+    result = CliRunner().invoke(cli, ["package", *resolved])
+    assert result.exit_code == code, result.output
+    assert message.format(d=workdir) in result.stderr
+    if code == 1:
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+        assert "Traceback" not in result.output
+    assert sorted(p.relative_to(workdir) for p in workdir.rglob("*")) == before
+    assert (workdir / "existing" / "keep.txt").read_text() == "the user's file"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
+def test_package_reports_an_unwritable_location(workdir: Path) -> None:
+    locked = workdir / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = run("package", workdir / "plain.pkl", "-o", locked / "out")
+    finally:
+        locked.chmod(0o700)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: cannot write to {locked}: Permission denied\n"
+
+
+def test_package_cleans_up_when_writing_fails(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*_: Any, **__: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("packager.artefact.joblib.dump", full_disk)
+    before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
+    result = run("package", workdir / "captured.pkl", "-o", workdir / "out")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: cannot write {workdir / 'out'}: No space left on device\n"
+    assert sorted(p.relative_to(workdir) for p in workdir.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["inspect", "nowhere"], "Error: nowhere does not exist; expected an artefact directory"),
+        (["verify", "nowhere"], "FAIL  manifest: nowhere does not exist"),
+    ],
+)
+def test_inspect_and_verify_name_a_missing_artefact(
+    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_inspect_json_prints_the_manifest(binary_artefact: Path) -> None:
+    result = run("inspect", binary_artefact, "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == json.loads((binary_artefact / "manifest.json").read_text())
