@@ -1,0 +1,172 @@
+"""End to end: a real gunicorn on a free port, started as users and the container start it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SECRET_TEXT = "ZQXJ-SECRET-7731"
+READY_WITHIN = 60.0
+DEPLOYML = [sys.executable, "-c", "from server.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOYML_")}
+    return {**env, **extra}
+
+
+@contextmanager
+def running(command: list[str], port: int, log: Path, env: dict[str, str]) -> Iterator[str]:
+    """Start ``command``, wait (bounded) until /readyz answers 200, and always stop it."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + READY_WITHIN
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (OSError, urllib.error.URLError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server not ready within {READY_WITHIN}s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        # The session holds the gunicorn master and its workers; stop them all.
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def post(base: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
+    request = urllib.request.Request(
+        f"{base}/predict",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read()), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), error.headers
+
+
+def example_rows(artefact: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads((artefact / "examples.json").read_text())["inputs"]
+    return rows
+
+
+def test_serve_predicts_over_gunicorn_and_logs_json_lines_without_values(
+    pipeline_artefact: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(pipeline_artefact), "--port", str(port), "--workers", "2"]
+    rows = example_rows(pipeline_artefact)
+    with running(command, port, log, clean_env()) as base:
+        status, body, headers = post(base, rows[0], {"X-Request-ID": "e2e-1"})
+        assert status == 200 and body["request_id"] == headers["X-Request-ID"] == "e2e-1"
+        assert body["predictions"][0] in ("no", "yes")
+        status, body, _ = post(base, {"instances": rows})
+        assert status == 200 and len(body["predictions"]) == len(rows)
+        status, body, _ = post(base, {"instances": [{**rows[0], "ward": 7, "id": SECRET_TEXT}]})
+        assert status == 422 and body["error"]["code"] == "invalid_input"
+        status, body, _ = post(base, {**rows[0], "sex": SECRET_TEXT})
+        assert status == 200 and body["warnings"][0]["feature"] == "sex"
+        with urllib.request.urlopen(f"{base}/metadata", timeout=10) as response:
+            assert json.loads(response.read())["model"]["name"] == "readmission"
+    output = log.read_text()
+    access = [json.loads(line) for line in output.splitlines() if line.startswith('{"time"')]
+    assert any(line["request_id"] == "e2e-1" and line["status"] == 200 for line in access)
+    assert "Using worker: gthread" in output
+    assert SECRET_TEXT not in output
+
+
+def test_serve_keeps_the_connection_alive_between_predictions(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    body = json.dumps(example_rows(binary_artefact)[0]).encode()
+    with running(command, port, log, clean_env()):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            for _ in range(3):
+                connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                assert response.status == 200
+                json.loads(response.read())
+                assert not response.will_close
+        finally:
+            connection.close()
+
+
+def test_serve_refuses_a_tampered_artefact_with_a_one_line_error(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    artefact = Path(shutil.copytree(binary_artefact, tmp_path / "tampered"))
+    model_file = json.loads((artefact / "manifest.json").read_text())["model_file"]["path"]
+    with (artefact / model_file).open("ab") as handle:
+        handle.write(b"\0")
+    result = subprocess.run(
+        [*DEPLOYML, "serve", str(artefact), "--port", str(free_port())],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {model_file}: SHA-256 differs from the manifest; "
+        "the artefact was changed after packaging"
+    ]
+
+
+def test_container_command_serves_with_the_same_gunicorn_config(
+    regressor_artefact: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "gunicorn.log"
+    command = [
+        sys.executable, "-m", "gunicorn", "--config", "python:server.gunicorn_config",
+        "server:create_app()",
+    ]  # fmt: skip
+    env = clean_env(
+        DEPLOYML_ARTEFACT=str(regressor_artefact), DEPLOYML_PORT=str(port), DEPLOYML_WORKERS="1"
+    )
+    with running(command, port, log, env) as base:
+        status, body, _ = post(base, example_rows(regressor_artefact)[0])
+        assert status == 200 and isinstance(body["predictions"][0], float)
+    assert "Using worker: gthread" in log.read_text()
