@@ -39,7 +39,8 @@ RUN /opt/deployml/bin/pip wheel --no-deps --wheel-dir /wheels . \
 # --------------------------------------------------------------------------- bundle
 # With --build-arg ARTEFACT=DIR (a directory inside the build context written by
 # `deployml package`), copy the artefact to /model and install exactly the library
-# versions its requirements.txt pins, or fail the build saying why. Without it, /model
+# versions its requirements.txt pins, or fail the build saying why; then `deployml verify`
+# it (hashes, loading, re-scoring its stored examples) with those versions. Without it, /model
 # stays empty for a mount. Then strip what serving never needs.
 FROM build AS bundle
 ARG ARTEFACT=
@@ -62,6 +63,7 @@ RUN --mount=type=bind,target=/context \
           exit 1; \
         fi; \
       fi; \
+      /opt/deployml/bin/deployml verify /model; \
     fi; \
     /opt/deployml/bin/pip list --format=freeze --exclude pip > /opt/deployml/versions.txt; \
     /opt/deployml/bin/pip uninstall --yes --quiet pip; \
