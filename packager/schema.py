@@ -118,12 +118,15 @@ def _array(values: Sequence[Any], feature: FeatureSpec) -> np.ndarray:
     """One column as a numpy array of the training dtype (float when missing values appear)."""
     if feature.kind in ("number", "integer", "boolean"):
         dtype = np.dtype(feature.dtype if _is_numpy_numeric(feature.dtype) else "float64")
-        has_missing = any(v is None for v in values)
-        if has_missing and dtype.kind in "biu":
-            dtype = np.dtype(np.float64)
-        if has_missing:
-            values = [np.nan if v is None else v for v in values]
-        return np.asarray(values, dtype=dtype)
+        if dtype.kind == "f":
+            return np.asarray(values, dtype=dtype)  # numpy turns None into NaN itself
+        if dtype.kind == "b" and any(v is None for v in values):
+            # numpy would turn None into False; a missing boolean must stay missing.
+            return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+        try:
+            return np.asarray(values, dtype=dtype)
+        except TypeError:  # None among integers: the column must be float to hold NaN
+            return np.asarray(values, dtype=np.float64)
     array = np.empty(len(values), dtype=object)
     array[:] = [np.nan if v is None else v for v in values]
     return array
