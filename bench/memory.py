@@ -1,16 +1,22 @@
-"""Memory of a whole server: PSS, RSS and USS summed over a process and its descendants.
+"""Memory and CPU time of a whole server, summed over a process and its descendants.
 
 PSS (proportional set size) charges each shared page to the processes mapping it in equal
 parts, so the sum over the gunicorn master and its workers counts copy-on-write sharing once.
 Read from ``/proc/PID/smaps_rollup`` (Linux 4.14+); RSS double-counts shared pages and USS
 (private pages only) ignores them, so both are reported beside it.
+
+CPU time (user + system, from ``/proc/PID/stat``) spent by the server per request is steadier
+than throughput when other work shares the machine, so it is reported beside the load figures.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 PROC = Path("/proc")
 _FIELDS = {
@@ -51,6 +57,18 @@ def descendants(root: int) -> list[int]:
         order.append(pid)
         queue.extend(sorted(children.get(pid, [])))
     return order
+
+
+def cpu_seconds(root: int) -> float:
+    """User plus system CPU seconds used so far by ``root`` and its live descendants."""
+    total = 0
+    for pid in descendants(root):
+        try:
+            fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+    return total / TICKS_PER_S
 
 
 def process_memory(pid: int) -> ProcessMemory:

@@ -36,8 +36,10 @@ class Target:
             ok = value >= self.bound if self.compare == "ratio>=" else value <= self.bound
             sign = ">=" if self.compare == "ratio>=" else "<="
             shown = f"{value:.2f}x ({sign} {self.bound}x)"
+        # A run with errors, or in which no request finished, measured nothing.
         failed = self.measurement is not None and any(
-            f[self.measurement]["errors"] for f in (minimal, deployml)
+            f[self.measurement]["errors"] or not f[self.measurement]["requests"]
+            for f in (minimal, deployml)
         )
         return {
             "target": self.name,
@@ -69,6 +71,10 @@ def _pss(f: Figures) -> float:
     return float(f["memory"]["pss_mib"])
 
 
+def _cpu(f: Figures, measurement: str) -> float:
+    return float(f[measurement]["server_cpu_ms_per_request"])
+
+
 ALL = ("lr", "rf", "hgb")
 TARGETS = (
     Target(("lr",), "single-row throughput c8", _c8, "ratio>=", 1.5, "throughput_c8"),
@@ -94,7 +100,7 @@ def judge(models: dict[str, Figures]) -> list[dict[str, Any]]:
 
 
 def _row(label: str, *cells: str) -> str:
-    return f"  {label:<34}" + "".join(f"{c:>14}" for c in cells)
+    return f"  {label:<36}" + "".join(f"{c:>14}" for c in cells)
 
 
 def table(models: dict[str, Figures], verdicts: list[dict[str, Any]]) -> str:
@@ -119,6 +125,8 @@ def table(models: dict[str, Figures], verdicts: list[dict[str, Any]]) -> str:
             ("single-row req/s c8", f"{ip['one_row_per_s']:.0f}", _c8, ".0f"),
             ("10k-row rows/s (instances)", f"{ip['batch_rows_per_s']:.0f}", _batch, ".0f"),
             ("10k-row rows/s (columnar)", "", lambda f: f["batch_columnar"]["rows_per_s"], ".0f"),
+            ("server CPU per request c8 (ms)", "", lambda f: _cpu(f, "throughput_c8"), ".2f"),
+            ("server CPU per 10k-row request (ms)", "", lambda f: _cpu(f, "batch"), ".1f"),
             ("start-up to first prediction (s)", "", _startup, ".2f"),
             ("PSS master+workers (MiB)", "", _pss, ".1f"),
             ("RSS master+workers (MiB)", "", lambda f: f["memory"]["rss_mib"], ".1f"),

@@ -78,19 +78,45 @@ def _say(text: str) -> None:
 def _measure(
     contender: Contender, key: str, body: Path, rows: int, threads: int, conns: int, secs: int
 ) -> None:
+    assert contender.server is not None
+    cpu_before = memory.cpu_seconds(contender.server.pid)
     result = load.run_wrk(
         contender.port, body, rows, threads=threads, connections=conns, seconds=secs
     )
-    contender.figures[key] = result.to_dict()
+    cpu = memory.cpu_seconds(contender.server.pid) - cpu_before
+    contender.figures.setdefault(key + "_rounds", []).append(
+        {
+            **result.to_dict(),
+            "server_cpu_s": cpu,
+            "server_cpu_ms_per_request": 1000 * cpu / max(result.requests, 1),
+        }
+    )
     flag = f"  ({result.errors} ERRORS: figure invalid)" if result.errors else ""
+    if not result.requests:
+        flag = "  (no request finished: figure invalid; try a longer --seconds)"
     _say(
         f"    {contender.name:<8} {key:<15} {result.requests_per_s:9.1f} req/s "
         f"{result.rows_per_s:10.0f} rows/s  p50 {result.p50_ms:8.2f} ms  "
-        f"p99 {result.p99_ms:8.2f} ms{flag}"
+        f"p99 {result.p99_ms:8.2f} ms  server cpu {1000 * cpu / max(result.requests, 1):7.2f} "
+        f"ms/req{flag}"
     )
 
 
-def bench_model(key: str, work: Path, seconds: int, startups: int, with_deployml: bool) -> Any:
+def _keep_median_rounds(figures: dict[str, Any]) -> None:
+    """Report each measurement by its median round (by p50 for latency, else by rate)."""
+    for key in [k for k in figures if k.endswith("_rounds")]:
+        rounds = figures[key]
+        by = "p50_ms" if key.startswith("latency") else "requests_per_s"
+        ordered = sorted(rounds, key=lambda r: r[by])
+        # Errors in any round make the figure invalid, whichever round is the median.
+        median = dict(ordered[(len(ordered) - 1) // 2])
+        median["errors"] = sum(r["errors"] for r in rounds)
+        figures[key.removesuffix("_rounds")] = median
+
+
+def bench_model(
+    key: str, work: Path, seconds: int, startups: int, rounds: int, with_deployml: bool
+) -> Any:
     """Every figure for one reference model; both servers are stopped on the way out."""
     ref = models.BUILDERS[key]()
     directory = work / key
@@ -134,14 +160,17 @@ def bench_model(key: str, work: Path, seconds: int, startups: int, with_deployml
             ("throughput_c8", bodies.one_row, 1, 2, 8),
             ("batch", bodies.batch, models.BATCH_ROWS, 2, 2),
         ]
-        for index, (name, body, rows, threads, conns) in enumerate(plan):
-            order = contenders if index % 2 == 0 else contenders[::-1]
-            for contender in order:
-                _measure(contender, name, body, rows, threads, conns, seconds)
-        if with_deployml:
-            _measure(contenders[1], "batch_columnar", bodies.batch_columnar,
-                     models.BATCH_ROWS, 2, 2, seconds)  # fmt: skip
+        for round_ in range(rounds):
+            _say(f"  round {round_ + 1} of {rounds}")
+            for index, (name, body, rows, threads, conns) in enumerate(plan):
+                order = contenders if (index + round_) % 2 == 0 else contenders[::-1]
+                for contender in order:
+                    _measure(contender, name, body, rows, threads, conns, seconds)
+            if with_deployml:
+                _measure(contenders[1], "batch_columnar", bodies.batch_columnar,
+                         models.BATCH_ROWS, 2, 2, seconds)  # fmt: skip
         for contender in contenders:
+            _keep_median_rounds(contender.figures)
             assert contender.server is not None
             contender.figures["memory"] = memory.tree_memory(contender.server.pid)
             contender.figures["startup_s"] = statistics.median(contender.figures["startups_s"])
@@ -213,13 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of each measurement")
     parser.add_argument("--startups", type=int, default=3, help="starts per server (median)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds (median)")
     parser.add_argument("--models", nargs="+", choices=list(models.BUILDERS), default=None)
     parser.add_argument(
         "--minimal-only", action="store_true", help="skip deployml (checks the harness alone)"
     )
     args = parser.parse_args(argv)
-    if args.seconds < 1 or args.startups < 1:
-        parser.error("--seconds and --startups must be at least 1")
+    if min(args.seconds, args.startups, args.rounds) < 1:
+        parser.error("--seconds, --startups and --rounds must be at least 1")
     try:
         load.require_wrk()
     except load.LoadError as error:
@@ -230,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": stamp,
         "command": " ".join(["python", "bench/run.py", *(argv or sys.argv[1:])]),
         "seconds_per_measurement": args.seconds,
+        "rounds": args.rounds,
         "environment": _environment(),
         "models": {},
     }
@@ -237,7 +268,12 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="deployml-bench-") as work:
             for key in args.models or list(models.BUILDERS):
                 results["models"][key] = bench_model(
-                    key, Path(work), args.seconds, args.startups, not args.minimal_only
+                    key,
+                    Path(work),
+                    args.seconds,
+                    args.startups,
+                    args.rounds,
+                    not args.minimal_only,
                 )
     except (servers.ServerError, load.LoadError, artefacts.PackagingError) as error:
         _say(f"Error: {error}")
