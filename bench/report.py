@@ -71,6 +71,12 @@ def _pss(f: Figures) -> float:
     return float(f["memory"]["pss_mib"])
 
 
+def _worker_pss(f: Figures) -> float:
+    # The first process is the one started (the gunicorn master); the rest are its workers.
+    workers = f["memory"]["processes"][1:]
+    return sum(p["pss_kib"] for p in workers) / len(workers) / 1024
+
+
 def _cpu(f: Figures, measurement: str) -> float:
     return float(f[measurement]["server_cpu_ms_per_request"])
 
@@ -129,6 +135,7 @@ def table(models: dict[str, Figures], verdicts: list[dict[str, Any]]) -> str:
             ("server CPU per 10k-row request (ms)", "", lambda f: _cpu(f, "batch"), ".1f"),
             ("start-up to first prediction (s)", "", _startup, ".2f"),
             ("PSS master+workers (MiB)", "", _pss, ".1f"),
+            ("PSS per worker, mean (MiB)", "", _worker_pss, ".1f"),
             ("RSS master+workers (MiB)", "", lambda f: f["memory"]["rss_mib"], ".1f"),
         ]
         for label, inproc, pick, fmt in rows:
