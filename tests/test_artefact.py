@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from packager import compare_scores, load_artefact, model_input, score
-from packager.errors import FormatVersionError, IntegrityError, ManifestError
+from packager import capture, compare_scores, load_artefact, model_input, package, score
+from packager.errors import ArtefactError, FormatVersionError, IntegrityError, ManifestError
 from packager.manifest import MANIFEST_FILE
 from packager.schema import records_to_columns
 
@@ -77,3 +79,57 @@ def test_load_artefact_refuses_a_manifest_that_is_not_json(
     (copy / MANIFEST_FILE).write_text("{not json")
     with pytest.raises(ManifestError, match="is not valid JSON"):
         load_artefact(copy)
+
+
+def test_requirements_pin_the_recorded_versions(binary_artefact: Path) -> None:
+    manifest = json.loads((binary_artefact / MANIFEST_FILE).read_text())
+    lines = (binary_artefact / "requirements.txt").read_text().splitlines()
+    assert lines == sorted(
+        (f"{k}=={v}" for k, v in manifest["provenance"]["packages"].items()), key=str.lower
+    )
+    assert any(line.startswith("scikit-learn==") for line in lines)
+
+
+@pytest.mark.parametrize("name", ["../escape.png", "/abs.png", "manifest.json", "model.joblib", ""])
+def test_package_refuses_unsafe_attachment_names(
+    name: str, pipeline_model: Any, patient_data: Any, tmp_path: Path
+) -> None:
+    captured = capture(pipeline_model, *patient_data[:2])
+    captured.attachments[name] = b"x"
+    with pytest.raises(ArtefactError, match="must be a plain relative path"):
+        package(captured, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_artefact_refuses_files_outside_the_artefact(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
+    data = json.loads((copy / MANIFEST_FILE).read_text())
+    data["files"]["../../etc/passwd"] = {"sha256": "0" * 64, "bytes": 1}
+    (copy / MANIFEST_FILE).write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match="outside the artefact"):
+        load_artefact(copy)
+
+
+def test_load_artefact_reports_the_artefact_hash(binary_artefact: Path) -> None:
+    expected = hashlib.sha256((binary_artefact / MANIFEST_FILE).read_bytes()).hexdigest()
+    assert load_artefact(binary_artefact).sha256 == expected
+
+
+def test_package_keeps_the_old_artefact_when_the_new_one_fails(
+    binary_artefact: Path, pipeline_model: Any, patient_data: Any, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    out = Path(shutil.copytree(binary_artefact, tmp_path / "out"))
+    before = (out / MANIFEST_FILE).read_bytes()
+    captured = capture(pipeline_model, *patient_data[:2])
+
+    def broken_card(*_: Any) -> str:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("packager.artefact.model_card", broken_card)
+    with pytest.raises(ArtefactError, match="Input/output error"):
+        package(captured, out, force=True)
+    assert (out / MANIFEST_FILE).read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
