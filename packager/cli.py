@@ -94,7 +94,10 @@ def package_command(
     model_version: str | None,
     **model_info: str | None,
 ) -> None:
-    """Package MODEL_FILE (a capture file or a pickled estimator) as an artefact directory."""
+    """Package MODEL_FILE (a capture file or a pickled estimator) as an artefact directory.
+
+    MODEL_FILE is unpickled, which runs any code it holds: give only files you trust.
+    """
     if (train is None) != (target is None):
         raise click.UsageError("--train and --target go together")
     if test is not None and train is None:
