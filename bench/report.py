@@ -105,41 +105,50 @@ def judge(models: dict[str, Figures]) -> list[dict[str, Any]]:
     return verdicts
 
 
-def _row(label: str, *cells: str) -> str:
-    return f"  {label:<36}" + "".join(f"{c:>14}" for c in cells)
+def _cells(entry: Figures) -> list[tuple[str, str, str, str]]:
+    """(figure, in-process, minimal, deployml) for one model, formatted; "-" where absent."""
+    ip, mini, dep = entry["inprocess"], entry["minimal"], entry.get("deployml", {})
+
+    def cell(server: Figures, pick: Callable[[Figures], float], fmt: str) -> str:
+        try:
+            return format(pick(server), fmt)
+        except (KeyError, TypeError, ZeroDivisionError):
+            return "-"
+
+    rows: list[tuple[str, str, Callable[[Figures], float], str]] = [
+        ("p50 latency c1 (ms)", f"{ip['one_row_with_proba_ms']:.2f}", _p50, ".2f"),
+        ("p99 latency c1 (ms)", "", lambda f: f["latency_c1"]["p99_ms"], ".2f"),
+        ("single-row req/s c8", f"{ip['one_row_per_s']:.0f}", _c8, ".0f"),
+        ("10k-row rows/s (instances)", f"{ip['batch_rows_per_s']:.0f}", _batch, ".0f"),
+        ("10k-row rows/s (columnar)", "", lambda f: f["batch_columnar"]["rows_per_s"], ".0f"),
+        ("server CPU per request c8 (ms)", "", lambda f: _cpu(f, "throughput_c8"), ".2f"),
+        ("server CPU per 10k-row request (ms)", "", lambda f: _cpu(f, "batch"), ".1f"),
+        ("start-up to first prediction (s)", "", _startup, ".2f"),
+        ("PSS master+workers (MiB)", "", _pss, ".1f"),
+        ("PSS per worker, mean (MiB)", "", _worker_pss, ".1f"),
+        ("RSS master+workers (MiB)", "", lambda f: f["memory"]["rss_mib"], ".1f"),
+    ]
+    return [
+        (label, inproc or "", cell(mini, pick, fmt), cell(dep, pick, fmt))
+        for label, inproc, pick, fmt in rows
+    ]
+
+
+def _warning(entry: Figures) -> str | None:
+    if entry.get("same_predictions") is False:
+        return "WARNING: the servers' predictions differ; figures are not like for like"
+    return None
 
 
 def table(models: dict[str, Figures], verdicts: list[dict[str, Any]]) -> str:
     """A plain-text table of every figure, then the targets with PASS/FAIL."""
     out = []
     for key, entry in models.items():
-        ip, mini, dep = entry["inprocess"], entry["minimal"], entry.get("deployml", {})
-
-        def cell(server: Figures, pick: Callable[[Figures], float], fmt: str) -> str:
-            try:
-                return format(pick(server), fmt)
-            except (KeyError, TypeError):
-                return "-"
-
         out.append(f"\n{entry['title']} ({key})")
-        if entry.get("same_predictions") is False:
-            out.append("  WARNING: the servers' predictions differ; figures are not like for like")
-        out.append(_row("", "in-process", "minimal", "deployml"))
-        rows: list[tuple[str, str, Callable[[Figures], float], str]] = [
-            ("p50 latency c1 (ms)", f"{ip['one_row_with_proba_ms']:.2f}", _p50, ".2f"),
-            ("p99 latency c1 (ms)", "", lambda f: f["latency_c1"]["p99_ms"], ".2f"),
-            ("single-row req/s c8", f"{ip['one_row_per_s']:.0f}", _c8, ".0f"),
-            ("10k-row rows/s (instances)", f"{ip['batch_rows_per_s']:.0f}", _batch, ".0f"),
-            ("10k-row rows/s (columnar)", "", lambda f: f["batch_columnar"]["rows_per_s"], ".0f"),
-            ("server CPU per request c8 (ms)", "", lambda f: _cpu(f, "throughput_c8"), ".2f"),
-            ("server CPU per 10k-row request (ms)", "", lambda f: _cpu(f, "batch"), ".1f"),
-            ("start-up to first prediction (s)", "", _startup, ".2f"),
-            ("PSS master+workers (MiB)", "", _pss, ".1f"),
-            ("PSS per worker, mean (MiB)", "", _worker_pss, ".1f"),
-            ("RSS master+workers (MiB)", "", lambda f: f["memory"]["rss_mib"], ".1f"),
-        ]
-        for label, inproc, pick, fmt in rows:
-            out.append(_row(label, inproc, cell(mini, pick, fmt), cell(dep, pick, fmt)))
+        if _warning(entry):
+            out.append(f"  {_warning(entry)}")
+        for label, *cells in [("", "in-process", "minimal", "deployml"), *_cells(entry)]:
+            out.append(f"  {label:<36}" + "".join(f"{c:>14}" for c in cells))
     if verdicts:
         out.append("\nTargets (deployml against the minimal app, same run)")
         for v in verdicts:
@@ -147,9 +156,34 @@ def table(models: dict[str, Figures], verdicts: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def markdown(models: dict[str, Figures], verdicts: list[dict[str, Any]]) -> str:
+    """The same figures and verdicts as Markdown tables, for bench/README.md."""
+    out = []
+    for key, entry in models.items():
+        out += [f"\n**{entry['title']}** (`{key}`)\n"]
+        if _warning(entry):
+            out.append(f"{_warning(entry)}\n")
+        out += ["| figure | in-process | minimal | deployml |", "| --- | ---: | ---: | ---: |"]
+        out += [f"| {label} | {ip} | {m} | {d} |" for label, ip, m, d in _cells(entry)]
+    if verdicts:
+        out += ["\n| model | target | minimal | deployml | ratio | verdict |"]
+        out += ["| --- | --- | ---: | ---: | --- | --- |"]
+        out += [
+            f"| {v['model']} | {v['target']} | {_num(v['minimal'])} | {_num(v['deployml'])} "
+            f"| {v['shown']} | {v['verdict']} |"
+            for v in verdicts
+        ]
+    return "\n".join(out) + "\n"
+
+
 def write(results: Figures, directory: Path, stamp: str) -> Path:
-    """Write the run's figures as JSON under ``directory`` and return the path."""
+    """Write the run's figures as JSON, and as Markdown beside it; return the JSON path."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"bench-{stamp}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
+    path.with_suffix(".md").write_text(markdown(results["models"], results.get("targets", [])))
     return path
