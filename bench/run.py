@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +26,7 @@ from typing import Any
 import artefacts
 import inprocess
 import load
+import machine
 import memory
 import models
 import numpy as np
@@ -126,7 +125,7 @@ def bench_model(
     figures: dict[str, Any] = {
         "title": ref.title,
         "inprocess": inprocess.time_model(ref, ref.one_row(), ref.batch()),
-        "loadavg_before": _loadavg(),
+        "loadavg_before": machine.loadavg(),
     }
     env = dict(os.environ)
     contenders = [Contender("minimal", lambda p: _minimal_argv(pickle_path, p), env, directory)]
@@ -178,7 +177,7 @@ def bench_model(
     finally:
         for contender in contenders:
             contender.stop()
-    figures["loadavg_after"] = _loadavg()
+    figures["loadavg_after"] = machine.loadavg()
     for contender in contenders:
         figures[contender.name] = contender.figures
     return figures
@@ -202,39 +201,6 @@ def _same_predictions(contenders: list[Contender], bodies: models.Bodies) -> boo
     if not same:
         _say("    WARNING: the servers predict differently; this is not like for like")
     return same
-
-
-def _loadavg() -> str:
-    try:
-        return Path("/proc/loadavg").read_text().strip()
-    except OSError:
-        return "unknown"
-
-
-def _environment() -> dict[str, Any]:
-    def version(name: str) -> str:
-        try:
-            from importlib.metadata import version as dist_version
-
-            return dist_version(name)
-        except Exception:
-            return "not installed"
-
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
-            timeout=10, check=False,
-        ).stdout.strip()  # fmt: skip
-    except OSError:
-        commit = ""
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "git_commit": commit or "unknown",
-        "packages": {n: version(n) for n in
-                     ("deployml", "scikit-learn", "numpy", "pandas", "flask", "gunicorn")},
-    }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python", "bench/run.py", *(argv or sys.argv[1:])]),
         "seconds_per_measurement": args.seconds,
         "rounds": args.rounds,
-        "environment": _environment(),
+        "environment": machine.describe(HERE),
         "models": {},
     }
     try:
