@@ -218,7 +218,7 @@ def load_artefact(path: str | os.PathLike[str], *, check_hashes: bool = True) ->
         model = joblib.load(model_path)
     except FileNotFoundError:
         raise IntegrityError(manifest.model_file.path, "is missing") from None
-    except Exception as error:
+    except Exception as error:  # unpickling can fail in any way; all mean the same here
         raise ArtefactError(
             f"{model_path}: the model cannot be loaded ({type(error).__name__}: {error})"
         ) from error

@@ -8,11 +8,11 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from packager.encoding import dotted_name, json_params
+from packager.encoding import dotted_name, json_label, json_params, json_value
 from packager.errors import CaptureError, NotAnEstimatorError, NotFittedError
 from packager.manifest import EstimatorInfo, Task
 
-__all__ = ["allows_nan", "check_estimator", "estimator_info", "task_of"]
+__all__ = ["allows_nan", "check_estimator", "column_hints", "estimator_info", "task_of"]
 
 
 def check_estimator(obj: Any, source: str) -> None:
@@ -63,3 +63,43 @@ def estimator_info(model: Any, n_training_rows: int | None) -> EstimatorInfo:
     return EstimatorInfo(
         class_name=dotted_name(model), params=json_params(model), n_training_rows=n_training_rows
     )
+
+
+def column_hints(model: Any) -> dict[str, tuple[list[Any] | None, bool]]:
+    """For a fitted ColumnTransformer (alone or first in a Pipeline): column -> hints.
+
+    Each hint is ``(categories, imputed)``: the categories an encoder learned for the column
+    (None if it is not encoded), and whether an imputer fills its missing values. Used only
+    when a bare estimator is packaged without training data.
+    """
+    steps = getattr(model, "steps", None)
+    first = steps[0][1] if steps else model
+    names = getattr(first, "feature_names_in_", None)
+    transformers = getattr(first, "transformers_", None)
+    if names is None or transformers is None:
+        return {}
+    names = [str(n) for n in names]
+    hints: dict[str, tuple[list[Any] | None, bool]] = {}
+    for _, transformer, columns in transformers:
+        selected = _column_names(columns, names)
+        parts = [s[1] for s in getattr(transformer, "steps", [])] or [transformer]
+        imputed = any(type(p).__name__ in ("SimpleImputer", "KNNImputer") for p in parts)
+        encoder = next((p for p in parts if hasattr(p, "categories_")), None)
+        for i, column in enumerate(selected):
+            categories = None
+            if encoder is not None and i < len(encoder.categories_):
+                values = encoder.categories_[i].tolist()
+                categories = [json_label(v) for v in values if json_value(v) is not None]
+            hints[column] = (categories, imputed)
+    return hints
+
+
+def _column_names(columns: Any, names: list[str]) -> list[str]:
+    if isinstance(columns, str):
+        columns = [columns]
+    if not isinstance(columns, list | tuple) and not hasattr(columns, "tolist"):
+        return []  # slices, callables, masks: not worth guessing for a hint
+    selected = list(columns.tolist() if hasattr(columns, "tolist") else columns)
+    if all(isinstance(c, int) and not isinstance(c, bool) for c in selected):
+        return [names[c] for c in selected if 0 <= c < len(names)]
+    return [str(c) for c in selected if str(c) in names]

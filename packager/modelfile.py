@@ -6,7 +6,6 @@ Loading either runs code from the file (pickle), so only trusted files may be gi
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +15,15 @@ import joblib
 import pandas as pd
 
 from packager.capture import CAPTURE_KEY, MODEL_FILE, CapturedModel, capture
-from packager.encoding import json_label
+from packager.encoding import json_label, sorted_labels
 from packager.errors import CaptureError, ManifestError, ModelFileError
-from packager.introspection import allows_nan, check_estimator, estimator_info, task_of
+from packager.introspection import (
+    allows_nan,
+    check_estimator,
+    column_hints,
+    estimator_info,
+    task_of,
+)
 from packager.manifest import (
     FeatureSpec,
     InputFormat,
@@ -57,19 +62,17 @@ def read_model_file(path: str | os.PathLike[str]) -> Any:
         raise ModelFileError(
             source, f"needs the module {error.name!r}, which is not installed here"
         ) from error
-    except (
-        pickle.UnpicklingError,
-        EOFError,
-        ValueError,
-        KeyError,
-        IndexError,
-        TypeError,
-    ) as error:
+    except AttributeError as error:
+        raise ModelFileError(
+            source,
+            "refers to a class or function the installed packages do not have; "
+            "was it saved with other package versions?",
+        ) from error
+    except Exception as error:
+        # A damaged pickle can raise almost anything (struct.error, UnpicklingError, ...).
         raise ModelFileError(
             source, f"is corrupt or truncated ({type(error).__name__}); it cannot be unpickled"
         ) from error
-    except Exception as error:
-        raise ModelFileError(source, f"cannot be unpickled ({type(error).__name__})") from error
 
 
 def load_model_file(
@@ -147,12 +150,31 @@ def _override(manifest: Manifest, given: dict[str, Any]) -> Manifest:
     return replace(manifest, model=replace(manifest.model, **given), missing=missing)
 
 
+def _bare_features(model: Any, names: list[str]) -> tuple[FeatureSpec, ...]:
+    """Features as far as a fitted model shows them: encoder categories, imputed columns."""
+    hints = column_hints(model)
+    accepts_nan = allows_nan(model)
+    features = []
+    for name in names:
+        categories, imputed = hints.get(name, (None, False))
+        nullable = accepts_nan or imputed
+        if categories and all(isinstance(c, bool) for c in categories):
+            features.append(FeatureSpec(name, "boolean", nullable, "bool"))
+        elif categories is not None:
+            labels = sorted_labels(categories)
+            features.append(FeatureSpec(name, "category", nullable, "object", categories=labels))
+        else:
+            features.append(FeatureSpec(name, "number", nullable, "float64"))
+    return tuple(features)
+
+
 def _from_estimator(model: Any, given: dict[str, Any]) -> CapturedModel:
     """What a bare estimator knows about itself, and plain statements of what it does not."""
     task = task_of(model)
     missing = [
-        "input: no training data was given, so feature kinds, ranges, categories and missing "
-        "rates are unknown; every feature is recorded as a number",
+        "input: no training data was given, so feature ranges and missing rates are unknown; "
+        "categories come from the model's encoders and every other feature is recorded as a "
+        "number",
         "target: no training data was given, so the target's name and class balance are unknown",
         "metrics: no test data was given",
         "examples: no data was given, so no example rows are stored and verify cannot re-score",
@@ -172,12 +194,7 @@ def _from_estimator(model: Any, given: dict[str, Any]) -> CapturedModel:
             )
         fmt, generated, names = "array", True, [f"x{i}" for i in range(int(count))]
         missing.append("input: feature names are unknown; they are generated as x0, x1, ...")
-    nullable = allows_nan(model)
-    spec = InputSpec(
-        format=fmt,
-        names_generated=generated,
-        features=tuple(FeatureSpec(n, "number", nullable, "float64") for n in names),
-    )
+    spec = InputSpec(format=fmt, names_generated=generated, features=_bare_features(model, names))
     classes = getattr(model, "classes_", None)
     target = TargetSpec(
         task=task,

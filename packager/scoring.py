@@ -76,7 +76,7 @@ def _has_predict_proba(model: Any) -> bool:
     # hasattr runs available_if checks, e.g. SVC(probability=False) has no predict_proba.
     try:
         return hasattr(model, "predict_proba")
-    except Exception:
+    except Exception:  # a broken property means no usable probabilities
         return False
 
 

@@ -153,7 +153,7 @@ def _check_examples(report: Verification, manifest: Manifest, model: Any) -> Non
     try:
         X = model_input(records_to_columns(examples.inputs, spec.names), spec)
         got = score(model, X, manifest.target.task)
-    except Exception as error:
+    except Exception as error:  # any failure to re-score is itself the finding
         report.add("examples", "fail", f"re-scoring raised {type(error).__name__}")
         return
     problems = compare_scores(examples, got)

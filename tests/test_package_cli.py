@@ -151,7 +151,7 @@ def test_package_states_what_a_bare_estimator_cannot_tell(tmp_path: Path) -> Non
     result = run("package", tmp_path / "bare.pkl", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "Not recorded: metrics: no test data was given" in result.stdout
-    assert "feature kinds, ranges, categories and missing rates are unknown" in result.stdout
+    assert "feature ranges and missing rates are unknown" in result.stdout
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["input"]["names_generated"] is True
     assert len(manifest["input"]["features"]) == X.shape[1]

@@ -1,0 +1,103 @@
+"""load_model_file: capture files, bare estimators with and without data, unreadable files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from packager import capture, load_artefact, load_model_file, model_input, package
+from packager.errors import CaptureError, ModelFileError
+
+PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
+
+
+def test_bare_pipeline_takes_categories_from_its_encoders(
+    pipeline_model: Any, tmp_path: Path
+) -> None:
+    joblib.dump(pipeline_model, tmp_path / "bare.pkl")
+    spec = load_model_file(tmp_path / "bare.pkl").manifest.input
+    kinds = {f.name: (f.kind, f.categories, f.nullable) for f in spec.features}
+    assert kinds == {
+        "age": ("number", None, True),
+        "bmi": ("number", None, True),
+        "sex": ("category", ["F", "M"], True),
+        "ward": ("category", ["a", "b", "c"], True),
+        "smoker": ("boolean", None, True),
+    }
+
+
+def test_bare_pipeline_artefact_scores_rows_built_from_its_schema(
+    pipeline_model: Any, tmp_path: Path
+) -> None:
+    joblib.dump(pipeline_model, tmp_path / "bare.pkl")
+    out = package(load_model_file(tmp_path / "bare.pkl"), tmp_path / "out")
+    artefact = load_artefact(out)
+    columns = {"age": [70], "bmi": [None], "sex": ["F"], "ward": [None], "smoker": [True]}
+    X = model_input(columns, artefact.manifest.input)
+    assert artefact.model.predict(X).tolist()[0] in ("no", "yes")
+
+
+def test_bare_array_model_gets_generated_names(tmp_path: Path) -> None:
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    joblib.dump(LogisticRegression().fit(X, (X[:, 0] > 0).astype(int)), tmp_path / "m.pkl")
+    captured = load_model_file(tmp_path / "m.pkl", name="arr", author="A")
+    assert captured.manifest.input.names == ["x0", "x1", "x2"]
+    assert captured.manifest.input.names_generated
+    assert captured.manifest.model.name == "arr" and captured.manifest.model.author == "A"
+    assert captured.manifest.provenance.git_commit is None
+    assert not any(m.startswith("model.name:") for m in captured.manifest.missing)
+    assert captured.examples.inputs == []
+
+
+def test_capture_file_details_can_be_overridden(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+) -> None:
+    capture(pipeline_model, *patient_data[:2]).save(tmp_path / "c.pkl")
+    captured = load_model_file(tmp_path / "c.pkl", name="renamed", contact="x@example.org")
+    assert captured.manifest.model.name == "renamed"
+    assert captured.manifest.model.contact == "x@example.org"
+    assert not any(
+        m.startswith(("model.name:", "model.contact:")) for m in captured.manifest.missing
+    )
+
+
+def test_plain_estimator_is_captured_from_data_frames(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+) -> None:
+    X, y, X_test, y_test = patient_data
+    joblib.dump(pipeline_model, tmp_path / "m.pkl")
+    captured = load_model_file(
+        tmp_path / "m.pkl",
+        train=X.assign(readmitted=y),
+        test=X_test.assign(readmitted=y_test.to_numpy()),
+        target="readmitted",
+    )
+    assert captured.manifest.target is not None and captured.manifest.target.name == "readmitted"
+    assert "test" in (captured.manifest.metrics or {})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is not a pickle or joblib file"),
+        (b"col1,col2\n1,2\n", "is not a pickle or joblib file"),
+        (b"\x80\x04\x95", "is corrupt or truncated"),
+        (b"\x80\x02cno_such_module_xyz\nThing\nq\x00.", "needs the module 'no_such_module_xyz'"),
+    ],
+)
+def test_unreadable_model_files_are_named(content: bytes, message: str, tmp_path: Path) -> None:
+    (tmp_path / "m.pkl").write_bytes(content)
+    with pytest.raises(ModelFileError, match=message):
+        load_model_file(tmp_path / "m.pkl")
+
+
+def test_test_data_without_training_data_is_refused(pipeline_model: Any, tmp_path: Path) -> None:
+    joblib.dump(pipeline_model, tmp_path / "m.pkl")
+    with pytest.raises(CaptureError, match="test data needs training data too"):
+        load_model_file(tmp_path / "m.pkl", test=pd.DataFrame({"a": [1]}), target="a")
