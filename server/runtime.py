@@ -8,20 +8,21 @@ scikit-learn; a failed self-test leaves the server up but not ready.
 from __future__ import annotations
 
 import logging
-import threading
 import warnings
 from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
+import pandas as pd
+import sklearn
 
 from packager import Artefact, Scores, compare_scores, load_artefact, model_input, score
 from packager.errors import ArtefactError
 from server.errors import UnscorableInputError
-from server.probe import unscorable_features
+from server.probe import takes_arrays, unscorable_features
 from server.settings import Settings
+from server.threads import ThreadLimit
 from server.validation import Batch, Validator
 
 __all__ = ["Runtime", "VersionMismatchError", "load_runtime"]
@@ -38,6 +39,9 @@ _ARGMAX_CLASSIFIERS = frozenset(
         "HistGradientBoostingClassifier",
     }
 )
+
+
+_SILENCED = ("Found unknown categories", "X does not have valid feature names")
 
 
 class VersionMismatchError(ArtefactError):
@@ -63,22 +67,33 @@ class Runtime:
     version_differences: list[dict[str, str | None]]
     not_ready: str | None
     threads: ThreadLimit
+    takes_arrays: bool = False
 
     def predict(self, batch: Batch) -> Scores:
-        """Score validated rows; unseen-category warnings from the model are already reported."""
+        """Score validated rows (the model's own warnings are silenced in load_runtime)."""
         self.threads.apply()
         try:
-            X = model_input(batch.columns, self.artefact.manifest.input)
-            if not batch.warnings:
-                return self._score(X)
-            with warnings.catch_warnings():
-                # e.g. OneHotEncoder's "unknown categories": the client got a row warning.
-                warnings.simplefilter("ignore")
-                return self._score(X)
+            # Validation has refused inf and NaN except as nulls, which the model was fitted
+            # with, so scikit-learn's own finiteness scan of every value can be skipped.
+            with sklearn.config_context(assume_finite=True):
+                return self._score(self._model_input(batch))
         except (ValueError, TypeError) as error:
             # Validated input the model still refuses; its message may quote values.
             log.error("the model refused validated input: %s", type(error).__name__)
             raise UnscorableInputError(type(error).__name__) from None
+
+    def _model_input(self, batch: Batch) -> Any:
+        spec = self.artefact.manifest.input
+        if batch.matrix is None:
+            assert batch.columns is not None
+            return model_input(batch.columns, spec)
+        if all(f.dtype == "float64" for f in spec.features):
+            # The matrix already is the training layout: skip building one array per column,
+            # and the DataFrame too when start-up showed the model scores arrays the same.
+            if spec.format == "array" or self.takes_arrays:
+                return batch.matrix
+            return pd.DataFrame(batch.matrix, columns=spec.names, copy=False)
+        return model_input(dict(zip(spec.names, batch.matrix.T, strict=True)), spec)
 
     def _score(self, X: Any) -> Scores:
         model = self.artefact.model
@@ -87,22 +102,6 @@ class Runtime:
         probabilities = np.asarray(model.predict_proba(X), dtype=np.float64)
         predictions = np.asarray(model.classes_).take(probabilities.argmax(axis=1))
         return Scores(predictions=predictions.tolist(), probabilities=probabilities.tolist())
-
-
-class ThreadLimit:
-    """Caps OpenMP/BLAS threads in each thread that predicts, so workers do not contend."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._controller = ThreadpoolController()
-        self._local = threading.local()
-
-    def apply(self, limit: int | None = None) -> None:
-        """Set the cap for the calling thread once (OpenMP's setting is per thread)."""
-        wanted = self.limit if limit is None else limit
-        if getattr(self._local, "limit", None) != wanted:
-            self._controller.limit(limits=wanted)
-            self._local.limit = wanted
 
 
 def load_runtime(settings: Settings) -> Runtime:
@@ -115,6 +114,7 @@ def load_runtime(settings: Settings) -> Runtime:
         log.log(level, "version mismatch: %s recorded %s, installed %s", *diff.values())
         if diff["package"] == SKLEARN and settings.strict_versions:
             raise VersionMismatchError(str(diff["recorded"]), diff["installed"])
+    _silence_reported_warnings()
     threads = ThreadLimit(settings.model_thread_limit)
     # One thread in the master: OpenMP pools started before fork can hang the workers.
     threads.apply(1)
@@ -132,6 +132,7 @@ def load_runtime(settings: Settings) -> Runtime:
         version_differences=differences,
         not_ready=None,
         threads=threads,
+        takes_arrays=takes_arrays(artefact),
     )
     problems = _self_test(runtime)
     if problems:
@@ -139,6 +140,17 @@ def load_runtime(settings: Settings) -> Runtime:
         return replace(runtime, not_ready=f"self-test failed: {'; '.join(problems)}")
     log.info("model %s %s loaded and self-tested", manifest.model.name, manifest.model.version)
     return runtime
+
+
+def _silence_reported_warnings() -> None:
+    """Silence model warnings that the server reports itself or has made moot.
+
+    An unknown category becomes a per-row warning for the client; missing feature names
+    only arise when start-up proved that arrays in training order score the same. Filters
+    are process-wide, unlike ``catch_warnings``, which is unsafe with threaded workers.
+    """
+    for message in _SILENCED:
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)
 
 
 def _self_test(runtime: Runtime) -> list[str]:

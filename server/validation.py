@@ -11,7 +11,7 @@ for unseen categories the model cannot score or when strictness is asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -22,6 +22,7 @@ from marshmallow import Schema, ValidationError, fields
 from packager.manifest import FeatureSpec, InputSpec
 from server import feature_checks as checks
 from server.errors import InvalidInputError, UnseenCategoryError
+from server.matrix import NumericMatrix
 from server.payload import MAX_DETAILS, Payload
 
 __all__ = ["COLUMNWISE_FROM", "Batch", "Validator"]
@@ -33,11 +34,13 @@ _NONE = type(None)
 
 @dataclass(frozen=True)
 class Batch:
-    """Validated rows as columns in training order, with per-row warnings."""
+    """Validated rows with per-row warnings: columns in training order, or for all-number
+    schemas a float matrix (null as NaN) instead."""
 
-    columns: dict[str, Sequence[Any]]
+    columns: dict[str, Sequence[Any]] | None
     rows: int
     warnings: list[Detail]
+    matrix: np.ndarray | None = None
 
 
 class _FeatureField(fields.Field[Any]):
@@ -97,37 +100,48 @@ class Validator:
             for i, f in enumerate(self.features)
         }
         self._schema = _FeatureSchema.from_dict(schema_fields, name="Features")(many=True)
-        self._getter = itemgetter(*self.names)
+        self._getter = _row_getter(self.names)
+        self._matrix = (
+            NumericMatrix(self.features) if NumericMatrix.applies_to(self.features) else None
+        )
 
     def validate(self, payload: Payload) -> Batch:
         """Raise InvalidInputError or UnseenCategoryError, or return the batch with warnings."""
-        columns = self._regular_columns(payload) if payload.rows >= self.columnwise_from else None
-        if columns is None:
+        rows = self._regular_rows(payload) if payload.rows >= self.columnwise_from else None
+        checked = rows is None
+        if rows is None:
             self._check_rows(_records(payload))
-            columns = self._regular_columns(payload)
-            assert columns is not None, "rows that passed the schema are regular"
-        else:
+            rows = self._regular_rows(payload)
+            assert rows is not None, "rows that passed the schema are regular"
+        if self._matrix is not None:
+            matrix = self._matrix.build(rows)
+            if matrix is not None:
+                return Batch(None, payload.rows, self._matrix.warnings(matrix), matrix)
+        columns: dict[str, Sequence[Any]] = dict(
+            zip(self.names, zip(*rows, strict=True), strict=True)
+        )
+        if not checked:
             self._check_columns(columns)
         return Batch(columns, payload.rows, self._warnings(columns, payload.rows))
 
-    def _regular_columns(self, payload: Payload) -> dict[str, Sequence[Any]] | None:
-        """Columns in training order, or None if any row lacks a feature or has an extra."""
+    def _regular_rows(self, payload: Payload) -> list[Sequence[Any]] | None:
+        """Rows as value sequences in training order; None if a row lacks or adds a feature."""
+        width = len(self.names)
         if payload.records is not None:
             records = payload.records
-            if set(map(type, records)) != {dict} or set(map(len, records)) != {len(self.names)}:
+            if set(map(type, records)) != {dict} or set(map(len, records)) != {width}:
                 return None
             try:
-                rows = list(map(self._getter, records))
+                return list(map(self._getter, records))
             except KeyError:
                 return None
-            if len(self.names) == 1:
-                return {self.names[0]: rows}
-            return dict(zip(self.names, zip(*rows, strict=True), strict=True))
         assert payload.columns is not None and payload.data is not None
+        if payload.columns == self.names:
+            return list(payload.data)
         if sorted(payload.columns) != sorted(self.names):
             return None
-        by_name = dict(zip(payload.columns, zip(*payload.data, strict=True), strict=True))
-        return {name: by_name[name] for name in self.names}
+        reorder = _row_getter([payload.columns.index(name) for name in self.names])
+        return list(map(reorder, payload.data))
 
     def _check_rows(self, records: list[Any]) -> None:
         try:
@@ -199,6 +213,14 @@ def _fast_types(feature: FeatureSpec) -> frozenset[type]:
     if kinds is None:
         kinds = checks.category_types(feature.categories) - {float}
     return kinds | {_NONE} if feature.nullable else kinds
+
+
+def _row_getter(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """Picks ``keys`` from a row, always as a tuple (itemgetter returns a bare value for one)."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda row: (row[key],)
+    return itemgetter(*keys)
 
 
 def _all_finite(column: Sequence[Any]) -> bool:

@@ -234,3 +234,28 @@ def test_predict_model_refusing_validated_input_is_a_422_without_its_message(
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "unscorable_input"
     assert SECRET_TEXT not in response.get_data(as_text=True) + logs.text
+
+
+def test_predict_model_that_refuses_arrays_keeps_getting_dataframes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    y = (X["a"] + X["c"] > 0).astype(int)
+    by_name = ColumnTransformer([("scale", StandardScaler(), ["c", "a"])])
+    model = make_pipeline(by_name, LogisticRegression()).fit(X, y)
+    artefact = package(capture(model, X, y, name="by-name"), tmp_path / "by-name")
+    app = create_app(Settings(artefact=artefact))
+    assert app.extensions["deployml"].runtime.takes_arrays is False
+    rows = X.iloc[:70].to_dict("records")  # enough rows for the column-wise path too
+    for body in (rows[0], {"instances": rows}):
+        response = app.test_client().post("/predict", json=body)
+        assert response.status_code == 200
+    assert response.get_json()["predictions"] == model.predict(X.iloc[:70]).tolist()
+
+
+def test_predict_feeds_arrays_only_to_models_that_score_them_identically(
+    binary_artefact: Path, pipeline_artefact: Path
+) -> None:
+    numbers = create_app(Settings(artefact=binary_artefact))
+    assert numbers.extensions["deployml"].runtime.takes_arrays is True
+    pipeline = create_app(Settings(artefact=pipeline_artefact))
+    assert pipeline.extensions["deployml"].runtime.takes_arrays is False

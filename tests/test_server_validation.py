@@ -207,3 +207,43 @@ def test_payload_refuses_malformed_json_and_non_finite_tokens(body: bytes) -> No
 def test_payload_object_with_other_keys_is_one_instance() -> None:
     payload = read_payload({"instances": [], "age": 3}, max_rows=10)
     assert payload.rows == 1 and payload.records == [{"instances": [], "age": 3}]
+
+
+NUMBERS = InputSpec(
+    format="dataframe",
+    names_generated=False,
+    features=(
+        FeatureSpec("a", "number", nullable=False, dtype="float64", min=0.0, max=1.0),
+        FeatureSpec("b", "number", nullable=True, dtype="float64", min=-5.0, max=5.0),
+        FeatureSpec("c", "number", nullable=False, dtype="float64"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"a": 0.5, "b": 1, "c": 3.0}, {"a": 2.0, "b": None, "c": -1e300}],
+        [{"a": -1, "b": 9.5, "c": 0}] * 3,
+        [{"a": 0.5, "b": float("nan"), "c": 1.0}],
+        [{"a": None, "b": 1.0, "c": 1.0}, {"a": 0.5, "b": "x", "c": True}],
+        [{"a": float("inf"), "b": 1.0, "c": 1.0}, {"a": 0.5, "b": 1.0}],
+        [{"c": 1.0, "b": None, "a": 0.1}, {"a": 0.5, "b": 1.0, "c": 2.0, "d": 0}],
+    ],
+)
+def test_validation_number_matrix_agrees_with_the_row_path(rows: list[dict[str, Any]]) -> None:
+    body = {"instances": rows}
+    by_rows = outcome(Validator(NUMBERS, columnwise_from=10**9), body)
+    by_columns = outcome(Validator(NUMBERS, columnwise_from=1), body)
+    assert by_rows == by_columns
+
+
+def test_validation_number_matrix_holds_nulls_as_nan_in_training_order() -> None:
+    body = {"columns": ["c", "b", "a"], "data": [[3.0, None, 0.5], [4, 2.0, 7]]}
+    batch = Validator(NUMBERS, columnwise_from=1).validate(read_payload(body, 10))
+    assert batch.columns is None and batch.matrix is not None
+    assert batch.matrix.tolist()[1] == [7.0, 2.0, 4.0]
+    assert batch.matrix[0, 1] != batch.matrix[0, 1]  # NaN
+    assert batch.warnings == [
+        {"row": 1, "feature": "a", "problem": "above the largest value seen in training"}
+    ]
