@@ -147,7 +147,8 @@ def test_package_captures_a_plain_pickle_from_csv_data(
 
 def test_package_states_what_a_bare_estimator_cannot_tell(tmp_path: Path) -> None:
     X, y, _, _ = _cancer()
-    joblib.dump(LogisticRegression(max_iter=5000).fit(X.to_numpy(), y), tmp_path / "bare.pkl")
+    model = _scaled(LogisticRegression(max_iter=1000)).fit(X.to_numpy(), y)
+    joblib.dump(model, tmp_path / "bare.pkl")
     result = run("package", tmp_path / "bare.pkl", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "Not recorded: metrics: no test data was given" in result.stdout
