@@ -159,8 +159,10 @@ def capture(
 
 def _check_labels(model: Any, y: np.ndarray, task: Task, what: str) -> None:
     if task == "regression":
-        if not (np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.bool_)):
-            raise CaptureError(f"{what} must be numeric for a regressor, not {y.dtype}")
+        try:
+            y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise CaptureError(f"{what} must be numeric for a regressor") from None
         return
     seen = pd.unique(pd.Series(y))
     unknown = [v for v in seen if v not in set(model.classes_)]

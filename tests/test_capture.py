@@ -248,3 +248,17 @@ def test_capture_errors_never_quote_feature_values(patient_data: PatientData) ->
     with pytest.raises(CaptureError) as raised:
         capture(model, wrong, y[:3])
     assert "SECRET-VALUE" not in str(raised.value)
+
+
+def test_capture_rejects_a_text_target_for_a_regressor() -> None:
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    model = Ridge().fit(X, [1.0, 2.0, 3.0])
+    with pytest.raises(CaptureError, match="y must be numeric for a regressor"):
+        capture(model, X, ["low", "mid", "high"])
+
+
+def test_capture_accepts_a_nullable_integer_target_for_a_regressor() -> None:
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    y = pd.Series([1, 2, 3, 5], dtype="Int64")
+    target = capture(Ridge().fit(X, y.astype(float)), X, y).manifest.target
+    assert target is not None and target.summary is not None and target.summary["max"] == 5.0
