@@ -1,0 +1,56 @@
+"""``deployml serve``: option checks and one-line errors before gunicorn starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import server
+from server.cli import cli
+from server.gunicorn_app import gunicorn_options
+from server.settings import Settings
+
+
+def test_server_public_api_is_pinned() -> None:
+    assert server.__all__ == ["Settings", "create_app"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), env=env or {"DEPLOYML_ARTEFACT": ""})
+    return result.exit_code, result.output
+
+
+def test_serve_without_an_artefact_names_the_variable() -> None:
+    code, output = run("serve")
+    assert code == 1
+    assert output.strip() == "Error: DEPLOYML_ARTEFACT: not set; give the artefact directory"
+
+
+@pytest.mark.parametrize("args", [["--port", "0"], ["--port", "x"], ["--workers", "0"]])
+def test_serve_refuses_bad_options_as_usage_errors(binary_artefact: Path, args: list[str]) -> None:
+    code, output = run("serve", str(binary_artefact), *args)
+    assert code == 2
+    assert "Invalid value" in output
+
+
+def test_serve_refuses_a_missing_directory(tmp_path: Path) -> None:
+    code, output = run("serve", str(tmp_path / "absent"))
+    assert code == 2 and "does not exist" in output
+
+
+def test_serve_reports_a_bad_environment_variable_in_one_line(binary_artefact: Path) -> None:
+    code, output = run("serve", str(binary_artefact), env={"DEPLOYML_MAX_ROWS": "lots"})
+    assert code == 1
+    assert output.strip().splitlines() == [
+        "Error: DEPLOYML_MAX_ROWS: expected a whole number from 1 to 10000000"
+    ]
+
+
+def test_gunicorn_options_preload_the_model_and_keep_connections_alive() -> None:
+    options = gunicorn_options(Settings(host="0.0.0.0", port=9000, workers=3, worker_threads=2))
+    assert options["bind"] == ["0.0.0.0:9000"]
+    assert (options["workers"], options["threads"]) == (3, 2)
+    assert options["worker_class"] == "gthread" and options["preload_app"] is True
+    assert options["keepalive"] > 0 and options["accesslog"] is None
