@@ -199,6 +199,11 @@ def _clusterer(_: Any) -> tuple[Any, ...]:
     return KMeans(n_clusters=2, n_init=1, random_state=0).fit(X), X, None
 
 
+def _feature_count(_: Any) -> tuple[Any, ...]:
+    model = LogisticRegression().fit(np.arange(16.0).reshape(4, 4), [0, 1, 0, 1])
+    return model, np.zeros((4, 3)), [0, 1, 0, 1]
+
+
 BAD_CAPTURES = [
     (_unfitted, NotFittedError, "the LogisticRegression has not been fitted"),
     (_not_estimator, NotAnEstimatorError, "holds a builtins.dict, not a scikit-learn estimator"),
@@ -208,6 +213,7 @@ BAD_CAPTURES = [
     (_unknown_label, CaptureError, "y holds 1 label(s) the model was not fitted on"),
     (_one_dimensional, CaptureError, "X must be 2-D (rows by features), not 1-D"),
     (_clusterer, CaptureError, "the KMeans is neither a classifier nor a regressor"),
+    (_feature_count, CaptureError, "X has 3 columns but the model was fitted on 4"),
 ]
 
 
@@ -262,3 +268,13 @@ def test_capture_accepts_a_nullable_integer_target_for_a_regressor() -> None:
     y = pd.Series([1, 2, 3, 5], dtype="Int64")
     target = capture(Ridge().fit(X, y.astype(float)), X, y).manifest.target
     assert target is not None and target.summary is not None and target.summary["max"] == 5.0
+
+
+def test_capture_rejects_test_data_with_other_columns(
+    pipeline_model: Any, patient_data: PatientData
+) -> None:
+    X, y, X_test, y_test = patient_data
+    with pytest.raises(
+        CaptureError, match="columns of X_test do not match the model's: missing bmi"
+    ):
+        capture(pipeline_model, X, y, X_test=X_test.drop(columns=["bmi"]), y_test=y_test)
