@@ -141,9 +141,17 @@ def _column(values: Sequence[Any], feature: FeatureSpec) -> Any:
     if feature.dtype == "category":
         return pd.Categorical(array, categories=feature.categories)
     try:
-        return pd.Series(array, dtype=feature.dtype, copy=False)
+        dtype = pd.api.types.pandas_dtype(feature.dtype)
+    except TypeError:
+        # A dtype this pandas does not know: object keeps the values as given.
+        return array
+    if isinstance(dtype, np.dtype) and dtype.kind in "OSU":
+        # "str" is pandas 3's string dtype but numpy's fixed-width text before it, which
+        # would turn missing values into the text "nan"; object keeps them missing.
+        return array
+    try:
+        return pd.Series(array, dtype=dtype, copy=False)
     except (TypeError, ValueError):
-        # An extension dtype this pandas does not know: object keeps the values as given.
         return array
 
 
