@@ -133,3 +133,17 @@ def test_package_keeps_the_old_artefact_when_the_new_one_fails(
         package(captured, out, force=True)
     assert (out / MANIFEST_FILE).read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_load_artefact_reads_a_newer_minor_and_ignores_unknown_fields(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
+    data = json.loads((copy / MANIFEST_FILE).read_text())
+    data["format_version"] = "1.9"
+    data["signature"] = {"added": "in a later minor"}
+    data["model"]["reviewer"] = "someone"
+    (copy / MANIFEST_FILE).write_text(json.dumps(data))
+    artefact = load_artefact(copy)
+    assert artefact.manifest.format_version == "1.9"
+    assert artefact.manifest.model.name == "breast-cancer"
