@@ -54,3 +54,4 @@ def test_gunicorn_options_preload_the_model_and_keep_connections_alive() -> None
     assert (options["workers"], options["threads"]) == (3, 2)
     assert options["worker_class"] == "gthread" and options["preload_app"] is True
     assert options["keepalive"] > 0 and options["accesslog"] is None
+    assert callable(options["pre_fork"])
