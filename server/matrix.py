@@ -10,7 +10,6 @@ per-value checks, so the messages stay the same on every path.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -38,13 +37,13 @@ class NumericMatrix:
         """Whether every feature is a number, so a float matrix holds the whole batch."""
         return bool(features) and all(f.kind == "number" for f in features)
 
-    def build(self, rows: Sequence[Sequence[Any]]) -> np.ndarray | None:
-        """The batch as a matrix, or None if some value is not a finite number or a due null."""
-        flat = list(chain.from_iterable(rows))
+    def build(self, flat: list[Any], rows: int) -> np.ndarray | None:
+        """The batch (values row after row) as a matrix, or None if some value is not a
+        finite number or an allowed null."""
         kinds = set(map(type, flat))
         if not kinds <= self.accepted:
             return None
-        matrix = np.array(flat, dtype=np.float64).reshape(len(rows), len(self.names))
+        matrix = np.array(flat, dtype=np.float64).reshape(rows, len(self.names))
         if np.isinf(matrix).any():
             return None
         missing = np.isnan(matrix)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -107,41 +108,47 @@ class Validator:
 
     def validate(self, payload: Payload) -> Batch:
         """Raise InvalidInputError or UnseenCategoryError, or return the batch with warnings."""
-        rows = self._regular_rows(payload) if payload.rows >= self.columnwise_from else None
-        checked = rows is None
-        if rows is None:
+        columnwise = payload.rows >= self.columnwise_from
+        if not columnwise:
             self._check_rows(_records(payload))
-            rows = self._regular_rows(payload)
-            assert rows is not None, "rows that passed the schema are regular"
         if self._matrix is not None:
-            matrix = self._matrix.build(rows)
+            # Flattened straight from the payload: no list of row tuples is kept alive.
+            flat = self._regular(payload, lambda rows: list(chain.from_iterable(rows)))
+            matrix = None if flat is None else self._matrix.build(flat, payload.rows)
             if matrix is not None:
                 return Batch(None, payload.rows, self._matrix.warnings(matrix), matrix)
+        rows = self._regular(payload, list)
+        if rows is None:
+            self._check_rows(_records(payload))
+            raise AssertionError("rows that pass the schema are regular")
         columns: dict[str, Sequence[Any]] = dict(
             zip(self.names, zip(*rows, strict=True), strict=True)
         )
-        if not checked:
+        if columnwise:
             self._check_columns(columns)
         return Batch(columns, payload.rows, self._warnings(columns, payload.rows))
 
-    def _regular_rows(self, payload: Payload) -> list[Sequence[Any]] | None:
-        """Rows as value sequences in training order; None if a row lacks or adds a feature."""
+    def _regular(
+        self, payload: Payload, collect: Callable[[Iterable[Sequence[Any]]], list[Any]]
+    ) -> list[Any] | None:
+        """``collect`` applied to the rows in training order; None if a row lacks or adds a
+        feature (or is not an object)."""
         width = len(self.names)
         if payload.records is not None:
             records = payload.records
             if set(map(type, records)) != {dict} or set(map(len, records)) != {width}:
                 return None
             try:
-                return list(map(self._getter, records))
+                return collect(map(self._getter, records))
             except KeyError:
                 return None
         assert payload.columns is not None and payload.data is not None
         if payload.columns == self.names:
-            return list(payload.data)
+            return collect(payload.data)
         if sorted(payload.columns) != sorted(self.names):
             return None
         reorder = _row_getter([payload.columns.index(name) for name in self.names])
-        return list(map(reorder, payload.data))
+        return collect(map(reorder, payload.data))
 
     def _check_rows(self, records: list[Any]) -> None:
         try:
