@@ -68,6 +68,7 @@ class Runtime:
     not_ready: str | None
     threads: ThreadLimit
     takes_arrays: bool = False
+    argmax_predicts: bool = False
 
     def predict(self, batch: Batch) -> Scores:
         """Score validated rows (the model's own warnings are silenced in load_runtime)."""
@@ -97,7 +98,7 @@ class Runtime:
 
     def _score(self, X: Any) -> Scores:
         model = self.artefact.model
-        if self.labels is None or not _argmax_classifier(model):
+        if self.labels is None or not self.argmax_predicts:
             return score(model, X, self.task)
         probabilities = np.asarray(model.predict_proba(X), dtype=np.float64)
         predictions = np.asarray(model.classes_).take(probabilities.argmax(axis=1))
@@ -133,6 +134,7 @@ def load_runtime(settings: Settings) -> Runtime:
         not_ready=None,
         threads=threads,
         takes_arrays=takes_arrays(artefact),
+        argmax_predicts=_argmax_classifier(artefact.model),
     )
     problems = _self_test(runtime)
     if problems:
@@ -180,8 +182,13 @@ def _version_differences(recorded: dict[str, str]) -> list[dict[str, str | None]
 
 
 def _argmax_classifier(model: Any) -> bool:
+    """Whether predict is classes_[argmax(predict_proba)]: one pass then gives both."""
     final = model.steps[-1][1] if hasattr(model, "steps") else model
-    return type(final).__name__ in _ARGMAX_CLASSIFIERS and hasattr(model, "predict_proba")
+    return (
+        type(final).__name__ in _ARGMAX_CLASSIFIERS
+        and getattr(final, "n_outputs_", 1) == 1
+        and hasattr(model, "predict_proba")
+    )
 
 
 def _guess_task(model: Any) -> str:

@@ -259,3 +259,20 @@ def test_predict_feeds_arrays_only_to_models_that_score_them_identically(
     assert numbers.extensions["deployml"].runtime.takes_arrays is True
     pipeline = create_app(Settings(artefact=pipeline_artefact))
     assert pipeline.extensions["deployml"].runtime.takes_arrays is False
+
+
+@pytest.mark.parametrize(
+    "fixture", ["binary_artefact", "multiclass_artefact", "pipeline_artefact", "array_artefact"]
+)
+def test_predict_matches_the_models_own_predict_and_predict_proba(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    path: Path = request.getfixturevalue(fixture)
+    rows = examples(path)
+    body = client_for(path).post("/predict", json={"instances": rows}).get_json()
+    artefact = load_artefact(path)
+    columns = {name: [row[name] for row in rows] for name in artefact.manifest.input.names}
+    X = model_input(columns, artefact.manifest.input)
+    assert body["predictions"] == artefact.model.predict(X).tolist()
+    got = [list(p.values()) for p in body["probabilities"]]
+    np.testing.assert_allclose(got, artefact.model.predict_proba(X), rtol=1e-12)
