@@ -116,3 +116,13 @@ def test_startup_self_test_failure_keeps_the_server_live_but_not_ready(
     predict = client.post("/predict", json=examples["inputs"][0])
     assert predict.status_code == 503
     assert predict.get_json()["error"]["code"] == "not_ready"
+
+
+def test_startup_without_examples_is_not_ready(binary_artefact: Path, tmp_path: Path) -> None:
+    artefact = copy_of(binary_artefact, tmp_path)
+    (artefact / "examples.json").unlink()
+    edit_manifest(artefact, lambda m: m["files"].pop("examples.json"))
+    client = create_app(Settings(artefact=artefact)).test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert "no example inputs" in ready.get_json()["reason"]
