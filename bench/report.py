@@ -48,7 +48,15 @@ class Target:
             "value": value,
             "shown": shown,
             "verdict": "INVALID" if failed else "PASS" if ok else "FAIL",
+            "cpu_ratio": self._cpu_ratio(minimal, deployml),
         }
+
+    def _cpu_ratio(self, minimal: Figures, deployml: Figures) -> float | None:
+        """Minimal's server CPU per request over deployml's: a steadier view of a rate."""
+        if self.measurement not in ("throughput_c8", "batch"):
+            return None
+        d = _cpu(deployml, self.measurement)
+        return _cpu(minimal, self.measurement) / d if d else None
 
 
 def _c8(f: Figures) -> float:
@@ -152,7 +160,10 @@ def table(models: dict[str, Figures], verdicts: list[dict[str, Any]]) -> str:
     if verdicts:
         out.append("\nTargets (deployml against the minimal app, same run)")
         for v in verdicts:
-            out.append(f"  {v['verdict']:<7} {v['model']:<4} {v['target']:<32} {v['shown']}")
+            cpu = f"   CPU/request {v['cpu_ratio']:.2f}x" if v["cpu_ratio"] else ""
+            out.append(
+                f"  {v['verdict']:<7} {v['model']:<4} {v['target']:<32} {v['shown']:<22}{cpu}"
+            )
     return "\n".join(out)
 
 
@@ -170,11 +181,12 @@ def markdown(models: dict[str, Figures], verdicts: list[dict[str, Any]]) -> str:
         out += ["| figure | in-process | minimal | deployml |", "| --- | ---: | ---: | ---: |"]
         out += [f"| {label} | {ip} | {m} | {d} |" for label, ip, m, d in _cells(entry)]
     if verdicts:
-        out += ["\n| model | target | minimal | deployml | ratio | verdict |"]
-        out += ["| --- | --- | ---: | ---: | --- | --- |"]
+        out += ["\n| model | target | minimal | deployml | ratio | verdict | CPU/request |"]
+        out += ["| --- | --- | ---: | ---: | --- | --- | ---: |"]
         out += [
             f"| {v['model']} | {v['target']} | {_num(v['minimal'])} | {_num(v['deployml'])} "
-            f"| {v['shown']} | {v['verdict']} |"
+            f"| {v['shown']} | {v['verdict']} "
+            f"| {format(v['cpu_ratio'], '.2f') + 'x' if v['cpu_ratio'] else ''} |"
             for v in verdicts
         ]
     return "\n".join(out) + "\n"
