@@ -5,8 +5,8 @@ generated from the :class:`~packager.manifest.FeatureSpec` list. Large batches a
 column by column: a column whose JSON kinds are all acceptable passes in one set operation;
 any other column is checked value by value with the very checks the schema's fields call,
 and an irregular batch (a row that is not an object, a missing or extra key) goes back to
-the row path. Out-of-range numbers and unseen categories become per-row warnings, or errors
-for unseen categories the model cannot score or when strictness is asked for.
+the row path. Schemas of numbers only use one float matrix instead (:mod:`server.matrix`).
+Values unlike training become warnings (:mod:`server.novelty`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from marshmallow import Schema, ValidationError, fields
 
 from packager.manifest import FeatureSpec, InputSpec
 from server import feature_checks as checks
-from server.errors import InvalidInputError, UnseenCategoryError
+from server.errors import InvalidInputError
 from server.matrix import NumericMatrix
+from server.novelty import Novelty
 from server.payload import MAX_DETAILS, Payload
 
 __all__ = ["COLUMNWISE_FROM", "Batch", "Validator"]
@@ -84,11 +85,12 @@ class Validator:
         self._order = {name: i for i, name in enumerate(self.names)}
         self._checks = {f.name: checks.value_check(f) for f in self.features}
         self._fast = {f.name: _fast_types(f) for f in self.features}
-        self._categories = {
-            f.name: frozenset(f.categories)
-            for f in self.features
-            if f.kind == "category" and f.categories
-        }
+        self._novelty = Novelty(
+            self.features,
+            strict_categories=strict_categories,
+            unscorable=self.unscorable,
+            vectorise_from=columnwise_from,
+        )
         # Field attributes are positional so that no feature name can shadow a Schema method.
         schema_fields: dict[str, fields.Field[Any]] = {
             f"f{i}": _FeatureField(
@@ -126,7 +128,7 @@ class Validator:
         )
         if columnwise:
             self._check_columns(columns)
-        return Batch(columns, payload.rows, self._warnings(columns, payload.rows))
+        return Batch(columns, payload.rows, self._novelty.find(columns, payload.rows))
 
     def _regular(
         self, payload: Payload, collect: Callable[[Iterable[Sequence[Any]]], list[Any]]
@@ -182,29 +184,6 @@ class Validator:
             details.sort(key=self._detail_key)
             raise InvalidInputError(details[:MAX_DETAILS], len(details))
 
-    def _warnings(self, columns: dict[str, Sequence[Any]], rows: int) -> list[Detail]:
-        warnings: list[Detail] = []
-        unseen: list[Detail] = []
-        for feature in self.features:
-            column = columns[feature.name]
-            if feature.kind in ("number", "integer"):
-                for row, problem in _out_of_range(feature, column, rows >= self.columnwise_from):
-                    warnings.append({"row": row, "feature": feature.name, "problem": problem})
-            elif feature.name in self._categories:
-                for row in _unseen(column, self._categories[feature.name]):
-                    detail = {
-                        "row": row,
-                        "feature": feature.name,
-                        "problem": checks.UNSEEN_CATEGORY,
-                    }
-                    refuse = self.strict_categories or feature.name in self.unscorable
-                    (unseen if refuse else warnings).append(detail)
-        if unseen:
-            unseen.sort(key=self._detail_key)
-            raise UnseenCategoryError(unseen[:MAX_DETAILS], self.strict_categories)
-        warnings.sort(key=self._detail_key)
-        return warnings
-
     def _detail_key(self, detail: Detail) -> tuple[int, int]:
         return int(detail["row"]), self._order[str(detail["feature"])]  # type: ignore[call-overload]
 
@@ -256,34 +235,3 @@ def _row_details(messages: Any, order: dict[str, int]) -> list[Detail]:
                 else:
                     details.append({"row": row, "feature": key, "problem": text})
     return details
-
-
-def _out_of_range(
-    feature: FeatureSpec, column: Sequence[Any], vectorised: bool
-) -> list[tuple[int, str]]:
-    low, high = feature.min, feature.max
-    if low is None and high is None:
-        return []
-    if vectorised:
-        values = np.asarray(column, dtype=np.float64)  # None becomes NaN, which compares False
-        below = np.flatnonzero(values < low).tolist() if low is not None else []
-        above = np.flatnonzero(values > high).tolist() if high is not None else []
-        found = [(r, checks.BELOW_RANGE) for r in below] + [(r, checks.ABOVE_RANGE) for r in above]
-        return sorted(found)
-    found = []
-    for row, value in enumerate(column):
-        if value is None:
-            continue
-        if low is not None and value < low:
-            found.append((row, checks.BELOW_RANGE))
-        elif high is not None and value > high:
-            found.append((row, checks.ABOVE_RANGE))
-    return found
-
-
-def _unseen(column: Sequence[Any], categories: frozenset[Any]) -> list[int]:
-    if set(column) <= categories | {None}:
-        return []
-    return [
-        row for row, value in enumerate(column) if value is not None and value not in categories
-    ]
