@@ -46,6 +46,7 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["error"]["code"] == code
     assert body["error"]["message"]
     assert "Traceback" not in response.get_data(as_text=True)
+    assert response.headers["X-Request-ID"]
     error: dict[str, Any] = body["error"]
     return error
 
@@ -107,8 +108,13 @@ def test_predict_refuses_invalid_features_naming_them_without_values(
     assert SECRET_TEXT not in response.get_data(as_text=True) + logs.text
 
 
-def test_unknown_route_is_a_json_404(app: Flask) -> None:
-    assert_error(app.test_client().get("/predictions"), 404, "not_found")
+def test_unknown_route_is_a_json_404_logged_without_its_path(
+    app: Flask, logs: pytest.LogCaptureFixture
+) -> None:
+    assert_error(app.test_client().get(f"/patients/{SECRET_TEXT}"), 404, "not_found")
+    line = json.loads(next(r.getMessage() for r in logs.records if r.name == "deployml.access"))
+    assert (line["route"], line["status"]) == (None, 404)
+    assert SECRET_TEXT not in logs.text
 
 
 @pytest.mark.parametrize(("method", "path"), [("get", "/predict"), ("post", "/metadata")])
