@@ -3,6 +3,8 @@
 
     python .ci/check_service.py http://127.0.0.1:8000 [--deadline 90] [--examples examples.json]
 
+Sends SENTINEL as a feature value in one bad request; callers can check their logs lack it.
+
 Standard library only, so it runs against any server, in a container or not. Exits non-zero
 with one line naming the first check that failed.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 READY_PATH = "/readyz"
+SENTINEL = "deployml-smoke-sentinel-value"
 TIMEOUT = 10
 
 
@@ -94,6 +97,12 @@ def main() -> None:
 
     status, answer = call(base, "/predict", raw=b"{not json")
     expect(status == 400, f"malformed JSON answered {status}, not 400")
+
+    # A value that must never come back in an error (nor reach a log: .ci/container-smoke).
+    first = next(iter(rows[0]))
+    status, answer = call(base, "/predict", {"instances": [{**rows[0], first: SENTINEL}]})
+    expect(status == 422, f"a string for {first!r} answered {status}, not 422")
+    expect(SENTINEL not in json.dumps(answer), "the error echoes the submitted value")
 
     print(f"ok: {base} ready, /metadata, /predict ({len(rows)} rows) and 4xx errors as documented")
 
