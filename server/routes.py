@@ -53,14 +53,20 @@ def predict() -> Response:
     scores = runtime.predict(batch)
     body: dict[str, Any] = {"predictions": scores.predictions}
     if runtime.labels is not None and scores.probabilities is not None:
-        labels = runtime.labels
-        body["probabilities"] = [
-            dict(zip(labels, row, strict=True)) for row in scores.probabilities
-        ]
+        body["probabilities"] = _keyed(runtime.labels, scores.probabilities)
     body["warnings"] = batch.warnings
     body["model"] = state.model
     body["request_id"] = g.request_id
     return _json(body)
+
+
+def _keyed(labels: list[str], rows: list[list[float]]) -> list[dict[str, float]]:
+    """Each row's probabilities keyed by class label."""
+    if len(labels) == 2:
+        # Binary models are the common case; a dict display is about twice as fast as zip.
+        first, second = labels
+        return [{first: p, second: q} for p, q in rows]
+    return [dict(zip(labels, row, strict=True)) for row in rows]
 
 
 @blueprint.get("/metadata")
