@@ -15,7 +15,8 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   ├── ManifestError            the manifest is missing, malformed or lacks a field
     │   ├── FormatVersionError       the artefact was written by a newer, incompatible format
     │   ├── IntegrityError           a file's SHA-256 differs from the manifest
-    │   └── VerificationError        re-scoring the stored examples gave other outputs
+    │   ├── VerificationError        re-scoring the stored examples gave other outputs
+    │   └── VersionMismatchError     (server.runtime) scikit-learn differs and that is fatal
     ├── ConfigError                  a DEPLOYML_* setting is invalid (server.settings)
     └── RequestError                 an HTTP client mistake (server.errors; carries a status)
 

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import gc
 import os
+import shlex
+import sys
 from typing import Any
 
+import orjson
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from server.app import create_app
+from server.routes import EXTENSION, State
 from server.settings import Settings
 
-__all__ = ["GunicornServer", "gunicorn_options", "serve"]
+__all__ = ["GunicornServer", "curl_example", "gunicorn_options", "serve"]
 
 _SHARED_MEMORY = "/dev/shm"
 
@@ -84,7 +88,22 @@ class GunicornServer(BaseApplication):
         return self.application
 
 
+def curl_example(settings: Settings, state: State) -> str:
+    """A ready-to-paste ``curl`` that posts the artefact's first stored example to /predict."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    if ":" in host:
+        host = f"[{host}]"
+    body = orjson.dumps({"instances": state.runtime.artefact.examples.inputs[:1]}).decode()
+    return (
+        f"curl -s -X POST http://{host}:{settings.port}/predict "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
+    )
+
+
 def serve(settings: Settings) -> None:
     """Load the artefact (raising DeploymlError on any problem), then run gunicorn."""
     app = create_app(settings)
+    state: State = app.extensions[EXTENSION]
+    if state.runtime.artefact.examples.inputs:
+        print(f"Try it:\n  {curl_example(settings, state)}", file=sys.stderr, flush=True)
     GunicornServer(app, gunicorn_options(settings)).run()

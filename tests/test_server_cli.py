@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 import server
+from server.app import create_app
 from server.cli import cli
-from server.gunicorn_app import gunicorn_options
+from server.gunicorn_app import curl_example, gunicorn_options
+from server.routes import EXTENSION
 from server.settings import Settings
 
 
@@ -55,3 +58,15 @@ def test_gunicorn_options_preload_the_model_and_keep_connections_alive() -> None
     assert options["worker_class"] == "gthread" and options["preload_app"] is True
     assert options["keepalive"] > 0 and options["accesslog"] is None
     assert callable(options["pre_fork"])
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1"])
+def test_serve_prints_a_curl_that_the_server_answers(binary_artefact: Path, host: str) -> None:
+    settings = Settings.from_env({"DEPLOYML_ARTEFACT": str(binary_artefact), "DEPLOYML_HOST": host})
+    app = create_app(settings)
+    words = shlex.split(curl_example(settings, app.extensions[EXTENSION]))
+    assert words[:4] == ["curl", "-s", "-X", "POST"]
+    assert words[4] == "http://127.0.0.1:8000/predict"
+    body = words[words.index("-d") + 1]
+    response = app.test_client().post("/predict", data=body, content_type="application/json")
+    assert response.status_code == 200, response.get_json()
