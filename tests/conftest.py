@@ -21,6 +21,8 @@ Treat them as read-only (copy with ``shutil.copytree`` before changing a file).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +151,15 @@ def array_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build(
         tmp_path_factory, "array-model", model, X[:150], y[:150], X_test=X[150:], y_test=y[150:]
     )
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Everything the server's loggers write (they do not propagate to the root logger)."""
+    loggers = [logging.getLogger("deployml.access"), logging.getLogger("deployml.server")]
+    for logger in loggers:
+        logger.addHandler(caplog.handler)
+    caplog.set_level(logging.DEBUG)
+    yield caplog
+    for logger in loggers:
+        logger.removeHandler(caplog.handler)

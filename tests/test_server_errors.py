@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +23,6 @@ def app(binary_artefact: Path) -> Flask:
 def row(binary_artefact: Path) -> dict[str, Any]:
     first: dict[str, Any] = json.loads((binary_artefact / "examples.json").read_text())["inputs"][0]
     return first
-
-
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    loggers = [logging.getLogger("deployml.access"), logging.getLogger("deployml.server")]
-    for logger in loggers:
-        logger.addHandler(caplog.handler)
-    caplog.set_level(logging.DEBUG)
-    yield caplog
-    for logger in loggers:
-        logger.removeHandler(caplog.handler)
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:

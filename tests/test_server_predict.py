@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +33,6 @@ def examples(artefact: Path) -> list[dict[str, Any]]:
     data = json.loads((artefact / "examples.json").read_text())
     inputs: list[dict[str, Any]] = data["inputs"]
     return inputs
-
-
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Everything the server's loggers write (they do not propagate to the root logger)."""
-    loggers = [logging.getLogger("deployml.access"), logging.getLogger("deployml.server")]
-    for logger in loggers:
-        logger.addHandler(caplog.handler)
-    caplog.set_level(logging.DEBUG)
-    yield caplog
-    for logger in loggers:
-        logger.removeHandler(caplog.handler)
 
 
 @pytest.fixture(scope="module")
