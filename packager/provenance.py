@@ -99,22 +99,21 @@ def referenced_modules(estimator: Any) -> set[str]:
 def git_state(workdir: Path) -> tuple[str | None, bool | None]:
     """``(commit, dirty)`` of the git checkout holding ``workdir``; ``(None, None)`` if none."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=True,
-        )
-        status = subprocess.run(
-            ["git", "status", "--porcelain"],
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=True,
-        )
+        head = _git(workdir, "rev-parse", "HEAD")
+        status = _git(workdir, "status", "--porcelain")
     except (OSError, subprocess.SubprocessError):
         return None, None
-    return head.stdout.strip() or None, bool(status.stdout.strip())
+    return head.strip() or None, bool(status.strip())
+
+
+def _git(workdir: Path, *args: str) -> str:
+    """What ``git ARGS`` prints in ``workdir``, bounded in time; raises if git fails."""
+    done = subprocess.run(
+        ["git", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=GIT_TIMEOUT_SECONDS,
+        check=True,
+    )
+    return done.stdout
