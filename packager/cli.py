@@ -20,8 +20,9 @@ import click
 from packager.artefact import package, read_manifest
 from packager.errors import ArtefactError, DeploymlError
 from packager.example import build_example
-from packager.modelfile import load_model_file, read_table
+from packager.modelfile import load_model_file
 from packager.summary import describe
+from packager.table import read_table
 from packager.verification import verify
 
 P = ParamSpec("P")

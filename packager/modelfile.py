@@ -37,7 +37,7 @@ from packager.manifest import (
 from packager.provenance import collect_provenance
 from packager.scoring import Examples
 
-__all__ = ["load_model_file", "read_model_file", "read_table"]
+__all__ = ["load_model_file", "read_model_file"]
 
 # Magic numbers of what joblib.load reads: pickle protocol >= 2, zlib, gzip, bz2, xz, lzma, lz4.
 _MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00", b"\x04\x22\x4d\x18")
@@ -228,22 +228,3 @@ def _from_estimator(model: Any, given: dict[str, Any]) -> CapturedModel:
         missing=missing,
     )
     return CapturedModel(estimator=model, manifest=manifest, examples=Examples())
-
-
-def read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
-    """A CSV file as a DataFrame; ``what`` names it in errors (which never quote its cells)."""
-    try:
-        data = pd.read_csv(path)
-    except FileNotFoundError:
-        raise CaptureError(f"{what} {path} does not exist") from None
-    except pd.errors.EmptyDataError:
-        raise CaptureError(f"{what} {path} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-        raise CaptureError(
-            f"{what} {path} cannot be read as CSV ({type(error).__name__})"
-        ) from error
-    except OSError as error:
-        raise CaptureError(f"{what} {path} cannot be read: {error.strerror}") from None
-    if data.empty:
-        raise CaptureError(f"{what} {path} has no rows")
-    return data
