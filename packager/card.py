@@ -163,7 +163,9 @@ def _plots(attachments: Iterable[str]) -> list[str]:
         return []
     lines = ["## Plots", ""]
     for name in images:
-        caption = PurePosixPath(name).stem.replace("_", " ").replace("-", " ").capitalize()
+        words = PurePosixPath(name).stem.replace("_", " ").replace("-", " ")
+        # Only the first letter is raised, so that ROC_curve.png reads "ROC curve".
+        caption = words[:1].upper() + words[1:]
         lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]
     return lines
 

@@ -10,6 +10,7 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   ├── NotAnEstimatorError      the object is not a scikit-learn estimator
     │   └── NotFittedError           the estimator has not been fitted
     ├── CaptureError                 training data or options do not fit the model
+    ├── TrainingError                `train` cannot make a model from this data or options
     ├── ArtefactError                an artefact directory cannot be written or read
     │   ├── OutputExistsError        the output directory exists and --force was not given
     │   ├── ManifestError            the manifest is missing, malformed or lacks a field
@@ -22,6 +23,10 @@ built-in exceptions. Messages never contain data values from a model's inputs.
 
 ``server.errors`` subclasses ``RequestError`` for each HTTP failure; the tree is drawn here so
 it is seen whole in one place.
+
+:class:`DeploymlWarning` (a ``UserWarning``) marks a decision deployml took on the user's
+behalf and carried on, such as leaving out a column of free text; the CLI prints each one as
+``Warning: ...``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ __all__ = [
     "CaptureError",
     "ConfigError",
     "DeploymlError",
+    "DeploymlWarning",
     "FormatVersionError",
     "IntegrityError",
     "ManifestError",
@@ -39,6 +45,7 @@ __all__ = [
     "NotFittedError",
     "OutputExistsError",
     "RequestError",
+    "TrainingError",
     "VerificationError",
 ]
 
@@ -84,6 +91,14 @@ class NotFittedError(ModelFileError):
 
 class CaptureError(DeploymlError):
     """Training data, test data or options do not fit the model."""
+
+
+class TrainingError(DeploymlError):
+    """The data or options given to ``train`` cannot make a model; the message says why."""
+
+
+class DeploymlWarning(UserWarning):
+    """A decision taken on the user's behalf (a column left out, rows dropped), then carried on."""
 
 
 class ArtefactError(DeploymlError):
