@@ -42,7 +42,7 @@ __all__ = [
     "check_format_version",
 ]
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 
 MANIFEST_FILE = "manifest.json"
 EXAMPLES_FILE = "examples.json"
@@ -159,6 +159,7 @@ class Manifest:
     provenance: Provenance
     target: TargetSpec | None = None
     metrics: dict[str, Any] | None = None
+    training: dict[str, Any] | None = None
     missing: list[str] = field(default_factory=list)
     files: dict[str, FileRecord] = field(default_factory=dict)
     format_version: str = FORMAT_VERSION
@@ -180,6 +181,9 @@ class Manifest:
             for i, item in enumerate(reader.sequence(inp.get("features"), "input.features"))
         )
         target = root.get("target")
+        training = root.get("training")
+        if training is not None:
+            reader.mapping(training, "training")
         files = reader.mapping(root.get("files", {}), "files")
         return cls(
             format_version=root["format_version"],
@@ -194,6 +198,7 @@ class Manifest:
             provenance=reader.build(Provenance, root.get("provenance"), "provenance"),
             target=None if target is None else _target(reader, target),
             metrics=root.get("metrics"),
+            training=training,
             missing=list(reader.sequence(root.get("missing", []), "missing")),
             files={
                 name: reader.build(FileRecord, rec, f"files.{name}") for name, rec in files.items()

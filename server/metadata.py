@@ -19,7 +19,7 @@ _PAYLOADS = {
 
 
 def describe(runtime: Runtime, settings: Settings) -> dict[str, Any]:
-    """Schema, target, metrics, provenance, versions and an example request, as JSON."""
+    """Schema, target, metrics, training, provenance, versions and an example request, as JSON."""
     artefact = runtime.artefact
     manifest = artefact.manifest
     examples = artefact.examples
@@ -46,6 +46,7 @@ def describe(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         },
         "estimator": asdict(manifest.estimator),
         "metrics": manifest.metrics,
+        "training": manifest.training,
         "provenance": asdict(manifest.provenance),
         "version_differences": runtime.version_differences,
         "example": {

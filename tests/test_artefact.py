@@ -12,7 +12,7 @@ import pytest
 
 from packager import capture, compare_scores, load_artefact, model_input, package, score
 from packager.errors import ArtefactError, FormatVersionError, IntegrityError, ManifestError
-from packager.manifest import MANIFEST_FILE
+from packager.manifest import FORMAT_VERSION, MANIFEST_FILE
 from packager.schema import records_to_columns
 
 ARTEFACTS = [
@@ -68,7 +68,7 @@ def test_load_artefact_refuses_a_newer_major_format(binary_artefact: Path, tmp_p
     data = json.loads((copy / MANIFEST_FILE).read_text())
     data["format_version"] = "2.0"
     (copy / MANIFEST_FILE).write_text(json.dumps(data))
-    with pytest.raises(FormatVersionError, match=r"format 2.0 is newer than the 1.0"):
+    with pytest.raises(FormatVersionError, match=rf"format 2.0 is newer than the {FORMAT_VERSION}"):
         load_artefact(copy)
 
 
@@ -133,6 +133,31 @@ def test_package_keeps_the_old_artefact_when_the_new_one_fails(
         package(captured, out, force=True)
     assert (out / MANIFEST_FILE).read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_load_artefact_reads_a_format_1_0_manifest_without_training(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    # 1.1 added the optional "training" object (deployml train); 1.0 manifests lack it.
+    copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
+    data = json.loads((copy / MANIFEST_FILE).read_text())
+    data["format_version"] = "1.0"
+    del data["training"]
+    (copy / MANIFEST_FILE).write_text(json.dumps(data))
+    artefact = load_artefact(copy)
+    assert artefact.manifest.format_version == "1.0"
+    assert artefact.manifest.training is None
+
+
+def test_load_artefact_refuses_a_training_record_that_is_not_an_object(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
+    data = json.loads((copy / MANIFEST_FILE).read_text())
+    data["training"] = ["not", "an", "object"]
+    (copy / MANIFEST_FILE).write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match="training must be an object"):
+        load_artefact(copy)
 
 
 def test_load_artefact_reads_a_newer_minor_and_ignores_unknown_fields(

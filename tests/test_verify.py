@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sklearn.linear_model import LogisticRegression
 
-from packager import verify
+from packager import FORMAT_VERSION, verify
 from packager.artefact import file_sha256
 from packager.cli import cli
 
@@ -152,7 +152,7 @@ def test_verify_reports_a_newer_format(artefact: Path) -> None:
     _edit_manifest(artefact, lambda d: d.update(format_version="2.3"))
     report = verify(artefact)
     assert [(c.name, c.status) for c in report.checks] == [("manifest", "fail")]
-    assert "artefact format 2.3 is newer than the 1.0" in report.checks[0].detail
+    assert f"artefact format 2.3 is newer than the {FORMAT_VERSION}" in report.checks[0].detail
 
 
 def test_verify_command_exits_1_and_names_the_failed_checks(artefact: Path) -> None:
