@@ -10,6 +10,7 @@ from packager.modelfile import load_model_file
 from packager.schema import model_input
 from packager.scoring import Examples, Scores, compare_scores, score
 from packager.summary import describe
+from packager.training import train
 from packager.verification import Verification, verify
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "package",
     "read_manifest",
     "score",
+    "train",
     "verify",
 ]

@@ -15,6 +15,11 @@ Treat them as read-only (copy with ``shutil.copytree`` before changing a file).
 - ``array_artefact``: LogisticRegression fitted on a plain numpy array (4 features, names
   generated as x0..x3, input format "array").
 
+``make_passengers`` builds a Titanic-like passenger table (the data the original deploy-ml
+trained on) with an identifier, free-text names, a mostly empty cabin column, missing ages and
+categories; ``passengers_csv`` writes 240 of its rows to a CSV for ``deployml train``, and
+``passengers`` gives 200 rows without the columns ``train`` would warn about.
+
 ``patient_data`` returns ``(X_train, y_train, X_test, y_test)`` for the pipeline model, and
 ``pipeline_model`` the fitted pipeline, for tests that capture it themselves.
 """
@@ -63,6 +68,47 @@ def make_patients(n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
     risk = (X["age"] - 55) / 15 + X["smoker"] * 1.0 + rng.normal(0, 1, n)
     y = pd.Series(np.where(risk > 0, "yes", "no"), name="readmitted")
     return X, y
+
+
+def make_passengers(n: int, seed: int) -> pd.DataFrame:
+    """Titanic-like rows: survival depends on sex, class and age; gaps in age and embarked."""
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["male", "female"], n)
+    pclass = rng.choice([1, 2, 3], n, p=[0.25, 0.2, 0.55])
+    age = rng.normal(30, 14, n).clip(0.5, 80).round(1)
+    age[rng.random(n) < 0.2] = np.nan
+    embarked = rng.choice(["S", "C", "Q"], n, p=[0.7, 0.2, 0.1]).astype(object)
+    embarked[rng.random(n) < 0.03] = None
+    cabin = [f"C{rng.integers(1, 300)}" if rng.random() < 0.3 else None for _ in range(n)]
+    logit = 2.0 * (sex == "female") - 0.9 * (pclass - 2) - 0.03 * (np.nan_to_num(age, nan=30) - 30)
+    return pd.DataFrame(
+        {
+            "PassengerId": np.arange(1, n + 1),
+            "Survived": (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int),
+            "Pclass": pclass,
+            "Name": [f"Passenger {i}, Mx. Example" for i in range(n)],
+            "Sex": sex,
+            "Age": age,
+            "SibSp": rng.integers(0, 4, n),
+            "Fare": (rng.gamma(2.0, 15.0, n) * (4 - pclass)).round(2),
+            "Cabin": cabin,
+            "Embarked": embarked,
+        }
+    )
+
+
+@pytest.fixture
+def passengers() -> pd.DataFrame:
+    """200 passenger rows without the identifier and free-text columns (nothing to warn of)."""
+    return make_passengers(200, seed=3).drop(columns=["PassengerId", "Name", "Cabin"])
+
+
+@pytest.fixture(scope="session")
+def passengers_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """240 passenger rows as a CSV file, written once."""
+    path = tmp_path_factory.mktemp("passengers") / "passengers.csv"
+    make_passengers(240, seed=11).to_csv(path, index=False)
+    return path
 
 
 def make_pipeline_model() -> Pipeline:

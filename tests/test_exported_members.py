@@ -21,6 +21,7 @@ def test_packager_exports_exactly_its_public_api() -> None:
         "package",
         "read_manifest",
         "score",
+        "train",
         "verify",
     ]
     for name in packager.__all__:
