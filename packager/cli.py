@@ -9,7 +9,9 @@ code 1 at this boundary; ``--debug`` shows the traceback instead. Usage errors e
 from __future__ import annotations
 
 import json
+import os
 import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -18,11 +20,18 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from packager.artefact import package, read_manifest
-from packager.errors import ArtefactError, DeploymlError
+from packager.capture import CapturedModel
+from packager.columns import TASKS
+from packager.errors import ArtefactError, DeploymlError, DeploymlWarning, OutputExistsError
+from packager.estimators import MODELS, SCALERS
 from packager.example import build_example
 from packager.modelfile import load_model_file
+from packager.progress import TerminalProgress
+from packager.report import training_report
+from packager.schema import MAX_CATEGORIES
 from packager.summary import describe
 from packager.table import read_table
+from packager.training import train_csv
 from packager.verification import verify
 
 P = ParamSpec("P")
@@ -55,6 +64,24 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def model_info_options(command: Callable[P, R]) -> Callable[P, R]:
+    """The options that describe a model: name, version, and who made it for what."""
+    for option in reversed(
+        [
+            click.option("--name", help="Model name."),
+            click.option("--model-version", help="Model version (default 1.0.0)."),
+            click.option("--description", help="What the model predicts, in a sentence."),
+            click.option("--author", help="Who trained the model."),
+            click.option("--organisation", help="The organisation responsible for it."),
+            click.option("--contact", help="Whom to contact about it."),
+            click.option("--intended-use", help="What it is for and whom."),
+            click.option("--limitations", help="What it must not be used for."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @cli.command("package")
 @click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -76,14 +103,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     help="Test data CSV (needs --train), for metrics.",
 )
 @click.option("--target", help="The target column of --train and --test.")
-@click.option("--name", help="Model name.")
-@click.option("--model-version", help="Model version (default 1.0.0).")
-@click.option("--description", help="What the model predicts, in a sentence.")
-@click.option("--author", help="Who trained the model.")
-@click.option("--organisation", help="The organisation responsible for it.")
-@click.option("--contact", help="Whom to contact about it.")
-@click.option("--intended-use", help="What it is for and whom.")
-@click.option("--limitations", help="What it must not be used for.")
+@model_info_options
 @reports_errors
 def package_command(
     model_file: Path,
@@ -111,12 +131,102 @@ def package_command(
         version=model_version,
         **model_info,
     )
+    _package_and_report(captured, output, force)
+
+
+def _package_and_report(captured: CapturedModel, output: Path, force: bool) -> None:
     path = package(captured, output, force=force)
     manifest, sha256 = read_manifest(path)
     click.echo(f"Packaged {manifest.model.name} {manifest.model.version} into {path}")
     click.echo(f"Artefact sha256: {sha256}")
     for item in manifest.missing:
         click.echo(f"Not recorded: {item}")
+
+
+@cli.command("train")
+@click.argument("data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--target", required=True, help="The column to predict.")
+@click.option(
+    "--model", "model_name", type=click.Choice(MODELS), default="random-forest",
+    show_default=True, help="The model to fit.",
+)  # fmt: skip
+@click.option(
+    "--task", type=click.Choice(["auto", *TASKS]), default="auto", show_default=True,
+    help="auto: classification for labels and few whole numbers, else regression.",
+)  # fmt: skip
+@click.option("--drop", multiple=True, help="A column to leave out (repeat for more).")
+@click.option(
+    "--categorical", multiple=True,
+    help="A numeric column to one-hot encode as categories (repeat for more).",
+)  # fmt: skip
+@click.option(
+    "--na-values", multiple=True,
+    help="Cell text that marks a missing value, besides empty cells and NA (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--scale", type=click.Choice(SCALERS), default="standard", show_default=True,
+    help="Scaling of numeric columns.",
+)  # fmt: skip
+@click.option(
+    "--test-size", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25,
+    show_default=True, help="Fraction of rows held out for testing.",
+)  # fmt: skip
+@click.option(
+    "--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+    help="Seed of the split, the folds and the model.",
+)  # fmt: skip
+@click.option("--cv", type=click.IntRange(min=2), help="Cross-validate with K folds too.")
+@click.option("--search", is_flag=True, help="Choose hyperparameters from a small grid.")
+@click.option(
+    "--class-weight", type=click.Choice(["none", "balanced"]), default="none",
+    show_default=True, help="balanced: weigh classes inversely to their frequency.",
+)  # fmt: skip
+@click.option(
+    "--max-categories", type=click.IntRange(min=2), default=MAX_CATEGORIES, show_default=True,
+    help="Text columns with more distinct values are left out.",
+)  # fmt: skip
+@click.option("--no-plots", is_flag=True, help="Skip the plots and the learning curve.")
+@click.option(
+    "--no-package", is_flag=True,
+    help="Write a capture file (e.g. model.pkl) at --output instead of an artefact.",
+)  # fmt: skip
+@click.option(
+    "-o", "--output", required=True, type=click.Path(path_type=Path),
+    help="Artefact directory (or capture file) to write; must not exist unless --force.",
+)  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace an existing output.")
+@model_info_options
+@reports_errors
+def train_command(
+    data_file: Path, output: Path, force: bool, no_plots: bool, no_package: bool,
+    class_weight: str, model_name: str, model_version: str | None, **options: Any,
+) -> None:  # fmt: skip
+    """Train, evaluate and package a model predicting --target from the columns of DATA_FILE."""
+    # Fail before training, not after; package() still decides what --force may replace.
+    if not force and os.path.lexists(output):
+        raise OutputExistsError(str(output))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        captured = train_csv(
+            data_file, model=model_name, plots=not no_plots, progress=TerminalProgress(),
+            class_weight=None if class_weight == "none" else class_weight,
+            version=model_version or "1.0.0", **options,
+        )  # fmt: skip
+    for warning in caught:
+        kind = (
+            ""
+            if issubclass(warning.category, DeploymlWarning)
+            else f"{warning.category.__name__}: "
+        )
+        click.echo(f"Warning: {kind}{warning.message}", err=True)
+    click.echo(training_report(captured.manifest, plots=captured.attachments))
+    click.echo()
+    if no_package:
+        path = captured.save(output)
+        click.echo(f"Saved the captured model to {path}; package it with:")
+        click.echo(f"  deployml package {path} -o DIR")
+    else:
+        _package_and_report(captured, output, force)
 
 
 @cli.command("inspect")

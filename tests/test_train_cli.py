@@ -1,0 +1,158 @@
+"""`deployml train` end to end: the report, the artefact, the capture file, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from packager import load_model_file, verify
+from packager.cli import cli
+
+
+def run(*args: Any) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
+    passengers_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "titanic"
+    result = run(
+        "train", passengers_csv, "--target", "Survived", "--model", "logistic-regression",
+        "--drop", "PassengerId", "--cv", "3", "--search", "-o", out,
+        "--description", "Survival of a passenger.", "--author", "Data team",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    stdout = result.stdout
+    assert "Data:       240 rows, 10 columns from passengers.csv" in stdout
+    assert "Task:       classification of 'Survived' (the target holds 2 distinct" in stdout
+    assert "Features:   4 numeric, 2 categorical" in stdout
+    assert "left out 'PassengerId': left out with --drop" in stdout
+    assert "Split:      180 training rows, 60 test rows (seed 0, stratified)" in stdout
+    assert "Search:     best of 4 by roc_auc over 3 folds: C=" in stdout
+    assert "Classification report on 60 test rows:" in stdout
+    header = next(line for line in stdout.splitlines() if "precision" in line)
+    assert header.split() == ["precision", "recall", "f1", "support"]
+    assert any(line.split()[:2] == ["macro", "avg"] for line in stdout.splitlines())
+    assert "Cross-validation: 3 folds of the training rows, roc_auc mean" in stdout
+    assert "Plots: plots/ROC_curve.png, plots/calibration_curve.png" in stdout
+    assert f"Packaged passengers-logistic-regression 1.0.0 into {out}" in stdout
+    assert "Warning: column 'Name' is left out" in result.stderr
+    assert "search: 12 fits" in result.stderr and "learning curve: 15 fits" in result.stderr
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format_version"] == "1.1"
+    assert manifest["model"]["description"] == "Survival of a passenger."
+    assert manifest["training"]["options"]["search"] is True
+    assert manifest["metrics"]["cross_validation"]["folds"] == 3
+    assert sorted(p.name for p in (out / "plots").iterdir()) == [
+        "ROC_curve.png", "calibration_curve.png", "confusion_matrix.png", "learning_curve.png",
+        "precision_recall_curve.png",
+    ]  # fmt: skip
+    assert verify(out).ok
+
+
+def test_train_regression_draws_predicted_against_actual_and_residuals(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=120)
+    frame = pd.DataFrame({"x": x, "group": rng.choice(["a", "b"], 120), "y": 3 * x + 1})
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    result = run(
+        "train", tmp_path / "data.csv", "--target", "y", "--model", "linear-regression",
+        "-o", tmp_path / "out",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Test (30 rows): mae " in result.stdout
+    plots = sorted(p.name for p in (tmp_path / "out" / "plots").iterdir())
+    assert plots == ["learning_curve.png", "predicted_vs_actual.png", "residuals.png"]
+
+
+def test_train_no_package_writes_a_capture_file_that_packages(
+    passengers_csv: Path, tmp_path: Path
+) -> None:
+    result = run(
+        "train", passengers_csv, "--target", "Survived", "--model", "decision-tree",
+        "--no-plots", "--no-package", "-o", tmp_path / "model.pkl",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"deployml package {tmp_path / 'model.pkl'} -o DIR" in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pkl"]
+    captured = load_model_file(tmp_path / "model.pkl")
+    assert captured.manifest.training is not None
+    assert captured.manifest.training["model"] == "decision-tree"
+    packaged = run("package", tmp_path / "model.pkl", "-o", tmp_path / "out")
+    assert packaged.exit_code == 0, packaged.output
+
+
+def test_train_refuses_an_existing_output_before_reading_the_data(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "data.csv").write_text("not,a\nreal,file\n")
+    result = run("train", tmp_path / "data.csv", "--target", "a", "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert (
+        result.stderr == f"Error: {tmp_path / 'out'} already exists; pass --force to replace it\n"
+    )
+
+
+def _write(tmp_path: Path, name: str, content: bytes | str) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+BAD_FILES: dict[str, tuple[bytes | str, str]] = {
+    "empty": ("", "is empty"),
+    "header only": ("age,outcome\n", "has no rows"),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 20, "is not UTF-8 text"),
+    "ragged": ('a,b\n1,2\n"unclosed,3\n', "cannot be read as CSV"),
+    "semicolons": ("age;outcome\n1;yes\n2;no\n", "is the file separated by something other"),
+    "one class": ("age,outcome\n" + "".join(f"{i},yes\n" for i in range(30)), "has one class"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_train_refuses_unusable_files_with_one_error_line(case: str, tmp_path: Path) -> None:
+    content, message = BAD_FILES[case]
+    path = _write(tmp_path, "data.csv", content)
+    result = run("train", path, "--target", "outcome", "-o", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: ") and message in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "nope"], "the target column 'nope' is not in the data"),
+        (["--target", "Survived", "--model", "xgboost"], "'xgboost' is not one of"),
+        (["--target", "Survived", "--test-size", "1"], "Invalid value for '--test-size'"),
+        (["--target", "Survived", "--cv", "500"], "with 500 folds needs at least 500"),
+        (["--target", "Survived", "--drop", "nope"], "--drop names 'nope', not in the data"),
+        (["--target", "Survived", "--task", "regression", "--model", "logistic-regression"],
+         "logistic-regression is a classifier only"),
+    ],
+)  # fmt: skip
+def test_train_bad_options_name_the_problem(
+    args: list[str], message: str, passengers_csv: Path, tmp_path: Path
+) -> None:
+    result = run("train", passengers_csv, *args, "--no-plots", "-o", tmp_path / "out")
+    assert result.exit_code in (1, 2), result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_missing_data_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("train", tmp_path / "absent.csv", "--target", "y", "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
