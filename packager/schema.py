@@ -116,6 +116,12 @@ def model_input(columns: Mapping[str, Sequence[Any]], spec: InputSpec) -> Any:
 
 def _array(values: Sequence[Any], feature: FeatureSpec) -> np.ndarray:
     """One column as a numpy array of the training dtype (float when missing values appear)."""
+    if feature.kind == "boolean" and feature.dtype == "object":
+        # Booleans with gaps, as pandas reads them: True/False objects and NaN. Floats
+        # instead would not match what an encoder learned from the training column.
+        array = np.empty(len(values), dtype=object)
+        array[:] = [np.nan if v is None else bool(v) for v in values]
+        return array
     if feature.kind in ("number", "integer", "boolean"):
         dtype = np.dtype(feature.dtype if _is_numpy_numeric(feature.dtype) else "float64")
         if dtype.kind == "f":

@@ -90,3 +90,15 @@ def test_model_input_rebuilds_categorical_columns_with_their_categories() -> Non
     spec = infer_input_spec(X, format="dataframe", names_generated=False, allow_nan=False)
     frame = model_input({"level": ["mid"]}, spec)
     assert frame["level"].dtype == dtype and frame["level"].cat.codes.tolist() == [1]
+
+
+def test_model_input_rebuilds_booleans_with_gaps_as_pandas_reads_them() -> None:
+    # pandas reads a CSV column of True, False and blanks as objects; an encoder fitted on
+    # that column must get True/False objects and NaN back, not 1.0/0.0.
+    spec = infer_input_spec(
+        pd.DataFrame({"diabetic": pd.Series([True, None, False], dtype=object)}),
+        format="dataframe", names_generated=False, allow_nan=False,
+    )  # fmt: skip
+    column = model_input({"diabetic": [True, None, False]}, spec)["diabetic"]
+    assert column.dtype == object
+    assert column[0] is True and column[2] is False and np.isnan(column[1])

@@ -265,6 +265,22 @@ def test_unusable_columns_are_left_out_with_a_warning(column: list[Any], reason:
     assert reason in captured.manifest.training["dropped_columns"]["extra"]
 
 
+def test_boolean_columns_with_and_without_gaps_train_and_serve(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    frame = patients().assign(
+        smoker=rng.random(160) < 0.3,
+        diabetic=np.where(rng.random(160) < 0.1, None, rng.random(160) < 0.5),
+    )
+    frame.to_csv(tmp_path / "flags.csv", index=False)
+    captured = train_csv(tmp_path / "flags.csv", "outcome", plots=False)
+    kinds = {f.name: (f.kind, f.dtype) for f in captured.manifest.input.features}
+    assert kinds["smoker"] == ("boolean", "bool") and kinds["diabetic"] == ("boolean", "object")
+    client = create_app(Settings(artefact=package(captured, tmp_path / "out"))).test_client()
+    row = {"age": 61.0, "bmi": None, "ward": "a", "smoker": True, "diabetic": None}
+    response = client.post("/predict", json=row)
+    assert response.status_code == 200, response.get_json()
+
+
 def test_a_mostly_numeric_text_column_suggests_na_values(tmp_path: Path) -> None:
     frame = patients().astype({"bmi": object})
     frame.loc[frame.index % 20 == 0, "bmi"] = "?"
