@@ -32,11 +32,13 @@ from packager.estimators import MODEL_STEP
 __all__ = [
     "DEFAULT_FOLDS",
     "LEARNING_CURVE_SIZES",
+    "MIN_LEARNING_CURVE_ROWS",
     "Progress",
     "cross_validation",
     "folds_for",
     "grid_search",
     "learning_curve_of",
+    "learning_curve_sizes",
     "scoring_for",
 ]
 
@@ -44,6 +46,8 @@ __all__ = [
 Progress = Callable[[str, int, int], None]
 DEFAULT_FOLDS = 5
 LEARNING_CURVE_SIZES = (0.1, 0.325, 0.55, 0.775, 1.0)
+# Fewer training rows than this give a learning curve of noise; it is skipped, with a warning.
+MIN_LEARNING_CURVE_ROWS = 50
 
 
 def folds_for(plan: ColumnPlan, y: pd.Series, asked: int | None, what: str, seed: int) -> Any:
@@ -142,16 +146,26 @@ def learning_curve_of(
     pipeline: Any, plan: ColumnPlan, X: Any, y: pd.Series, cv: int | None, seed: int,
     report: Progress,
 ) -> dict[str, Any] | None:  # fmt: skip
+    """Scores by training size, or None (with a warning) when the rows are too few."""
     try:
         folds = folds_for(plan, y, cv, "the learning curve", seed)
     except TrainingError as error:
         warnings.warn(DeploymlWarning(f"no learning curve: {error.message}"), stacklevel=2)
         return None
-    total = len(LEARNING_CURVE_SIZES) * folds.n_splits
-    ticker = Ticker(scoring_for(plan, y), "learning curve", total, report, per_fit=2)
+    sizes = learning_curve_sizes(plan, y, len(y) * (folds.n_splits - 1) // folds.n_splits)
+    if sizes is None:
+        warnings.warn(
+            DeploymlWarning(
+                f"no learning curve: {len(y)} training rows are too few to refit on parts of "
+                f"them (at least {MIN_LEARNING_CURVE_ROWS} are needed)"
+            ),
+            stacklevel=2,
+        )
+        return None
+    ticker = Ticker(scoring_for(plan, y), "learning curve", len(sizes) * folds.n_splits, report, 2)
     sizes, train_scores, test_scores = learning_curve(
-        clone(pipeline), X, y, train_sizes=np.array(LEARNING_CURVE_SIZES), cv=folds,
-        scoring=ticker, shuffle=True, random_state=seed,
+        clone(pipeline), X, y, train_sizes=sizes, cv=folds, scoring=ticker, shuffle=True,
+        random_state=seed,
     )  # fmt: skip
     ticker.done()
     return json_value(
@@ -163,3 +177,17 @@ def learning_curve_of(
             "test_scores": test_scores,
         }
     )
+
+
+def learning_curve_sizes(plan: ColumnPlan, y: pd.Series, fold_rows: int) -> np.ndarray | None:
+    """Distinct training sizes from a tenth of a fold up to all of it; None if too few rows.
+
+    The smallest size holds about ten rows per class, so that a random part of the fold is
+    unlikely to miss a class (a classifier cannot be fitted without one).
+    """
+    if len(y) < MIN_LEARNING_CURVE_ROWS:
+        return None
+    n_classes = int(y.nunique()) if plan.task == "classification" else 1
+    smallest = min(fold_rows, max(int(LEARNING_CURVE_SIZES[0] * fold_rows), 10 * n_classes))
+    sizes = np.unique(np.linspace(smallest, fold_rows, len(LEARNING_CURVE_SIZES)).astype(int))
+    return sizes

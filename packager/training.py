@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -98,22 +99,23 @@ def train(
         X_train, X_test, y_train, y_test = _split(X, y, plan, test_size, seed)
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
         searched = None
-        if search:
-            grid = search_grid(chosen, plan.task)
-            pipeline, searched = grid_search(
-                pipeline, grid, plan, X_train, y_train, cv, seed, report
-            )
-        else:
-            pipeline.fit(X_train, y_train)
         extra: dict[str, Any] = {}
-        if cv is not None:
-            extra["cross_validation"] = cross_validation(
-                pipeline, plan, X_train, y_train, cv, seed, report
-            )
-        if plots:
-            curve = learning_curve_of(pipeline, plan, X_train, y_train, cv, seed, report)
-            if curve is not None:
-                extra["learning_curve"] = curve
+        with _fitting(model):
+            if search:
+                grid = search_grid(chosen, plan.task)
+                pipeline, searched = grid_search(
+                    pipeline, grid, plan, X_train, y_train, cv, seed, report
+                )
+            else:
+                pipeline.fit(X_train, y_train)
+            if cv is not None:
+                extra["cross_validation"] = cross_validation(
+                    pipeline, plan, X_train, y_train, cv, seed, report
+                )
+            if plots:
+                curve = learning_curve_of(pipeline, plan, X_train, y_train, cv, seed, report)
+                if curve is not None:
+                    extra["learning_curve"] = curve
         default_name = f"{Path(source.name).stem}-{model}" if source else model
         captured = capture(
             pipeline, X_train, y_train, X_test=X_test, y_test=y_test,
@@ -144,6 +146,20 @@ def train_csv(
     data = read_table(path, "training data", na_values=na_values)
     source = DataSource(name=Path(path).name, sha256=file_sha256(Path(path)))
     return train(data, target, source=source, **options)
+
+
+@contextmanager
+def _fitting(model: str) -> Iterator[None]:
+    """Turn scikit-learn's refusal to fit (too few rows for a step, say) into a TrainingError."""
+    try:
+        yield
+    except ValueError as error:
+        # The first line says what failed; later lines of a failed search repeat tracebacks.
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(error).__name__
+        if "fits failed" in reason and len(lines) > 1:
+            reason += f" The last was: {lines[-1]}"
+        raise TrainingError(f"{model} could not be fitted on this data: {reason}") from error
 
 
 def _silent(step: str, done: int, total: int) -> None:

@@ -176,6 +176,21 @@ def test_learning_curve_is_recorded_and_its_progress_counts_fits(passengers: pd.
     assert steps[0] == ("learning curve", 0, 15) and steps[-1] == ("learning curve", 15, 15)
 
 
+def test_learning_curve_is_skipped_with_a_warning_when_rows_are_few() -> None:
+    with pytest.warns(DeploymlWarning, match="no learning curve: 45 training rows are too few"):
+        captured = train(patients(60), "outcome", model="logistic-regression")
+    assert captured.manifest.metrics is not None
+    assert "learning_curve" not in captured.manifest.metrics
+    assert "plots/learning_curve.png" not in captured.attachments
+    assert "plots/ROC_curve.png" in captured.attachments
+
+
+def test_a_model_scikit_learn_cannot_fit_on_so_few_rows_is_a_training_error() -> None:
+    # The calibrated SVM splits each training part in five: 3-fold search parts are too small.
+    with pytest.raises(TrainingError, match=r"svm could not be fitted on this data: All the"):
+        train(patients(12), "outcome", model="svm", search=True, cv=3, plots=False)
+
+
 def test_class_weight_balanced_reaches_the_estimator() -> None:
     captured = train(patients(), "outcome", model="svm", class_weight="balanced", plots=False)
     svc = captured.estimator.named_steps["model"].estimator
