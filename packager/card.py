@@ -38,6 +38,7 @@ def model_card(manifest: Manifest, attachments: Iterable[str] = ()) -> str:
     lines += _inputs(manifest)
     lines += _target(manifest)
     lines += _metrics(manifest.metrics or {})
+    lines += _training(manifest.training)
     lines += _plots(attachments)
     lines += ["## What is not recorded", ""]
     lines += [f"- {item}" for item in manifest.missing] or ["Nothing: every field was captured."]
@@ -151,6 +152,59 @@ def _metrics(metrics: dict[str, Any]) -> list[str]:
             "",
         ]
     return lines
+
+
+def _training(training: dict[str, Any] | None) -> list[str]:
+    if not training:
+        return []
+    data, options, split = training["data"], training["options"], training["split"]
+    source = f"`{data['source']}`" if data.get("source") else "a DataFrame"
+    digest = f" (SHA-256 `{data['sha256']}`)" if data.get("sha256") else ""
+    lines = [
+        "## How it was trained",
+        "",
+        f"With `deployml train` from {source}{digest}, {data['rows']} rows and "
+        f"{data['columns']} columns, to predict `{training['target']}` "
+        f"({training['task']}: {training['task_reason']}).",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    features = training["features"]
+    search = training.get("search")
+    rows = [
+        ("Model", training["model"]),
+        ("Numeric features",
+         f"{len(features['numeric'])}, imputed (median), scaled: {options['scale']}"),
+        ("Categorical features", f"{len(features['categorical'])}, one-hot encoded"),
+        ("Rows without a target", data["rows_without_target"]),
+        ("Split", f"{split['train_rows']} training, {split['test_rows']} test rows; "
+                  f"{'stratified, ' if split['stratified'] else ''}seed {options['seed']}"),
+        ("Class weight", options["class_weight"] or "none"),
+        ("Hyperparameter search", _search(search) if search else "none"),
+    ]  # fmt: skip
+    lines += [f"| {k} | {_cell(v)} |" for k, v in rows]
+    lines.append("")
+    if training["dropped_columns"]:
+        lines += ["Columns left out:", ""]
+        lines += [f"- `{n}`: {r}" for n, r in training["dropped_columns"].items()]
+        lines.append("")
+    # Columns left out are listed above; the other warnings follow.
+    said = tuple(f"column {name!r} is left out" for name in training["dropped_columns"])
+    others = [w for w in training.get("warnings", []) if not w.startswith(said)]
+    if others:
+        lines += ["Warnings while training:", ""]
+        lines += [f"- {w}" for w in others]
+        lines.append("")
+    return lines
+
+
+def _search(search: dict[str, Any]) -> str:
+    best = ", ".join(f"{k}={v}" for k, v in search["best_params"].items())
+    return (
+        f"best of {len(search['candidates'])} by {search['scoring']} over {search['folds']} "
+        f"folds: {best} (mean {_fmt(search['best_score'])})"
+    )
 
 
 def _plots(attachments: Iterable[str]) -> list[str]:

@@ -113,12 +113,9 @@ def _task(y: pd.Series, target: str, task: str) -> tuple[TaskName, str]:
         chosen, reason = "classification", "the target holds labels, not numbers"
     elif _whole_numbers(y) and n_distinct <= MAX_INTEGER_CLASSES:
         chosen = "classification"
-        reason = (
-            f"the target holds {n_distinct} distinct whole numbers; --task regression to override"
-        )
+        reason = f"the target holds {n_distinct} distinct whole numbers"
     else:
-        chosen = "regression"
-        reason = "the target is numeric; --task classification to override"
+        chosen, reason = "regression", "the target is numeric"
     if chosen == "classification" and n_distinct < 2:
         raise TrainingError(f"the target {target!r} has one class; a classifier needs at least two")
     return chosen, reason

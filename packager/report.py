@@ -21,9 +21,9 @@ def training_report(manifest: Manifest, plots: Iterable[str] = ()) -> str:
         data, split = training["data"], training["split"]
         source = f" from {data['source']}" if data.get("source") else ""
         lines.append(f"Data:       {data['rows']} rows, {data['columns']} columns{source}")
-        lines.append(
-            f"Task:       {training['task']} of {training['target']!r} ({training['task_reason']})"
-        )
+        reason = training["task_reason"]
+        hint = "" if reason == "set with --task" else "; --task to override"
+        lines.append(f"Task:       {training['task']} of {training['target']!r} ({reason}{hint})")
         features = training["features"]
         lines.append(
             f"Features:   {len(features['numeric'])} numeric, "

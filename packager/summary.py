@@ -40,6 +40,14 @@ def describe(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     width = max((len(f.name) for f in spec.features), default=0)
     lines += [f"  {f.name:<{width}}  {f.kind:<8}  {_feature(f)}".rstrip() for f in spec.features]
     lines += _metrics(manifest.metrics or {})
+    if manifest.training:
+        t = manifest.training
+        source = f" on {t['data']['source']}" if t["data"].get("source") else ""
+        left_out = len(t["dropped_columns"])
+        lines.append(
+            f"Trained:    deployml train {t['model']}{source} ({t['data']['rows']} rows); "
+            f"{left_out} column(s) left out, {len(t['warnings'])} warning(s)"
+        )
     p = manifest.provenance
     versions = ", ".join(f"{k} {v}" for k, v in p.packages.items())
     lines.append(f"Software:   Python {p.python}; {versions}")

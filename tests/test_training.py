@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from packager import load_artefact, package, train, verify
+from packager import describe, load_artefact, package, train, verify
 from packager.artefact import file_sha256
 from packager.errors import DeploymlWarning, TrainingError
 from packager.estimators import MODELS
@@ -79,9 +79,7 @@ def test_every_regressor_family_trains_packages_and_verifies(model: str, tmp_pat
     manifest = captured.manifest
     assert manifest.target is not None and manifest.target.task == "regression"
     assert manifest.training is not None
-    assert manifest.training["task_reason"] == (
-        "the target is numeric; --task classification to override"
-    )
+    assert manifest.training["task_reason"] == "the target is numeric"
     assert manifest.metrics is not None and set(manifest.metrics["test"]) >= {"mae", "rmse", "r2"}
     assert manifest.model.name == model
     assert verify(package(captured, tmp_path / model)).ok
@@ -294,6 +292,22 @@ def test_boolean_columns_with_and_without_gaps_train_and_serve(tmp_path: Path) -
     row = {"age": 61.0, "bmi": None, "ward": "a", "smoker": True, "diabetic": None}
     response = client.post("/predict", json=row)
     assert response.status_code == 200, response.get_json()
+
+
+def test_model_card_and_inspect_say_how_the_model_was_trained(tmp_path: Path) -> None:
+    frame = patients().assign(note=[f"note {i}" for i in range(160)])
+    with pytest.warns(DeploymlWarning):
+        captured = train(frame, "outcome", model="decision-tree", search=True, plots=False)
+    out = package(captured, tmp_path / "out")
+    card = (out / "MODEL_CARD.md").read_text()
+    section = card[card.index("## How it was trained") : card.index("## What is not recorded")]
+    assert "With `deployml train` from a DataFrame, 160 rows and 5 columns" in section
+    assert "| Split | 120 training, 40 test rows; stratified, seed 0 |" in section
+    assert "| Hyperparameter search | best of 12 by roc_auc over 5 folds: max_depth=" in section
+    assert "- `note`: it has 160 distinct text values" in section
+    assert "Warnings while training" not in section  # the one warning is the column left out
+    summary = describe(load_artefact(out))
+    assert "Trained:    deployml train decision-tree (160 rows); 1 column(s) left out" in summary
 
 
 def test_a_mostly_numeric_text_column_suggests_na_values(tmp_path: Path) -> None:
