@@ -205,6 +205,8 @@ def train_command(
     # Fail before training, not after; package() still decides what --force may replace.
     if not force and os.path.lexists(output):
         raise OutputExistsError(str(output))
+    if not output.absolute().parent.is_dir():
+        raise ArtefactError(f"cannot write {output}: {output.parent} is not a directory")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         captured = train_csv(

@@ -100,6 +100,16 @@ def test_train_refuses_an_existing_output_before_reading_the_data(tmp_path: Path
     )
 
 
+def test_train_refuses_an_output_in_a_missing_directory_before_reading_the_data(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "data.csv").write_text("not,a\nreal,file\n")
+    out = tmp_path / "absent" / "out"
+    result = run("train", tmp_path / "data.csv", "--target", "a", "-o", out)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: cannot write {out}: {out.parent} is not a directory\n"
+
+
 def _write(tmp_path: Path, name: str, content: bytes | str) -> Path:
     path = tmp_path / name
     if isinstance(content, bytes):
