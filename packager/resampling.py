@@ -56,11 +56,11 @@ def folds_for(plan: ColumnPlan, y: pd.Series, asked: int | None, what: str, seed
     most = int(y.value_counts().min()) if plan.task == "classification" else len(y)
     if most < k:
         if asked is not None or most < 2:
-            rows = "rows of its rarest class" if plan.task == "classification" else "rows"
-            raise TrainingError(
-                f"{what} with {k} folds needs at least {k} training rows of every class; "
-                f"the training split has {most} {rows}"
-            )
+            if plan.task == "classification":
+                need = f"training rows of every class; the rarest class has {most}"
+            else:
+                need = f"training rows; the training split has {most}"
+            raise TrainingError(f"{what} with {k} folds needs at least {k} {need}")
         k = most
     if plan.task == "classification":
         return StratifiedKFold(k, shuffle=True, random_state=seed)
@@ -99,6 +99,7 @@ def grid_search(
     pipeline: Any, grid: dict[str, list[Any]], plan: ColumnPlan, X: Any, y: pd.Series,
     cv: int | None, seed: int, report: Progress,
 ) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    """The best pipeline of ``grid`` by cross-validation, refitted on all of X, and the record."""
     folds = folds_for(plan, y, cv, "--search", seed)
     n_candidates = math.prod(len(v) for v in grid.values())
     ticker = Ticker(scoring_for(plan, y), "search", n_candidates * folds.n_splits, report)
@@ -126,6 +127,7 @@ def grid_search(
 def cross_validation(
     pipeline: Any, plan: ColumnPlan, X: Any, y: pd.Series, cv: int, seed: int, report: Progress
 ) -> dict[str, Any]:
+    """Scores of an unfitted copy of ``pipeline`` on ``cv`` folds of X (the training rows)."""
     folds = folds_for(plan, y, cv, "cross-validation", seed)
     ticker = Ticker(scoring_for(plan, y), "cross-validation", folds.n_splits, report)
     scores = cross_validate(clone(pipeline), X, y, cv=folds, scoring=ticker)["test_score"]

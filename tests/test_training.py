@@ -380,6 +380,11 @@ def test_bad_data_and_options_raise_a_training_error_naming_the_problem(
     assert message in error.value.message
 
 
+def test_a_regression_target_needs_as_many_training_rows_as_folds() -> None:
+    with pytest.raises(TrainingError, match="with 200 folds needs at least 200 training rows; the"):
+        train(costs(), "stay", model="linear-regression", cv=200, plots=False)
+
+
 def test_a_regression_target_refuses_class_weights_and_classifier_only_models() -> None:
     with pytest.raises(TrainingError, match="use linear-regression"):
         train(costs(), "stay", model="logistic-regression", plots=False)
