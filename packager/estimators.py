@@ -62,7 +62,9 @@ def _svc(seed: int, weight: str | None) -> Any:
 _FAMILIES = (
     Family(
         "logistic-regression",
-        lambda seed, weight: LogisticRegression(max_iter=5000, class_weight=weight),
+        lambda seed, weight: LogisticRegression(
+            max_iter=5000, class_weight=weight, random_state=seed
+        ),
         None,
         {"C": [0.01, 0.1, 1.0, 10.0]},
         {},
