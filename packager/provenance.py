@@ -80,8 +80,9 @@ class _ModuleCollector(pickle.Pickler):
 
 
 class _Discard:
-    def write(self, data: bytes) -> int:
-        return len(data)
+    def write(self, data: Any) -> int:
+        # Protocol 5 hands large arrays over as PickleBuffer, which has no len().
+        return memoryview(data).nbytes
 
 
 def referenced_modules(estimator: Any) -> set[str]:

@@ -61,3 +61,11 @@ def test_git_state_is_empty_outside_a_checkout(tmp_path: Path) -> None:
 def test_git_state_is_empty_without_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     assert git_state(tmp_path) == (None, None)
+
+
+def test_referenced_modules_reads_models_holding_large_arrays() -> None:
+    # Pickle protocol 5 passes arrays of a few hundred kB to the file as PickleBuffer objects
+    # (a random forest on some thousands of rows holds such arrays).
+    model = LogisticRegression().fit(np.arange(20.0).reshape(10, 2), [0, 1] * 5)
+    model.coef_ = np.zeros((1, 1_000_000))
+    assert referenced_modules(model) >= {"numpy", "sklearn"}
