@@ -1,6 +1,8 @@
 """deployml's packager: capture a trained scikit-learn model and write a self-describing artefact.
 
-Importing this package pulls in neither Flask nor click, so it is safe in a training script.
+``capture`` records a model you trained; ``train`` trains, evaluates and captures one from a
+table. Importing this package pulls in neither Flask nor click (nor matplotlib, until
+``train`` draws its plots), so it is safe in a training script.
 """
 
 from packager.artefact import Artefact, load_artefact, package, read_manifest
