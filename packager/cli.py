@@ -207,20 +207,14 @@ def train_command(
         raise OutputExistsError(str(output))
     if not output.absolute().parent.is_dir():
         raise ArtefactError(f"cannot write {output}: {output.parent} is not a directory")
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
+        warnings.showwarning = _print_warning  # as they arise, not after a long run
         captured = train_csv(
             data_file, model=model_name, plots=not no_plots, progress=TerminalProgress(),
             class_weight=None if class_weight == "none" else class_weight,
             version=model_version or "1.0.0", **options,
         )  # fmt: skip
-    for warning in caught:
-        kind = (
-            ""
-            if issubclass(warning.category, DeploymlWarning)
-            else f"{warning.category.__name__}: "
-        )
-        click.echo(f"Warning: {kind}{warning.message}", err=True)
     click.echo(training_report(captured.manifest, plots=captured.attachments))
     click.echo()
     if no_package:
@@ -229,6 +223,11 @@ def train_command(
         click.echo(f"  deployml package {path} -o DIR")
     else:
         _package_and_report(captured, output, force)
+
+
+def _print_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    kind = "" if issubclass(category, DeploymlWarning) else f"{category.__name__}: "
+    click.echo(f"Warning: {kind}{message}", err=True)
 
 
 @cli.command("inspect")

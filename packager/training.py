@@ -37,7 +37,10 @@ from packager.resampling import Progress, cross_validation, grid_search, learnin
 from packager.schema import MAX_CATEGORIES
 from packager.table import read_table
 
-__all__ = ["DataSource", "train", "train_csv"]
+__all__ = ["SLOW_SVM_ROWS", "DataSource", "train", "train_csv"]
+
+# Above this many training rows, train warns at once that an svm will be slow.
+SLOW_SVM_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,31 @@ def train(
         from packager.plots import require_matplotlib
 
         require_matplotlib()
+    rows = round(len(data) * (1 - test_size))
+    if model == "svm" and rows > SLOW_SVM_ROWS:
+        # Said now, not with the other warnings at the end: the user may want to stop.
+        warnings.warn(
+            DeploymlWarning(
+                f"svm: about {rows} training rows; a support vector machine's fit time grows "
+                "with the square of the rows, and every fit here is six (calibration), so "
+                "this may take a long time; gradient-boosting scales to large tables"
+            ),
+            stacklevel=2,
+        )
     report = progress or _silent
-    with warnings.catch_warnings(record=True) as caught:
+    frame = data.set_axis([str(c) for c in data.columns], axis=1)
+    with warnings.catch_warnings(record=True) as planning:
         warnings.simplefilter("always")
-        frame = data.set_axis([str(c) for c in data.columns], axis=1)
         plan = plan_columns(
             frame, target, task=task, drop=drop, categorical=categorical,
             max_categories=max_categories,
         )  # fmt: skip
-        chosen = family(model, plan.task, class_weight)
+    # The column decisions are said before the long steps; the rest is summed up at the end.
+    decisions = _notes(planning)
+    _say(decisions)
+    chosen = family(model, plan.task, class_weight)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         X, y = _features_and_target(frame, plan)
         X_train, X_test, y_train, y_test = _split(X, y, plan, test_size, seed)
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
@@ -131,12 +150,16 @@ def train(
         "class_weight": class_weight, "max_categories": max_categories,
     }  # fmt: skip
     record = _record(data, source, plan, model, options, (len(y_train), len(y_test)))
-    record.update(search=searched, warnings=notes)
+    record.update(search=searched, warnings=decisions + notes)
     metrics = {**(captured.manifest.metrics or {}), **extra}
     captured.manifest = replace(captured.manifest, metrics=metrics, training=json_value(record))
-    for note in notes:
-        warnings.warn(DeploymlWarning(note), stacklevel=2)
+    _say(notes)
     return captured
+
+
+def _say(notes: list[str]) -> None:
+    for note in notes:
+        warnings.warn(DeploymlWarning(note), stacklevel=3)
 
 
 def train_csv(

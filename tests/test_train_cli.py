@@ -44,6 +44,8 @@ def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
     assert "Plots: plots/ROC_curve.png, plots/calibration_curve.png" in stdout
     assert f"Packaged passengers-logistic-regression 1.0.0 into {out}" in stdout
     assert "Warning: column 'Name' is left out" in result.stderr
+    # Printed as they arise, before the long steps and the report.
+    assert result.output.index("Warning: column 'Name'") < result.output.index("search: 12 fits")
     assert "search: 12 fits" in result.stderr and "learning curve: 15 fits" in result.stderr
 
     manifest = json.loads((out / "manifest.json").read_text())

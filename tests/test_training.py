@@ -189,6 +189,15 @@ def test_a_model_scikit_learn_cannot_fit_on_so_few_rows_is_a_training_error() ->
         train(patients(12), "outcome", model="svm", search=True, cv=3, plots=False)
 
 
+def test_an_svm_on_a_large_table_is_warned_about_before_any_work() -> None:
+    large = pd.DataFrame({"x": np.zeros(14_000), "outcome": ["a", "b"] * 7_000})
+    with (
+        pytest.warns(DeploymlWarning, match="svm: about 10500 training rows"),
+        pytest.raises(TrainingError, match="'absent' is not in the data"),
+    ):
+        train(large, "absent", model="svm", plots=False)
+
+
 def test_class_weight_balanced_reaches_the_estimator() -> None:
     captured = train(patients(), "outcome", model="svm", class_weight="balanced", plots=False)
     svc = captured.estimator.named_steps["model"].estimator
