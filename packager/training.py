@@ -101,12 +101,13 @@ def train(
             stacklevel=2,
         )
     report = progress or _silent
+    # Column names as text throughout: a ColumnTransformer would take integers as positions.
     frame = data.set_axis([str(c) for c in data.columns], axis=1)
     with warnings.catch_warnings(record=True) as planning:
         warnings.simplefilter("always")
         plan = plan_columns(
-            frame, target, task=task, drop=drop, categorical=categorical,
-            max_categories=max_categories,
+            frame, str(target), task=task, drop=[str(c) for c in drop],
+            categorical=[str(c) for c in categorical], max_categories=max_categories,
         )  # fmt: skip
     # The column decisions are said before the long steps; the rest is summed up at the end.
     decisions = _notes(planning)
@@ -138,7 +139,7 @@ def train(
         default_name = f"{Path(source.name).stem}-{model}" if source else model
         captured = capture(
             pipeline, X_train, y_train, X_test=X_test, y_test=y_test,
-            name=name or default_name, version=version, target_name=target,
+            name=name or default_name, version=version, target_name=plan.target,
             description=description, author=author, organisation=organisation, contact=contact,
             intended_use=intended_use, limitations=limitations,
         )  # fmt: skip

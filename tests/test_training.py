@@ -401,6 +401,13 @@ def test_a_regression_target_refuses_class_weights_and_classifier_only_models() 
         train(costs(), "stay", class_weight="balanced", plots=False)
 
 
+def test_integer_column_names_are_names_not_positions() -> None:
+    frame = patients().set_axis([10, 11, 12, 13], axis=1)  # age, bmi, ward, outcome
+    captured = train(frame, 13, model="logistic-regression", drop=[11], plots=False)
+    assert captured.manifest.input.names == ["10", "12"]
+    assert captured.manifest.target is not None and captured.manifest.target.name == "13"
+
+
 def test_train_refuses_data_that_is_not_a_dataframe() -> None:
     with pytest.raises(TrainingError, match="must be a pandas DataFrame, not a ndarray"):
         train(np.zeros((10, 3)), "0", plots=False)  # type: ignore[arg-type]
