@@ -1,0 +1,56 @@
+"""Artefacts written by earlier deployml releases keep loading, verifying and serving.
+
+``tests/data/artefact-format-1.1`` was packaged by deployml 0.1 (format 1.1) before the
+packages were reorganised; tests/data/README.md says how it was made.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from packager import load_artefact, read_manifest, verify
+from server import Settings, create_app
+
+FORMAT_1_1 = Path(__file__).parent / "data" / "artefact-format-1.1"
+
+# A later scikit-learn warns that the pickle is older; verify and the server report it.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.InconsistentVersionWarning")
+
+
+def _installed_differences(recorded: dict[str, str]) -> list[str]:
+    return sorted(name for name, version in recorded.items() if metadata.version(name) != version)
+
+
+def test_format_1_1_artefact_verifies() -> None:
+    report = verify(FORMAT_1_1)
+    status = {check.name: check.status for check in report.checks}
+    manifest, sha256 = read_manifest(FORMAT_1_1)
+    assert manifest.format_version == "1.1"
+    assert report.sha256 == sha256
+    assert status["manifest"] == status["files"] == status["examples"] == "ok"
+    assert status["model"] in ("ok", "warn")
+    differing = _installed_differences(manifest.provenance.packages)
+    # Only a version installed here that differs from the recorded one may fail the check.
+    assert (status["versions"] == "ok") == (not differing)
+
+
+def test_format_1_1_artefact_is_served_and_answers_as_recorded() -> None:
+    app = create_app(Settings(artefact=FORMAT_1_1))
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 200
+    examples = json.loads((FORMAT_1_1 / "examples.json").read_text())
+    response = client.post("/predict", json={"instances": examples["inputs"]})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["predictions"] == examples["predictions"]
+    labels = load_artefact(FORMAT_1_1).manifest.target.classes  # type: ignore[union-attr]
+    got = [row[str(label)] for row in body["probabilities"] for label in labels]
+    recorded = [p for row in examples["probabilities"] for p in row]
+    assert got == pytest.approx(recorded, rel=1e-6, abs=1e-9)
+    metadata_doc = client.get("/metadata").get_json()
+    assert metadata_doc["artefact"]["format_version"] == "1.1"
+    assert metadata_doc["model"]["name"] == "readmission-0.1"
