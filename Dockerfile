@@ -31,6 +31,7 @@ COPY pyproject.toml ./
 RUN /opt/deployml/bin/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/dependencies.txt \
  && /opt/deployml/bin/pip install -r /tmp/dependencies.txt
 COPY README.md ./
+COPY deployml/ deployml/
 COPY packager/ packager/
 COPY server/ server/
 RUN /opt/deployml/bin/pip wheel --no-deps --wheel-dir /wheels . \

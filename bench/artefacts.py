@@ -35,7 +35,7 @@ def package(ref: Reference, out: Path) -> Path:
     except ImportError as error:
         raise PackagingError(f"deployml is not importable ({error}); {INSTALL}") from None
     try:
-        captured = packager.capture(
+        captured = packager.capture.recording(
             ref.estimator,
             ref.x_train,
             ref.y_train,

@@ -5,15 +5,15 @@ table. Importing this package pulls in neither Flask nor click (nor matplotlib, 
 ``train`` draws its plots), so it is safe in a training script.
 """
 
-from packager.artefact import Artefact, load_artefact, package, read_manifest
-from packager.capture import CapturedModel, capture
-from packager.manifest import FORMAT_VERSION, Manifest
-from packager.modelfile import load_model_file
-from packager.schema import model_input
-from packager.scoring import Examples, Scores, compare_scores, score
-from packager.summary import describe
-from packager.training import train
-from packager.verification import Verification, verify
+from packager.artefact.directory import Artefact, load_artefact, package, read_manifest
+from packager.artefact.examples import Examples, Scores, compare_scores, score
+from packager.artefact.manifest import FORMAT_VERSION, Manifest
+from packager.artefact.schema import model_input
+from packager.artefact.summary import describe
+from packager.artefact.verification import Verification, verify
+from packager.capture.recording import CapturedModel, capture
+from packager.capture.sources import load_model_file
+from packager.training.trainer import train
 
 __all__ = [
     "FORMAT_VERSION",

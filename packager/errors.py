@@ -17,7 +17,7 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   ├── FormatVersionError       the artefact was written by a newer, incompatible format
     │   ├── IntegrityError           a file's SHA-256 differs from the manifest
     │   ├── VerificationError        re-scoring the stored examples gave other outputs
-    │   └── VersionMismatchError     (server.runtime) scikit-learn differs and that is fatal
+    │   └── VersionMismatchError     (server.runtime.loaded) scikit-learn differs and that is fatal
     ├── ConfigError                  a DEPLOYML_* setting is invalid (server.settings)
     └── RequestError                 an HTTP client mistake (server.errors; carries a status)
 

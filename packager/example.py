@@ -18,8 +18,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from packager.artefact import package
-from packager.capture import CapturedModel, capture
+from packager.artefact.directory import package
+from packager.capture.recording import CapturedModel, capture
 from packager.errors import OutputExistsError
 
 __all__ = [

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from packager.cli import cli, reports_errors
+from deployml.cli import cli, reports_errors
 
 
 @cli.command("serve")

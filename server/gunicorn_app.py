@@ -24,8 +24,8 @@ import orjson
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from server.app import create_app
-from server.routes import EXTENSION, State
+from server.http.app import create_app
+from server.http.routes import EXTENSION, State
 from server.settings import Settings
 
 __all__ = ["GunicornServer", "curl_example", "gunicorn_options", "serve"]

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from packager import capture, compare_scores, load_artefact, model_input, package, score
+from packager.artefact.manifest import FORMAT_VERSION, MANIFEST_FILE
+from packager.artefact.schema import records_to_columns
 from packager.errors import ArtefactError, FormatVersionError, IntegrityError, ManifestError
-from packager.manifest import FORMAT_VERSION, MANIFEST_FILE
-from packager.schema import records_to_columns
 
 ARTEFACTS = [
     "binary_artefact",
@@ -128,7 +128,7 @@ def test_package_keeps_the_old_artefact_when_the_new_one_fails(
     def broken_card(*_: Any) -> str:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr("packager.artefact.model_card", broken_card)
+    monkeypatch.setattr("packager.artefact.directory.model_card", broken_card)
     with pytest.raises(ArtefactError, match="Input/output error"):
         package(captured, out, force=True)
     assert (out / MANIFEST_FILE).read_bytes() == before

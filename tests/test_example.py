@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from deployml.cli import cli
 from packager import load_artefact, read_manifest, verify
-from packager.cli import cli
 from packager.errors import OutputExistsError
 from packager.example import EXAMPLE_NAME, TARGET_NAME, build_example, load_example_data
 

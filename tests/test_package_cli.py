@@ -28,8 +28,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
+from deployml.cli import cli
 from packager import capture
-from packager.cli import cli
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 
@@ -297,7 +297,7 @@ def test_package_cleans_up_when_writing_fails(
     def full_disk(*_: Any, **__: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("packager.artefact.joblib.dump", full_disk)
+    monkeypatch.setattr("packager.artefact.directory.joblib.dump", full_disk)
     before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
     result = run("package", workdir / "captured.pkl", "-o", workdir / "out")
     assert result.exit_code == 1

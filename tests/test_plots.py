@@ -20,7 +20,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from packager.errors import TrainingError
-from packager.plots import (
+from packager.training.plots import (
     PLOT_FILES,
     classification_plots,
     learning_curve_plot,
@@ -39,8 +39,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module", autouse=True)
 def fresh_import() -> Iterator[subprocess.Popen[str]]:
-    """A new interpreter importing packager.plots, started early so it overlaps the drawing."""
-    code = "import sys, packager.plots; print('matplotlib' in sys.modules)"
+    """A new interpreter importing the plots module, started early to overlap the drawing."""
+    code = "import sys, packager.training.plots; print('matplotlib' in sys.modules)"
     process = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from packager.progress import TerminalProgress
+from packager.training.progress import TerminalProgress
 
 
 class Terminal(io.StringIO):

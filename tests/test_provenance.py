@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from packager.provenance import collect_provenance, git_state, referenced_modules
+from packager.capture.provenance import collect_provenance, git_state, referenced_modules
 
 
 class LocalScaler(FunctionTransformer):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import classification_report
 
-from packager.metrics import classification_metrics
-from packager.report import classification_table
+from packager.capture.metrics import classification_metrics
+from packager.training.report import classification_table
 
 
 def test_classification_table_matches_scikit_learns_report() -> None:

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from packager import capture, model_input
-from packager.manifest import FeatureSpec, InputSpec
-from packager.schema import MAX_CATEGORIES, feature_spec, infer_input_spec
+from packager.artefact.manifest import FeatureSpec, InputSpec
+from packager.artefact.schema import MAX_CATEGORIES, feature_spec, infer_input_spec
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 

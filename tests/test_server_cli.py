@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 import server
-from server.app import create_app
 from server.cli import cli
 from server.gunicorn_app import curl_example, gunicorn_options
-from server.routes import EXTENSION
+from server.http.app import create_app
+from server.http.routes import EXTENSION
 from server.settings import Settings
 
 

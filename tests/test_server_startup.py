@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from packager.artefact import file_sha256
+from packager.artefact.directory import file_sha256
 from packager.errors import ConfigError, FormatVersionError, IntegrityError
 from server import Settings, create_app
-from server.runtime import VersionMismatchError
+from server.runtime.loaded import VersionMismatchError
 
 
 def copy_of(artefact: Path, tmp_path: Path) -> Path:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from packager.artefact.manifest import FeatureSpec, InputSpec
 from packager.errors import RequestError
-from packager.manifest import FeatureSpec, InputSpec
 from server.errors import (
     EmptyBatchError,
     InvalidInputError,
@@ -15,8 +15,8 @@ from server.errors import (
     MalformedJSONError,
     TooManyRowsError,
 )
-from server.payload import parse_body, read_payload
-from server.validation import Validator
+from server.validation.payload import parse_body, read_payload
+from server.validation.validator import Validator
 
 SECRET_TEXT = "ZQXJ-SECRET-7731"
 SECRET_NUMBER = 987654.321

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
+from deployml.cli import cli
 from packager import load_model_file, verify
-from packager.cli import cli
 
 
 def run(*args: Any) -> Result:

@@ -14,10 +14,10 @@ from PIL import Image
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from packager import describe, load_artefact, package, train, verify
-from packager.artefact import file_sha256
+from packager.artefact.directory import file_sha256
 from packager.errors import DeploymlWarning, TrainingError
-from packager.estimators import MODELS
-from packager.training import train_csv
+from packager.training.models import MODELS
+from packager.training.trainer import train_csv
 from server import Settings, create_app
 
 CLASSIFIERS = [m for m in MODELS if m != "linear-regression"]

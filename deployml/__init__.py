@@ -1,0 +1,1 @@
+"""deployml's command line, above both packager and server."""

@@ -1,0 +1,1 @@
+"""The artefact format: the manifest, its files, and reading and writing them."""

@@ -1,0 +1,168 @@
+"""The feature schema: inferring it from training data, and building model input from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from packager.artefact.manifest import FeatureSpec, InputSpec, Kind
+from packager.artefact.values import json_label, json_value, sorted_labels
+
+__all__ = [
+    "MAX_CATEGORIES",
+    "QUANTILES",
+    "feature_spec",
+    "infer_input_spec",
+    "model_input",
+    "records_to_columns",
+]
+
+QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
+# A text column with more distinct values than this is free text ("string"), not a category.
+MAX_CATEGORIES = 50
+
+
+def infer_input_spec(
+    X: pd.DataFrame, *, format: str, names_generated: bool, allow_nan: bool
+) -> InputSpec:
+    """The schema of the training frame ``X``, its columns in training order."""
+    features = tuple(feature_spec(str(name), X[name], allow_nan=allow_nan) for name in X.columns)
+    return InputSpec(
+        format="dataframe" if format == "dataframe" else "array",
+        names_generated=names_generated,
+        features=features,
+    )
+
+
+def feature_spec(name: str, column: pd.Series, *, allow_nan: bool) -> FeatureSpec:
+    """One column's kind, dtype, missing rate, range (numbers) or allowed values (categories)."""
+    missing = column.isna()
+    n_missing = int(missing.sum())
+    present = column[~missing]
+    kind = _kind(column, present)
+    spec: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "nullable": n_missing > 0 or allow_nan,
+        "dtype": str(column.dtype),
+        "missing_rate": float(n_missing / len(column)) if len(column) else 0.0,
+    }
+    if kind in ("number", "integer") and len(present):
+        values = present.to_numpy(dtype="float64")
+        spec["min"] = json_value(values.min())
+        spec["max"] = json_value(values.max())
+        spec["quantiles"] = {
+            str(q): json_value(v)
+            for q, v in zip(QUANTILES, np.quantile(values, QUANTILES), strict=True)
+        }
+    elif kind == "category":
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            # Kept in the dtype's order: rebuilding the column must give the same codes.
+            spec["categories"] = [json_label(v) for v in column.cat.categories]
+        else:
+            spec["categories"] = sorted_labels([json_label(v) for v in pd.unique(present)])
+    return FeatureSpec(**spec)
+
+
+def _kind(column: pd.Series, present: pd.Series) -> Kind:
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integer"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    if len(present) and all(isinstance(v, bool | np.bool_) for v in present):
+        return "boolean"
+    if len(present) and all(
+        isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in present
+    ):
+        return "number"
+    return "category" if present.nunique() <= MAX_CATEGORIES else "string"
+
+
+def records_to_columns(records: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict:
+    """Turn row records into a dict of columns (absent keys become None)."""
+    return {name: [row.get(name) for row in records] for name in names}
+
+
+def model_input(columns: Mapping[str, Sequence[Any]], spec: InputSpec) -> Any:
+    """What the estimator expects: a DataFrame (training order and dtypes) or a 2-D array.
+
+    ``columns`` must already be validated against ``spec`` (the server does this); values that
+    cannot be cast raise ``ValueError`` or ``TypeError``.
+    """
+    if spec.format == "dataframe":
+        data = {f.name: _column(columns[f.name], f) for f in spec.features}
+        return pd.DataFrame(data, columns=spec.names, copy=False)
+    arrays = [_array(columns[f.name], f) for f in spec.features]
+    if not arrays:
+        return np.empty((0, 0))
+    dtype = (
+        np.result_type(*(a.dtype for a in arrays))
+        if all(a.dtype != object for a in arrays)
+        else np.dtype(object)
+    )
+    out = np.empty((len(arrays[0]), len(arrays)), dtype=dtype)
+    for i, array in enumerate(arrays):
+        out[:, i] = array
+    return out
+
+
+def _array(values: Sequence[Any], feature: FeatureSpec) -> np.ndarray:
+    """One column as a numpy array of the training dtype (float when missing values appear)."""
+    if feature.kind == "boolean" and feature.dtype == "object":
+        # Booleans with gaps, as pandas reads them: True/False objects and NaN. Floats
+        # instead would not match what an encoder learned from the training column.
+        array = np.empty(len(values), dtype=object)
+        array[:] = [np.nan if v is None else bool(v) for v in values]
+        return array
+    if feature.kind in ("number", "integer", "boolean"):
+        dtype = np.dtype(feature.dtype if _is_numpy_numeric(feature.dtype) else "float64")
+        if dtype.kind == "f":
+            return np.asarray(values, dtype=dtype)  # numpy turns None into NaN itself
+        if dtype.kind == "b" and any(v is None for v in values):
+            # numpy would turn None into False; a missing boolean must stay missing.
+            return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+        try:
+            return np.asarray(values, dtype=dtype)
+        except TypeError:  # None among integers: the column must be float to hold NaN
+            return np.asarray(values, dtype=np.float64)
+    array = np.empty(len(values), dtype=object)
+    array[:] = [np.nan if v is None else v for v in values]
+    return array
+
+
+def _column(values: Sequence[Any], feature: FeatureSpec) -> Any:
+    if feature.kind in ("number", "integer", "boolean") and _is_numpy_numeric(feature.dtype):
+        return _array(values, feature)
+    array = _array(values, feature)
+    if feature.dtype in ("object", "float64", "int64", "bool"):
+        return array
+    if feature.dtype == "category":
+        return pd.Categorical(array, categories=feature.categories)
+    try:
+        dtype = pd.api.types.pandas_dtype(feature.dtype)
+    except TypeError:
+        # A dtype this pandas does not know: object keeps the values as given.
+        return array
+    if isinstance(dtype, np.dtype) and dtype.kind in "OSU":
+        # "str" is pandas 3's string dtype but numpy's fixed-width text before it, which
+        # would turn missing values into the text "nan"; object keeps them missing.
+        return array
+    try:
+        return pd.Series(array, dtype=dtype, copy=False)
+    except (TypeError, ValueError):
+        return array
+
+
+def _is_numpy_numeric(dtype: str) -> bool:
+    try:
+        return np.dtype(dtype).kind in "biuf"
+    except TypeError:
+        return False

@@ -1,0 +1,112 @@
+"""``describe``: the plain-text summary of an artefact that ``deployml inspect`` prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from packager.artefact.directory import Artefact
+from packager.artefact.manifest import FeatureSpec, Manifest
+
+__all__ = ["describe"]
+
+HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "log_loss", "mae", "rmse", "r2")
+TASK_NAMES = {"binary": "binary classifier", "multiclass": "multiclass classifier"}
+
+
+def describe(subject: Artefact | Manifest, sha256: str | None = None) -> str:
+    """A readable summary of an artefact (or its manifest) for a terminal."""
+    if isinstance(subject, Artefact):
+        manifest, sha256 = subject.manifest, subject.sha256
+    else:
+        manifest = subject
+    m, target, est = manifest.model, manifest.target, manifest.estimator
+    task = TASK_NAMES.get(target.task, target.task) if target else "unknown task"
+    lines = [f"{m.name} {m.version} ({task})"]
+    if m.description:
+        lines.append(f"  {m.description}")
+    rows = f", trained on {est.n_training_rows} rows" if est.n_training_rows is not None else ""
+    lines.append(f"Estimator:  {est.class_name}{rows}")
+    if target is not None:
+        lines.append(f"Target:     {_target(target)}")
+    who = ", ".join(x for x in (m.author, m.organisation, m.contact) if x)
+    lines.append(f"Created:    {m.created_at}" + (f" by {who}" if who else ""))
+    if m.intended_use:
+        lines.append(f"Intended:   {m.intended_use}")
+    if m.limitations:
+        lines.append(f"Limits:     {m.limitations}")
+    spec = manifest.input
+    generated = ", names generated" if spec.names_generated else ""
+    lines.append(f"Inputs ({len(spec.features)}, as {spec.format}{generated}):")
+    width = max((len(f.name) for f in spec.features), default=0)
+    lines += [f"  {f.name:<{width}}  {f.kind:<8}  {_feature(f)}".rstrip() for f in spec.features]
+    lines += _metrics(manifest.metrics or {})
+    if manifest.training:
+        t = manifest.training
+        source = f" on {t['data']['source']}" if t["data"].get("source") else ""
+        left_out = len(t["dropped_columns"])
+        lines.append(
+            f"Trained:    deployml train {t['model']}{source} ({t['data']['rows']} rows); "
+            f"{left_out} column(s) left out, {len(t['warnings'])} warning(s)"
+        )
+    p = manifest.provenance
+    versions = ", ".join(f"{k} {v}" for k, v in p.packages.items())
+    lines.append(f"Software:   Python {p.python}; {versions}")
+    if p.git_commit:
+        lines.append(
+            f"Git:        {p.git_commit}" + (" (uncommitted changes)" if p.git_dirty else "")
+        )
+    lines.append(
+        f"Files:      {len(manifest.files)} hashed, format {manifest.format_version}"
+        + (f", artefact sha256 {sha256}" if sha256 else "")
+    )
+    if manifest.missing:
+        lines.append("Not recorded:")
+        lines += [f"  - {item}" for item in manifest.missing]
+    return "\n".join(lines)
+
+
+def _target(target: Any) -> str:
+    name = target.name or "(unnamed)"
+    if target.class_balance:
+        shares = ", ".join(f"{k} {v:.1%}" for k, v in target.class_balance.items())
+        return f"{name}: {shares}"
+    if target.classes:
+        return f"{name}: classes " + ", ".join(str(c) for c in target.classes)
+    if target.summary:
+        return f"{name}: " + ", ".join(f"{k} {_num(v)}" for k, v in target.summary.items())
+    return name
+
+
+def _feature(f: FeatureSpec) -> str:
+    parts = []
+    if f.nullable:
+        parts.append("nullable")
+    if f.missing_rate:
+        parts.append(f"{f.missing_rate:.0%} missing")
+    if f.min is not None:
+        parts.append(f"{_num(f.min)} to {_num(f.max)}")
+    if f.categories is not None:
+        shown = ", ".join(str(c) for c in f.categories[:8])
+        parts.append(
+            shown + (f", ... ({len(f.categories)} values)" if len(f.categories) > 8 else "")
+        )
+    return "; ".join(parts)
+
+
+def _num(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _metrics(metrics: dict[str, Any]) -> list[str]:
+    lines = []
+    test = metrics.get("test")
+    if test:
+        shown = ", ".join(f"{k} {_num(test[k])}" for k in HEADLINE_METRICS if k in test)
+        lines.append(f"Test:       {test.get('n_rows')} rows; {shown}")
+    cv = metrics.get("cross_validation")
+    if cv:
+        lines.append(
+            f"Cross-val:  {cv['folds']} folds, {cv['scoring']} mean {_num(cv['mean'])} "
+            f"(sd {_num(cv['std'])})"
+        )
+    return lines

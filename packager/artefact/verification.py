@@ -1,0 +1,163 @@
+"""``verify``: check an artefact's files, versions and model, and re-score its examples."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from packager.artefact.directory import file_sha256, read_examples, read_manifest
+from packager.artefact.examples import compare_scores, score
+from packager.artefact.manifest import Manifest
+from packager.artefact.schema import model_input, records_to_columns
+from packager.artefact.values import dotted_name
+from packager.capture.estimator import check_estimator
+from packager.capture.sources import read_model_file
+from packager.errors import ArtefactError, DeploymlError
+
+__all__ = ["Check", "Verification", "verify"]
+
+Status = Literal["ok", "warn", "fail"]
+# A scikit-learn version other than the training one may unpickle into a different model.
+STRICT_PACKAGES = ("scikit-learn",)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verification step: its name, outcome and a one-line explanation."""
+
+    name: str
+    status: Status
+    detail: str
+
+
+@dataclass
+class Verification:
+    """The outcome of every check run on one artefact."""
+
+    path: Path
+    checks: list[Check] = field(default_factory=list)
+    sha256: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed (warnings allowed)."""
+        return all(c.status != "fail" for c in self.checks)
+
+    def add(self, name: str, status: Status, detail: str) -> None:
+        """Record a check."""
+        self.checks.append(Check(name, status, detail))
+
+
+def verify(path: str | os.PathLike[str]) -> Verification:
+    """Run every check on the artefact at ``path``; unpickles the model only if its hash holds."""
+    report = Verification(Path(path))
+    try:
+        manifest, report.sha256 = read_manifest(path)
+    except DeploymlError as error:
+        report.add("manifest", "fail", error.message)
+        return report
+    report.add("manifest", "ok", f"format {manifest.format_version}, {len(manifest.files)} files")
+    files_ok = _check_files(report, manifest)
+    _check_versions(report, manifest)
+    if not files_ok:
+        report.add("model", "fail", "not loaded, because the artefact's files failed their check")
+        return report
+    model = _check_model(report, manifest)
+    if model is not None:
+        _check_examples(report, manifest, model)
+    return report
+
+
+def _check_files(report: Verification, manifest: Manifest) -> bool:
+    problems = []
+    if manifest.model_file.path not in manifest.files:
+        problems.append(f"{manifest.model_file.path} is not listed")
+    for name, record in manifest.files.items():
+        file = report.path / name
+        if not file.is_file():
+            problems.append(f"{name} is missing")
+        elif file.stat().st_size != record.bytes or file_sha256(file) != record.sha256:
+            problems.append(f"{name} differs from its SHA-256")
+    if problems:
+        report.add("files", "fail", "; ".join(problems))
+        return False
+    report.add("files", "ok", f"{len(manifest.files)} files match their SHA-256")
+    return True
+
+
+def _check_versions(report: Verification, manifest: Manifest) -> None:
+    strict: list[str] = []
+    loose: list[str] = []
+    for name, wanted in manifest.provenance.packages.items():
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            strict.append(f"{name} {wanted} is not installed")
+            continue
+        if installed != wanted:
+            note = f"{name} {installed} is installed, {wanted} was recorded"
+            (strict if name in STRICT_PACKAGES else loose).append(note)
+    if strict:
+        report.add("versions", "fail", "; ".join(strict + loose))
+    elif loose:
+        report.add("versions", "warn", "; ".join(loose))
+    else:
+        report.add("versions", "ok", f"{len(manifest.provenance.packages)} packages as recorded")
+
+
+def _check_model(report: Verification, manifest: Manifest) -> Any:
+    source = str(report.path / manifest.model_file.path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = read_model_file(source)
+            check_estimator(model, source)
+        except DeploymlError as error:
+            report.add("model", "fail", error.message)
+            return None
+    name = dotted_name(model)
+    if name != manifest.estimator.class_name:
+        report.add(
+            "model",
+            "fail",
+            f"holds a {name}, the manifest records a {manifest.estimator.class_name}",
+        )
+        return None
+    if caught:
+        kinds = sorted({type(w.message).__name__ for w in caught})
+        report.add("model", "warn", f"loaded a {name} with warnings: {', '.join(kinds)}")
+    else:
+        report.add("model", "ok", f"loaded a fitted {name}")
+    return model
+
+
+def _check_examples(report: Verification, manifest: Manifest, model: Any) -> None:
+    try:
+        examples = read_examples(report.path, manifest)
+    except ArtefactError as error:
+        report.add("examples", "fail", error.message)
+        return
+    if not examples.inputs:
+        report.add("examples", "warn", "the artefact stores no example rows to re-score")
+        return
+    if manifest.target is None:
+        report.add(
+            "examples", "fail", "the manifest records no task, so outputs cannot be compared"
+        )
+        return
+    spec = manifest.input
+    try:
+        X = model_input(records_to_columns(examples.inputs, spec.names), spec)
+        got = score(model, X, manifest.target.task)
+    except Exception as error:  # any failure to re-score is itself the finding
+        report.add("examples", "fail", f"re-scoring raised {type(error).__name__}")
+        return
+    problems = compare_scores(examples, got)
+    if problems:
+        report.add("examples", "fail", "; ".join(problems))
+    else:
+        report.add("examples", "ok", f"{len(examples.inputs)} example rows re-scored identically")

@@ -1,0 +1,137 @@
+"""Evaluation of a fitted model on test data, and optional cross-validation scores.
+
+The result is the manifest's free-form ``metrics`` object; ``docs/artefact-format.md`` lists
+its keys. Values are JSON-safe: a metric that cannot be computed is null, and why is said in
+the returned list of missing statements.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as skm
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_score
+
+from packager.artefact.values import json_label, json_value
+
+__all__ = [
+    "OPERATING_THRESHOLDS",
+    "classification_metrics",
+    "cross_validation",
+    "regression_metrics",
+]
+
+OPERATING_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def classification_metrics(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    proba: np.ndarray | None,
+    classes: np.ndarray,
+    missing: list[str],
+) -> dict[str, Any]:
+    """Accuracy, per-class scores, ROC AUC, log loss, confusion matrix, operating points."""
+    labels = list(classes)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    result: dict[str, Any] = {
+        "n_rows": len(y_true),
+        "accuracy": json_value(skm.accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": json_value(_balanced_accuracy(y_true, y_pred)),
+        "per_class": {
+            str(json_label(label)): {
+                "precision": json_value(precision[i]),
+                "recall": json_value(recall[i]),
+                "f1": json_value(f1[i]),
+                "support": json_value(support[i]),
+            }
+            for i, label in enumerate(labels)
+        },
+        "confusion_matrix": {
+            "labels": [json_label(c) for c in labels],
+            "matrix": json_value(skm.confusion_matrix(y_true, y_pred, labels=labels)),
+        },
+        "roc_auc": None,
+        "log_loss": None,
+    }
+    if proba is None:
+        missing.append("metrics: the model gives no probabilities, so no ROC AUC or log loss")
+        return result
+    present = np.unique(y_true)
+    if len(present) < 2:
+        missing.append("metrics: the test labels hold one class, so ROC AUC is undefined")
+    elif len(labels) == 2:
+        result["roc_auc"] = json_value(skm.roc_auc_score(y_true == labels[1], proba[:, 1]))
+    elif set(present) == set(labels):
+        result["roc_auc"] = json_value(
+            skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=labels)
+        )
+    else:
+        missing.append("metrics: some classes are absent from the test labels, so no ROC AUC")
+    result["log_loss"] = json_value(skm.log_loss(y_true, proba, labels=labels))
+    if len(labels) == 2:
+        result["operating_points"] = operating_points(y_true == labels[1], proba[:, 1])
+    return result
+
+
+def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    # sklearn warns when y_pred holds labels absent from y_true; the mean recall is the same.
+    present = np.unique(y_true)
+    recalls = [float(np.mean(y_pred[y_true == label] == label)) for label in present]
+    return float(np.mean(recalls)) if recalls else float("nan")
+
+
+def operating_points(positive: np.ndarray, score: np.ndarray) -> list[dict[str, Any]]:
+    """Sensitivity, specificity, PPV and NPV of "positive when score >= threshold"."""
+    points = []
+    for threshold in OPERATING_THRESHOLDS:
+        flagged = score >= threshold
+        tp = int(np.sum(flagged & positive))
+        fp = int(np.sum(flagged & ~positive))
+        fn = int(np.sum(~flagged & positive))
+        tn = int(np.sum(~flagged & ~positive))
+        points.append(
+            {
+                "threshold": threshold,
+                "sensitivity": _ratio(tp, tp + fn),
+                "specificity": _ratio(tn, tn + fp),
+                "ppv": _ratio(tp, tp + fp),
+                "npv": _ratio(tn, tn + fn),
+                "flagged": tp + fp,
+            }
+        )
+    return points
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    """MAE, RMSE and R² of the predictions."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    r2 = skm.r2_score(y_true, y_pred) if len(y_true) >= 2 else float("nan")
+    return {
+        "n_rows": len(y_true),
+        "mae": json_value(skm.mean_absolute_error(y_true, y_pred)),
+        "rmse": json_value(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
+        "r2": json_value(r2),
+    }
+
+
+def cross_validation(model: Any, X: Any, y: np.ndarray, folds: int, task: str) -> dict[str, Any]:
+    """Scores of ``folds``-fold cross-validation of an unfitted copy of ``model``."""
+    scoring = "r2" if task == "regression" else "accuracy"
+    scores = cross_val_score(clone(model), X, y, cv=folds, scoring=scoring)
+    return {
+        "folds": folds,
+        "scoring": scoring,
+        "scores": json_value(scores),
+        "mean": json_value(scores.mean()),
+        "std": json_value(scores.std()),
+    }

@@ -1,0 +1,1 @@
+"""``deployml train``: from a table to a fitted, evaluated and captured model."""

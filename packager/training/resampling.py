@@ -1,0 +1,195 @@
+"""Everything that refits a model on folds of the training rows: search, cross-validation
+and the learning curve, each reporting its progress as fits are scored.
+
+Folds are shuffled with the run's seed and stratified for classifiers. The score is ROC AUC
+for classifiers (one-vs-rest for more than two classes) and R² for regressors.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_validate,
+    learning_curve,
+)
+
+from packager.artefact.values import json_value
+from packager.errors import DeploymlWarning, TrainingError
+from packager.training.columns import ColumnPlan
+from packager.training.models import MODEL_STEP
+
+__all__ = [
+    "DEFAULT_FOLDS",
+    "LEARNING_CURVE_SIZES",
+    "MIN_LEARNING_CURVE_ROWS",
+    "Progress",
+    "cross_validation",
+    "folds_for",
+    "grid_search",
+    "learning_curve_of",
+    "learning_curve_sizes",
+    "scoring_for",
+]
+
+# progress(step, done, total): called with done=0 when a step starts, then after each fit.
+Progress = Callable[[str, int, int], None]
+DEFAULT_FOLDS = 5
+LEARNING_CURVE_SIZES = (0.1, 0.325, 0.55, 0.775, 1.0)
+# Fewer training rows than this give a learning curve of noise; it is skipped, with a warning.
+MIN_LEARNING_CURVE_ROWS = 50
+
+
+def folds_for(plan: ColumnPlan, y: pd.Series, asked: int | None, what: str, seed: int) -> Any:
+    """A shuffled (stratified) K-fold splitter; explicit fold counts are never shrunk."""
+    k = asked or DEFAULT_FOLDS
+    most = int(y.value_counts().min()) if plan.task == "classification" else len(y)
+    if most < k:
+        if asked is not None or most < 2:
+            if plan.task == "classification":
+                need = f"training rows of every class; the rarest class has {most}"
+            else:
+                need = f"training rows; the training split has {most}"
+            raise TrainingError(f"{what} with {k} folds needs at least {k} {need}")
+        k = most
+    if plan.task == "classification":
+        return StratifiedKFold(k, shuffle=True, random_state=seed)
+    return KFold(k, shuffle=True, random_state=seed)
+
+
+def scoring_for(plan: ColumnPlan, y: pd.Series) -> str:
+    """ROC AUC for classifiers (one-vs-rest when multiclass), R² for regressors."""
+    if plan.task == "regression":
+        return "r2"
+    return "roc_auc" if y.nunique() == 2 else "roc_auc_ovr"
+
+
+class Ticker:
+    """A scorer that reports progress as fits are scored (joblib runs them in-process)."""
+
+    def __init__(self, scoring: str, step: str, total: int, report: Progress, per_fit: int = 1):
+        self.scoring, self.step, self.total = scoring, step, total
+        self.scorer, self.report, self.per_fit, self.calls = get_scorer(scoring), report, per_fit, 0
+        report(step, 0, total)
+
+    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
+        value = float(self.scorer(estimator, X, y))
+        self.calls += 1
+        fits = self.calls // self.per_fit
+        if self.calls % self.per_fit == 0 and fits < self.total:
+            self.report(self.step, fits, self.total)
+        return value
+
+    def done(self) -> None:
+        """Report the step complete (failed fits are never scored, so count may fall short)."""
+        self.report(self.step, self.total, self.total)
+
+
+def grid_search(
+    pipeline: Any, grid: dict[str, list[Any]], plan: ColumnPlan, X: Any, y: pd.Series,
+    cv: int | None, seed: int, report: Progress,
+) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    """The best pipeline of ``grid`` by cross-validation, refitted on all of X, and the record."""
+    folds = folds_for(plan, y, cv, "--search", seed)
+    n_candidates = math.prod(len(v) for v in grid.values())
+    ticker = Ticker(scoring_for(plan, y), "search", n_candidates * folds.n_splits, report)
+    search = GridSearchCV(pipeline, grid, scoring=ticker, cv=folds, refit=True).fit(X, y)
+    ticker.done()
+    strip = len(MODEL_STEP) + 2
+    results = search.cv_results_
+    candidates = [
+        {"params": {k[strip:]: v for k, v in params.items()}, "mean": mean, "std": std}
+        for params, mean, std in zip(
+            results["params"], results["mean_test_score"], results["std_test_score"], strict=True
+        )
+    ]
+    record = {
+        "scoring": ticker.scoring,
+        "folds": folds.n_splits,
+        "grid": {k[strip:]: v for k, v in grid.items()},
+        "best_params": {k[strip:]: v for k, v in search.best_params_.items()},
+        "best_score": search.best_score_,
+        "candidates": candidates,
+    }
+    return search.best_estimator_, json_value(record)
+
+
+def cross_validation(
+    pipeline: Any, plan: ColumnPlan, X: Any, y: pd.Series, cv: int, seed: int, report: Progress
+) -> dict[str, Any]:
+    """Scores of an unfitted copy of ``pipeline`` on ``cv`` folds of X (the training rows)."""
+    folds = folds_for(plan, y, cv, "cross-validation", seed)
+    ticker = Ticker(scoring_for(plan, y), "cross-validation", folds.n_splits, report)
+    scores = cross_validate(clone(pipeline), X, y, cv=folds, scoring=ticker)["test_score"]
+    ticker.done()
+    return json_value(
+        {
+            "folds": folds.n_splits,
+            "scoring": ticker.scoring,
+            "scores": scores,
+            "mean": np.nanmean(scores),
+            "std": np.nanstd(scores),
+            "on": "training split",
+        }
+    )
+
+
+def learning_curve_of(
+    pipeline: Any, plan: ColumnPlan, X: Any, y: pd.Series, cv: int | None, seed: int,
+    report: Progress,
+) -> dict[str, Any] | None:  # fmt: skip
+    """Scores by training size, or None (with a warning) when the rows are too few."""
+    try:
+        folds = folds_for(plan, y, cv, "the learning curve", seed)
+    except TrainingError as error:
+        warnings.warn(DeploymlWarning(f"no learning curve: {error.message}"), stacklevel=2)
+        return None
+    sizes = learning_curve_sizes(plan, y, len(y) * (folds.n_splits - 1) // folds.n_splits)
+    if sizes is None:
+        warnings.warn(
+            DeploymlWarning(
+                f"no learning curve: {len(y)} training rows are too few to refit on parts of "
+                f"them (at least {MIN_LEARNING_CURVE_ROWS} are needed)"
+            ),
+            stacklevel=2,
+        )
+        return None
+    ticker = Ticker(scoring_for(plan, y), "learning curve", len(sizes) * folds.n_splits, report, 2)
+    sizes, train_scores, test_scores = learning_curve(
+        clone(pipeline), X, y, train_sizes=sizes, cv=folds, scoring=ticker, shuffle=True,
+        random_state=seed,
+    )  # fmt: skip
+    ticker.done()
+    return json_value(
+        {
+            "scoring": ticker.scoring,
+            "folds": folds.n_splits,
+            "train_sizes": sizes,
+            "train_scores": train_scores,
+            "test_scores": test_scores,
+        }
+    )
+
+
+def learning_curve_sizes(plan: ColumnPlan, y: pd.Series, fold_rows: int) -> np.ndarray | None:
+    """Distinct training sizes from a tenth of a fold up to all of it; None if too few rows.
+
+    The smallest size holds about ten rows per class, so that a random part of the fold is
+    unlikely to miss a class (a classifier cannot be fitted without one).
+    """
+    if len(y) < MIN_LEARNING_CURVE_ROWS:
+        return None
+    n_classes = int(y.nunique()) if plan.task == "classification" else 1
+    smallest = min(fold_rows, max(int(LEARNING_CURVE_SIZES[0] * fold_rows), 10 * n_classes))
+    sizes = np.unique(np.linspace(smallest, fold_rows, len(LEARNING_CURVE_SIZES)).astype(int))
+    return sizes

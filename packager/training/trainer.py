@@ -1,0 +1,304 @@
+"""``train``: from a table to a fitted, evaluated and captured model in one call.
+
+The steps: decide the task and the features (:mod:`packager.training.columns`), split into training
+and test rows (stratified for classifiers), fit the pipeline of :mod:`packager.training.models`
+(with ``search``, the best of a small grid by cross-validation on the training rows),
+optionally cross-validate and draw a learning curve, then :func:`~packager.capture.capture`
+the model with its test metrics. The packaged model is the one fitted on the training rows,
+so the recorded test metrics describe exactly the model that is served.
+
+Warnings met on the way (a column left out, a model that did not converge) are issued once
+each as :class:`~packager.errors.DeploymlWarning` at the end and recorded in the manifest's
+``training.warnings``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from packager.artefact.directory import file_sha256
+from packager.artefact.schema import MAX_CATEGORIES
+from packager.artefact.values import json_value
+from packager.capture.recording import CapturedModel, capture
+from packager.errors import DeploymlWarning, TrainingError
+from packager.training.columns import ColumnPlan, plan_columns
+from packager.training.models import build_pipeline, family, search_grid
+from packager.training.resampling import Progress, cross_validation, grid_search, learning_curve_of
+from packager.training.table import read_table
+
+__all__ = ["SLOW_SVM_ROWS", "DataSource", "train", "train_csv"]
+
+# Above this many training rows, train warns at once that an svm will be slow.
+SLOW_SVM_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where the training table came from, for the record: a file name and its SHA-256."""
+
+    name: str
+    sha256: str | None = None
+
+
+def train(
+    data: pd.DataFrame,
+    target: str,
+    *,
+    model: str = "random-forest",
+    task: str = "auto",
+    drop: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    scale: str = "standard",
+    test_size: float = 0.25,
+    seed: int = 0,
+    cv: int | None = None,
+    search: bool = False,
+    class_weight: str | None = None,
+    plots: bool = True,
+    max_categories: int = MAX_CATEGORIES,
+    progress: Progress | None = None,
+    source: DataSource | None = None,
+    name: str | None = None,
+    version: str = "1.0.0",
+    description: str | None = None,
+    author: str | None = None,
+    organisation: str | None = None,
+    contact: str | None = None,
+    intended_use: str | None = None,
+    limitations: str | None = None,
+) -> CapturedModel:
+    """Train ``model`` to predict ``target`` from the other columns of ``data``; capture it.
+
+    The options mirror ``deployml train``'s (docs/training.md); the last ones describe the
+    model as in :func:`~packager.capture.capture`. With ``plots``, evaluation plots are
+    attached under plots/. Raises TrainingError for data or options that cannot make a model.
+    """
+    _check_options(data, test_size, seed, cv, class_weight, max_categories)
+    if plots:
+        from packager.training.plots import require_matplotlib
+
+        require_matplotlib()
+    rows = round(len(data) * (1 - test_size))
+    if model == "svm" and rows > SLOW_SVM_ROWS:
+        # Said now, not with the other warnings at the end: the user may want to stop.
+        warnings.warn(
+            DeploymlWarning(
+                f"svm: about {rows} training rows; a support vector machine's fit time grows "
+                "with the square of the rows, and every fit here is six (calibration), so "
+                "this may take a long time; gradient-boosting scales to large tables"
+            ),
+            stacklevel=2,
+        )
+    report = progress or _silent
+    # Column names as text throughout: a ColumnTransformer would take integers as positions.
+    frame = data.set_axis([str(c) for c in data.columns], axis=1)
+    with warnings.catch_warnings(record=True) as planning:
+        warnings.simplefilter("always")
+        plan = plan_columns(
+            frame, str(target), task=task, drop=[str(c) for c in drop],
+            categorical=[str(c) for c in categorical], max_categories=max_categories,
+        )  # fmt: skip
+    # The column decisions are said before the long steps; the rest is summed up at the end.
+    decisions = _notes(planning)
+    _say(decisions)
+    chosen = family(model, plan.task, class_weight)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X, y = _features_and_target(frame, plan)
+        X_train, X_test, y_train, y_test = _split(X, y, plan, test_size, seed)
+        pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
+        searched = None
+        extra: dict[str, Any] = {}
+        with _fitting(model):
+            if search:
+                grid = search_grid(chosen, plan.task)
+                pipeline, searched = grid_search(
+                    pipeline, grid, plan, X_train, y_train, cv, seed, report
+                )
+            else:
+                pipeline.fit(X_train, y_train)
+            if cv is not None:
+                extra["cross_validation"] = cross_validation(
+                    pipeline, plan, X_train, y_train, cv, seed, report
+                )
+            if plots:
+                curve = learning_curve_of(pipeline, plan, X_train, y_train, cv, seed, report)
+                if curve is not None:
+                    extra["learning_curve"] = curve
+        default_name = f"{Path(source.name).stem}-{model}" if source else model
+        captured = capture(
+            pipeline, X_train, y_train, X_test=X_test, y_test=y_test,
+            name=name or default_name, version=version, target_name=plan.target,
+            description=description, author=author, organisation=organisation, contact=contact,
+            intended_use=intended_use, limitations=limitations,
+        )  # fmt: skip
+        if plots:
+            captured.attachments.update(_draw(pipeline, plan, X_test, y_test, extra))
+    notes = _notes(caught)
+    options = {
+        "scale": scale, "test_size": test_size, "seed": seed, "cv": cv, "search": search,
+        "class_weight": class_weight, "max_categories": max_categories,
+    }  # fmt: skip
+    record = _record(data, source, plan, model, options, (len(y_train), len(y_test)))
+    record.update(search=searched, warnings=decisions + notes)
+    metrics = {**(captured.manifest.metrics or {}), **extra}
+    captured.manifest = replace(captured.manifest, metrics=metrics, training=json_value(record))
+    _say(notes)
+    return captured
+
+
+def _say(notes: list[str]) -> None:
+    for note in notes:
+        warnings.warn(DeploymlWarning(note), stacklevel=3)
+
+
+def train_csv(
+    path: str | os.PathLike[str], target: str, *, na_values: Sequence[str] = (), **options: Any
+) -> CapturedModel:
+    """:func:`train` on a CSV file, recording the file's name and SHA-256 with the model."""
+    data = read_table(path, "training data", na_values=na_values)
+    source = DataSource(name=Path(path).name, sha256=file_sha256(Path(path)))
+    return train(data, target, source=source, **options)
+
+
+@contextmanager
+def _fitting(model: str) -> Iterator[None]:
+    """Turn scikit-learn's refusal to fit (too few rows for a step, say) into a TrainingError."""
+    try:
+        yield
+    except ValueError as error:
+        # The first line says what failed; later lines of a failed search repeat tracebacks.
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(error).__name__
+        if "fits failed" in reason and len(lines) > 1:
+            reason += f" The last was: {lines[-1]}"
+        raise TrainingError(f"{model} could not be fitted on this data: {reason}") from error
+
+
+def _silent(step: str, done: int, total: int) -> None:
+    return None
+
+
+def _check_options(
+    data: Any, test_size: float, seed: int, cv: int | None, weight: str | None, max_cat: int
+) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise TrainingError(f"data must be a pandas DataFrame, not a {type(data).__name__}")
+    if len(data) == 0:
+        raise TrainingError("the data has no rows")
+    if len({str(c) for c in data.columns}) != data.shape[1]:
+        raise TrainingError("the data has duplicate column names")
+    if isinstance(test_size, bool) or not 0 < test_size < 1:
+        raise TrainingError(f"test_size must be a fraction between 0 and 1, not {test_size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise TrainingError(f"seed must be a whole number from 0 to 2**32 - 1, not {seed!r}")
+    if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
+        raise TrainingError(f"cv must be a whole number of folds of at least 2, not {cv!r}")
+    if weight not in (None, "balanced"):
+        raise TrainingError(f"class_weight must be 'balanced' or None, not {weight!r}")
+    if isinstance(max_cat, bool) or not isinstance(max_cat, int) or max_cat < 2:
+        raise TrainingError(f"max_categories must be a whole number of at least 2, not {max_cat!r}")
+
+
+def _features_and_target(frame: pd.DataFrame, plan: ColumnPlan) -> tuple[pd.DataFrame, pd.Series]:
+    rows = frame[frame[plan.target].notna()]
+    y = rows[plan.target]
+    if plan.task == "classification" and _whole_floats(y):
+        # A column of 0/1 with gaps elsewhere reads as float; its classes are still 0 and 1.
+        y = y.astype(np.int64)
+    elif plan.task == "regression":
+        y = y.astype(np.float64)
+    return rows[list(plan.features)].reset_index(drop=True), y.reset_index(drop=True)
+
+
+def _whole_floats(y: pd.Series) -> bool:
+    if not pd.api.types.is_float_dtype(y.dtype):
+        return False
+    values = y.to_numpy(dtype=np.float64)
+    return bool(np.all(values == np.round(values)) and np.all(np.abs(values) < 2**53))
+
+
+def _split(X: pd.DataFrame, y: pd.Series, plan: ColumnPlan, test_size: float, seed: int) -> Any:
+    stratify = None
+    if plan.task == "classification":
+        counts = y.value_counts()
+        if counts.min() < 2:
+            raise TrainingError(
+                f"the rarest class of the target {plan.target!r} has one row; a stratified "
+                "train/test split needs at least two rows of every class"
+            )
+        stratify = y
+    try:
+        return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
+    except ValueError as error:  # too few rows for the test size; the message has no values
+        raise TrainingError(
+            f"cannot split {len(y)} rows with test size {test_size}: {error}"
+        ) from None
+
+
+def _draw(
+    pipeline: Any, plan: ColumnPlan, X_test: Any, y_test: pd.Series, extra: dict[str, Any]
+) -> dict[str, bytes]:
+    from packager.training import plots
+
+    y_pred = np.asarray(pipeline.predict(X_test))
+    if plan.task == "classification":
+        proba = np.asarray(pipeline.predict_proba(X_test))
+        drawn = plots.classification_plots(np.asarray(y_test), y_pred, proba, pipeline.classes_)
+    else:
+        drawn = plots.regression_plots(np.asarray(y_test, dtype=np.float64), y_pred)
+    if "learning_curve" in extra:
+        drawn.update(plots.learning_curve_plot(extra["learning_curve"]))
+    return drawn
+
+
+def _record(
+    data: pd.DataFrame, source: DataSource | None, plan: ColumnPlan, model: str,
+    options: dict[str, Any], split: tuple[int, int],
+) -> dict[str, Any]:  # fmt: skip
+    """The manifest's ``training`` object, but for the search and the warnings."""
+    return {
+        "data": {
+            "source": source.name if source else None,
+            "sha256": source.sha256 if source else None,
+            "rows": len(data),
+            "columns": data.shape[1],
+            "rows_without_target": plan.rows_without_target,
+        },
+        "target": plan.target,
+        "task": plan.task,
+        "task_reason": plan.task_reason,
+        "model": model,
+        "features": {"numeric": list(plan.numeric), "categorical": list(plan.categorical)},
+        "dropped_columns": dict(plan.dropped),
+        "options": options,
+        "split": {
+            "train_rows": split[0],
+            "test_rows": split[1],
+            "stratified": plan.task == "classification",
+        },
+    }
+
+
+def _notes(caught: list[warnings.WarningMessage]) -> list[str]:
+    """One line per distinct warning, in order; repeats are counted, not listed."""
+    counts: Counter[str] = Counter()
+    for warning in caught:
+        if issubclass(warning.category, DeploymlWarning):
+            text = str(warning.message)
+        else:
+            lines = [line.strip() for line in str(warning.message).splitlines() if line.strip()]
+            text = f"{warning.category.__name__}: {lines[0] if lines else ''}"
+        counts[text] += 1
+    return [text if n == 1 else f"{text} ({n} times)" for text, n in counts.items()]

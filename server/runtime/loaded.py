@@ -1,0 +1,202 @@
+"""The loaded model: integrity and version checks, the self-test, and prediction.
+
+Built once per server, in the gunicorn master before workers fork (so they share its
+memory). Loading refuses a changed file, a newer format and, when asked, a different
+scikit-learn; a failed self-test leaves the server up but not ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, replace
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+
+from packager import Artefact, Scores, compare_scores, load_artefact, model_input, score
+from packager.errors import ArtefactError
+from server.errors import UnscorableInputError
+from server.runtime.probe import takes_arrays, unscorable_features
+from server.runtime.threads import ThreadLimit
+from server.settings import Settings
+from server.validation.validator import Batch, Validator
+
+__all__ = ["Runtime", "VersionMismatchError", "load_runtime"]
+
+log = logging.getLogger("deployml.server")
+SKLEARN = "scikit-learn"
+# Classifiers whose predict is exactly classes_[argmax(predict_proba)], so one pass gives both.
+_ARGMAX_CLASSIFIERS = frozenset(
+    {
+        "LogisticRegression",
+        "RandomForestClassifier",
+        "ExtraTreesClassifier",
+        "DecisionTreeClassifier",
+        "HistGradientBoostingClassifier",
+    }
+)
+
+
+_SILENCED = ("Found unknown categories", "X does not have valid feature names")
+
+
+class VersionMismatchError(ArtefactError):
+    """scikit-learn differs from the recorded version and DEPLOYML_STRICT_VERSIONS is on."""
+
+    def __init__(self, recorded: str, installed: str | None) -> None:
+        super().__init__(
+            f"the model was packaged with {SKLEARN} {recorded} but {installed or 'none'} is "
+            "installed; install the recorded version or unset DEPLOYML_STRICT_VERSIONS"
+        )
+        self.recorded = recorded
+        self.installed = installed
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The artefact, its compiled validator, version differences and readiness."""
+
+    artefact: Artefact
+    validator: Validator
+    task: str
+    labels: list[str] | None
+    version_differences: list[dict[str, str | None]]
+    not_ready: str | None
+    threads: ThreadLimit
+    takes_arrays: bool = False
+    argmax_predicts: bool = False
+
+    def predict(self, batch: Batch) -> Scores:
+        """Score validated rows (the model's own warnings are silenced in load_runtime)."""
+        self.threads.apply()
+        try:
+            # Validation has refused inf and NaN except as nulls, which the model was fitted
+            # with, so scikit-learn's own finiteness scan of every value can be skipped.
+            with sklearn.config_context(assume_finite=True):
+                return self._score(self._model_input(batch))
+        except (ValueError, TypeError) as error:
+            # Validated input the model still refuses; its message may quote values.
+            log.error("the model refused validated input: %s", type(error).__name__)
+            raise UnscorableInputError(type(error).__name__) from None
+
+    def _model_input(self, batch: Batch) -> Any:
+        spec = self.artefact.manifest.input
+        if batch.matrix is None:
+            assert batch.columns is not None
+            return model_input(batch.columns, spec)
+        if all(f.dtype == "float64" for f in spec.features):
+            # The matrix already is the training layout: skip building one array per column,
+            # and the DataFrame too when start-up showed the model scores arrays the same.
+            if spec.format == "array" or self.takes_arrays:
+                return batch.matrix
+            return pd.DataFrame(batch.matrix, columns=spec.names, copy=False)
+        return model_input(dict(zip(spec.names, batch.matrix.T, strict=True)), spec)
+
+    def _score(self, X: Any) -> Scores:
+        model = self.artefact.model
+        if self.labels is None or not self.argmax_predicts:
+            return score(model, X, self.task)
+        probabilities = np.asarray(model.predict_proba(X), dtype=np.float64)
+        predictions = np.asarray(model.classes_).take(probabilities.argmax(axis=1))
+        return Scores(predictions=predictions.tolist(), probabilities=probabilities.tolist())
+
+
+def load_runtime(settings: Settings) -> Runtime:
+    """Load and check the artefact named by ``settings``; raise on anything unsafe."""
+    artefact = load_artefact(settings.require_artefact(), check_hashes=True)
+    manifest = artefact.manifest
+    differences = _version_differences(manifest.provenance.packages)
+    for diff in differences:
+        level = logging.ERROR if diff["package"] == SKLEARN else logging.WARNING
+        log.log(level, "version mismatch: %s recorded %s, installed %s", *diff.values())
+        if diff["package"] == SKLEARN and settings.strict_versions:
+            raise VersionMismatchError(str(diff["recorded"]), diff["installed"])
+    _silence_reported_warnings()
+    threads = ThreadLimit(settings.model_thread_limit)
+    # One thread in the master: OpenMP pools started before fork can hang the workers.
+    threads.apply(1)
+    task = manifest.target.task if manifest.target else _guess_task(artefact.model)
+    classes = getattr(artefact.model, "classes_", None) if task != "regression" else None
+    runtime = Runtime(
+        artefact=artefact,
+        validator=Validator(
+            manifest.input,
+            strict_categories=settings.strict_categories,
+            unscorable=unscorable_features(artefact),
+        ),
+        task=task,
+        labels=None if classes is None else [str(_plain(c)) for c in classes],
+        version_differences=differences,
+        not_ready=None,
+        threads=threads,
+        takes_arrays=takes_arrays(artefact),
+        argmax_predicts=_argmax_classifier(artefact.model),
+    )
+    problems = _self_test(runtime)
+    if problems:
+        log.error("self-test failed, not ready: %s", "; ".join(problems))
+        return replace(runtime, not_ready=f"self-test failed: {'; '.join(problems)}")
+    log.info("model %s %s loaded and self-tested", manifest.model.name, manifest.model.version)
+    return runtime
+
+
+def _silence_reported_warnings() -> None:
+    """Silence model warnings that the server reports itself or has made moot.
+
+    An unknown category becomes a per-row warning for the client; missing feature names
+    only arise when start-up proved that arrays in training order score the same. Filters
+    are process-wide, unlike ``catch_warnings``, which is unsafe with threaded workers.
+    """
+    for message in _SILENCED:
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)
+
+
+def _self_test(runtime: Runtime) -> list[str]:
+    examples = runtime.artefact.examples
+    if not examples.inputs:
+        return ["the artefact holds no example inputs to re-score"]
+    names = runtime.artefact.manifest.input.names
+    columns = {name: [row.get(name) for row in examples.inputs] for name in names}
+    try:
+        # Not runtime.predict: the master keeps to one thread (see load_runtime).
+        scores = runtime._score(model_input(columns, runtime.artefact.manifest.input))
+    except Exception as error:  # any failure to re-score means not ready
+        return [f"re-scoring the examples raised {type(error).__name__}"]
+    return compare_scores(examples, scores)
+
+
+def _version_differences(recorded: dict[str, str]) -> list[dict[str, str | None]]:
+    differences: list[dict[str, str | None]] = []
+    for package, version in sorted(recorded.items()):
+        try:
+            installed: str | None = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            installed = None
+        if installed != version:
+            differences.append({"package": package, "recorded": version, "installed": installed})
+    return differences
+
+
+def _argmax_classifier(model: Any) -> bool:
+    """Whether predict is classes_[argmax(predict_proba)]: one pass then gives both."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return (
+        type(final).__name__ in _ARGMAX_CLASSIFIERS
+        and getattr(final, "n_outputs_", 1) == 1
+        and hasattr(model, "predict_proba")
+    )
+
+
+def _guess_task(model: Any) -> str:
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        return "regression"
+    return "binary" if len(classes) == 2 else "multiclass"
+
+
+def _plain(label: Any) -> Any:
+    return label.item() if isinstance(label, np.generic) else label

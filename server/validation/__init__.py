@@ -1,0 +1,1 @@
+"""Request validation: payload shapes, per-value checks, novelty warnings, the number matrix."""

@@ -1,0 +1,69 @@
+"""The fast path for schemas of numbers only: one float matrix per batch, checked with numpy.
+
+Most clinical models take numbers only. For them a batch becomes a single ``float64``
+matrix in training order (null becomes NaN), which also feeds the model without building
+one array per column. :meth:`NumericMatrix.build` gives up (returns ``None``) whenever a
+value needs a closer look, and the caller then checks value by value with the shared
+per-value checks, so the messages stay the same on every path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from packager.artefact.manifest import FeatureSpec
+from server.validation import checks
+
+__all__ = ["NumericMatrix"]
+
+_NONE = type(None)
+
+
+class NumericMatrix:
+    """Builds and range-checks the float matrix of an all-number schema."""
+
+    def __init__(self, features: Sequence[FeatureSpec]) -> None:
+        self.names = [f.name for f in features]
+        self.nullable = np.array([f.nullable for f in features], dtype=bool)
+        self.lows = np.array([np.nan if f.min is None else f.min for f in features])
+        self.highs = np.array([np.nan if f.max is None else f.max for f in features])
+        self.accepted = frozenset({int, float} | ({_NONE} if self.nullable.any() else set()))
+
+    @staticmethod
+    def applies_to(features: Sequence[FeatureSpec]) -> bool:
+        """Whether every feature is a number, so a float matrix holds the whole batch."""
+        return bool(features) and all(f.kind == "number" for f in features)
+
+    def build(self, flat: list[Any], rows: int) -> np.ndarray | None:
+        """The batch (values row after row) as a matrix, or None if some value is not a
+        finite number or an allowed null."""
+        kinds = set(map(type, flat))
+        if not kinds <= self.accepted:
+            return None
+        matrix = np.array(flat, dtype=np.float64).reshape(rows, len(self.names))
+        if np.isinf(matrix).any():
+            return None
+        missing = np.isnan(matrix)
+        # A NaN must come from a null (orjson yields no NaN), and only where nulls are allowed.
+        if missing.any() and (
+            missing[:, ~self.nullable].any() or int(missing.sum()) != flat.count(None)
+        ):
+            return None
+        return matrix
+
+    def warnings(self, matrix: np.ndarray) -> list[dict[str, object]]:
+        """Per-row warnings for values outside the training range, row by row in feature order."""
+        below = matrix < self.lows  # NaN (null, or no recorded bound) compares False
+        above = matrix > self.highs
+        rows, columns = np.nonzero(below | above)
+        return [
+            {
+                "row": int(row),
+                "feature": self.names[column],
+                "problem": checks.BELOW_RANGE if below[row, column] else checks.ABOVE_RANGE,
+            }
+            for row, column in zip(rows.tolist(), columns.tolist(), strict=True)
+        ]
