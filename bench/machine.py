@@ -38,9 +38,11 @@ def describe(repository: Path) -> dict[str, Any]:
         "cpu_model": _cpu_model(),
         "git_commit": commit or "unknown",
         "uncommitted_server_or_packager_changes": dirty,
-        "packages": {n: version(n) for n in
-                     ("deployml", "scikit-learn", "numpy", "pandas", "flask", "gunicorn")},
-    }  # fmt: skip
+        "packages": {
+            n: version(n)
+            for n in ("deployml", "scikit-learn", "numpy", "pandas", "flask", "gunicorn")
+        },
+    }
 
 
 def _cpu_model() -> str:

@@ -40,8 +40,18 @@ WARMUP_S = 2
 
 def _minimal_argv(pickle_path: Path, port: int) -> list[str]:
     factory = f"minimal_app:create_app({str(pickle_path)!r})"
-    return [sys.executable, "-m", "gunicorn", "--workers", "2", "--chdir", str(HERE),
-            "--bind", f"127.0.0.1:{port}", factory]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        "2",
+        "--chdir",
+        str(HERE),
+        "--bind",
+        f"127.0.0.1:{port}",
+        factory,
+    ]
 
 
 class Contender:
@@ -149,10 +159,17 @@ def bench_model(
             figures["same_predictions"] = _same_predictions(contenders, bodies)
         _say(f"{ref.title}: warm-up ({WARMUP_S} s single-row and 10,000-row each)")
         for contender in contenders:
-            load.run_wrk(contender.port, bodies.one_row, 1, threads=1, connections=2,
-                         seconds=WARMUP_S)  # fmt: skip
-            load.run_wrk(contender.port, bodies.batch, models.BATCH_ROWS, threads=1,
-                         connections=2, seconds=WARMUP_S)  # fmt: skip
+            load.run_wrk(
+                contender.port, bodies.one_row, 1, threads=1, connections=2, seconds=WARMUP_S
+            )
+            load.run_wrk(
+                contender.port,
+                bodies.batch,
+                models.BATCH_ROWS,
+                threads=1,
+                connections=2,
+                seconds=WARMUP_S,
+            )
         _say(f"{ref.title}: load, {seconds} s per measurement, servers alternated")
         plan = [
             ("latency_c1", bodies.one_row, 1, 1, 1),
@@ -166,8 +183,15 @@ def bench_model(
                 for contender in order:
                     _measure(contender, name, body, rows, threads, conns, seconds)
             if with_deployml:
-                _measure(contenders[1], "batch_columnar", bodies.batch_columnar,
-                         models.BATCH_ROWS, 2, 2, seconds)  # fmt: skip
+                _measure(
+                    contenders[1],
+                    "batch_columnar",
+                    bodies.batch_columnar,
+                    models.BATCH_ROWS,
+                    2,
+                    2,
+                    seconds,
+                )
         for contender in contenders:
             _keep_median_rounds(contender.figures)
             assert contender.server is not None

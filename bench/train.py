@@ -25,8 +25,14 @@ import numpy as np
 import pandas as pd
 from machine import describe, loadavg
 
-MODELS = ("logistic-regression", "svm", "neural-network", "decision-tree", "random-forest",
-          "gradient-boosting")  # fmt: skip
+MODELS = (
+    "logistic-regression",
+    "svm",
+    "neural-network",
+    "decision-tree",
+    "random-forest",
+    "gradient-boosting",
+)
 
 
 def table(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -53,9 +59,20 @@ def table(rows: int, seed: int = 0) -> pd.DataFrame:
 
 def run_once(csv: Path, model: str, out: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one `deployml train` process."""
-    command = [str(Path(sys.executable).with_name("deployml")), "train", str(csv),
-               "--target", "survived", "--drop", "id", "--model", model, "-o", str(out),
-               "--force"]  # fmt: skip
+    command = [
+        str(Path(sys.executable).with_name("deployml")),
+        "train",
+        str(csv),
+        "--target",
+        "survived",
+        "--drop",
+        "id",
+        "--model",
+        model,
+        "-o",
+        str(out),
+        "--force",
+    ]
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # wait4 gives this child's own resource usage, its peak RSS among it.
@@ -73,8 +90,10 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     args = parser.parse_args()
     info = describe(Path(__file__).resolve().parent.parent)
-    print(f"commit {info['git_commit']}, Python {info['python']}, {info['cpus']} CPUs, "
-          f"scikit-learn {info['packages']['scikit-learn']}, load {loadavg()}")  # fmt: skip
+    print(
+        f"commit {info['git_commit']}, Python {info['python']}, {info['cpus']} CPUs, "
+        f"scikit-learn {info['packages']['scikit-learn']}, load {loadavg()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "passengers.csv"
         table(args.rows).to_csv(csv, index=False)

@@ -147,60 +147,95 @@ def _package_and_report(captured: CapturedModel, output: Path, force: bool) -> N
 @click.argument("data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--target", required=True, help="The column to predict.")
 @click.option(
-    "--model", "model_name", type=click.Choice(MODELS), default="random-forest",
-    show_default=True, help="The model to fit.",
-)  # fmt: skip
+    "--model",
+    "model_name",
+    type=click.Choice(MODELS),
+    default="random-forest",
+    show_default=True,
+    help="The model to fit.",
+)
 @click.option(
-    "--task", type=click.Choice(["auto", *TASKS]), default="auto", show_default=True,
+    "--task",
+    type=click.Choice(["auto", *TASKS]),
+    default="auto",
+    show_default=True,
     help="auto: classification for labels and few whole numbers, else regression.",
-)  # fmt: skip
+)
 @click.option("--drop", multiple=True, help="A column to leave out (repeat for more).")
 @click.option(
-    "--categorical", multiple=True,
+    "--categorical",
+    multiple=True,
     help="A numeric column to one-hot encode as categories (repeat for more).",
-)  # fmt: skip
+)
 @click.option(
-    "--na-values", multiple=True,
+    "--na-values",
+    multiple=True,
     help="Cell text that marks a missing value, besides empty cells and NA (repeatable).",
-)  # fmt: skip
+)
 @click.option(
-    "--scale", type=click.Choice(SCALERS), default="standard", show_default=True,
+    "--scale",
+    type=click.Choice(SCALERS),
+    default="standard",
+    show_default=True,
     help="Scaling of numeric columns.",
-)  # fmt: skip
+)
 @click.option(
-    "--test-size", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25,
-    show_default=True, help="Fraction of rows held out for testing.",
-)  # fmt: skip
+    "--test-size",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.25,
+    show_default=True,
+    help="Fraction of rows held out for testing.",
+)
 @click.option(
-    "--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
     help="Seed of the split, the folds and the model.",
-)  # fmt: skip
+)
 @click.option("--cv", type=click.IntRange(min=2), help="Cross-validate with K folds too.")
 @click.option("--search", is_flag=True, help="Choose hyperparameters from a small grid.")
 @click.option(
-    "--class-weight", type=click.Choice(["none", "balanced"]), default="none",
-    show_default=True, help="balanced: weigh classes inversely to their frequency.",
-)  # fmt: skip
+    "--class-weight",
+    type=click.Choice(["none", "balanced"]),
+    default="none",
+    show_default=True,
+    help="balanced: weigh classes inversely to their frequency.",
+)
 @click.option(
-    "--max-categories", type=click.IntRange(min=2), default=MAX_CATEGORIES, show_default=True,
+    "--max-categories",
+    type=click.IntRange(min=2),
+    default=MAX_CATEGORIES,
+    show_default=True,
     help="Text columns with more distinct values are left out.",
-)  # fmt: skip
+)
 @click.option("--no-plots", is_flag=True, help="Skip the plots and the learning curve.")
 @click.option(
-    "--no-package", is_flag=True,
+    "--no-package",
+    is_flag=True,
     help="Write a capture file (e.g. model.pkl) at --output instead of an artefact.",
-)  # fmt: skip
+)
 @click.option(
-    "-o", "--output", required=True, type=click.Path(path_type=Path),
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
     help="Artefact directory (or capture file) to write; must not exist unless --force.",
-)  # fmt: skip
+)
 @click.option("--force", is_flag=True, help="Replace an existing output.")
 @model_info_options
 @reports_errors
 def train_command(
-    data_file: Path, output: Path, force: bool, no_plots: bool, no_package: bool,
-    class_weight: str, model_name: str, model_version: str | None, **options: Any,
-) -> None:  # fmt: skip
+    data_file: Path,
+    output: Path,
+    force: bool,
+    no_plots: bool,
+    no_package: bool,
+    class_weight: str,
+    model_name: str,
+    model_version: str | None,
+    **options: Any,
+) -> None:
     """Train, evaluate and package a model predicting --target from the columns of DATA_FILE."""
     # Fail before training, not after; package() still decides what --force may replace.
     if not force and os.path.lexists(output):
@@ -211,10 +246,14 @@ def train_command(
         warnings.simplefilter("always")
         warnings.showwarning = _print_warning  # as they arise, not after a long run
         captured = train_csv(
-            data_file, model=model_name, plots=not no_plots, progress=TerminalProgress(),
+            data_file,
+            model=model_name,
+            plots=not no_plots,
+            progress=TerminalProgress(),
             class_weight=None if class_weight == "none" else class_weight,
-            version=model_version or "1.0.0", **options,
-        )  # fmt: skip
+            version=model_version or "1.0.0",
+            **options,
+        )
     click.echo(training_report(captured.manifest, plots=captured.attachments))
     click.echo()
     if no_package:

@@ -147,11 +147,20 @@ def binary_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     X_train, y_train, X_test, y_test = X.iloc[:400], y.iloc[:400], X.iloc[400:], y.iloc[400:]
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X_train, y_train)
     return _build(
-        tmp_path_factory, "breast-cancer", model, X_train, y_train, X_test=X_test, y_test=y_test,
-        description="Malignant or benign from a tumour's cell measurements.", author="Test Author",
-        organisation="Test Hospital", contact="ml@example.org",
-        intended_use="Tests of deployml.", limitations="A toy model.",
-    )  # fmt: skip
+        tmp_path_factory,
+        "breast-cancer",
+        model,
+        X_train,
+        y_train,
+        X_test=X_test,
+        y_test=y_test,
+        description="Malignant or benign from a tumour's cell measurements.",
+        author="Test Author",
+        organisation="Test Hospital",
+        contact="ml@example.org",
+        intended_use="Tests of deployml.",
+        limitations="A toy model.",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -161,9 +170,15 @@ def pipeline_artefact(
     """ColumnTransformer pipeline with missing values, categories and a boolean."""
     X_train, y_train, X_test, y_test = patient_data
     return _build(
-        tmp_path_factory, "readmission", pipeline_model, X_train, y_train,
-        X_test=X_test, y_test=y_test, description="Readmission within 30 days.",
-    )  # fmt: skip
+        tmp_path_factory,
+        "readmission",
+        pipeline_model,
+        X_train,
+        y_train,
+        X_test=X_test,
+        y_test=y_test,
+        description="Readmission within 30 days.",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -118,9 +118,12 @@ def test_load_artefact_reports_the_artefact_hash(binary_artefact: Path) -> None:
 
 
 def test_package_keeps_the_old_artefact_when_the_new_one_fails(
-    binary_artefact: Path, pipeline_model: Any, patient_data: Any, tmp_path: Path,
+    binary_artefact: Path,
+    pipeline_model: Any,
+    patient_data: Any,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     out = Path(shutil.copytree(binary_artefact, tmp_path / "out"))
     before = (out / MANIFEST_FILE).read_bytes()
     captured = capture(pipeline_model, *patient_data[:2])

@@ -129,19 +129,33 @@ def test_package_captures_a_plain_pickle_from_csv_data(
     X.assign(readmitted=y).to_csv(tmp_path / "train.csv", index=False)
     X_test.assign(readmitted=y_test.to_numpy()).to_csv(tmp_path / "test.csv", index=False)
     result = run(
-        "package", tmp_path / "plain.pkl", "-o", tmp_path / "out",
-        "--train", tmp_path / "train.csv", "--test", tmp_path / "test.csv",
-        "--target", "readmitted", "--name", "readmission",
-        "--description", "Readmission within 30 days.",
-    )  # fmt: skip
+        "package",
+        tmp_path / "plain.pkl",
+        "-o",
+        tmp_path / "out",
+        "--train",
+        tmp_path / "train.csv",
+        "--test",
+        tmp_path / "test.csv",
+        "--target",
+        "readmitted",
+        "--name",
+        "readmission",
+        "--description",
+        "Readmission within 30 days.",
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["model"]["description"] == "Readmission within 30 days."
     assert manifest["target"]["name"] == "readmitted"
     assert "test" in manifest["metrics"]
     assert [f["kind"] for f in manifest["input"]["features"]] == [
-        "integer", "number", "category", "category", "boolean",
-    ]  # fmt: skip
+        "integer",
+        "number",
+        "category",
+        "category",
+        "boolean",
+    ]
     assert run("verify", tmp_path / "out").exit_code == 0
 
 

@@ -97,8 +97,10 @@ def test_model_input_rebuilds_booleans_with_gaps_as_pandas_reads_them() -> None:
     # that column must get True/False objects and NaN back, not 1.0/0.0.
     spec = infer_input_spec(
         pd.DataFrame({"diabetic": pd.Series([True, None, False], dtype=object)}),
-        format="dataframe", names_generated=False, allow_nan=False,
-    )  # fmt: skip
+        format="dataframe",
+        names_generated=False,
+        allow_nan=False,
+    )
     column = model_input({"diabetic": [True, None, False]}, spec)["diabetic"]
     assert column.dtype == object
     assert column[0] is True and column[2] is False and np.isnan(column[1])

@@ -66,9 +66,10 @@ def test_predict_one_instance_returns_prediction_probabilities_and_model(
     body = response.get_json()
     artefact = load_artefact(binary_artefact)
     expected = score(
-        artefact.model, model_input({k: [v] for k, v in row.items()}, artefact.manifest.input),
+        artefact.model,
+        model_input({k: [v] for k, v in row.items()}, artefact.manifest.input),
         "binary",
-    )  # fmt: skip
+    )
     assert body["predictions"] == expected.predictions
     assert expected.probabilities is not None
     assert body["probabilities"] == [dict(zip(["0", "1"], expected.probabilities[0], strict=True))]
@@ -197,11 +198,21 @@ def test_predict_writes_one_json_access_line_without_values(
     assert len(lines) == 1
     line = json.loads(lines[0])
     assert set(line) == {
-        "time", "request_id", "method", "route", "status", "rows", "latency_ms", "model_sha256",
-    }  # fmt: skip
+        "time",
+        "request_id",
+        "method",
+        "route",
+        "status",
+        "rows",
+        "latency_ms",
+        "model_sha256",
+    }
     assert (line["request_id"], line["route"], line["status"], line["rows"]) == (
-        "r-1", "/predict", 422, 2,
-    )  # fmt: skip
+        "r-1",
+        "/predict",
+        422,
+        2,
+    )
     assert line["model_sha256"] == load_artefact(pipeline_artefact).sha256
     assert SECRET_TEXT not in logs.text and str(SECRET_NUMBER) not in logs.text
 

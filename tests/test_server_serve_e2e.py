@@ -160,9 +160,13 @@ def test_container_command_serves_with_the_same_gunicorn_config(
 ) -> None:
     port, log = free_port(), tmp_path / "gunicorn.log"
     command = [
-        sys.executable, "-m", "gunicorn", "--config", "python:server.gunicorn_config",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:server.gunicorn_config",
         "server:create_app()",
-    ]  # fmt: skip
+    ]
     env = clean_env(
         DEPLOYML_ARTEFACT=str(regressor_artefact), DEPLOYML_PORT=str(port), DEPLOYML_WORKERS="1"
     )

@@ -33,10 +33,19 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
     }
     settings = Settings.from_env(env)
     assert settings == Settings(
-        artefact=tmp_path, host="0.0.0.0", port=9001, workers=3, worker_threads=4,
-        model_threads=2, max_request_bytes=2048, max_rows=50, log_level="warning",
-        strict_categories=True, strict_versions=True, timeout=12,
-    )  # fmt: skip
+        artefact=tmp_path,
+        host="0.0.0.0",
+        port=9001,
+        workers=3,
+        worker_threads=4,
+        model_threads=2,
+        max_request_bytes=2048,
+        max_rows=50,
+        log_level="warning",
+        strict_categories=True,
+        strict_versions=True,
+        timeout=12,
+    )
     assert settings.model_thread_limit == 2
 
 

@@ -24,10 +24,24 @@ def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
 ) -> None:
     out = tmp_path / "titanic"
     result = run(
-        "train", passengers_csv, "--target", "Survived", "--model", "logistic-regression",
-        "--drop", "PassengerId", "--cv", "3", "--search", "-o", out,
-        "--description", "Survival of a passenger.", "--author", "Data team",
-    )  # fmt: skip
+        "train",
+        passengers_csv,
+        "--target",
+        "Survived",
+        "--model",
+        "logistic-regression",
+        "--drop",
+        "PassengerId",
+        "--cv",
+        "3",
+        "--search",
+        "-o",
+        out,
+        "--description",
+        "Survival of a passenger.",
+        "--author",
+        "Data team",
+    )
     assert result.exit_code == 0, result.output
     stdout = result.stdout
     assert "Data:       240 rows, 10 columns from passengers.csv" in stdout
@@ -54,9 +68,12 @@ def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
     assert manifest["training"]["options"]["search"] is True
     assert manifest["metrics"]["cross_validation"]["folds"] == 3
     assert sorted(p.name for p in (out / "plots").iterdir()) == [
-        "ROC_curve.png", "calibration_curve.png", "confusion_matrix.png", "learning_curve.png",
+        "ROC_curve.png",
+        "calibration_curve.png",
+        "confusion_matrix.png",
+        "learning_curve.png",
         "precision_recall_curve.png",
-    ]  # fmt: skip
+    ]
     assert verify(out).ok
 
 
@@ -66,9 +83,15 @@ def test_train_regression_draws_predicted_against_actual_and_residuals(tmp_path:
     frame = pd.DataFrame({"x": x, "group": rng.choice(["a", "b"], 120), "y": 3 * x + 1})
     frame.to_csv(tmp_path / "data.csv", index=False)
     result = run(
-        "train", tmp_path / "data.csv", "--target", "y", "--model", "linear-regression",
-        "-o", tmp_path / "out",
-    )  # fmt: skip
+        "train",
+        tmp_path / "data.csv",
+        "--target",
+        "y",
+        "--model",
+        "linear-regression",
+        "-o",
+        tmp_path / "out",
+    )
     assert result.exit_code == 0, result.output
     assert "Test (30 rows): mae " in result.stdout
     plots = sorted(p.name for p in (tmp_path / "out" / "plots").iterdir())
@@ -79,9 +102,17 @@ def test_train_no_package_writes_a_capture_file_that_packages(
     passengers_csv: Path, tmp_path: Path
 ) -> None:
     result = run(
-        "train", passengers_csv, "--target", "Survived", "--model", "decision-tree",
-        "--no-plots", "--no-package", "-o", tmp_path / "model.pkl",
-    )  # fmt: skip
+        "train",
+        passengers_csv,
+        "--target",
+        "Survived",
+        "--model",
+        "decision-tree",
+        "--no-plots",
+        "--no-package",
+        "-o",
+        tmp_path / "model.pkl",
+    )
     assert result.exit_code == 0, result.output
     assert f"deployml package {tmp_path / 'model.pkl'} -o DIR" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pkl"]
@@ -150,10 +181,12 @@ def test_train_refuses_unusable_files_with_one_error_line(case: str, tmp_path: P
         (["--target", "Survived", "--test-size", "1"], "Invalid value for '--test-size'"),
         (["--target", "Survived", "--cv", "500"], "with 500 folds needs at least 500"),
         (["--target", "Survived", "--drop", "nope"], "--drop names 'nope', not in the data"),
-        (["--target", "Survived", "--task", "regression", "--model", "logistic-regression"],
-         "logistic-regression is a classifier only"),
+        (
+            ["--target", "Survived", "--task", "regression", "--model", "logistic-regression"],
+            "logistic-regression is a classifier only",
+        ),
     ],
-)  # fmt: skip
+)
 def test_train_bad_options_name_the_problem(
     args: list[str], message: str, passengers_csv: Path, tmp_path: Path
 ) -> None:

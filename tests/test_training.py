@@ -106,9 +106,12 @@ def test_passenger_csv_with_gaps_ids_and_free_text_trains_and_serves(
     training = captured.manifest.training
     assert training is not None
     assert training["data"] == {
-        "source": "passengers.csv", "sha256": file_sha256(passengers_csv), "rows": 240,
-        "columns": 10, "rows_without_target": 0,
-    }  # fmt: skip
+        "source": "passengers.csv",
+        "sha256": file_sha256(passengers_csv),
+        "rows": 240,
+        "columns": 10,
+        "rows_without_target": 0,
+    }
     assert training["features"] == {
         "numeric": ["PassengerId", "Pclass", "Age", "SibSp", "Fare"],
         "categorical": ["Sex", "Embarked"],
@@ -117,9 +120,12 @@ def test_passenger_csv_with_gaps_ids_and_free_text_trains_and_serves(
     assert training["split"] == {"train_rows": 180, "test_rows": 60, "stratified": True}
     assert len(training["warnings"]) == 3
     expected_plots = {
-        "plots/ROC_curve.png", "plots/precision_recall_curve.png", "plots/calibration_curve.png",
-        "plots/confusion_matrix.png", "plots/learning_curve.png",
-    }  # fmt: skip
+        "plots/ROC_curve.png",
+        "plots/precision_recall_curve.png",
+        "plots/calibration_curve.png",
+        "plots/confusion_matrix.png",
+        "plots/learning_curve.png",
+    }
     assert set(captured.attachments) == expected_plots
     assert all(is_png(data) for data in captured.attachments.values())
 
@@ -128,8 +134,15 @@ def test_passenger_csv_with_gaps_ids_and_free_text_trains_and_serves(
     assert "![ROC curve](plots/ROC_curve.png)" in card
     assert expected_plots <= set(load_artefact(out).manifest.files)
     client = create_app(Settings(artefact=out)).test_client()
-    row = {"PassengerId": 999, "Pclass": 3, "Sex": "female", "Age": None, "SibSp": 0,
-           "Fare": 7.25, "Embarked": "X"}  # fmt: skip
+    row = {
+        "PassengerId": 999,
+        "Pclass": 3,
+        "Sex": "female",
+        "Age": None,
+        "SibSp": 0,
+        "Fare": 7.25,
+        "Embarked": "X",
+    }
     response = client.post("/predict", json=row)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -141,9 +154,14 @@ def test_passenger_csv_with_gaps_ids_and_free_text_trains_and_serves(
 def test_search_picks_parameters_from_the_documented_grid_and_reports_progress() -> None:
     events: list[tuple[str, int, int]] = []
     captured = train(
-        patients(), "outcome", model="decision-tree", search=True, cv=3, plots=False,
+        patients(),
+        "outcome",
+        model="decision-tree",
+        search=True,
+        cv=3,
+        plots=False,
         progress=lambda step, done, total: events.append((step, done, total)),
-    )  # fmt: skip
+    )
     assert captured.manifest.training is not None
     search = captured.manifest.training["search"]
     assert search["grid"] == {"max_depth": [3, 5, 8, None], "min_samples_leaf": [1, 5, 20]}
@@ -162,9 +180,12 @@ def test_search_picks_parameters_from_the_documented_grid_and_reports_progress()
 def test_learning_curve_is_recorded_and_its_progress_counts_fits(passengers: pd.DataFrame) -> None:
     events: list[tuple[str, int, int]] = []
     captured = train(
-        passengers, "Survived", model="logistic-regression", cv=3,
+        passengers,
+        "Survived",
+        model="logistic-regression",
+        cv=3,
         progress=lambda step, done, total: events.append((step, done, total)),
-    )  # fmt: skip
+    )
     assert captured.manifest.metrics is not None
     curve = captured.manifest.metrics["learning_curve"]
     assert curve["folds"] == 3 and curve["scoring"] == "roc_auc"
@@ -225,12 +246,20 @@ def test_unknown_category_and_missing_number_at_serving_are_scored() -> None:
 
 def test_drop_and_categorical_options_shape_the_features(passengers: pd.DataFrame) -> None:
     captured = train(
-        passengers, "Survived", model="logistic-regression", plots=False,
-        drop=["Fare"], categorical=["Pclass"],
-    )  # fmt: skip
+        passengers,
+        "Survived",
+        model="logistic-regression",
+        plots=False,
+        drop=["Fare"],
+        categorical=["Pclass"],
+    )
     assert [f.name for f in captured.manifest.input.features] == [
-        "Pclass", "Sex", "Age", "SibSp", "Embarked",
-    ]  # fmt: skip
+        "Pclass",
+        "Sex",
+        "Age",
+        "SibSp",
+        "Embarked",
+    ]
     encoded = captured.estimator.named_steps["preprocess"].named_transformers_["categories"]
     assert list(encoded.feature_names_in_) == ["Pclass", "Sex", "Embarked"]
     assert captured.manifest.training is not None

@@ -174,15 +174,20 @@ def _training(training: dict[str, Any] | None) -> list[str]:
     search = training.get("search")
     rows = [
         ("Model", training["model"]),
-        ("Numeric features",
-         f"{len(features['numeric'])}, imputed (median), scaled: {options['scale']}"),
+        (
+            "Numeric features",
+            f"{len(features['numeric'])}, imputed (median), scaled: {options['scale']}",
+        ),
         ("Categorical features", f"{len(features['categorical'])}, one-hot encoded"),
         ("Rows without a target", data["rows_without_target"]),
-        ("Split", f"{split['train_rows']} training, {split['test_rows']} test rows; "
-                  f"{'stratified, ' if split['stratified'] else ''}seed {options['seed']}"),
+        (
+            "Split",
+            f"{split['train_rows']} training, {split['test_rows']} test rows; "
+            f"{'stratified, ' if split['stratified'] else ''}seed {options['seed']}",
+        ),
         ("Class weight", options["class_weight"] or "none"),
         ("Hyperparameter search", _search(search) if search else "none"),
-    ]  # fmt: skip
+    ]
     lines += [f"| {k} | {_cell(v)} |" for k, v in rows]
     lines.append("")
     if training["dropped_columns"]:

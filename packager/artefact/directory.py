@@ -223,9 +223,12 @@ def load_artefact(path: str | os.PathLike[str], *, check_hashes: bool = True) ->
             f"{model_path}: the model cannot be loaded ({type(error).__name__}: {error})"
         ) from error
     return Artefact(
-        path=root, manifest=manifest, model=model, examples=read_examples(root, manifest),
+        path=root,
+        manifest=manifest,
+        model=model,
+        examples=read_examples(root, manifest),
         sha256=sha256,
-    )  # fmt: skip
+    )
 
 
 def read_examples(root: Path, manifest: Manifest) -> Examples:

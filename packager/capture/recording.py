@@ -140,10 +140,17 @@ def capture(
     provenance, unknown = collect_provenance(model)
     missing.extend(unknown)
     info = _model_info(
-        model, missing, name=name, version=version, description=description, author=author,
-        organisation=organisation, contact=contact, intended_use=intended_use,
+        model,
+        missing,
+        name=name,
+        version=version,
+        description=description,
+        author=author,
+        organisation=organisation,
+        contact=contact,
+        intended_use=intended_use,
         limitations=limitations,
-    )  # fmt: skip
+    )
     manifest = Manifest(
         model=info,
         model_file=ModelFile(path=MODEL_FILE, serializer="joblib"),

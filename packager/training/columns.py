@@ -82,11 +82,15 @@ def plan_columns(
     if not treatments:
         raise TrainingError("no feature columns are left to train on; " + _reasons(dropped))
     return ColumnPlan(
-        target=target, task=chosen, task_reason=reason, features=tuple(treatments),
+        target=target,
+        task=chosen,
+        task_reason=reason,
+        features=tuple(treatments),
         numeric=tuple(n for n, t in treatments.items() if t == "numeric"),
         categorical=tuple(n for n, t in treatments.items() if t == "categorical"),
-        dropped=dropped, rows_without_target=n_without,
-    )  # fmt: skip
+        dropped=dropped,
+        rows_without_target=n_without,
+    )
 
 
 def _task(y: pd.Series, target: str, task: str) -> tuple[TaskName, str]:

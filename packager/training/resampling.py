@@ -96,9 +96,15 @@ class Ticker:
 
 
 def grid_search(
-    pipeline: Any, grid: dict[str, list[Any]], plan: ColumnPlan, X: Any, y: pd.Series,
-    cv: int | None, seed: int, report: Progress,
-) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    pipeline: Any,
+    grid: dict[str, list[Any]],
+    plan: ColumnPlan,
+    X: Any,
+    y: pd.Series,
+    cv: int | None,
+    seed: int,
+    report: Progress,
+) -> tuple[Any, dict[str, Any]]:
     """The best pipeline of ``grid`` by cross-validation, refitted on all of X, and the record."""
     folds = folds_for(plan, y, cv, "--search", seed)
     n_candidates = math.prod(len(v) for v in grid.values())
@@ -145,9 +151,14 @@ def cross_validation(
 
 
 def learning_curve_of(
-    pipeline: Any, plan: ColumnPlan, X: Any, y: pd.Series, cv: int | None, seed: int,
+    pipeline: Any,
+    plan: ColumnPlan,
+    X: Any,
+    y: pd.Series,
+    cv: int | None,
+    seed: int,
     report: Progress,
-) -> dict[str, Any] | None:  # fmt: skip
+) -> dict[str, Any] | None:
     """Scores by training size, or None (with a warning) when the rows are too few."""
     try:
         folds = folds_for(plan, y, cv, "the learning curve", seed)
@@ -166,9 +177,15 @@ def learning_curve_of(
         return None
     ticker = Ticker(scoring_for(plan, y), "learning curve", len(sizes) * folds.n_splits, report, 2)
     sizes, train_scores, test_scores = learning_curve(
-        clone(pipeline), X, y, train_sizes=sizes, cv=folds, scoring=ticker, shuffle=True,
+        clone(pipeline),
+        X,
+        y,
+        train_sizes=sizes,
+        cv=folds,
+        scoring=ticker,
+        shuffle=True,
         random_state=seed,
-    )  # fmt: skip
+    )
     ticker.done()
     return json_value(
         {

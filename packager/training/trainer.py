@@ -106,9 +106,13 @@ def train(
     with warnings.catch_warnings(record=True) as planning:
         warnings.simplefilter("always")
         plan = plan_columns(
-            frame, str(target), task=task, drop=[str(c) for c in drop],
-            categorical=[str(c) for c in categorical], max_categories=max_categories,
-        )  # fmt: skip
+            frame,
+            str(target),
+            task=task,
+            drop=[str(c) for c in drop],
+            categorical=[str(c) for c in categorical],
+            max_categories=max_categories,
+        )
     # The column decisions are said before the long steps; the rest is summed up at the end.
     decisions = _notes(planning)
     _say(decisions)
@@ -138,18 +142,33 @@ def train(
                     extra["learning_curve"] = curve
         default_name = f"{Path(source.name).stem}-{model}" if source else model
         captured = capture(
-            pipeline, X_train, y_train, X_test=X_test, y_test=y_test,
-            name=name or default_name, version=version, target_name=plan.target,
-            description=description, author=author, organisation=organisation, contact=contact,
-            intended_use=intended_use, limitations=limitations,
-        )  # fmt: skip
+            pipeline,
+            X_train,
+            y_train,
+            X_test=X_test,
+            y_test=y_test,
+            name=name or default_name,
+            version=version,
+            target_name=plan.target,
+            description=description,
+            author=author,
+            organisation=organisation,
+            contact=contact,
+            intended_use=intended_use,
+            limitations=limitations,
+        )
         if plots:
             captured.attachments.update(_draw(pipeline, plan, X_test, y_test, extra))
     notes = _notes(caught)
     options = {
-        "scale": scale, "test_size": test_size, "seed": seed, "cv": cv, "search": search,
-        "class_weight": class_weight, "max_categories": max_categories,
-    }  # fmt: skip
+        "scale": scale,
+        "test_size": test_size,
+        "seed": seed,
+        "cv": cv,
+        "search": search,
+        "class_weight": class_weight,
+        "max_categories": max_categories,
+    }
     record = _record(data, source, plan, model, options, (len(y_train), len(y_test)))
     record.update(search=searched, warnings=decisions + notes)
     metrics = {**(captured.manifest.metrics or {}), **extra}
@@ -264,9 +283,13 @@ def _draw(
 
 
 def _record(
-    data: pd.DataFrame, source: DataSource | None, plan: ColumnPlan, model: str,
-    options: dict[str, Any], split: tuple[int, int],
-) -> dict[str, Any]:  # fmt: skip
+    data: pd.DataFrame,
+    source: DataSource | None,
+    plan: ColumnPlan,
+    model: str,
+    options: dict[str, Any],
+    split: tuple[int, int],
+) -> dict[str, Any]:
     """The manifest's ``training`` object, but for the search and the warnings."""
     return {
         "data": {

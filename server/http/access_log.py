@@ -32,8 +32,10 @@ _SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 def configure_logging(settings: Settings) -> None:
     """Send server messages and access lines to stderr at the configured level, once."""
     level = getattr(logging, settings.log_level.upper())
-    for name, form in ((SERVER_LOGGER, "%(asctime)s %(levelname)s %(message)s"),
-                       (ACCESS_LOGGER, "%(message)s")):  # fmt: skip
+    for name, form in (
+        (SERVER_LOGGER, "%(asctime)s %(levelname)s %(message)s"),
+        (ACCESS_LOGGER, "%(message)s"),
+    ):
         logger = logging.getLogger(name)
         logger.setLevel(level)
         logger.propagate = False
