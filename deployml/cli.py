@@ -13,18 +13,23 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
+from dataclasses import fields
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from packager.artefact.directory import package, read_manifest
-from packager.artefact.schema import MAX_CATEGORIES
-from packager.artefact.summary import describe
-from packager.artefact.verification import verify
-from packager.capture.recording import CapturedModel
-from packager.capture.sources import load_model_file
+from packager import (
+    CapturedModel,
+    ModelDetails,
+    describe,
+    load_model_file,
+    package,
+    read_manifest,
+    verify,
+)
+from packager.artefact import MAX_CATEGORIES
 from packager.errors import ArtefactError, DeploymlError, DeploymlWarning, OutputExistsError
 from packager.example import build_example
 from packager.training.columns import TASKS
@@ -36,6 +41,7 @@ from packager.training.trainer import train_csv
 
 P = ParamSpec("P")
 R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group()
@@ -64,22 +70,28 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def model_info_options(command: Callable[P, R]) -> Callable[P, R]:
-    """The options that describe a model: name, version, and who made it for what."""
-    for option in reversed(
-        [
-            click.option("--name", help="Model name."),
-            click.option("--model-version", help="Model version (default 1.0.0)."),
-            click.option("--description", help="What the model predicts, in a sentence."),
-            click.option("--author", help="Who trained the model."),
-            click.option("--organisation", help="The organisation responsible for it."),
-            click.option("--contact", help="Whom to contact about it."),
-            click.option("--intended-use", help="What it is for and whom."),
-            click.option("--limitations", help="What it must not be used for."),
-        ]
-    ):
-        command = option(command)
-    return command
+def details_options(command: F) -> F:
+    """The options that describe a model, passed to the command as one ``details`` value."""
+    options = [
+        click.option("--name", help="Model name."),
+        click.option("--model-version", "version", help="Model version (default 1.0.0)."),
+        click.option("--description", help="What the model predicts, in a sentence."),
+        click.option("--author", help="Who trained the model."),
+        click.option("--organisation", help="The organisation responsible for it."),
+        click.option("--contact", help="Whom to contact about it."),
+        click.option("--intended-use", help="What it is for and whom."),
+        click.option("--limitations", help="What it must not be used for."),
+    ]
+    names = [field.name for field in fields(ModelDetails)]
+
+    def gather(**kwargs: Any) -> Any:
+        details = ModelDetails(**{name: kwargs.pop(name) for name in names})
+        return command(details=details, **kwargs)
+
+    gather.__name__, gather.__doc__ = command.__name__, command.__doc__
+    for option in reversed(options):
+        gather = option(gather)
+    return gather  # type: ignore[return-value]
 
 
 @cli.command("package")
@@ -103,7 +115,7 @@ def model_info_options(command: Callable[P, R]) -> Callable[P, R]:
     help="Test data CSV (needs --train), for metrics.",
 )
 @click.option("--target", help="The target column of --train and --test.")
-@model_info_options
+@details_options
 @reports_errors
 def package_command(
     model_file: Path,
@@ -112,8 +124,7 @@ def package_command(
     train: Path | None,
     test: Path | None,
     target: str | None,
-    model_version: str | None,
-    **model_info: str | None,
+    details: ModelDetails,
 ) -> None:
     """Package MODEL_FILE (a capture file or a pickled estimator) as an artefact directory.
 
@@ -128,8 +139,7 @@ def package_command(
         train=None if train is None else read_table(train, "training data"),
         test=None if test is None else read_table(test, "test data"),
         target=target,
-        version=model_version,
-        **model_info,
+        details=details,
     )
     _package_and_report(captured, output, force)
 
@@ -223,7 +233,7 @@ def _package_and_report(captured: CapturedModel, output: Path, force: bool) -> N
     help="Artefact directory (or capture file) to write; must not exist unless --force.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing output.")
-@model_info_options
+@details_options
 @reports_errors
 def train_command(
     data_file: Path,
@@ -233,7 +243,7 @@ def train_command(
     no_package: bool,
     class_weight: str,
     model_name: str,
-    model_version: str | None,
+    details: ModelDetails,
     **options: Any,
 ) -> None:
     """Train, evaluate and package a model predicting --target from the columns of DATA_FILE."""
@@ -251,7 +261,7 @@ def train_command(
             plots=not no_plots,
             progress=TerminalProgress(),
             class_weight=None if class_weight == "none" else class_weight,
-            version=model_version or "1.0.0",
+            details=details,
             **options,
         )
     click.echo(training_report(captured.manifest, plots=captured.attachments))

@@ -137,7 +137,7 @@ class FormatVersionError(ArtefactError):
 class IntegrityError(ArtefactError):
     """A file's contents differ from the SHA-256 recorded in the manifest."""
 
-    def __init__(self, file: str, problem: str = "SHA-256 differs from the manifest") -> None:
+    def __init__(self, file: str, problem: str = "differs from its SHA-256") -> None:
         super().__init__(f"{file}: {problem}; the artefact was changed after packaging")
         self.file = file
         self.problem = problem

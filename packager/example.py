@@ -18,8 +18,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from packager.artefact.directory import package
-from packager.capture.recording import CapturedModel, capture
+from packager.artefact import CapturedModel, package
+from packager.capture import ModelDetails, capture
 from packager.errors import OutputExistsError
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 EXAMPLE_NAME = "breast-cancer-example"
+EXAMPLE_VERSION = "1.0.0"
 TARGET_NAME = "diagnosis"
 # A fixed split and seed, so every run packages the same model.
 TEST_FRACTION = 0.25
@@ -54,14 +55,9 @@ def train_example() -> CapturedModel:
     model = Pipeline(
         [("scale", StandardScaler()), ("classify", LogisticRegression(max_iter=1000))]
     ).fit(X_train, y_train)
-    return capture(
-        model,
-        X_train,
-        y_train,
-        X_test=X_test,
-        y_test=y_test,
+    details = ModelDetails(
         name=EXAMPLE_NAME,
-        version="1.0.0",
+        version=EXAMPLE_VERSION,
         description=(
             "Classifies a breast mass as benign or malignant from 30 measurements of cell "
             "nuclei in a fine-needle aspirate image (scikit-learn's bundled Wisconsin data)."
@@ -72,6 +68,14 @@ def train_example() -> CapturedModel:
             f"Trained on {len(X_train)} rows from one 1990s study; unvalidated on any other "
             "population or imaging set-up. Must not inform any diagnosis."
         ),
+    )
+    return capture(
+        model,
+        X_train,
+        y_train,
+        X_test=X_test,
+        y_test=y_test,
+        details=details,
         target_name=TARGET_NAME,
     )
 

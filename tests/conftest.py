@@ -41,13 +41,14 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from packager import capture, package
+from packager import ModelDetails, capture, package
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 
 
 def _build(factory: pytest.TempPathFactory, name: str, model: Any, *args: Any, **kw: Any) -> Path:
-    captured = capture(model, *args, name=name, **kw)
+    details = ModelDetails(name=name, **kw.pop("details", {}))
+    captured = capture(model, *args, details=details, **kw)
     return package(captured, factory.mktemp(name) / name)
 
 
@@ -154,12 +155,14 @@ def binary_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
         y_train,
         X_test=X_test,
         y_test=y_test,
-        description="Malignant or benign from a tumour's cell measurements.",
-        author="Test Author",
-        organisation="Test Hospital",
-        contact="ml@example.org",
-        intended_use="Tests of deployml.",
-        limitations="A toy model.",
+        details={
+            "description": "Malignant or benign from a tumour's cell measurements.",
+            "author": "Test Author",
+            "organisation": "Test Hospital",
+            "contact": "ml@example.org",
+            "intended_use": "Tests of deployml.",
+            "limitations": "A toy model.",
+        },
     )
 
 
@@ -177,7 +180,7 @@ def pipeline_artefact(
         y_train,
         X_test=X_test,
         y_test=y_test,
-        description="Readmission within 30 days.",
+        details={"description": "Readmission within 30 days."},
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def test_load_artefact_names_a_changed_file(binary_artefact: Path, tmp_path: Pat
     copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
     with (copy / "examples.json").open("a") as handle:
         handle.write(" ")
-    with pytest.raises(IntegrityError, match=r"^examples.json: SHA-256 differs"):
+    with pytest.raises(IntegrityError, match=r"^examples.json: differs from its SHA-256"):
         load_artefact(copy)
 
 
@@ -94,8 +95,7 @@ def test_requirements_pin_the_recorded_versions(binary_artefact: Path) -> None:
 def test_package_refuses_unsafe_attachment_names(
     name: str, pipeline_model: Any, patient_data: Any, tmp_path: Path
 ) -> None:
-    captured = capture(pipeline_model, *patient_data[:2])
-    captured.attachments[name] = b"x"
+    captured = replace(capture(pipeline_model, *patient_data[:2]), attachments={name: b"x"})
     with pytest.raises(ArtefactError, match="must be a plain relative path"):
         package(captured, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []

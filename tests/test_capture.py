@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.tree import DecisionTreeClassifier
 
-from packager import FORMAT_VERSION, capture, load_model_file
+from packager import FORMAT_VERSION, ModelDetails, capture, load_model_file
 from packager.errors import CaptureError, NotAnEstimatorError, NotFittedError
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
@@ -127,7 +128,8 @@ def test_capture_records_provenance_and_the_estimator(
     numbers: tuple[np.ndarray, np.ndarray],
 ) -> None:
     X, y = numbers
-    manifest = capture(LogisticRegression(C=0.5).fit(X, y), X, y, name="m", author="A").manifest
+    model = LogisticRegression(C=0.5).fit(X, y)
+    manifest = capture(model, X, y, details=ModelDetails(name="m", author="A")).manifest
     assert {"scikit-learn", "numpy", "scipy", "joblib", "pandas"} <= set(
         manifest.provenance.packages
     )
@@ -154,8 +156,8 @@ def test_capture_stores_examples_from_the_test_data(
 def test_capture_file_is_a_plain_dict_that_loads_back(
     pipeline_model: Any, patient_data: PatientData, tmp_path: Path
 ) -> None:
-    captured = capture(pipeline_model, *patient_data[:2], name="readmission")
-    captured.attachments["plots/roc.png"] = b"\x89PNG"
+    captured = capture(pipeline_model, *patient_data[:2], details=ModelDetails(name="readmission"))
+    captured = replace(captured, attachments={"plots/roc.png": b"\x89PNG"})
     path = captured.save(tmp_path / "model.pkl")
     raw = joblib.load(path)
     assert type(raw) is dict and raw["deployml_capture"] == FORMAT_VERSION

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from packager import capture, describe, load_artefact, package, read_manifest
+from packager import ModelDetails, capture, describe, load_artefact, package, read_manifest
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 
@@ -40,9 +41,9 @@ def test_model_card_says_what_was_not_stated(array_artefact: Path) -> None:
 def test_model_card_embeds_plots_with_a_caption(
     pipeline_model: Any, patient_data: PatientData, tmp_path: Path
 ) -> None:
-    captured = capture(pipeline_model, *patient_data[:2], name="with-plots")
-    captured.attachments["plots/roc_curve.png"] = b"\x89PNG\r\n\x1a\n"
-    captured.attachments["data/notes.txt"] = b"not an image"
+    captured = capture(pipeline_model, *patient_data[:2], details=ModelDetails(name="with-plots"))
+    attachments = {"plots/roc_curve.png": b"\x89PNG\r\n\x1a\n", "data/notes.txt": b"not an image"}
+    captured = replace(captured, attachments=attachments)
     out = package(captured, tmp_path / "out")
     card = (out / "MODEL_CARD.md").read_text()
     assert "![Roc curve](plots/roc_curve.png)\n\n*Roc curve*" in card

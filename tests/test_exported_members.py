@@ -10,6 +10,7 @@ def test_packager_exports_exactly_its_public_api() -> None:
         "CapturedModel",
         "Examples",
         "Manifest",
+        "ModelDetails",
         "Scores",
         "Verification",
         "capture",

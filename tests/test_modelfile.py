@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from packager import capture, load_artefact, load_model_file, model_input, package
+from packager import ModelDetails, capture, load_artefact, load_model_file, model_input, package
 from packager.errors import CaptureError, ModelFileError
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
@@ -46,7 +46,7 @@ def test_bare_pipeline_artefact_scores_rows_built_from_its_schema(
 def test_bare_array_model_gets_generated_names(tmp_path: Path) -> None:
     X = np.random.default_rng(0).normal(size=(40, 3))
     joblib.dump(LogisticRegression().fit(X, (X[:, 0] > 0).astype(int)), tmp_path / "m.pkl")
-    captured = load_model_file(tmp_path / "m.pkl", name="arr", author="A")
+    captured = load_model_file(tmp_path / "m.pkl", details=ModelDetails(name="arr", author="A"))
     assert captured.manifest.input.names == ["x0", "x1", "x2"]
     assert captured.manifest.input.names_generated
     assert captured.manifest.model.name == "arr" and captured.manifest.model.author == "A"
@@ -59,7 +59,9 @@ def test_capture_file_details_can_be_overridden(
     pipeline_model: Any, patient_data: PatientData, tmp_path: Path
 ) -> None:
     capture(pipeline_model, *patient_data[:2]).save(tmp_path / "c.pkl")
-    captured = load_model_file(tmp_path / "c.pkl", name="renamed", contact="x@example.org")
+    captured = load_model_file(
+        tmp_path / "c.pkl", details=ModelDetails(name="renamed", contact="x@example.org")
+    )
     assert captured.manifest.model.name == "renamed"
     assert captured.manifest.model.contact == "x@example.org"
     assert not any(

@@ -29,7 +29,7 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from deployml.cli import cli
-from packager import capture
+from packager import ModelDetails, capture
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 
@@ -92,7 +92,8 @@ def test_package_inspect_verify_round_trip(kind: str, tmp_path: Path) -> None:
     make_model, make_data = MODELS[kind]
     X, y, X_test, y_test = make_data()
     model = make_model().fit(X, y)
-    capture(model, X, y, X_test=X_test, y_test=y_test, name=kind).save(tmp_path / "model.pkl")
+    details = ModelDetails(name=kind)
+    capture(model, X, y, X_test=X_test, y_test=y_test, details=details).save(tmp_path / "model.pkl")
 
     packaged = run("package", tmp_path / "model.pkl", "-o", tmp_path / "out")
     assert packaged.exit_code == 0, packaged.output
@@ -177,7 +178,8 @@ def test_package_states_what_a_bare_estimator_cannot_tell(tmp_path: Path) -> Non
 
 def test_package_force_replaces_an_earlier_artefact(binary_artefact: Path, tmp_path: Path) -> None:
     X, y, _, _ = _cancer()
-    capture(DecisionTreeClassifier().fit(X, y), X, y, name="new").save(tmp_path / "m.pkl")
+    model = DecisionTreeClassifier().fit(X, y)
+    capture(model, X, y, details=ModelDetails(name="new")).save(tmp_path / "m.pkl")
     out = tmp_path / "out"
     assert run("package", tmp_path / "m.pkl", "-o", out).exit_code == 0
     (out / "manifest.json").write_text((binary_artefact / "manifest.json").read_text())
@@ -311,7 +313,7 @@ def test_package_cleans_up_when_writing_fails(
     def full_disk(*_: Any, **__: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("packager.artefact.directory.joblib.dump", full_disk)
+    monkeypatch.setattr("packager.artefact.model_file.joblib.dump", full_disk)
     before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
     result = run("package", workdir / "captured.pkl", "-o", workdir / "out")
     assert result.exit_code == 1

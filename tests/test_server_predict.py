@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from packager import capture, load_artefact, model_input, package, score
+from packager import ModelDetails, capture, load_artefact, model_input, package, score
 from server import Settings, create_app
 
 SECRET_TEXT = "ZQXJ-SECRET-7731"
@@ -52,7 +52,8 @@ def strict_encoder_artefact(tmp_path_factory: pytest.TempPathFactory, patient_da
         ]
     )
     model = make_pipeline(columns, LogisticRegression(max_iter=1000)).fit(X, y)
-    captured = capture(model, X, y, X_test=X_test, y_test=y_test, name="strict-encoder")
+    details = ModelDetails(name="strict-encoder")
+    captured = capture(model, X, y, X_test=X_test, y_test=y_test, details=details)
     return package(captured, tmp_path_factory.mktemp("strict") / "strict-encoder")
 
 
@@ -239,7 +240,8 @@ def test_predict_model_that_refuses_arrays_keeps_getting_dataframes(tmp_path: Pa
     y = (X["a"] + X["c"] > 0).astype(int)
     by_name = ColumnTransformer([("scale", StandardScaler(), ["c", "a"])])
     model = make_pipeline(by_name, LogisticRegression()).fit(X, y)
-    artefact = package(capture(model, X, y, name="by-name"), tmp_path / "by-name")
+    captured = capture(model, X, y, details=ModelDetails(name="by-name"))
+    artefact = package(captured, tmp_path / "by-name")
     app = create_app(Settings(artefact=artefact))
     assert app.extensions["deployml"].runtime.takes_arrays is False
     rows = X.iloc[:70].to_dict("records")  # enough rows for the column-wise path too

@@ -150,8 +150,7 @@ def test_serve_refuses_a_tampered_artefact_with_a_one_line_error(
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"Error: {model_file}: SHA-256 differs from the manifest; "
-        "the artefact was changed after packaging"
+        f"Error: {model_file}: differs from its SHA-256; the artefact was changed after packaging"
     ]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from packager.artefact.directory import file_sha256
+from packager.artefact import file_sha256
 from packager.errors import ConfigError, FormatVersionError, IntegrityError
 from server import Settings, create_app
 from server.runtime.loaded import VersionMismatchError

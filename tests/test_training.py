@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from packager import describe, load_artefact, package, train, verify
-from packager.artefact.directory import file_sha256
+from packager import ModelDetails, describe, load_artefact, package, train, verify
+from packager.artefact import file_sha256
 from packager.errors import DeploymlWarning, TrainingError
 from packager.training.models import MODELS
 from packager.training.trainer import train_csv
@@ -60,7 +60,9 @@ def is_png(data: bytes) -> bool:
 
 @pytest.mark.parametrize("model", CLASSIFIERS)
 def test_every_classifier_family_trains_packages_and_verifies(model: str, tmp_path: Path) -> None:
-    captured = train(patients(), "outcome", model=model, plots=False, name=model)
+    captured = train(
+        patients(), "outcome", model=model, plots=False, details=ModelDetails(name=model)
+    )
     manifest = captured.manifest
     assert manifest.target is not None and manifest.target.task == "binary"
     assert manifest.target.classes == ["no", "yes"]

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 
 from deployml.cli import cli
 from packager import FORMAT_VERSION, verify
-from packager.artefact.directory import file_sha256
+from packager.artefact import file_sha256
 
 
 def _edit_manifest(path: Path, change: Callable[[dict[str, Any]], None]) -> None:

@@ -1,1 +1,88 @@
-"""The artefact format: the manifest, its files, and reading and writing them."""
+"""The artefact format: the manifest and every file beside it, written and read back whole.
+
+This package owns the format (``FORMAT_VERSION``, every file name, the manifest's types), the
+one place a model file is serialized and read, the feature schema, the stored examples, and
+the documents made from a manifest (the model card, ``inspect``'s summary). It imports no
+other part of deployml but its errors.
+"""
+
+from packager.artefact.captured import CapturedModel, is_capture_file
+from packager.artefact.directory import Artefact, load_artefact, package, read_manifest
+from packager.artefact.examples import Examples, Scores, compare_scores, score
+from packager.artefact.files import file_sha256
+from packager.artefact.manifest import (
+    FORMAT_VERSION,
+    MODEL_FILE,
+    PLOTS_DIR,
+    SERIALIZER,
+    EstimatorInfo,
+    FeatureSpec,
+    InputFormat,
+    InputSpec,
+    Label,
+    Manifest,
+    ModelFile,
+    ModelInfo,
+    Provenance,
+    TargetSpec,
+    Task,
+)
+from packager.artefact.model_file import check_estimator, read_model_file
+from packager.artefact.schema import (
+    MAX_CATEGORIES,
+    infer_input_spec,
+    model_input,
+    records_to_columns,
+)
+from packager.artefact.summary import describe
+from packager.artefact.values import dotted_name, json_label, json_value, sorted_labels
+from packager.artefact.verification import (
+    Verification,
+    VersionDifference,
+    verify,
+    version_differences,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_CATEGORIES",
+    "MODEL_FILE",
+    "PLOTS_DIR",
+    "SERIALIZER",
+    "Artefact",
+    "CapturedModel",
+    "EstimatorInfo",
+    "Examples",
+    "FeatureSpec",
+    "InputFormat",
+    "InputSpec",
+    "Label",
+    "Manifest",
+    "ModelFile",
+    "ModelInfo",
+    "Provenance",
+    "Scores",
+    "TargetSpec",
+    "Task",
+    "Verification",
+    "VersionDifference",
+    "check_estimator",
+    "compare_scores",
+    "describe",
+    "dotted_name",
+    "file_sha256",
+    "infer_input_spec",
+    "is_capture_file",
+    "json_label",
+    "json_value",
+    "load_artefact",
+    "model_input",
+    "package",
+    "read_manifest",
+    "read_model_file",
+    "records_to_columns",
+    "score",
+    "sorted_labels",
+    "verify",
+    "version_differences",
+]

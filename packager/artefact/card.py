@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
-from packager.artefact.manifest import FeatureSpec, Manifest
+from packager.artefact.manifest import PLOTS_DIR, FeatureSpec, Manifest
 
-__all__ = ["PLOTS_DIR", "model_card"]
+__all__ = ["model_card"]
 
-PLOTS_DIR = "plots"
+
 NOT_STATED = "_Not stated by the model's author._"
 
 

@@ -5,28 +5,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import joblib
-
+from packager.artefact.captured import CapturedModel
 from packager.artefact.card import model_card
 from packager.artefact.examples import Examples
+from packager.artefact.files import check_files, file_record, staged
 from packager.artefact.manifest import (
     EXAMPLES_FILE,
     MANIFEST_FILE,
     MODEL_CARD_FILE,
     REQUIREMENTS_FILE,
-    FileRecord,
     Manifest,
 )
-from packager.capture.recording import CapturedModel
+from packager.artefact.model_file import read_model_file, write_model_file
 from packager.errors import ArtefactError, IntegrityError, ManifestError, OutputExistsError
 
-__all__ = ["Artefact", "file_sha256", "load_artefact", "package", "read_manifest"]
+__all__ = ["Artefact", "load_artefact", "package", "read_examples", "read_manifest", "requirements"]
 
 RESERVED = {MANIFEST_FILE, EXAMPLES_FILE, REQUIREMENTS_FILE, MODEL_CARD_FILE}
 
@@ -57,21 +54,9 @@ def package(
     if not parent.is_dir():
         problem = "is not a directory" if parent.exists() else "does not exist"
         raise ArtefactError(f"cannot write {output}: {parent} {problem}")
-    try:
-        build = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=parent))
-    except OSError as error:
-        raise ArtefactError(f"cannot write to {parent}: {error.strerror}") from None
-    try:
-        # mkdtemp makes the directory private; an artefact is read by other users (the server).
-        build.chmod(0o755)
+    with staged(output, directory=True) as build:
         manifest = _write_contents(captured, build)
         _write_json(build / MANIFEST_FILE, manifest.to_dict())
-        _move_into_place(build, output)
-    except BaseException as error:
-        shutil.rmtree(build, ignore_errors=True)
-        if isinstance(error, OSError):
-            raise ArtefactError(f"cannot write {output}: {error.strerror or error}") from None
-        raise
     return output
 
 
@@ -92,7 +77,7 @@ def _check_output(output: Path, force: bool) -> None:
 def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
     manifest = captured.manifest
     model_path = manifest.model_file.path
-    joblib.dump(captured.estimator, build / model_path)
+    write_model_file(captured.estimator, build / model_path)
     (build / REQUIREMENTS_FILE).write_text(requirements(manifest), encoding="utf-8")
     _write_json(build / EXAMPLES_FILE, captured.examples.to_dict())
     for name, data in sorted(captured.attachments.items()):
@@ -104,7 +89,7 @@ def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
         model_card(manifest, sorted(captured.attachments)), encoding="utf-8"
     )
     names.append(MODEL_CARD_FILE)
-    files = {name: _record(build / name) for name in sorted(names)}
+    files = {name: file_record(build / name) for name in sorted(names)}
     return replace(manifest, files=files)
 
 
@@ -128,40 +113,11 @@ def _safe_relative(name: str, reserved: set[str]) -> str:
     return name
 
 
-def _move_into_place(build: Path, output: Path) -> None:
-    if not output.exists():
-        os.rename(build, output)
-        return
-    # Keep the old artefact until the new one is in place, then remove only it.
-    old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=build.parent))
-    old.rmdir()
-    os.rename(output, old)
-    try:
-        os.rename(build, output)
-    except BaseException:
-        os.rename(old, output)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _write_json(path: Path, data: Any) -> None:
     # allow_nan=False: the writers turn NaN into null, so a NaN here is a bug to surface.
     path.write_text(
         json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _record(path: Path) -> FileRecord:
-    return FileRecord(sha256=file_sha256(path), bytes=path.stat().st_size)
 
 
 def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, str]:
@@ -195,37 +151,18 @@ def _safe_manifest_name(name: str, manifest_path: Path) -> None:
         )
 
 
-def check_files(root: Path, manifest: Manifest) -> None:
-    """Raise IntegrityError for the first listed file that is missing or changed."""
-    if manifest.model_file.path not in manifest.files:
-        raise IntegrityError(manifest.model_file.path, "is not listed in the manifest's files")
-    for name, record in manifest.files.items():
-        path = root / name
-        if not path.is_file():
-            raise IntegrityError(name, "is missing")
-        if path.stat().st_size != record.bytes or file_sha256(path) != record.sha256:
-            raise IntegrityError(name)
+def load_artefact(path: str | os.PathLike[str]) -> Artefact:
+    """Read the artefact at ``path``, check every file's hash, then load its model.
 
-
-def load_artefact(path: str | os.PathLike[str], *, check_hashes: bool = True) -> Artefact:
-    """Read, check and load the artefact at ``path`` (this unpickles the model: trust it)."""
+    Loading unpickles the model, so it happens only once the hashes hold: trust the artefact.
+    """
     root = Path(path)
     manifest, sha256 = read_manifest(root)
-    if check_hashes:
-        check_files(root, manifest)
-    model_path = root / manifest.model_file.path
-    try:
-        model = joblib.load(model_path)
-    except FileNotFoundError:
-        raise IntegrityError(manifest.model_file.path, "is missing") from None
-    except Exception as error:  # unpickling can fail in any way; all mean the same here
-        raise ArtefactError(
-            f"{model_path}: the model cannot be loaded ({type(error).__name__}: {error})"
-        ) from error
+    check_files(root, manifest)
     return Artefact(
         path=root,
         manifest=manifest,
-        model=model,
+        model=read_model_file(root / manifest.model_file.path),
         examples=read_examples(root, manifest),
         sha256=sha256,
     )

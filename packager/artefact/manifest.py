@@ -29,7 +29,10 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_FILE",
     "MODEL_CARD_FILE",
+    "MODEL_FILE",
+    "PLOTS_DIR",
     "REQUIREMENTS_FILE",
+    "SERIALIZER",
     "EstimatorInfo",
     "FeatureSpec",
     "FileRecord",
@@ -48,11 +51,14 @@ MANIFEST_FILE = "manifest.json"
 EXAMPLES_FILE = "examples.json"
 REQUIREMENTS_FILE = "requirements.txt"
 MODEL_CARD_FILE = "MODEL_CARD.md"
+MODEL_FILE = "model.joblib"
+PLOTS_DIR = "plots"
 
 Kind = Literal["number", "integer", "boolean", "category", "string"]
 Task = Literal["binary", "multiclass", "regression"]
 InputFormat = Literal["dataframe", "array"]
 Serializer = Literal["joblib"]
+SERIALIZER: Serializer = "joblib"
 Label = str | int | float | bool
 
 

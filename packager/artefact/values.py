@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dotted_name", "json_label", "json_params", "json_value", "sorted_labels"]
+__all__ = ["dotted_name", "json_label", "json_value", "sorted_labels"]
 
 
 def json_value(value: Any) -> Any:
@@ -59,28 +59,6 @@ def dotted_name(obj: Any) -> str:
     )
     module = getattr(target, "__module__", None) or "builtins"
     return f"{module}.{getattr(target, '__qualname__', type(target).__name__)}"
-
-
-def json_params(estimator: Any) -> dict[str, Any]:
-    """An estimator's constructor parameters as JSON, nested estimators as class + params."""
-    params = estimator.get_params(deep=False)
-    return {name: _param(value) for name, value in sorted(params.items())}
-
-
-def _param(value: Any) -> Any:
-    if hasattr(value, "get_params") and not isinstance(value, type):
-        return {"class": dotted_name(value), "params": json_params(value)}
-    if isinstance(value, list | tuple):
-        return [_param(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _param(v) for k, v in value.items()}
-    if isinstance(value, type) or callable(value):
-        return dotted_name(value)
-    if isinstance(value, np.ndarray | np.generic | float | int | str | bool) or value is None:
-        return json_value(value)
-    if isinstance(value, slice | range):
-        return repr(value)
-    return json_value(value)
 
 
 def _is_missing(value: Any) -> bool:

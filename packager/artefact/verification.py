@@ -9,20 +9,59 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from packager.artefact.directory import file_sha256, read_examples, read_manifest
+from packager.artefact.directory import read_examples, read_manifest
 from packager.artefact.examples import compare_scores, score
+from packager.artefact.files import file_problems
 from packager.artefact.manifest import Manifest
+from packager.artefact.model_file import check_estimator, read_model_file
 from packager.artefact.schema import model_input, records_to_columns
 from packager.artefact.values import dotted_name
-from packager.capture.estimator import check_estimator
-from packager.capture.sources import read_model_file
 from packager.errors import ArtefactError, DeploymlError
 
-__all__ = ["Check", "Verification", "verify"]
+__all__ = [
+    "STRICT_PACKAGES",
+    "Check",
+    "Verification",
+    "VersionDifference",
+    "verify",
+    "version_differences",
+]
 
 Status = Literal["ok", "warn", "fail"]
 # A scikit-learn version other than the training one may unpickle into a different model.
 STRICT_PACKAGES = ("scikit-learn",)
+
+
+@dataclass(frozen=True)
+class VersionDifference:
+    """A package whose installed version differs from the one recorded at training."""
+
+    package: str
+    recorded: str
+    installed: str | None
+
+    @property
+    def fatal(self) -> bool:
+        """Missing, or a package whose other versions may load a different model."""
+        return self.installed is None or self.package in STRICT_PACKAGES
+
+    def __str__(self) -> str:
+        if self.installed is None:
+            return f"{self.package} {self.recorded} is not installed"
+        return f"{self.package} {self.installed} is installed, {self.recorded} was recorded"
+
+
+def version_differences(recorded: dict[str, str]) -> list[VersionDifference]:
+    """Every recorded package whose installed version differs, by package name."""
+    differences = []
+    for package, version in sorted(recorded.items()):
+        try:
+            installed: str | None = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            installed = None
+        if installed != version:
+            differences.append(VersionDifference(package, version, installed))
+    return differences
 
 
 @dataclass(frozen=True)
@@ -73,38 +112,22 @@ def verify(path: str | os.PathLike[str]) -> Verification:
 
 
 def _check_files(report: Verification, manifest: Manifest) -> bool:
-    problems = []
-    if manifest.model_file.path not in manifest.files:
-        problems.append(f"{manifest.model_file.path} is not listed")
-    for name, record in manifest.files.items():
-        file = report.path / name
-        if not file.is_file():
-            problems.append(f"{name} is missing")
-        elif file.stat().st_size != record.bytes or file_sha256(file) != record.sha256:
-            problems.append(f"{name} differs from its SHA-256")
+    problems = file_problems(report.path, manifest)
     if problems:
-        report.add("files", "fail", "; ".join(problems))
+        report.add("files", "fail", "; ".join(f"{name} {problem}" for name, problem in problems))
         return False
     report.add("files", "ok", f"{len(manifest.files)} files match their SHA-256")
     return True
 
 
 def _check_versions(report: Verification, manifest: Manifest) -> None:
-    strict: list[str] = []
-    loose: list[str] = []
-    for name, wanted in manifest.provenance.packages.items():
-        try:
-            installed = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            strict.append(f"{name} {wanted} is not installed")
-            continue
-        if installed != wanted:
-            note = f"{name} {installed} is installed, {wanted} was recorded"
-            (strict if name in STRICT_PACKAGES else loose).append(note)
-    if strict:
-        report.add("versions", "fail", "; ".join(strict + loose))
-    elif loose:
-        report.add("versions", "warn", "; ".join(loose))
+    differences = version_differences(manifest.provenance.packages)
+    # Fatal differences first, so the reason for a failure leads the line.
+    detail = "; ".join(str(d) for d in sorted(differences, key=lambda d: not d.fatal))
+    if any(d.fatal for d in differences):
+        report.add("versions", "fail", detail)
+    elif differences:
+        report.add("versions", "warn", detail)
     else:
         report.add("versions", "ok", f"{len(manifest.provenance.packages)} packages as recorded")
 

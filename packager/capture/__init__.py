@@ -1,1 +1,23 @@
-"""Capturing a fitted model: its schema, metrics and provenance, from a script or a file."""
+"""Capturing a fitted model: its schema, metrics and provenance, from a script or a file.
+
+``capture`` records a model at the end of a training script; ``load_model_file`` reads what
+``deployml package`` is given (a capture file, or a pickled estimator with optional data).
+"""
+
+from packager.capture.details import DEFAULT_VERSION, ModelDetails
+from packager.capture.estimator import task_of
+from packager.capture.metrics import cross_validation, folds_of, scoring_for
+from packager.capture.recording import TrainingRecord, capture
+from packager.capture.sources import load_model_file
+
+__all__ = [
+    "DEFAULT_VERSION",
+    "ModelDetails",
+    "TrainingRecord",
+    "capture",
+    "cross_validation",
+    "folds_of",
+    "load_model_file",
+    "scoring_for",
+    "task_of",
+]

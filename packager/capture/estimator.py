@@ -1,33 +1,17 @@
-"""Introspection of an estimator: is it one, is it fitted, what task it does, its parameters."""
+"""Introspection of a fitted estimator: its task, its parameters, what its columns hold."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from sklearn.base import is_classifier, is_regressor
-from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-from sklearn.utils.validation import check_is_fitted
 
-from packager.artefact.manifest import EstimatorInfo, Task
-from packager.artefact.values import dotted_name, json_label, json_params, json_value
-from packager.errors import CaptureError, NotAnEstimatorError, NotFittedError
+from packager.artefact import EstimatorInfo, Task, dotted_name, json_label, json_value
+from packager.errors import CaptureError
 
-__all__ = ["allows_nan", "check_estimator", "column_hints", "estimator_info", "task_of"]
-
-
-def check_estimator(obj: Any, source: str) -> None:
-    """Raise unless ``obj`` is a fitted scikit-learn-style estimator (``source`` names it)."""
-    if isinstance(obj, type) or not all(
-        callable(getattr(obj, name, None)) for name in ("fit", "predict", "get_params")
-    ):
-        raise NotAnEstimatorError(source, dotted_name(obj))
-    try:
-        check_is_fitted(obj)
-    except SklearnNotFittedError:
-        raise NotFittedError(source, type(obj).__name__) from None
-    except TypeError:
-        # check_is_fitted refuses objects that are not estimators in its sense.
-        raise NotAnEstimatorError(source, dotted_name(obj)) from None
+__all__ = ["allows_nan", "column_hints", "estimator_info", "json_params", "task_of"]
 
 
 def task_of(model: Any) -> Task:
@@ -63,6 +47,28 @@ def estimator_info(model: Any, n_training_rows: int | None) -> EstimatorInfo:
     return EstimatorInfo(
         class_name=dotted_name(model), params=json_params(model), n_training_rows=n_training_rows
     )
+
+
+def json_params(estimator: Any) -> dict[str, Any]:
+    """An estimator's constructor parameters as JSON, nested estimators as class + params."""
+    params = estimator.get_params(deep=False)
+    return {name: _param(value) for name, value in sorted(params.items())}
+
+
+def _param(value: Any) -> Any:
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return {"class": dotted_name(value), "params": json_params(value)}
+    if isinstance(value, list | tuple):
+        return [_param(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _param(v) for k, v in value.items()}
+    if isinstance(value, type) or callable(value):
+        return dotted_name(value)
+    if isinstance(value, np.ndarray | np.generic | float | int | str | bool) or value is None:
+        return json_value(value)
+    if isinstance(value, slice | range):
+        return repr(value)
+    return json_value(value)
 
 
 def column_hints(model: Any) -> dict[str, tuple[list[Any] | None, bool]]:

@@ -7,20 +7,23 @@ the returned list of missing statements.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from sklearn import metrics as skm
 from sklearn.base import clone
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
-from packager.artefact.values import json_label, json_value
+from packager.artefact import Task, json_label, json_value
 
 __all__ = [
     "OPERATING_THRESHOLDS",
     "classification_metrics",
     "cross_validation",
+    "folds_of",
     "regression_metrics",
+    "scoring_for",
 ]
 
 OPERATING_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -124,14 +127,39 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]
     }
 
 
-def cross_validation(model: Any, X: Any, y: np.ndarray, folds: int, task: str) -> dict[str, Any]:
-    """Scores of ``folds``-fold cross-validation of an unfitted copy of ``model``."""
-    scoring = "r2" if task == "regression" else "accuracy"
-    scores = cross_val_score(clone(model), X, y, cv=folds, scoring=scoring)
-    return {
-        "folds": folds,
-        "scoring": scoring,
-        "scores": json_value(scores),
-        "mean": json_value(scores.mean()),
-        "std": json_value(scores.std()),
-    }
+def scoring_for(task: Task) -> str:
+    """The score of every refit on folds: ROC AUC (one-vs-rest when multiclass), or R²."""
+    return {"binary": "roc_auc", "multiclass": "roc_auc_ovr", "regression": "r2"}[task]
+
+
+def folds_of(task: Task, k: int, seed: int) -> KFold | StratifiedKFold:
+    """K shuffled folds, stratified for classifiers, the same for a given seed."""
+    if task == "regression":
+        return KFold(k, shuffle=True, random_state=seed)
+    return StratifiedKFold(k, shuffle=True, random_state=seed)
+
+
+def cross_validation(
+    model: Any,
+    X: Any,
+    y: Any,
+    folds: KFold | StratifiedKFold,
+    scoring: str,
+    on: str,
+    scorer: Callable[[Any, Any, Any], float] | None = None,
+) -> dict[str, Any]:
+    """Scores of an unfitted copy of ``model`` on ``folds`` of X; ``on`` says which rows.
+
+    ``scorer``, when given, computes ``scoring`` (it may report progress as fits finish).
+    """
+    scores = cross_validate(clone(model), X, y, cv=folds, scoring=scorer or scoring)["test_score"]
+    return json_value(
+        {
+            "folds": folds.get_n_splits(),
+            "scoring": scoring,
+            "scores": scores,
+            "mean": np.nanmean(scores),
+            "std": np.nanstd(scores),
+            "on": on,
+        }
+    )

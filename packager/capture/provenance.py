@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from packager.artefact.manifest import Provenance
+from packager.artefact import Provenance
 
 __all__ = ["CORE_DISTRIBUTIONS", "collect_provenance", "git_state", "referenced_modules"]
 

@@ -2,80 +2,63 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
-from packager.artefact.examples import Examples, compare_scores, score
-from packager.artefact.manifest import (
-    FORMAT_VERSION,
+from packager.artefact import (
+    MODEL_FILE,
+    SERIALIZER,
+    CapturedModel,
+    Examples,
+    InputSpec,
     Manifest,
     ModelFile,
-    ModelInfo,
     TargetSpec,
     Task,
+    check_estimator,
+    compare_scores,
+    infer_input_spec,
+    json_label,
+    json_value,
+    model_input,
+    records_to_columns,
+    score,
 )
-from packager.artefact.schema import infer_input_spec, model_input, records_to_columns
-from packager.artefact.values import json_label, json_value
 from packager.capture.data import Dataset, features_of, target_of
-from packager.capture.estimator import allows_nan, check_estimator, estimator_info, task_of
-from packager.capture.metrics import classification_metrics, cross_validation, regression_metrics
+from packager.capture.details import ModelDetails, model_info
+from packager.capture.estimator import allows_nan, estimator_info, task_of
+from packager.capture.metrics import (
+    classification_metrics,
+    cross_validation,
+    folds_of,
+    regression_metrics,
+    scoring_for,
+)
 from packager.capture.provenance import collect_provenance
-from packager.errors import ArtefactError, CaptureError
+from packager.errors import CaptureError
 
-__all__ = ["CAPTURE_KEY", "MODEL_FILE", "CapturedModel", "capture"]
+__all__ = ["CV_SEED", "TrainingRecord", "capture"]
 
-# Marks a capture file: a joblib'd plain dict whose value under this key is FORMAT_VERSION.
-CAPTURE_KEY = "deployml_capture"
-MODEL_FILE = "model.joblib"
+# capture(cv=K) shuffles its folds with this seed, so that a capture is repeatable.
+CV_SEED = 0
 
 
-@dataclass
-class CapturedModel:
-    """A fitted estimator with its manifest, example rows and extra files, ready to package."""
+@dataclass(frozen=True)
+class TrainingRecord:
+    """What ``deployml train`` adds to a capture: how it trained, what it measured, its plots.
 
-    estimator: Any
-    manifest: Manifest
-    examples: Examples
-    attachments: dict[str, bytes] = field(default_factory=dict)
+    ``training`` becomes the manifest's ``training`` object, ``metrics`` joins the test
+    metrics (cross-validation, the learning curve), and ``attachments`` are files (plots) to
+    package with the model.
+    """
 
-    def to_dict(self) -> dict[str, Any]:
-        """The plain dict a capture file holds (no deployml classes, so any version reads it)."""
-        return {
-            CAPTURE_KEY: FORMAT_VERSION,
-            "estimator": self.estimator,
-            # Through JSON, so the dict is exactly what manifest.json would hold.
-            "manifest": json.loads(json.dumps(self.manifest.to_dict(), allow_nan=False)),
-            "examples": self.examples.to_dict(),
-            "attachments": dict(self.attachments),
-        }
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the capture file (joblib) to ``path`` atomically; returns the path."""
-        target = Path(path)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        except OSError as error:
-            raise ArtefactError(f"cannot write {target}: {error.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                joblib.dump(self.to_dict(), handle)
-            os.replace(tmp, target)
-        except BaseException as error:
-            Path(tmp).unlink(missing_ok=True)
-            if isinstance(error, OSError):
-                raise ArtefactError(f"cannot write {target}: {error.strerror}") from None
-            raise
-        return target
+    training: Mapping[str, Any]
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    attachments: Mapping[str, bytes] = field(default_factory=dict)
 
 
 def capture(
@@ -85,20 +68,18 @@ def capture(
     *,
     X_test: Any = None,
     y_test: Any = None,
-    name: str | None = None,
-    version: str = "1.0.0",
-    description: str | None = None,
-    author: str | None = None,
-    organisation: str | None = None,
-    contact: str | None = None,
-    intended_use: str | None = None,
-    limitations: str | None = None,
+    details: ModelDetails | None = None,
     feature_names: Sequence[str] | None = None,
     target_name: str | None = None,
     cv: int | None = None,
     n_examples: int = 5,
+    record: TrainingRecord | None = None,
 ) -> CapturedModel:
-    """Record ``model`` (fitted on ``X``, ``y``) with its schema, metrics and provenance."""
+    """Record ``model`` (fitted on ``X``, ``y``) with its schema, metrics and provenance.
+
+    ``details`` says who made the model and for what; ``X_test``/``y_test`` give test
+    metrics and ``cv`` K-fold cross-validation on ``X``; ``record`` is what ``train`` adds.
+    """
     check_estimator(model, "model")
     task = task_of(model)
     train = features_of(model, X, "X", feature_names)
@@ -131,37 +112,44 @@ def capture(
     else:
         missing.append("metrics: no test data was given")
     if cv is not None:
-        if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
-            raise CaptureError(f"cv must be a whole number of folds of at least 2, not {cv!r}")
-        if y_array is None:
-            raise CaptureError("cross-validation needs the training labels y")
-        metrics["cross_validation"] = cross_validation(model, train.model_X, y_array, cv, task)
+        metrics["cross_validation"] = _cross_validation(model, train, y_array, task, cv)
     examples = _examples(model, examples_from, spec, task, n_examples)
     provenance, unknown = collect_provenance(model)
     missing.extend(unknown)
-    info = _model_info(
-        model,
-        missing,
-        name=name,
-        version=version,
-        description=description,
-        author=author,
-        organisation=organisation,
-        contact=contact,
-        intended_use=intended_use,
-        limitations=limitations,
-    )
+    info, not_given = model_info(details or ModelDetails(), model)
+    missing.extend(not_given)
+    if record is not None:
+        metrics.update(record.metrics)
     manifest = Manifest(
         model=info,
-        model_file=ModelFile(path=MODEL_FILE, serializer="joblib"),
+        model_file=ModelFile(path=MODEL_FILE, serializer=SERIALIZER),
         estimator=estimator_info(model, len(train.frame)),
         input=spec,
         provenance=provenance,
         target=_target(model, task, y_array, target_name or y_name),
         metrics=metrics or None,
+        training=None if record is None else json_value(record.training),
         missing=missing,
     )
-    return CapturedModel(estimator=model, manifest=manifest, examples=examples)
+    attachments = {} if record is None else dict(record.attachments)
+    return CapturedModel(model, manifest, examples, attachments)
+
+
+def _cross_validation(
+    model: Any, train: Dataset, y: np.ndarray | None, task: Task, k: Any
+) -> dict[str, Any]:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+        raise CaptureError(f"cv must be a whole number of folds of at least 2, not {k!r}")
+    if y is None:
+        raise CaptureError("cross-validation needs the training labels y")
+    if task == "regression":
+        fewest, rows = len(y), "rows; X has"
+    else:
+        fewest, rows = int(pd.Series(y).value_counts().min()), "rows of every class; the rarest has"
+    if fewest < k:
+        raise CaptureError(f"cross-validation with {k} folds needs at least {k} {rows} {fewest}")
+    folds = folds_of(task, k, CV_SEED)
+    return cross_validation(model, train.model_X, y, folds, scoring_for(task), on="training data")
 
 
 def _check_labels(model: Any, y: np.ndarray, task: Task, what: str) -> None:
@@ -199,7 +187,7 @@ def _score(model: Any, X: Any, task: Task, what: str) -> Any:
         ) from error
 
 
-def _examples(model: Any, data: Dataset, spec: Any, task: Task, n: int) -> Examples:
+def _examples(model: Any, data: Dataset, spec: InputSpec, task: Task, n: int) -> Examples:
     if n <= 0:
         return Examples()
     head = data.frame.head(n)
@@ -244,14 +232,3 @@ def _target(model: Any, task: Task, y: np.ndarray | None, name: str | None) -> T
         counts = pd.Series(y).value_counts(normalize=True)
         balance = {str(json_label(c)): float(counts.get(c, 0.0)) for c in model.classes_}
     return TargetSpec(task=task, name=name, classes=classes, class_balance=balance)
-
-
-def _model_info(model: Any, missing: list[str], **given: Any) -> ModelInfo:
-    if not given["name"]:
-        given["name"] = type(model).__name__
-        missing.append("model.name: not given; the estimator's class name is used")
-    for key in ("description", "author", "organisation", "contact", "intended_use", "limitations"):
-        if not given[key]:
-            missing.append(f"model.{key}: not given")
-    created = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return ModelInfo(created_at=created, **given)

@@ -1,1 +1,27 @@
-"""``deployml train``: from a table to a fitted, evaluated and captured model."""
+"""``deployml train``: from a table to a fitted, evaluated and captured model.
+
+The steps, each in its own module: read the table (``table``), decide the task and what each
+column is (``columns``), build the model's pipeline (``models``), fit it with search,
+cross-validation and a learning curve (``resampling``), draw the plots (``plots``), and
+capture it (``trainer``, which runs them in order); ``report`` and ``progress`` are what the
+terminal shows.
+"""
+
+from packager.training.columns import TASKS
+from packager.training.models import MODELS, SCALERS
+from packager.training.progress import TerminalProgress
+from packager.training.report import training_report
+from packager.training.table import read_table
+from packager.training.trainer import DataSource, train, train_csv
+
+__all__ = [
+    "MODELS",
+    "SCALERS",
+    "TASKS",
+    "DataSource",
+    "TerminalProgress",
+    "read_table",
+    "train",
+    "train_csv",
+    "training_report",
+]

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from packager.artefact.schema import MAX_CATEGORIES
+from packager.artefact import MAX_CATEGORIES
 from packager.errors import DeploymlWarning, TrainingError
 
 __all__ = ["MAX_INTEGER_CLASSES", "TASKS", "ColumnPlan", "TaskName", "plan_columns"]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from packager.artefact import PLOTS_DIR
 from packager.errors import TrainingError
 
 if TYPE_CHECKING:
@@ -33,13 +34,13 @@ __all__ = [
 ]
 
 PLOT_FILES: dict[str, str] = {
-    "roc_curve": "plots/ROC_curve.png",
-    "precision_recall_curve": "plots/precision_recall_curve.png",
-    "calibration_curve": "plots/calibration_curve.png",
-    "confusion_matrix": "plots/confusion_matrix.png",
-    "predicted_vs_actual": "plots/predicted_vs_actual.png",
-    "residuals": "plots/residuals.png",
-    "learning_curve": "plots/learning_curve.png",
+    "roc_curve": f"{PLOTS_DIR}/ROC_curve.png",
+    "precision_recall_curve": f"{PLOTS_DIR}/precision_recall_curve.png",
+    "calibration_curve": f"{PLOTS_DIR}/calibration_curve.png",
+    "confusion_matrix": f"{PLOTS_DIR}/confusion_matrix.png",
+    "predicted_vs_actual": f"{PLOTS_DIR}/predicted_vs_actual.png",
+    "residuals": f"{PLOTS_DIR}/residuals.png",
+    "learning_curve": f"{PLOTS_DIR}/learning_curve.png",
 }
 
 _ONE_CLASS_NOTE = "the test labels hold one class,\nso this curve is undefined"

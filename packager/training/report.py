@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from packager.artefact.manifest import Manifest
+from packager.artefact import Manifest
 
 __all__ = ["classification_table", "training_report"]
 

@@ -16,15 +16,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import (
-    GridSearchCV,
-    KFold,
-    StratifiedKFold,
-    cross_validate,
-    learning_curve,
-)
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, learning_curve
 
-from packager.artefact.values import json_value
+from packager.artefact import Task, json_value
+from packager.capture import cross_validation as cross_validate_on
+from packager.capture import folds_of, scoring_for
 from packager.errors import DeploymlWarning, TrainingError
 from packager.training.columns import ColumnPlan
 from packager.training.models import MODEL_STEP
@@ -39,7 +35,7 @@ __all__ = [
     "grid_search",
     "learning_curve_of",
     "learning_curve_sizes",
-    "scoring_for",
+    "task_of_plan",
 ]
 
 # progress(step, done, total): called with done=0 when a step starts, then after each fit.
@@ -50,7 +46,16 @@ LEARNING_CURVE_SIZES = (0.1, 0.325, 0.55, 0.775, 1.0)
 MIN_LEARNING_CURVE_ROWS = 50
 
 
-def folds_for(plan: ColumnPlan, y: pd.Series, asked: int | None, what: str, seed: int) -> Any:
+def task_of_plan(plan: ColumnPlan, y: pd.Series) -> Task:
+    """The manifest's task for ``plan``: binary or multiclass by the classes of ``y``."""
+    if plan.task == "regression":
+        return "regression"
+    return "binary" if y.nunique() == 2 else "multiclass"
+
+
+def folds_for(
+    plan: ColumnPlan, y: pd.Series, asked: int | None, what: str, seed: int
+) -> KFold | StratifiedKFold:
     """A shuffled (stratified) K-fold splitter; explicit fold counts are never shrunk."""
     k = asked or DEFAULT_FOLDS
     most = int(y.value_counts().min()) if plan.task == "classification" else len(y)
@@ -62,16 +67,7 @@ def folds_for(plan: ColumnPlan, y: pd.Series, asked: int | None, what: str, seed
                 need = f"training rows; the training split has {most}"
             raise TrainingError(f"{what} with {k} folds needs at least {k} {need}")
         k = most
-    if plan.task == "classification":
-        return StratifiedKFold(k, shuffle=True, random_state=seed)
-    return KFold(k, shuffle=True, random_state=seed)
-
-
-def scoring_for(plan: ColumnPlan, y: pd.Series) -> str:
-    """ROC AUC for classifiers (one-vs-rest when multiclass), R² for regressors."""
-    if plan.task == "regression":
-        return "r2"
-    return "roc_auc" if y.nunique() == 2 else "roc_auc_ovr"
+    return folds_of(task_of_plan(plan, y), k, seed)
 
 
 class Ticker:
@@ -108,7 +104,9 @@ def grid_search(
     """The best pipeline of ``grid`` by cross-validation, refitted on all of X, and the record."""
     folds = folds_for(plan, y, cv, "--search", seed)
     n_candidates = math.prod(len(v) for v in grid.values())
-    ticker = Ticker(scoring_for(plan, y), "search", n_candidates * folds.n_splits, report)
+    ticker = Ticker(
+        scoring_for(task_of_plan(plan, y)), "search", n_candidates * folds.n_splits, report
+    )
     search = GridSearchCV(pipeline, grid, scoring=ticker, cv=folds, refit=True).fit(X, y)
     ticker.done()
     strip = len(MODEL_STEP) + 2
@@ -135,19 +133,11 @@ def cross_validation(
 ) -> dict[str, Any]:
     """Scores of an unfitted copy of ``pipeline`` on ``cv`` folds of X (the training rows)."""
     folds = folds_for(plan, y, cv, "cross-validation", seed)
-    ticker = Ticker(scoring_for(plan, y), "cross-validation", folds.n_splits, report)
-    scores = cross_validate(clone(pipeline), X, y, cv=folds, scoring=ticker)["test_score"]
+    scoring = scoring_for(task_of_plan(plan, y))
+    ticker = Ticker(scoring, "cross-validation", folds.n_splits, report)
+    result = cross_validate_on(pipeline, X, y, folds, scoring, "training split", scorer=ticker)
     ticker.done()
-    return json_value(
-        {
-            "folds": folds.n_splits,
-            "scoring": ticker.scoring,
-            "scores": scores,
-            "mean": np.nanmean(scores),
-            "std": np.nanstd(scores),
-            "on": "training split",
-        }
-    )
+    return result
 
 
 def learning_curve_of(
@@ -175,7 +165,9 @@ def learning_curve_of(
             stacklevel=2,
         )
         return None
-    ticker = Ticker(scoring_for(plan, y), "learning curve", len(sizes) * folds.n_splits, report, 2)
+    ticker = Ticker(
+        scoring_for(task_of_plan(plan, y)), "learning curve", len(sizes) * folds.n_splits, report, 2
+    )
     sizes, train_scores, test_scores = learning_curve(
         clone(pipeline),
         X,

@@ -27,10 +27,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from packager.artefact.directory import file_sha256
-from packager.artefact.schema import MAX_CATEGORIES
-from packager.artefact.values import json_value
-from packager.capture.recording import CapturedModel, capture
+from packager.artefact import MAX_CATEGORIES, CapturedModel, file_sha256
+from packager.capture import ModelDetails, TrainingRecord, capture
 from packager.errors import DeploymlWarning, TrainingError
 from packager.training.columns import ColumnPlan, plan_columns
 from packager.training.models import build_pipeline, family, search_grid
@@ -69,37 +67,20 @@ def train(
     max_categories: int = MAX_CATEGORIES,
     progress: Progress | None = None,
     source: DataSource | None = None,
-    name: str | None = None,
-    version: str = "1.0.0",
-    description: str | None = None,
-    author: str | None = None,
-    organisation: str | None = None,
-    contact: str | None = None,
-    intended_use: str | None = None,
-    limitations: str | None = None,
+    details: ModelDetails | None = None,
 ) -> CapturedModel:
     """Train ``model`` to predict ``target`` from the other columns of ``data``; capture it.
 
-    The options mirror ``deployml train``'s (docs/training.md); the last ones describe the
-    model as in :func:`~packager.capture.capture`. With ``plots``, evaluation plots are
-    attached under plots/. Raises TrainingError for data or options that cannot make a model.
+    The options mirror ``deployml train``'s (docs/training.md); ``details`` describe the
+    model as in :func:`~packager.capture`. With ``plots``, evaluation plots are attached
+    under plots/. Raises TrainingError for data or options that cannot make a model.
     """
     _check_options(data, test_size, seed, cv, class_weight, max_categories)
     if plots:
         from packager.training.plots import require_matplotlib
 
         require_matplotlib()
-    rows = round(len(data) * (1 - test_size))
-    if model == "svm" and rows > SLOW_SVM_ROWS:
-        # Said now, not with the other warnings at the end: the user may want to stop.
-        warnings.warn(
-            DeploymlWarning(
-                f"svm: about {rows} training rows; a support vector machine's fit time grows "
-                "with the square of the rows, and every fit here is six (calibration), so "
-                "this may take a long time; gradient-boosting scales to large tables"
-            ),
-            stacklevel=2,
-        )
+    _warn_of_a_slow_svm(model, round(len(data) * (1 - test_size)))
     report = progress or _silent
     # Column names as text throughout: a ColumnTransformer would take integers as positions.
     frame = data.set_axis([str(c) for c in data.columns], axis=1)
@@ -123,7 +104,7 @@ def train(
         X_train, X_test, y_train, y_test = _split(X, y, plan, test_size, seed)
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
         searched = None
-        extra: dict[str, Any] = {}
+        measured: dict[str, Any] = {}
         with _fitting(model):
             if search:
                 grid = search_grid(chosen, plan.task)
@@ -133,32 +114,14 @@ def train(
             else:
                 pipeline.fit(X_train, y_train)
             if cv is not None:
-                extra["cross_validation"] = cross_validation(
+                measured["cross_validation"] = cross_validation(
                     pipeline, plan, X_train, y_train, cv, seed, report
                 )
             if plots:
                 curve = learning_curve_of(pipeline, plan, X_train, y_train, cv, seed, report)
                 if curve is not None:
-                    extra["learning_curve"] = curve
-        default_name = f"{Path(source.name).stem}-{model}" if source else model
-        captured = capture(
-            pipeline,
-            X_train,
-            y_train,
-            X_test=X_test,
-            y_test=y_test,
-            name=name or default_name,
-            version=version,
-            target_name=plan.target,
-            description=description,
-            author=author,
-            organisation=organisation,
-            contact=contact,
-            intended_use=intended_use,
-            limitations=limitations,
-        )
-        if plots:
-            captured.attachments.update(_draw(pipeline, plan, X_test, y_test, extra))
+                    measured["learning_curve"] = curve
+        drawn = _draw(pipeline, plan, X_test, y_test, measured) if plots else {}
     notes = _notes(caught)
     options = {
         "scale": scale,
@@ -169,12 +132,35 @@ def train(
         "class_weight": class_weight,
         "max_categories": max_categories,
     }
-    record = _record(data, source, plan, model, options, (len(y_train), len(y_test)))
-    record.update(search=searched, warnings=decisions + notes)
-    metrics = {**(captured.manifest.metrics or {}), **extra}
-    captured.manifest = replace(captured.manifest, metrics=metrics, training=json_value(record))
+    training = _record(data, source, plan, model, options, (len(y_train), len(y_test)))
+    training.update(search=searched, warnings=decisions + notes)
+    details = details or ModelDetails()
+    default_name = f"{Path(source.name).stem}-{model}" if source else model
+    captured = capture(
+        pipeline,
+        X_train,
+        y_train,
+        X_test=X_test,
+        y_test=y_test,
+        details=replace(details, name=details.name or default_name),
+        target_name=plan.target,
+        record=TrainingRecord(training, measured, drawn),
+    )
     _say(notes)
     return captured
+
+
+def _warn_of_a_slow_svm(model: str, rows: int) -> None:
+    if model == "svm" and rows > SLOW_SVM_ROWS:
+        # Said now, not with the other warnings at the end: the user may want to stop.
+        warnings.warn(
+            DeploymlWarning(
+                f"svm: about {rows} training rows; a support vector machine's fit time grows "
+                "with the square of the rows, and every fit here is six (calibration), so "
+                "this may take a long time; gradient-boosting scales to large tables"
+            ),
+            stacklevel=3,
+        )
 
 
 def _say(notes: list[str]) -> None:

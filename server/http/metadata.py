@@ -48,7 +48,7 @@ def describe(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         "metrics": manifest.metrics,
         "training": manifest.training,
         "provenance": asdict(manifest.provenance),
-        "version_differences": runtime.version_differences,
+        "version_differences": [asdict(d) for d in runtime.version_differences],
         "example": {
             "request": {"instances": examples.inputs[:1]},
             "predictions": examples.predictions[:1],

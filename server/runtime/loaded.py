@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass, replace
-from importlib import metadata
+from dataclasses import astuple, dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sklearn
 
-from packager import Artefact, Scores, compare_scores, load_artefact, model_input, score
+from packager.artefact import (
+    Artefact,
+    Scores,
+    VersionDifference,
+    compare_scores,
+    load_artefact,
+    model_input,
+    score,
+    version_differences,
+)
+from packager.capture import task_of
 from packager.errors import ArtefactError
 from server.errors import UnscorableInputError
 from server.runtime.probe import takes_arrays, unscorable_features
@@ -28,7 +37,6 @@ from server.validation.validator import Batch, Validator
 __all__ = ["Runtime", "VersionMismatchError", "load_runtime"]
 
 log = logging.getLogger("deployml.server")
-SKLEARN = "scikit-learn"
 # Classifiers whose predict is exactly classes_[argmax(predict_proba)], so one pass gives both.
 _ARGMAX_CLASSIFIERS = frozenset(
     {
@@ -45,15 +53,16 @@ _SILENCED = ("Found unknown categories", "X does not have valid feature names")
 
 
 class VersionMismatchError(ArtefactError):
-    """scikit-learn differs from the recorded version and DEPLOYML_STRICT_VERSIONS is on."""
+    """A fatal version difference (scikit-learn, or a package not installed) under
+    DEPLOYML_STRICT_VERSIONS."""
 
-    def __init__(self, recorded: str, installed: str | None) -> None:
+    def __init__(self, difference: VersionDifference) -> None:
         super().__init__(
-            f"the model was packaged with {SKLEARN} {recorded} but {installed or 'none'} is "
-            "installed; install the recorded version or unset DEPLOYML_STRICT_VERSIONS"
+            f"the model was packaged with {difference.package} {difference.recorded} but "
+            f"{difference.installed or 'none'} is installed; install the recorded version or "
+            "unset DEPLOYML_STRICT_VERSIONS"
         )
-        self.recorded = recorded
-        self.installed = installed
+        self.difference = difference
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ class Runtime:
     validator: Validator
     task: str
     labels: list[str] | None
-    version_differences: list[dict[str, str | None]]
+    version_differences: list[VersionDifference]
     not_ready: str | None
     threads: ThreadLimit
     takes_arrays: bool = False
@@ -107,19 +116,19 @@ class Runtime:
 
 def load_runtime(settings: Settings) -> Runtime:
     """Load and check the artefact named by ``settings``; raise on anything unsafe."""
-    artefact = load_artefact(settings.require_artefact(), check_hashes=True)
+    artefact = load_artefact(settings.require_artefact())
     manifest = artefact.manifest
-    differences = _version_differences(manifest.provenance.packages)
+    differences = version_differences(manifest.provenance.packages)
     for diff in differences:
-        level = logging.ERROR if diff["package"] == SKLEARN else logging.WARNING
-        log.log(level, "version mismatch: %s recorded %s, installed %s", *diff.values())
-        if diff["package"] == SKLEARN and settings.strict_versions:
-            raise VersionMismatchError(str(diff["recorded"]), diff["installed"])
+        level = logging.ERROR if diff.fatal else logging.WARNING
+        log.log(level, "version mismatch: %s recorded %s, installed %s", *astuple(diff))
+        if diff.fatal and settings.strict_versions:
+            raise VersionMismatchError(diff)
     _silence_reported_warnings()
     threads = ThreadLimit(settings.model_thread_limit)
     # One thread in the master: OpenMP pools started before fork can hang the workers.
     threads.apply(1)
-    task = manifest.target.task if manifest.target else _guess_task(artefact.model)
+    task = manifest.target.task if manifest.target else task_of(artefact.model)
     classes = getattr(artefact.model, "classes_", None) if task != "regression" else None
     runtime = Runtime(
         artefact=artefact,
@@ -169,18 +178,6 @@ def _self_test(runtime: Runtime) -> list[str]:
     return compare_scores(examples, scores)
 
 
-def _version_differences(recorded: dict[str, str]) -> list[dict[str, str | None]]:
-    differences: list[dict[str, str | None]] = []
-    for package, version in sorted(recorded.items()):
-        try:
-            installed: str | None = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            installed = None
-        if installed != version:
-            differences.append({"package": package, "recorded": version, "installed": installed})
-    return differences
-
-
 def _argmax_classifier(model: Any) -> bool:
     """Whether predict is classes_[argmax(predict_proba)]: one pass then gives both."""
     final = model.steps[-1][1] if hasattr(model, "steps") else model
@@ -189,13 +186,6 @@ def _argmax_classifier(model: Any) -> bool:
         and getattr(final, "n_outputs_", 1) == 1
         and hasattr(model, "predict_proba")
     )
-
-
-def _guess_task(model: Any) -> str:
-    classes = getattr(model, "classes_", None)
-    if classes is None:
-        return "regression"
-    return "binary" if len(classes) == 2 else "multiclass"
 
 
 def _plain(label: Any) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from packager import Artefact, Examples, compare_scores, model_input, score
+from packager.artefact import Artefact, Examples, compare_scores, model_input, score
 from packager.artefact.manifest import FeatureSpec, Label
 
 __all__ = ["takes_arrays", "unscorable_features"]

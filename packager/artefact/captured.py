@@ -1,0 +1,78 @@
+"""A captured model in memory, and the capture file that carries it from training to packaging.
+
+A capture file is a joblib'd plain dict (no deployml classes, so any deployml version reads
+it) marked by :data:`CAPTURE_KEY`, whose value is the format version that wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packager.artefact.examples import Examples
+from packager.artefact.files import staged
+from packager.artefact.manifest import FORMAT_VERSION, Manifest, check_format_version
+from packager.artefact.model_file import check_estimator, write_model_file
+from packager.errors import ManifestError, ModelFileError
+
+__all__ = ["CAPTURE_KEY", "CapturedModel", "is_capture_file"]
+
+CAPTURE_KEY = "deployml_capture"
+
+
+@dataclass(frozen=True)
+class CapturedModel:
+    """A fitted estimator with its manifest, example rows and extra files, ready to package."""
+
+    estimator: Any
+    manifest: Manifest
+    examples: Examples
+    attachments: Mapping[str, bytes] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain dict a capture file holds."""
+        return {
+            CAPTURE_KEY: FORMAT_VERSION,
+            "estimator": self.estimator,
+            # Through JSON, so the dict is exactly what manifest.json would hold.
+            "manifest": json.loads(json.dumps(self.manifest.to_dict(), allow_nan=False)),
+            "examples": self.examples.to_dict(),
+            "attachments": dict(self.attachments),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str) -> CapturedModel:
+        """Read a capture file's dict, refusing newer formats and naming what is malformed."""
+        version = data[CAPTURE_KEY]
+        if not isinstance(version, str):
+            raise ModelFileError(source, "has a malformed capture version")
+        check_format_version(version)
+        estimator = data.get("estimator")
+        check_estimator(estimator, source)
+        try:
+            manifest = Manifest.from_dict(data.get("manifest"), source=source)
+            examples = Examples.from_dict(data.get("examples", {}), source=source)
+        except ManifestError as error:
+            raise ModelFileError(source, f"capture file is malformed: {error.problem}") from None
+        attachments = data.get("attachments") or {}
+        if not isinstance(attachments, dict) or not all(
+            isinstance(k, str) and isinstance(v, bytes) for k, v in attachments.items()
+        ):
+            raise ModelFileError(source, "capture file attachments must map names to bytes")
+        return cls(estimator, manifest, examples, dict(attachments))
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the capture file (joblib) to ``path`` whole or not at all; returns the path."""
+        target = Path(path)
+        with staged(target, directory=False) as stage:
+            write_model_file(self.to_dict(), stage)
+        return target
+
+
+def is_capture_file(obj: Any) -> bool:
+    """Whether an unpickled object is a capture file's dict rather than a plain estimator."""
+    return isinstance(obj, dict) and CAPTURE_KEY in obj
