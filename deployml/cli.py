@@ -1,22 +1,21 @@
-"""The ``deployml`` command group and its packaging commands.
+"""The ``deployml`` command line: every command, and the one place errors become one line.
 
-Commands are thin: each parses its options and calls a plain function that tests call
-directly. A :class:`~packager.errors.DeploymlError` becomes one ``Error: ...`` line and exit
-code 1 at this boundary; ``--debug`` shows the traceback instead. Usage errors exit 2 (click).
-``server.cli`` adds ``serve`` to this group, so this module never imports ``server``.
+Commands are thin: each parses its options and calls a plain function of ``packager`` or
+``server`` that tests call directly. :class:`DeploymlGroup` is the error boundary: a
+:class:`~packager.errors.DeploymlError` raised by any command becomes ``Error: ...`` and its
+exit code (``--debug`` shows the traceback instead); usage errors exit 2, as click's do.
+``serve`` imports the server (Flask, gunicorn) only when it runs.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import fields
-from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -30,44 +29,53 @@ from packager import (
     verify,
 )
 from packager.artefact import MAX_CATEGORIES
-from packager.errors import ArtefactError, DeploymlError, DeploymlWarning, OutputExistsError
+from packager.errors import (
+    ArtefactError,
+    ConfigError,
+    DeploymlError,
+    DeploymlWarning,
+    OutputExistsError,
+)
 from packager.example import build_example
-from packager.training.columns import TASKS
-from packager.training.models import MODELS, SCALERS
-from packager.training.progress import TerminalProgress
-from packager.training.report import training_report
-from packager.training.table import read_table
-from packager.training.trainer import train_csv
+from packager.training import (
+    MODELS,
+    SCALERS,
+    TASKS,
+    TerminalProgress,
+    read_table,
+    train_csv,
+    training_report,
+)
+from server.settings import PORTS, PREFIX, WORKERS, Settings
 
-P = ParamSpec("P")
-R = TypeVar("R")
+__all__ = ["cli", "main"]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group()
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.version_option(package_name="deployml")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    """Package scikit-learn models with their training metadata, and serve them."""
-    ctx.obj = {"debug": debug}
+class DeploymlGroup(click.Group):
+    """A click group that turns a DeploymlError from any command into ``Error: ...``."""
 
-
-def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a DeploymlError raised by ``command`` into ``Error: ...`` and exit code 1."""
-
-    @wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return command(*args, **kwargs)
+            return super().invoke(ctx)
         except DeploymlError as error:
-            ctx = click.get_current_context(silent=True)
-            if ctx is not None and (ctx.find_root().obj or {}).get("debug"):
+            if ctx.params.get("debug"):
                 raise
             click.echo(f"Error: {error.message}", err=True)
-            sys.exit(error.exit_code)
+            ctx.exit(error.exit_code)
 
-    return wrapper
+
+@click.group(cls=DeploymlGroup)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="deployml")
+def cli(debug: bool) -> None:
+    """Package scikit-learn models with their training metadata, and serve them."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the ``deployml`` command line (the console script and ``python -m deployml``)."""
+    return cli.main(args=argv, prog_name="deployml")
 
 
 def details_options(command: F) -> F:
@@ -94,15 +102,37 @@ def details_options(command: F) -> F:
     return gather  # type: ignore[return-value]
 
 
+def output_option(help: str, default: str | None = None) -> Callable[[F], F]:
+    """``-o/--output``: required unless a default is given."""
+    if default is None:
+        return click.option(
+            "-o", "--output", required=True, type=click.Path(path_type=Path), help=help
+        )
+    return click.option(
+        "-o",
+        "--output",
+        default=default,
+        show_default=True,
+        type=click.Path(path_type=Path),
+        help=help,
+    )
+
+
+def _report_packaged(path: Path) -> None:
+    manifest, sha256 = read_manifest(path)
+    click.echo(f"Packaged {manifest.model.name} {manifest.model.version} into {path}")
+    click.echo(f"Artefact sha256: {sha256}")
+    for item in manifest.missing:
+        click.echo(f"Not recorded: {item}")
+
+
+def _package(captured: CapturedModel, output: Path, force: bool) -> None:
+    _report_packaged(package(captured, output, force=force))
+
+
 @cli.command("package")
 @click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Artefact directory to write (must not exist unless --force).",
-)
+@output_option("Artefact directory to write (must not exist unless --force).")
 @click.option("--force", is_flag=True, help="Replace an existing artefact at --output.")
 @click.option(
     "--train",
@@ -116,7 +146,6 @@ def details_options(command: F) -> F:
 )
 @click.option("--target", help="The target column of --train and --test.")
 @details_options
-@reports_errors
 def package_command(
     model_file: Path,
     output: Path,
@@ -141,16 +170,7 @@ def package_command(
         target=target,
         details=details,
     )
-    _package_and_report(captured, output, force)
-
-
-def _package_and_report(captured: CapturedModel, output: Path, force: bool) -> None:
-    path = package(captured, output, force=force)
-    manifest, sha256 = read_manifest(path)
-    click.echo(f"Packaged {manifest.model.name} {manifest.model.version} into {path}")
-    click.echo(f"Artefact sha256: {sha256}")
-    for item in manifest.missing:
-        click.echo(f"Not recorded: {item}")
+    _package(captured, output, force)
 
 
 @cli.command("train")
@@ -225,16 +245,9 @@ def _package_and_report(captured: CapturedModel, output: Path, force: bool) -> N
     is_flag=True,
     help="Write a capture file (e.g. model.pkl) at --output instead of an artefact.",
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Artefact directory (or capture file) to write; must not exist unless --force.",
-)
+@output_option("Artefact directory (or capture file) to write; must not exist unless --force.")
 @click.option("--force", is_flag=True, help="Replace an existing output.")
 @details_options
-@reports_errors
 def train_command(
     data_file: Path,
     output: Path,
@@ -271,7 +284,7 @@ def train_command(
         click.echo(f"Saved the captured model to {path}; package it with:")
         click.echo(f"  deployml package {path} -o DIR")
     else:
-        _package_and_report(captured, output, force)
+        _package(captured, output, force)
 
 
 def _print_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
@@ -282,7 +295,6 @@ def _print_warning(message: Warning | str, category: type[Warning], *_: Any, **_
 @cli.command("inspect")
 @click.argument("artefact_dir", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead.")
-@reports_errors
 def inspect_command(artefact_dir: Path, as_json: bool) -> None:
     """Summarise the artefact at ARTEFACT_DIR (reads the manifest; never loads the model)."""
     manifest, sha256 = read_manifest(artefact_dir)
@@ -294,7 +306,6 @@ def inspect_command(artefact_dir: Path, as_json: bool) -> None:
 
 @cli.command("verify")
 @click.argument("artefact_dir", type=click.Path(path_type=Path))
-@reports_errors
 def verify_command(artefact_dir: Path) -> None:
     """Check ARTEFACT_DIR's hashes and versions, load its model and re-score its examples."""
     report = verify(artefact_dir)
@@ -307,16 +318,10 @@ def verify_command(artefact_dir: Path) -> None:
 
 
 @cli.command("example")
-@click.option(
-    "-o",
-    "--output",
-    default="example-artefact",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Artefact directory to write (must not exist unless --force).",
+@output_option(
+    "Artefact directory to write (must not exist unless --force).", default="example-artefact"
 )
 @click.option("--force", is_flag=True, help="Replace an existing artefact at --output.")
-@reports_errors
 def example_command(output: Path, force: bool) -> None:
     """Train, capture and package the bundled breast-cancer example model (no download)."""
     path = build_example(output, force=force)
@@ -326,6 +331,46 @@ def example_command(output: Path, force: bool) -> None:
     click.echo(f"Serve it with: deployml serve {path}")
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """Entry point for the packaging commands alone (``python -m packager``)."""
-    return cli.main(args=argv, prog_name="deployml")
+# serve's options, by the variable (without its prefix) each one overrides.
+_SERVE_OPTIONS = {
+    "ARTEFACT": "ARTEFACT_DIR",
+    "HOST": "--host",
+    "PORT": "--port",
+    "WORKERS": "--workers",
+}
+
+
+@cli.command("serve")
+@click.argument(
+    "artefact_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=False
+)
+@click.option("--host", help=f"Address to bind (default: DEPLOYML_HOST or {Settings.host}).")
+@click.option(
+    "--port",
+    type=click.IntRange(*PORTS),
+    help=f"Port (default: DEPLOYML_PORT or {Settings.port}).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(*WORKERS),
+    help=f"Worker processes (default: DEPLOYML_WORKERS or {Settings.workers}).",
+)
+def serve_command(
+    artefact_dir: Path | None, host: str | None, port: int | None, workers: int | None
+) -> None:
+    """Serve ARTEFACT_DIR (default: DEPLOYML_ARTEFACT) over HTTP with gunicorn."""
+    given = {"ARTEFACT": artefact_dir, "HOST": host, "PORT": port, "WORKERS": workers}
+    overrides = {k: str(v) for k, v in given.items() if v is not None}
+    try:
+        settings = Settings.from_env(overrides=overrides)
+    except ConfigError as error:
+        name = error.variable.removeprefix(PREFIX)
+        if name not in overrides or name not in _SERVE_OPTIONS:
+            raise
+        # The value came from an option, so the option is named, as click would.
+        raise click.BadParameter(error.problem, param_hint=_SERVE_OPTIONS[name]) from None
+    settings.require_artefact()
+    # Imported here so that the other commands start without Flask and gunicorn.
+    from server.gunicorn_app import serve
+
+    serve(settings)

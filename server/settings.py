@@ -11,18 +11,23 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from packager.errors import ConfigError
 
-__all__ = ["LOG_LEVELS", "PREFIX", "Settings"]
+__all__ = ["LOG_LEVELS", "PORTS", "PREFIX", "WORKERS", "Settings"]
 
 PREFIX = "DEPLOYML_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# Allowed ranges, inclusive; the command line checks its options against the same ones.
+PORTS = (1, 65535)
+WORKERS = (1, 64)
+THREADS = (1, 256)
+REQUEST_BYTES = (1024, 2**31)
+ROWS = (1, 10_000_000)
+TIMEOUTS = (1, 3600)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-_MAX_WORKERS = 64
-_MAX_THREADS = 256
 
 T = TypeVar("T")
 
@@ -37,7 +42,7 @@ class Settings:
     workers: int = 2
     worker_threads: int = 1
     model_threads: int | None = None
-    max_request_bytes: int = 10 * 1024 * 1024
+    max_request_bytes: int = 10 * 2**20
     max_rows: int = 10_000
     log_level: str = "info"
     strict_categories: bool = False
@@ -56,19 +61,12 @@ class Settings:
         merged = dict(os.environ if environ is None else environ)
         merged.update({PREFIX + key: value for key, value in (overrides or {}).items()})
         env = _Env(merged)
+        # Each variable is its field's name in capitals; an unset one keeps the field's default.
         return cls(
-            artefact=env.get("ARTEFACT", _directory, None),
-            host=env.get("HOST", _host, cls.host),
-            port=env.get("PORT", _bounded(1, 65535), cls.port),
-            workers=env.get("WORKERS", _bounded(1, _MAX_WORKERS), cls.workers),
-            worker_threads=env.get("WORKER_THREADS", _bounded(1, _MAX_THREADS), 1),
-            model_threads=env.get("MODEL_THREADS", _bounded(1, _MAX_THREADS), None),
-            max_request_bytes=env.get("MAX_REQUEST_BYTES", _bounded(1024, 2**31), 10 * 2**20),
-            max_rows=env.get("MAX_ROWS", _bounded(1, 10_000_000), cls.max_rows),
-            log_level=env.get("LOG_LEVEL", _log_level, cls.log_level),
-            strict_categories=env.get("STRICT_CATEGORIES", _boolean, False),
-            strict_versions=env.get("STRICT_VERSIONS", _boolean, False),
-            timeout=env.get("TIMEOUT", _bounded(1, 3600), cls.timeout),
+            **{
+                name: env.get(name.upper(), parse, getattr(cls, name))
+                for name, parse in _PARSERS.items()
+            }
         )
 
     @property
@@ -148,3 +146,19 @@ def _directory(raw: str) -> Path:
     if not path.is_dir():
         raise ValueError(f"{path} is not a directory")
     return path
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "artefact": _directory,
+    "host": _host,
+    "port": _bounded(*PORTS),
+    "workers": _bounded(*WORKERS),
+    "worker_threads": _bounded(*THREADS),
+    "model_threads": _bounded(*THREADS),
+    "max_request_bytes": _bounded(*REQUEST_BYTES),
+    "max_rows": _bounded(*ROWS),
+    "log_level": _log_level,
+    "strict_categories": _boolean,
+    "strict_versions": _boolean,
+    "timeout": _bounded(*TIMEOUTS),
+}

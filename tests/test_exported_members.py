@@ -36,3 +36,27 @@ def test_importing_packager_pulls_in_neither_flask_nor_click() -> None:
     code = "import sys, packager; print(any(m in sys.modules for m in ('flask', 'click')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_command_line_starts_without_flask_or_gunicorn() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, deployml.cli; "
+        "print(sorted(m for m in ('flask', 'gunicorn', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_python_m_deployml_is_the_deployml_command() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "deployml", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    for command in ("example", "inspect", "package", "serve", "train", "verify"):
+        assert f"  {command}  " in out.stdout

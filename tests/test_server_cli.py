@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import server
-from server.cli import cli
+from deployml.cli import cli
 from server.gunicorn_app import curl_example, gunicorn_options
 from server.http.app import create_app
 from server.http.routes import EXTENSION
@@ -31,7 +31,9 @@ def test_serve_without_an_artefact_names_the_variable() -> None:
     assert output.strip() == "Error: DEPLOYML_ARTEFACT: not set; give the artefact directory"
 
 
-@pytest.mark.parametrize("args", [["--port", "0"], ["--port", "x"], ["--workers", "0"]])
+@pytest.mark.parametrize(
+    "args", [["--port", "0"], ["--port", "x"], ["--workers", "0"], ["--host", "a b"]]
+)
 def test_serve_refuses_bad_options_as_usage_errors(binary_artefact: Path, args: list[str]) -> None:
     code, output = run("serve", str(binary_artefact), *args)
     assert code == 2

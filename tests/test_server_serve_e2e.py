@@ -22,7 +22,7 @@ import pytest
 
 SECRET_TEXT = "ZQXJ-SECRET-7731"
 READY_WITHIN = 60.0
-DEPLOYML = [sys.executable, "-c", "from server.cli import main; main()"]
+DEPLOYML = [sys.executable, "-m", "deployml"]
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,8 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         "DEPLOYML_STRICT_VERSIONS": "on",
         "DEPLOYML_TIMEOUT": "12",
     }
+    # A field added without its variable (or a variable without its field) fails here.
+    assert set(env) == {f"DEPLOYML_{field.name.upper()}" for field in fields(Settings)}
     settings = Settings.from_env(env)
     assert settings == Settings(
         artefact=tmp_path,
