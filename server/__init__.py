@@ -21,6 +21,6 @@ __all__ = ["Settings", "create_app"]
 def create_app(settings: Settings | None = None) -> Flask:
     """Load and self-test the artefact once, then build the app (settings default: env)."""
     # Imported on use, so that reading Settings (as the command line does) needs no Flask.
-    from server.http.app import create_app as build
+    from server.http import create_app as build
 
     return build(settings)

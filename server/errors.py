@@ -1,22 +1,15 @@
-"""HTTP errors and the one set of handlers that turns every error into the same JSON shape.
+"""The server's branch of the error tree (drawn whole in :mod:`packager.errors`).
 
-Every response for a failure is ``{"error": {"code", "message", "details"}}``. Client
-mistakes are :class:`~packager.errors.RequestError` subclasses carrying their own status
-and code; Werkzeug's own errors (404, 405, 413, ...) are reshaped the same way; anything
-else is a 500 whose body says only that the server failed. Messages and details name
-features and rows, never submitted values.
+Client mistakes are :class:`~packager.errors.RequestError` subclasses, each carrying its HTTP
+status and code; ``server.http.responses`` turns them into the one JSON error shape. Their
+messages and details name features and rows, never submitted values.
+:class:`VersionMismatchError` stops the server at start-up.
 """
 
 from __future__ import annotations
 
-import logging
-import traceback
-
-import orjson
-from flask import Flask, Response
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
-
-from packager.errors import RequestError
+from packager.artefact import VersionDifference
+from packager.errors import ArtefactError, RequestError
 
 __all__ = [
     "EmptyBatchError",
@@ -28,21 +21,12 @@ __all__ = [
     "UnscorableInputError",
     "UnseenCategoryError",
     "UnsupportedMediaTypeError",
-    "error_response",
-    "register_error_handlers",
+    "VersionMismatchError",
 ]
 
 JSON_MIMETYPE = "application/json"
-log = logging.getLogger("deployml.server")
-
-# Werkzeug names its errors in prose ("Method Not Allowed"); clients match on codes.
-_HTTP_CODES = {
-    400: "bad_request",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-}
+# One problem in a request: its row, the feature (when there is one) and what is wrong.
+Detail = dict[str, object]
 
 
 class MalformedJSONError(RequestError):
@@ -103,7 +87,7 @@ class InvalidInputError(RequestError):
     status = 422
     code = "invalid_input"
 
-    def __init__(self, details: list[dict[str, object]], total: int) -> None:
+    def __init__(self, details: list[Detail], total: int) -> None:
         shown = "" if total == len(details) else f" (the first {len(details)} are listed)"
         super().__init__(
             f"{total} problem(s) with the input{shown}; see GET /metadata for the schema",
@@ -117,7 +101,7 @@ class UnseenCategoryError(RequestError):
     status = 422
     code = "unseen_category"
 
-    def __init__(self, details: list[dict[str, object]], strict: bool) -> None:
+    def __init__(self, details: list[Detail], strict: bool) -> None:
         why = (
             "this server is configured to refuse them"
             if strict
@@ -149,38 +133,14 @@ class NotReadyError(RequestError):
         super().__init__(f"the model is not ready: {reason}")
 
 
-def error_response(
-    status: int, code: str, message: str, details: list[dict[str, object]]
-) -> Response:
-    """The one JSON error body."""
-    body = {"error": {"code": code, "message": message, "details": details}}
-    return Response(orjson.dumps(body), status=status, mimetype=JSON_MIMETYPE)
+class VersionMismatchError(ArtefactError):
+    """A fatal version difference (scikit-learn, or a package not installed) under
+    DEPLOYML_STRICT_VERSIONS."""
 
-
-def register_error_handlers(app: Flask) -> None:
-    """Route every error raised while handling a request through the JSON shape."""
-    app.register_error_handler(RequestError, _request_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _server_error)
-
-
-def _request_error(error: RequestError) -> Response:
-    return error_response(error.status, error.code, error.message, error.details)
-
-
-def _http_error(error: HTTPException) -> Response:
-    status = error.code or 500
-    code = _HTTP_CODES.get(status, "http_error" if status < 500 else "server_error")
-    response = error_response(status, code, error.description or error.name, [])
-    if isinstance(error, MethodNotAllowed) and error.valid_methods:
-        # HTTP requires a 405 to say which methods the route accepts.
-        response.headers["Allow"] = ", ".join(error.valid_methods)
-    return response
-
-
-def _server_error(error: Exception) -> Response:
-    # The message of an arbitrary exception may quote input values: log its type and
-    # where it happened, never its text.
-    frames = "".join(traceback.format_tb(error.__traceback__))
-    log.error("internal error %s\n%s", type(error).__name__, frames)
-    return error_response(500, "server_error", "the server failed to handle the request", [])
+    def __init__(self, difference: VersionDifference) -> None:
+        super().__init__(
+            f"the model was packaged with {difference.package} {difference.recorded} but "
+            f"{difference.installed or 'none'} is installed; install the recorded version or "
+            "unset DEPLOYML_STRICT_VERSIONS"
+        )
+        self.difference = difference

@@ -24,13 +24,17 @@ import orjson
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from server.http.app import create_app
-from server.http.routes import EXTENSION, State
+from server.http import EXTENSION, State, create_app
 from server.settings import Settings
 
 __all__ = ["GunicornServer", "curl_example", "gunicorn_options", "serve"]
 
 _SHARED_MEMORY = "/dev/shm"
+# Seconds an idle client connection stays open: long enough for a client's next request,
+# short enough that idle clients do not hold a worker's threads.
+KEEPALIVE_SECONDS = 5
+# Seconds a worker has to finish its requests after a restart or shutdown is asked for.
+GRACEFUL_TIMEOUT_SECONDS = 10
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -41,9 +45,9 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "worker_class": "gthread",
         "threads": settings.worker_threads,
         "preload_app": True,
-        "keepalive": 5,
+        "keepalive": KEEPALIVE_SECONDS,
         "timeout": settings.timeout,
-        "graceful_timeout": 10,
+        "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": settings.log_level,

@@ -13,7 +13,7 @@ import pytest
 from packager.artefact import file_sha256
 from packager.errors import ConfigError, FormatVersionError, IntegrityError
 from server import Settings, create_app
-from server.runtime.loaded import VersionMismatchError
+from server.errors import VersionMismatchError
 
 
 def copy_of(artefact: Path, tmp_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Logging set-up and the JSON-lines access log (one line per request, no feature values).
+"""The JSON-lines access log: one line per request, without feature values.
 
 Each line holds: time, request id, method, route (the matched rule, never the raw path),
 status, rows, latency in milliseconds and the artefact's hash. The request id is taken
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -18,31 +17,13 @@ from datetime import UTC, datetime
 import orjson
 from flask import Flask, Response, g, request
 
-from server.settings import Settings
+from server.logs import ACCESS_LOGGER
 
-__all__ = ["ACCESS_LOGGER", "REQUEST_ID_HEADER", "configure_logging", "install_access_log"]
+__all__ = ["REQUEST_ID_HEADER", "install_access_log"]
 
-ACCESS_LOGGER = "deployml.access"
-SERVER_LOGGER = "deployml.server"
 REQUEST_ID_HEADER = "X-Request-ID"
 # Ids from clients go into logs and headers: accept only short, plain tokens.
 _SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-
-
-def configure_logging(settings: Settings) -> None:
-    """Send server messages and access lines to stderr at the configured level, once."""
-    level = getattr(logging, settings.log_level.upper())
-    for name, form in (
-        (SERVER_LOGGER, "%(asctime)s %(levelname)s %(message)s"),
-        (ACCESS_LOGGER, "%(message)s"),
-    ):
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        logger.propagate = False
-        if not logger.handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter(form))
-            logger.addHandler(handler)
 
 
 def request_id(given: str | None) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import orjson
 from flask import Flask
 
-from server.errors import register_error_handlers
-from server.http.access_log import configure_logging, install_access_log
-from server.http.metadata import describe
+from server.http.access_log import install_access_log
+from server.http.metadata import metadata_document
+from server.http.responses import register_error_handlers
 from server.http.routes import EXTENSION, State, blueprint
-from server.runtime.loaded import load_runtime
+from server.logs import configure_logging
+from server.runtime import load_runtime
 from server.settings import Settings
 
 __all__ = ["create_app"]
@@ -26,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions[EXTENSION] = State(
         settings=settings,
         runtime=runtime,
-        metadata=orjson.dumps(describe(runtime, settings)),
+        metadata=orjson.dumps(metadata_document(runtime, settings)),
         model={
             "name": manifest.model.name,
             "version": manifest.model.version,

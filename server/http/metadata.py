@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from packager.artefact.manifest import FeatureSpec
-from server.runtime.loaded import Runtime
+from packager.artefact import FeatureSpec
+from server.runtime import Runtime
 from server.settings import Settings
 
-__all__ = ["describe"]
+__all__ = ["metadata_document"]
 
 _PAYLOADS = {
     "one": {"<feature>": "<value>", "...": "..."},
@@ -18,7 +18,7 @@ _PAYLOADS = {
 }
 
 
-def describe(runtime: Runtime, settings: Settings) -> dict[str, Any]:
+def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
     """Schema, target, metrics, training, provenance, versions and an example request, as JSON."""
     artefact = runtime.artefact
     manifest = artefact.manifest

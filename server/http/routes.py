@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from server.errors import JSON_MIMETYPE, NotReadyError, UnsupportedMediaTypeError
-from server.runtime.loaded import Runtime
+from server.http.responses import json_response
+from server.runtime import Runtime
 from server.settings import Settings
-from server.validation.payload import parse_body, read_payload
+from server.validation import parse_body, read_payload
 
 __all__ = ["EXTENSION", "State", "blueprint"]
 
@@ -35,10 +35,6 @@ def _state() -> State:
     return state
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status=status, mimetype=JSON_MIMETYPE)
-
-
 @blueprint.post("/predict")
 def predict() -> Response:
     """Validate the rows, score them, and return predictions with per-row warnings."""
@@ -58,7 +54,7 @@ def predict() -> Response:
     body["warnings"] = batch.warnings
     body["model"] = state.model
     body["request_id"] = g.request_id
-    return _json(body)
+    return json_response(body)
 
 
 def _body(settings: Settings) -> bytes:
@@ -93,7 +89,7 @@ def metadata() -> Response:
 @blueprint.get("/livez")
 def livez() -> Response:
     """Liveness: the process answers HTTP."""
-    return _json({"status": "alive"})
+    return json_response({"status": "alive"})
 
 
 @blueprint.get("/readyz")
@@ -101,5 +97,5 @@ def readyz() -> Response:
     """Readiness: the model is loaded and passed its self-test."""
     reason = _state().runtime.not_ready
     if reason is not None:
-        return _json({"status": "not ready", "reason": reason}, status=503)
-    return _json({"status": "ready"})
+        return json_response({"status": "not ready", "reason": reason}, status=503)
+    return json_response({"status": "ready"})

@@ -27,16 +27,16 @@ from packager.artefact import (
     version_differences,
 )
 from packager.capture import task_of
-from packager.errors import ArtefactError
-from server.errors import UnscorableInputError
+from server.errors import UnscorableInputError, VersionMismatchError
+from server.logs import SERVER_LOGGER
 from server.runtime.probe import takes_arrays, unscorable_features
 from server.runtime.threads import ThreadLimit
 from server.settings import Settings
-from server.validation.validator import Batch, Validator
+from server.validation import Batch, Validator
 
-__all__ = ["Runtime", "VersionMismatchError", "load_runtime"]
+__all__ = ["Runtime", "load_runtime"]
 
-log = logging.getLogger("deployml.server")
+log = logging.getLogger(SERVER_LOGGER)
 # Classifiers whose predict is exactly classes_[argmax(predict_proba)], so one pass gives both.
 _ARGMAX_CLASSIFIERS = frozenset(
     {
@@ -50,19 +50,6 @@ _ARGMAX_CLASSIFIERS = frozenset(
 
 
 _SILENCED = ("Found unknown categories", "X does not have valid feature names")
-
-
-class VersionMismatchError(ArtefactError):
-    """A fatal version difference (scikit-learn, or a package not installed) under
-    DEPLOYML_STRICT_VERSIONS."""
-
-    def __init__(self, difference: VersionDifference) -> None:
-        super().__init__(
-            f"the model was packaged with {difference.package} {difference.recorded} but "
-            f"{difference.installed or 'none'} is installed; install the recorded version or "
-            "unset DEPLOYML_STRICT_VERSIONS"
-        )
-        self.difference = difference
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,15 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from packager.artefact import Artefact, Examples, compare_scores, model_input, score
-from packager.artefact.manifest import FeatureSpec, Label
+from packager.artefact import (
+    Artefact,
+    Examples,
+    FeatureSpec,
+    Label,
+    compare_scores,
+    model_input,
+    score,
+)
 
 __all__ = ["takes_arrays", "unscorable_features"]
 

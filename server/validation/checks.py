@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from packager.artefact.manifest import FeatureSpec, Label
+from packager.artefact import FeatureSpec, Label
 from server.validation.payload import kind_of
 
 __all__ = [

@@ -10,16 +10,16 @@ per-value checks, so the messages stay the same on every path.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import NoneType
 from typing import Any
 
 import numpy as np
 
-from packager.artefact.manifest import FeatureSpec
+from packager.artefact import FeatureSpec
+from server.errors import Detail
 from server.validation import checks
 
 __all__ = ["NumericMatrix"]
-
-_NONE = type(None)
 
 
 class NumericMatrix:
@@ -30,7 +30,7 @@ class NumericMatrix:
         self.nullable = np.array([f.nullable for f in features], dtype=bool)
         self.lows = np.array([np.nan if f.min is None else f.min for f in features])
         self.highs = np.array([np.nan if f.max is None else f.max for f in features])
-        self.accepted = frozenset({int, float} | ({_NONE} if self.nullable.any() else set()))
+        self.accepted = frozenset({int, float} | ({NoneType} if self.nullable.any() else set()))
 
     @staticmethod
     def applies_to(features: Sequence[FeatureSpec]) -> bool:
@@ -54,7 +54,7 @@ class NumericMatrix:
             return None
         return matrix
 
-    def warnings(self, matrix: np.ndarray) -> list[dict[str, object]]:
+    def warnings(self, matrix: np.ndarray) -> list[Detail]:
         """Per-row warnings for values outside the training range, row by row in feature order."""
         below = matrix < self.lows  # NaN (null, or no recorded bound) compares False
         above = matrix > self.highs

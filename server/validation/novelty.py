@@ -12,14 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from packager.artefact.manifest import FeatureSpec
-from server.errors import UnseenCategoryError
+from packager.artefact import FeatureSpec
+from server.errors import Detail, UnseenCategoryError
 from server.validation import checks
 from server.validation.payload import MAX_DETAILS
 
 __all__ = ["Novelty"]
-
-Detail = dict[str, object]
 
 
 class Novelty:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from server.errors import (
+    Detail,
     EmptyBatchError,
     InvalidInputError,
     InvalidPayloadError,
@@ -96,7 +97,7 @@ def _columnar(columns: Any, data: Any) -> Payload:
         raise InvalidPayloadError(f'"data" is {kind_of(data)}; expected an array of rows')
     width = len(columns)
     if set(map(type, data)) - {list} or set(map(len, data)) - {width}:
-        details: list[dict[str, object]] = [
+        details: list[Detail] = [
             {"row": i, "problem": _row_shape_problem(row, width)}
             for i, row in enumerate(data)
             if not isinstance(row, list) or len(row) != width

@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
+from types import NoneType
 from typing import Any
 
 import numpy as np
 from marshmallow import Schema, ValidationError, fields
 
-from packager.artefact.manifest import FeatureSpec, InputSpec
-from server.errors import InvalidInputError
+from packager.artefact import FeatureSpec, InputSpec
+from server.errors import Detail, InvalidInputError
 from server.validation import checks
 from server.validation.matrix import NumericMatrix
 from server.validation.novelty import Novelty
@@ -31,8 +32,6 @@ from server.validation.payload import MAX_DETAILS, Payload
 __all__ = ["COLUMNWISE_FROM", "Batch", "Validator"]
 
 COLUMNWISE_FROM = 64
-Detail = dict[str, object]
-_NONE = type(None)
 
 
 @dataclass(frozen=True)
@@ -199,7 +198,7 @@ def _fast_types(feature: FeatureSpec) -> frozenset[type]:
     }.get(feature.kind)
     if kinds is None:
         kinds = checks.category_types(feature.categories) - {float}
-    return kinds | {_NONE} if feature.nullable else kinds
+    return kinds | {NoneType} if feature.nullable else kinds
 
 
 def _row_getter(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
