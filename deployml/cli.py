@@ -22,10 +22,10 @@ import click
 from packager import (
     CapturedModel,
     ModelDetails,
-    describe,
     load_model_file,
     package,
     read_manifest,
+    summarise,
     verify,
 )
 from packager.artefact import MAX_CATEGORIES
@@ -301,7 +301,7 @@ def inspect_command(artefact_dir: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(describe(manifest, sha256))
+        click.echo(summarise(manifest, sha256))
 
 
 @cli.command("verify")

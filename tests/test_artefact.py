@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from packager import capture, compare_scores, load_artefact, model_input, package, score
+from packager import capture, compare_outputs, load_artefact, model_input, model_outputs, package
 from packager.artefact.manifest import FORMAT_VERSION, MANIFEST_FILE
 from packager.artefact.schema import records_to_columns
 from packager.errors import ArtefactError, FormatVersionError, IntegrityError, ManifestError
@@ -33,9 +33,9 @@ def test_artefact_rescores_its_examples_identically(
     spec = artefact.manifest.input
     X = model_input(records_to_columns(artefact.examples.inputs, spec.names), spec)
     assert artefact.manifest.target is not None
-    got = score(artefact.model, X, artefact.manifest.target.task)
+    got = model_outputs(artefact.model, X, artefact.manifest.target.task)
     assert len(artefact.examples.inputs) == 5
-    assert compare_scores(artefact.examples, got) == []
+    assert compare_outputs(artefact.examples, got) == []
 
 
 @pytest.mark.parametrize("fixture", ARTEFACTS)

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from packager import ModelDetails, capture, load_artefact, model_input, package, score
+from packager import ModelDetails, capture, load_artefact, model_input, model_outputs, package
 from server import Settings, create_app
 
 SECRET_TEXT = "ZQXJ-SECRET-7731"
@@ -66,7 +66,7 @@ def test_predict_one_instance_returns_prediction_probabilities_and_model(
     assert response.status_code == 200
     body = response.get_json()
     artefact = load_artefact(binary_artefact)
-    expected = score(
+    expected = model_outputs(
         artefact.model,
         model_input({k: [v] for k, v in row.items()}, artefact.manifest.input),
         "binary",

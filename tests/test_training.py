@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from packager import ModelDetails, describe, load_artefact, package, train, verify
+from packager import ModelDetails, load_artefact, package, summarise, train, verify
 from packager.artefact import file_sha256
 from packager.errors import DeploymlWarning, TrainingError
 from packager.training.models import MODELS
@@ -346,7 +346,7 @@ def test_model_card_and_inspect_say_how_the_model_was_trained(tmp_path: Path) ->
     assert "| Hyperparameter search | best of 12 by roc_auc over 5 folds: max_depth=" in section
     assert "- `note`: it has 160 distinct text values" in section
     assert "Warnings while training" not in section  # the one warning is the column left out
-    summary = describe(load_artefact(out))
+    summary = summarise(load_artefact(out))
     assert "Trained:    deployml train decision-tree (160 rows); 1 column(s) left out" in summary
 
 

@@ -8,7 +8,7 @@ other part of deployml but its errors.
 
 from packager.artefact.captured import CapturedModel, is_capture_file
 from packager.artefact.directory import Artefact, load_artefact, package, read_manifest
-from packager.artefact.examples import Examples, Scores, compare_scores, score
+from packager.artefact.examples import Examples, Outputs, compare_outputs, model_outputs
 from packager.artefact.files import file_sha256
 from packager.artefact.manifest import (
     FORMAT_VERSION,
@@ -34,7 +34,7 @@ from packager.artefact.schema import (
     model_input,
     records_to_columns,
 )
-from packager.artefact.summary import describe
+from packager.artefact.summary import summarise
 from packager.artefact.values import dotted_name, json_label, json_value, sorted_labels
 from packager.artefact.verification import (
     Verification,
@@ -60,15 +60,14 @@ __all__ = [
     "Manifest",
     "ModelFile",
     "ModelInfo",
+    "Outputs",
     "Provenance",
-    "Scores",
     "TargetSpec",
     "Task",
     "Verification",
     "VersionDifference",
     "check_estimator",
-    "compare_scores",
-    "describe",
+    "compare_outputs",
     "dotted_name",
     "file_sha256",
     "infer_input_spec",
@@ -77,12 +76,13 @@ __all__ = [
     "json_value",
     "load_artefact",
     "model_input",
+    "model_outputs",
     "package",
     "read_manifest",
     "read_model_file",
     "records_to_columns",
-    "score",
     "sorted_labels",
+    "summarise",
     "verify",
     "version_differences",
 ]

@@ -12,7 +12,7 @@ from packager.artefact.manifest import EXAMPLES_FILE
 from packager.artefact.values import json_value
 from packager.errors import ManifestError
 
-__all__ = ["ATOL", "RTOL", "Examples", "Scores", "compare_scores", "score"]
+__all__ = ["ATOL", "RTOL", "Examples", "Outputs", "compare_outputs", "model_outputs"]
 
 # Re-scoring the same model on the same machine is exact; these allow for a different BLAS.
 RTOL = 1e-6
@@ -20,7 +20,7 @@ ATOL = 1e-9
 
 
 @dataclass(frozen=True)
-class Scores:
+class Outputs:
     """A model's outputs: JSON-safe predictions and, for classifiers, class probabilities."""
 
     predictions: list[Any]
@@ -61,7 +61,7 @@ class Examples:
         return cls(inputs=inputs, predictions=predictions, probabilities=probabilities)
 
 
-def score(model: Any, X: Any, task: str) -> Scores:
+def model_outputs(model: Any, X: Any, task: str) -> Outputs:
     """Predict (and, for classifiers with ``predict_proba``, the probabilities) for ``X``."""
     predictions = json_value(np.asarray(model.predict(X)))
     if task == "regression":
@@ -69,7 +69,7 @@ def score(model: Any, X: Any, task: str) -> Scores:
     probabilities = None
     if task != "regression" and _has_predict_proba(model):
         probabilities = json_value(np.asarray(model.predict_proba(X), dtype=np.float64))
-    return Scores(predictions=predictions, probabilities=probabilities)
+    return Outputs(predictions=predictions, probabilities=probabilities)
 
 
 def _has_predict_proba(model: Any) -> bool:
@@ -80,7 +80,7 @@ def _has_predict_proba(model: Any) -> bool:
         return False
 
 
-def compare_scores(expected: Examples, got: Scores) -> list[str]:
+def compare_outputs(expected: Examples, got: Outputs) -> list[str]:
     """Problems found comparing recorded example outputs with fresh ones; empty when equal.
 
     Labels must be equal; probabilities and regression outputs equal within RTOL/ATOL.

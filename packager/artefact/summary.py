@@ -1,4 +1,4 @@
-"""``describe``: the plain-text summary of an artefact that ``deployml inspect`` prints."""
+"""``summarise``: the plain-text summary of an artefact that ``deployml inspect`` prints."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import Any
 from packager.artefact.directory import Artefact
 from packager.artefact.manifest import FeatureSpec, Manifest
 
-__all__ = ["describe"]
+__all__ = ["summarise"]
 
 HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "log_loss", "mae", "rmse", "r2")
 TASK_NAMES = {"binary": "binary classifier", "multiclass": "multiclass classifier"}
 
 
-def describe(subject: Artefact | Manifest, sha256: str | None = None) -> str:
+def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     """A readable summary of an artefact (or its manifest) for a terminal."""
     if isinstance(subject, Artefact):
         manifest, sha256 = subject.manifest, subject.sha256

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from packager.artefact.directory import read_examples, read_manifest
-from packager.artefact.examples import compare_scores, score
+from packager.artefact.examples import compare_outputs, model_outputs
 from packager.artefact.files import file_problems
 from packager.artefact.manifest import Manifest
 from packager.artefact.model_file import check_estimator, read_model_file
@@ -175,11 +175,11 @@ def _check_examples(report: Verification, manifest: Manifest, model: Any) -> Non
     spec = manifest.input
     try:
         X = model_input(records_to_columns(examples.inputs, spec.names), spec)
-        got = score(model, X, manifest.target.task)
+        got = model_outputs(model, X, manifest.target.task)
     except Exception as error:  # any failure to re-score is itself the finding
         report.add("examples", "fail", f"re-scoring raised {type(error).__name__}")
         return
-    problems = compare_scores(examples, got)
+    problems = compare_outputs(examples, got)
     if problems:
         report.add("examples", "fail", "; ".join(problems))
     else:

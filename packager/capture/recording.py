@@ -20,13 +20,13 @@ from packager.artefact import (
     TargetSpec,
     Task,
     check_estimator,
-    compare_scores,
+    compare_outputs,
     infer_input_spec,
     json_label,
     json_value,
     model_input,
+    model_outputs,
     records_to_columns,
-    score,
 )
 from packager.capture.data import Dataset, features_of, target_of
 from packager.capture.details import ModelDetails, model_info
@@ -178,7 +178,7 @@ def _evaluate(model: Any, test: Dataset, y: np.ndarray, task: Task, missing: lis
 
 def _score(model: Any, X: Any, task: Task, what: str) -> Any:
     try:
-        return score(model, X, task)
+        return model_outputs(model, X, task)
     except (ValueError, TypeError, KeyError, IndexError) as error:
         # The estimator's own message may quote data values, so only its type is shown.
         raise CaptureError(
@@ -200,7 +200,7 @@ def _examples(model: Any, data: Dataset, spec: InputSpec, task: Task, n: int) ->
     original = data.model_X.iloc[:n] if hasattr(data.model_X, "iloc") else data.model_X[:n]
     direct = _score(model, original, task, "the example rows")
     expected = Examples(records, direct.predictions, direct.probabilities)
-    if compare_scores(expected, scores):
+    if compare_outputs(expected, scores):
         raise CaptureError(
             "the model scores the example rows differently once rebuilt from the recorded "
             "schema; the schema does not describe the training data faithfully"

@@ -18,12 +18,12 @@ import sklearn
 
 from packager.artefact import (
     Artefact,
-    Scores,
+    Outputs,
     VersionDifference,
-    compare_scores,
+    compare_outputs,
     load_artefact,
     model_input,
-    score,
+    model_outputs,
     version_differences,
 )
 from packager.capture import task_of
@@ -66,7 +66,7 @@ class Runtime:
     takes_arrays: bool = False
     argmax_predicts: bool = False
 
-    def predict(self, batch: Batch) -> Scores:
+    def predict(self, batch: Batch) -> Outputs:
         """Score validated rows (the model's own warnings are silenced in load_runtime)."""
         self.threads.apply()
         try:
@@ -92,13 +92,13 @@ class Runtime:
             return pd.DataFrame(batch.matrix, columns=spec.names, copy=False)
         return model_input(dict(zip(spec.names, batch.matrix.T, strict=True)), spec)
 
-    def _score(self, X: Any) -> Scores:
+    def _score(self, X: Any) -> Outputs:
         model = self.artefact.model
         if self.labels is None or not self.argmax_predicts:
-            return score(model, X, self.task)
+            return model_outputs(model, X, self.task)
         probabilities = np.asarray(model.predict_proba(X), dtype=np.float64)
         predictions = np.asarray(model.classes_).take(probabilities.argmax(axis=1))
-        return Scores(predictions=predictions.tolist(), probabilities=probabilities.tolist())
+        return Outputs(predictions=predictions.tolist(), probabilities=probabilities.tolist())
 
 
 def load_runtime(settings: Settings) -> Runtime:
@@ -162,7 +162,7 @@ def _self_test(runtime: Runtime) -> list[str]:
         scores = runtime._score(model_input(columns, runtime.artefact.manifest.input))
     except Exception as error:  # any failure to re-score means not ready
         return [f"re-scoring the examples raised {type(error).__name__}"]
-    return compare_scores(examples, scores)
+    return compare_outputs(examples, scores)
 
 
 def _argmax_classifier(model: Any) -> bool:

@@ -19,9 +19,9 @@ from packager.artefact import (
     Examples,
     FeatureSpec,
     Label,
-    compare_scores,
+    compare_outputs,
     model_input,
-    score,
+    model_outputs,
 )
 
 __all__ = ["takes_arrays", "unscorable_features"]
@@ -86,9 +86,9 @@ def takes_arrays(artefact: Artefact) -> bool:
         frame = model_input(columns, spec)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the array has no feature names: that is the point
-            expected = score(artefact.model, frame, task)
-            got = score(artefact.model, frame.to_numpy(dtype="float64"), task)
+            expected = model_outputs(artefact.model, frame, task)
+            got = model_outputs(artefact.model, frame.to_numpy(dtype="float64"), task)
     except Exception:  # a model that refuses arrays keeps getting DataFrames
         return False
     recorded = Examples(examples, expected.predictions, expected.probabilities)
-    return not compare_scores(recorded, got)
+    return not compare_outputs(recorded, got)
