@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 EXAMPLE_NAME = "breast-cancer-example"
-EXAMPLE_VERSION = "1.0.0"
 TARGET_NAME = "diagnosis"
 # A fixed split and seed, so every run packages the same model.
 TEST_FRACTION = 0.25
@@ -57,7 +56,6 @@ def train_example() -> CapturedModel:
     ).fit(X_train, y_train)
     details = ModelDetails(
         name=EXAMPLE_NAME,
-        version=EXAMPLE_VERSION,
         description=(
             "Classifies a breast mass as benign or malignant from 30 measurements of cell "
             "nuclei in a fine-needle aspirate image (scikit-learn's bundled Wisconsin data)."

@@ -35,7 +35,7 @@ from packager.artefact.schema import (
     records_to_columns,
 )
 from packager.artefact.summary import summarise
-from packager.artefact.values import dotted_name, json_label, json_value, sorted_labels
+from packager.artefact.values import dotted_name, for_people, json_label, json_value, sorted_labels
 from packager.artefact.verification import (
     Verification,
     VersionDifference,
@@ -70,6 +70,7 @@ __all__ = [
     "compare_outputs",
     "dotted_name",
     "file_sha256",
+    "for_people",
     "infer_input_spec",
     "is_capture_file",
     "json_label",

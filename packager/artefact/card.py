@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from packager.artefact.manifest import PLOTS_DIR, FeatureSpec, Manifest
+from packager.artefact.values import for_people
 
 __all__ = ["model_card"]
 
@@ -62,14 +63,6 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def _inputs(manifest: Manifest) -> list[str]:
     spec = manifest.input
     lines = ["## Inputs", ""]
@@ -90,7 +83,7 @@ def _values(feature: FeatureSpec) -> str:
         more = len(feature.categories) - 12
         return shown + (f", ... ({more} more)" if more > 0 else "")
     if feature.min is not None:
-        return f"{_fmt(feature.min)} to {_fmt(feature.max)}"
+        return f"{for_people(feature.min)} to {for_people(feature.max)}"
     return ""
 
 
@@ -106,7 +99,7 @@ def _target(manifest: Manifest) -> list[str]:
         lines.append("Classes: " + ", ".join(str(c) for c in target.classes))
     if target.summary:
         lines += ["| Statistic | Value |", "|---|---|"]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in target.summary.items()]
+        lines += [f"| {k} | {for_people(v)} |" for k, v in target.summary.items()]
     return [*lines, ""]
 
 
@@ -120,13 +113,13 @@ def _metrics(metrics: dict[str, Any]) -> list[str]:
         lines.append("|---|---|")
         for key in ("accuracy", "balanced_accuracy", "roc_auc", "log_loss", "mae", "rmse", "r2"):
             if key in test:
-                lines.append(f"| {key} | {_fmt(test[key])} |")
+                lines.append(f"| {key} | {for_people(test[key])} |")
         lines.append("")
         if test.get("per_class"):
             lines += ["| Class | Precision | Recall | F1 | Support |", "|---|---|---|---|---|"]
             lines += [
-                f"| {_cell(label)} | {_fmt(s['precision'])} | {_fmt(s['recall'])} "
-                f"| {_fmt(s['f1'])} | {s['support']} |"
+                f"| {_cell(label)} | {for_people(s['precision'])} | {for_people(s['recall'])} "
+                f"| {for_people(s['f1'])} | {s['support']} |"
                 for label, s in test["per_class"].items()
             ]
             lines.append("")
@@ -138,17 +131,17 @@ def _metrics(metrics: dict[str, Any]) -> list[str]:
                 "| Threshold | Sensitivity | Specificity | PPV | NPV |",
                 "|---|---|---|---|---|",
             ]
+            columns = ("threshold", "sensitivity", "specificity", "ppv", "npv")
             lines += [
-                f"| {p['threshold']} | {_fmt(p['sensitivity'])} | {_fmt(p['specificity'])} "
-                f"| {_fmt(p['ppv'])} | {_fmt(p['npv'])} |"
+                "| " + " | ".join(for_people(p[key]) for key in columns) + " |"
                 for p in test["operating_points"]
             ]
             lines.append("")
     cv = metrics.get("cross_validation")
     if cv:
         lines += [
-            f"{cv['folds']}-fold cross-validation ({cv['scoring']}): mean {_fmt(cv['mean'])}, "
-            f"standard deviation {_fmt(cv['std'])}.",
+            f"{cv['folds']}-fold cross-validation ({cv['scoring']}): "
+            f"mean {for_people(cv['mean'])}, standard deviation {for_people(cv['std'])}.",
             "",
         ]
     return lines
@@ -208,7 +201,7 @@ def _search(search: dict[str, Any]) -> str:
     best = ", ".join(f"{k}={v}" for k, v in search["best_params"].items())
     return (
         f"best of {len(search['candidates'])} by {search['scoring']} over {search['folds']} "
-        f"folds: {best} (mean {_fmt(search['best_score'])})"
+        f"folds: {best} (mean {for_people(search['best_score'])})"
     )
 
 

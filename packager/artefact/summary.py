@@ -6,6 +6,7 @@ from typing import Any
 
 from packager.artefact.directory import Artefact
 from packager.artefact.manifest import FeatureSpec, Manifest
+from packager.artefact.values import for_people
 
 __all__ = ["summarise"]
 
@@ -73,7 +74,7 @@ def _target(target: Any) -> str:
     if target.classes:
         return f"{name}: classes " + ", ".join(str(c) for c in target.classes)
     if target.summary:
-        return f"{name}: " + ", ".join(f"{k} {_num(v)}" for k, v in target.summary.items())
+        return f"{name}: " + ", ".join(f"{k} {for_people(v)}" for k, v in target.summary.items())
     return name
 
 
@@ -84,7 +85,7 @@ def _feature(f: FeatureSpec) -> str:
     if f.missing_rate:
         parts.append(f"{f.missing_rate:.0%} missing")
     if f.min is not None:
-        parts.append(f"{_num(f.min)} to {_num(f.max)}")
+        parts.append(f"{for_people(f.min)} to {for_people(f.max)}")
     if f.categories is not None:
         shown = ", ".join(str(c) for c in f.categories[:8])
         parts.append(
@@ -93,20 +94,16 @@ def _feature(f: FeatureSpec) -> str:
     return "; ".join(parts)
 
 
-def _num(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def _metrics(metrics: dict[str, Any]) -> list[str]:
     lines = []
     test = metrics.get("test")
     if test:
-        shown = ", ".join(f"{k} {_num(test[k])}" for k in HEADLINE_METRICS if k in test)
+        shown = ", ".join(f"{k} {for_people(test[k])}" for k in HEADLINE_METRICS if k in test)
         lines.append(f"Test:       {test.get('n_rows')} rows; {shown}")
     cv = metrics.get("cross_validation")
     if cv:
         lines.append(
-            f"Cross-val:  {cv['folds']} folds, {cv['scoring']} mean {_num(cv['mean'])} "
-            f"(sd {_num(cv['std'])})"
+            f"Cross-val:  {cv['folds']} folds, {cv['scoring']} mean {for_people(cv['mean'])} "
+            f"(sd {for_people(cv['std'])})"
         )
     return lines

@@ -1,4 +1,8 @@
-"""JSON-safe values: numpy scalars become Python, NaN and infinities become null."""
+"""Values as deployml writes them: JSON-safe for machines, short text for people.
+
+In JSON, numpy scalars become Python and NaN and infinities become null. For people (the
+model card, ``inspect``, the train report), numbers are shown to four significant figures.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dotted_name", "json_label", "json_value", "sorted_labels"]
+__all__ = ["dotted_name", "for_people", "json_label", "json_value", "sorted_labels"]
 
 
 def json_value(value: Any) -> Any:
@@ -29,6 +33,15 @@ def json_value(value: Any) -> Any:
         return [json_value(v) for v in value]
     if _is_missing(value):
         return None
+    return str(value)
+
+
+def for_people(value: Any) -> str:
+    """A value as text for people: floats to four significant figures, a missing one as n/a."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
     return str(value)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from packager.artefact import Manifest
+from packager.artefact import Manifest, for_people
 
 __all__ = ["classification_table", "training_report"]
 
@@ -41,23 +41,23 @@ def training_report(manifest: Manifest, plots: Iterable[str] = ()) -> str:
             best = ", ".join(f"{k}={v}" for k, v in search["best_params"].items())
             lines.append(
                 f"Search:     best of {len(search['candidates'])} by {search['scoring']} over "
-                f"{search['folds']} folds: {best} (mean {_num(search['best_score'])})"
+                f"{search['folds']} folds: {best} (mean {for_people(search['best_score'])})"
             )
     metrics = manifest.metrics or {}
     test = metrics.get("test")
     if test and "per_class" in test:
         lines += ["", f"Classification report on {test['n_rows']} test rows:", ""]
         lines += ["  " + row for row in classification_table(test)]
-        extra = [f"{k.replace('_', ' ')} {_num(test[k])}" for k in ("roc_auc", "log_loss")]
+        extra = [f"{k.replace('_', ' ')} {for_people(test[k])}" for k in ("roc_auc", "log_loss")]
         lines += ["", "  " + ", ".join(extra)]
     elif test:
-        shown = ", ".join(f"{k} {_num(test[k])}" for k in ("mae", "rmse", "r2"))
+        shown = ", ".join(f"{k} {for_people(test[k])}" for k in ("mae", "rmse", "r2"))
         lines += ["", f"Test ({test['n_rows']} rows): {shown}"]
     cv = metrics.get("cross_validation")
     if cv:
         lines.append(
             f"Cross-validation: {cv['folds']} folds of the training rows, {cv['scoring']} "
-            f"mean {_num(cv['mean'])} (sd {_num(cv['std'])})"
+            f"mean {for_people(cv['mean'])} (sd {for_people(cv['std'])})"
         )
     shown_plots = sorted(plots)
     if shown_plots:
@@ -91,9 +91,3 @@ def classification_table(test: dict[str, Any]) -> list[str]:
 
 
 _SCORES = ("precision", "recall", "f1")
-
-
-def _num(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
