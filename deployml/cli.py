@@ -12,13 +12,18 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from deployml.options import (
+    data_options,
+    details_options,
+    output_option,
+    serve_options,
+    train_options,
+)
 from packager import (
     CapturedModel,
     ModelDetails,
@@ -28,7 +33,6 @@ from packager import (
     summarise,
     verify,
 )
-from packager.artefact import MAX_CATEGORIES
 from packager.errors import (
     ArtefactError,
     ConfigError,
@@ -38,19 +42,14 @@ from packager.errors import (
 )
 from packager.example import build_example
 from packager.training import (
-    MODELS,
-    SCALERS,
-    TASKS,
     TerminalProgress,
     read_table,
     train_csv,
     training_report,
 )
-from server.settings import PORTS, PREFIX, WORKERS, Settings
+from server.settings import PREFIX, Settings
 
 __all__ = ["cli", "main"]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DeploymlGroup(click.Group):
@@ -78,46 +77,6 @@ def main(argv: list[str] | None = None) -> Any:
     return cli.main(args=argv, prog_name="deployml")
 
 
-def details_options(command: F) -> F:
-    """The options that describe a model, passed to the command as one ``details`` value."""
-    options = [
-        click.option("--name", help="Model name."),
-        click.option("--model-version", "version", help="Model version (default 1.0.0)."),
-        click.option("--description", help="What the model predicts, in a sentence."),
-        click.option("--author", help="Who trained the model."),
-        click.option("--organisation", help="The organisation responsible for it."),
-        click.option("--contact", help="Whom to contact about it."),
-        click.option("--intended-use", help="What it is for and whom."),
-        click.option("--limitations", help="What it must not be used for."),
-    ]
-    names = [field.name for field in fields(ModelDetails)]
-
-    def gather(**kwargs: Any) -> Any:
-        details = ModelDetails(**{name: kwargs.pop(name) for name in names})
-        return command(details=details, **kwargs)
-
-    gather.__name__, gather.__doc__ = command.__name__, command.__doc__
-    for option in reversed(options):
-        gather = option(gather)
-    return gather  # type: ignore[return-value]
-
-
-def output_option(help: str, default: str | None = None) -> Callable[[F], F]:
-    """``-o/--output``: required unless a default is given."""
-    if default is None:
-        return click.option(
-            "-o", "--output", required=True, type=click.Path(path_type=Path), help=help
-        )
-    return click.option(
-        "-o",
-        "--output",
-        default=default,
-        show_default=True,
-        type=click.Path(path_type=Path),
-        help=help,
-    )
-
-
 def _report_packaged(path: Path) -> None:
     manifest, sha256 = read_manifest(path)
     click.echo(f"Packaged {manifest.model.name} {manifest.model.version} into {path}")
@@ -134,17 +93,7 @@ def _package(captured: CapturedModel, output: Path, force: bool) -> None:
 @click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @output_option("Artefact directory to write (must not exist unless --force).")
 @click.option("--force", is_flag=True, help="Replace an existing artefact at --output.")
-@click.option(
-    "--train",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Training data CSV, for a plain pickled estimator.",
-)
-@click.option(
-    "--test",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Test data CSV (needs --train), for metrics.",
-)
-@click.option("--target", help="The target column of --train and --test.")
+@data_options
 @details_options
 def package_command(
     model_file: Path,
@@ -174,79 +123,7 @@ def package_command(
 
 
 @cli.command("train")
-@click.argument("data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--target", required=True, help="The column to predict.")
-@click.option(
-    "--model",
-    "model_name",
-    type=click.Choice(MODELS),
-    default="random-forest",
-    show_default=True,
-    help="The model to fit.",
-)
-@click.option(
-    "--task",
-    type=click.Choice(["auto", *TASKS]),
-    default="auto",
-    show_default=True,
-    help="auto: classification for labels and few whole numbers, else regression.",
-)
-@click.option("--drop", multiple=True, help="A column to leave out (repeat for more).")
-@click.option(
-    "--categorical",
-    multiple=True,
-    help="A numeric column to one-hot encode as categories (repeat for more).",
-)
-@click.option(
-    "--na-values",
-    multiple=True,
-    help="Cell text that marks a missing value, besides empty cells and NA (repeatable).",
-)
-@click.option(
-    "--scale",
-    type=click.Choice(SCALERS),
-    default="standard",
-    show_default=True,
-    help="Scaling of numeric columns.",
-)
-@click.option(
-    "--test-size",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.25,
-    show_default=True,
-    help="Fraction of rows held out for testing.",
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(0, 2**32 - 1),
-    default=0,
-    show_default=True,
-    help="Seed of the split, the folds and the model.",
-)
-@click.option("--cv", type=click.IntRange(min=2), help="Cross-validate with K folds too.")
-@click.option("--search", is_flag=True, help="Choose hyperparameters from a small grid.")
-@click.option(
-    "--class-weight",
-    type=click.Choice(["none", "balanced"]),
-    default="none",
-    show_default=True,
-    help="balanced: weigh classes inversely to their frequency.",
-)
-@click.option(
-    "--max-categories",
-    type=click.IntRange(min=2),
-    default=MAX_CATEGORIES,
-    show_default=True,
-    help="Text columns with more distinct values are left out.",
-)
-@click.option("--no-plots", is_flag=True, help="Skip the plots and the learning curve.")
-@click.option(
-    "--no-package",
-    is_flag=True,
-    help="Write a capture file (e.g. model.pkl) at --output instead of an artefact.",
-)
-@output_option("Artefact directory (or capture file) to write; must not exist unless --force.")
-@click.option("--force", is_flag=True, help="Replace an existing output.")
+@train_options
 @details_options
 def train_command(
     data_file: Path,
@@ -341,20 +218,7 @@ _SERVE_OPTIONS = {
 
 
 @cli.command("serve")
-@click.argument(
-    "artefact_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=False
-)
-@click.option("--host", help=f"Address to bind (default: DEPLOYML_HOST or {Settings.host}).")
-@click.option(
-    "--port",
-    type=click.IntRange(*PORTS),
-    help=f"Port (default: DEPLOYML_PORT or {Settings.port}).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(*WORKERS),
-    help=f"Worker processes (default: DEPLOYML_WORKERS or {Settings.workers}).",
-)
+@serve_options
 def serve_command(
     artefact_dir: Path | None, host: str | None, port: int | None, workers: int | None
 ) -> None:

@@ -10,9 +10,10 @@ terminal shows.
 from packager.training.columns import TASKS
 from packager.training.models import MODELS, SCALERS
 from packager.training.progress import TerminalProgress
+from packager.training.record import DataSource
 from packager.training.report import training_report
 from packager.training.table import read_table
-from packager.training.trainer import DataSource, train, train_csv
+from packager.training.trainer import train, train_csv
 
 __all__ = [
     "MODELS",

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from packager.capture import ModelDetails, TrainingRecord, capture
 from packager.errors import DeploymlWarning, TrainingError
 from packager.training.columns import ColumnPlan, plan_columns
 from packager.training.models import build_pipeline, family, search_grid
+from packager.training.record import DataSource, training_record, warning_lines
 from packager.training.resampling import Progress, cross_validation, grid_search, learning_curve_of
 from packager.training.table import read_table
 
@@ -39,14 +39,6 @@ __all__ = ["SLOW_SVM_ROWS", "DataSource", "train", "train_csv"]
 
 # Above this many training rows, train warns at once that an svm will be slow.
 SLOW_SVM_ROWS = 10_000
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """Where the training table came from, for the record: a file name and its SHA-256."""
-
-    name: str
-    sha256: str | None = None
 
 
 def train(
@@ -95,7 +87,7 @@ def train(
             max_categories=max_categories,
         )
     # The column decisions are said before the long steps; the rest is summed up at the end.
-    decisions = _notes(planning)
+    decisions = warning_lines(planning)
     _say(decisions)
     chosen = family(model, plan.task, class_weight)
     with warnings.catch_warnings(record=True) as caught:
@@ -122,7 +114,7 @@ def train(
                 if curve is not None:
                     measured["learning_curve"] = curve
         drawn = _draw(pipeline, plan, X_test, y_test, measured) if plots else {}
-    notes = _notes(caught)
+    notes = warning_lines(caught)
     options = {
         "scale": scale,
         "test_size": test_size,
@@ -132,7 +124,7 @@ def train(
         "class_weight": class_weight,
         "max_categories": max_categories,
     }
-    training = _record(data, source, plan, model, options, (len(y_train), len(y_test)))
+    training = training_record(data, source, plan, model, options, (len(y_train), len(y_test)))
     training.update(search=searched, warnings=decisions + notes)
     details = details or ModelDetails()
     default_name = f"{Path(source.name).stem}-{model}" if source else model
@@ -266,48 +258,3 @@ def _draw(
     if "learning_curve" in extra:
         drawn.update(plots.learning_curve_plot(extra["learning_curve"]))
     return drawn
-
-
-def _record(
-    data: pd.DataFrame,
-    source: DataSource | None,
-    plan: ColumnPlan,
-    model: str,
-    options: dict[str, Any],
-    split: tuple[int, int],
-) -> dict[str, Any]:
-    """The manifest's ``training`` object, but for the search and the warnings."""
-    return {
-        "data": {
-            "source": source.name if source else None,
-            "sha256": source.sha256 if source else None,
-            "rows": len(data),
-            "columns": data.shape[1],
-            "rows_without_target": plan.rows_without_target,
-        },
-        "target": plan.target,
-        "task": plan.task,
-        "task_reason": plan.task_reason,
-        "model": model,
-        "features": {"numeric": list(plan.numeric), "categorical": list(plan.categorical)},
-        "dropped_columns": dict(plan.dropped),
-        "options": options,
-        "split": {
-            "train_rows": split[0],
-            "test_rows": split[1],
-            "stratified": plan.task == "classification",
-        },
-    }
-
-
-def _notes(caught: list[warnings.WarningMessage]) -> list[str]:
-    """One line per distinct warning, in order; repeats are counted, not listed."""
-    counts: Counter[str] = Counter()
-    for warning in caught:
-        if issubclass(warning.category, DeploymlWarning):
-            text = str(warning.message)
-        else:
-            lines = [line.strip() for line in str(warning.message).splitlines() if line.strip()]
-            text = f"{warning.category.__name__}: {lines[0] if lines else ''}"
-        counts[text] += 1
-    return [text if n == 1 else f"{text} ({n} times)" for text, n in counts.items()]

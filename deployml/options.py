@@ -1,0 +1,190 @@
+"""The command line's option sets, each applied to a command as one decorator.
+
+``details_options`` gathers the eight options that describe a model into one ``details``
+value (a :class:`~packager.ModelDetails`); the others group what a command takes. Bounds and
+defaults come from their owners (``server.settings``, ``packager.training``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+
+from packager import ModelDetails
+from packager.artefact import MAX_CATEGORIES
+from packager.capture import DEFAULT_VERSION
+from packager.training import MODELS, SCALERS, TASKS
+from server.settings import PORTS, WORKERS, Settings
+
+__all__ = ["data_options", "details_options", "output_option", "serve_options", "train_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _together(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator applying ``options`` in the order they are listed (as --help shows them)."""
+
+    def apply(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+_details = _together(
+    click.option("--name", help="Model name."),
+    click.option("--model-version", "version", help=f"Model version (default {DEFAULT_VERSION})."),
+    click.option("--description", help="What the model predicts, in a sentence."),
+    click.option("--author", help="Who trained the model."),
+    click.option("--organisation", help="The organisation responsible for it."),
+    click.option("--contact", help="Whom to contact about it."),
+    click.option("--intended-use", help="What it is for and whom."),
+    click.option("--limitations", help="What it must not be used for."),
+)
+
+
+def details_options(command: F) -> F:
+    """The options that describe a model, passed to ``command`` as one ``details`` value."""
+    names = [field.name for field in fields(ModelDetails)]
+
+    @functools.wraps(command)
+    def gather(**kwargs: Any) -> Any:
+        details = ModelDetails(**{name: kwargs.pop(name) for name in names})
+        return command(details=details, **kwargs)
+
+    return _details(cast(F, gather))
+
+
+def output_option(help: str, default: str | None = None) -> Callable[[F], F]:
+    """``-o/--output``: required unless a default is given."""
+    if default is None:
+        return click.option(
+            "-o", "--output", required=True, type=click.Path(path_type=Path), help=help
+        )
+    return click.option(
+        "-o",
+        "--output",
+        default=default,
+        show_default=True,
+        type=click.Path(path_type=Path),
+        help=help,
+    )
+
+
+data_options = _together(
+    click.option(
+        "--train",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Training data CSV, for a plain pickled estimator.",
+    ),
+    click.option(
+        "--test",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Test data CSV (needs --train), for metrics.",
+    ),
+    click.option("--target", help="The target column of --train and --test."),
+)
+"""A plain pickled estimator's training and test data, for `package`."""
+
+train_options = _together(
+    click.argument("data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+    click.option("--target", required=True, help="The column to predict."),
+    click.option(
+        "--model",
+        "model_name",
+        type=click.Choice(MODELS),
+        default="random-forest",
+        show_default=True,
+        help="The model to fit.",
+    ),
+    click.option(
+        "--task",
+        type=click.Choice(["auto", *TASKS]),
+        default="auto",
+        show_default=True,
+        help="auto: classification for labels and few whole numbers, else regression.",
+    ),
+    click.option("--drop", multiple=True, help="A column to leave out (repeat for more)."),
+    click.option(
+        "--categorical",
+        multiple=True,
+        help="A numeric column to one-hot encode as categories (repeat for more).",
+    ),
+    click.option(
+        "--na-values",
+        multiple=True,
+        help="Cell text that marks a missing value, besides empty cells and NA (repeatable).",
+    ),
+    click.option(
+        "--scale",
+        type=click.Choice(SCALERS),
+        default="standard",
+        show_default=True,
+        help="Scaling of numeric columns.",
+    ),
+    click.option(
+        "--test-size",
+        type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        default=0.25,
+        show_default=True,
+        help="Fraction of rows held out for testing.",
+    ),
+    click.option(
+        "--seed",
+        type=click.IntRange(0, 2**32 - 1),
+        default=0,
+        show_default=True,
+        help="Seed of the split, the folds and the model.",
+    ),
+    click.option("--cv", type=click.IntRange(min=2), help="Cross-validate with K folds too."),
+    click.option("--search", is_flag=True, help="Choose hyperparameters from a small grid."),
+    click.option(
+        "--class-weight",
+        type=click.Choice(["none", "balanced"]),
+        default="none",
+        show_default=True,
+        help="balanced: weigh classes inversely to their frequency.",
+    ),
+    click.option(
+        "--max-categories",
+        type=click.IntRange(min=2),
+        default=MAX_CATEGORIES,
+        show_default=True,
+        help="Text columns with more distinct values are left out.",
+    ),
+    click.option("--no-plots", is_flag=True, help="Skip the plots and the learning curve."),
+    click.option(
+        "--no-package",
+        is_flag=True,
+        help="Write a capture file (e.g. model.pkl) at --output instead of an artefact.",
+    ),
+    output_option("Artefact directory (or capture file) to write; must not exist unless --force."),
+    click.option("--force", is_flag=True, help="Replace an existing output."),
+)
+"""Everything `train` takes but the output and the model's details."""
+
+serve_options = _together(
+    click.argument(
+        "artefact_dir",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        required=False,
+    ),
+    click.option("--host", help=f"Address to bind (default: DEPLOYML_HOST or {Settings.host})."),
+    click.option(
+        "--port",
+        type=click.IntRange(*PORTS),
+        help=f"Port (default: DEPLOYML_PORT or {Settings.port}).",
+    ),
+    click.option(
+        "--workers",
+        type=click.IntRange(*WORKERS),
+        help=f"Worker processes (default: DEPLOYML_WORKERS or {Settings.workers}).",
+    ),
+)
+"""Where `serve` finds the artefact and binds; unset ones come from DEPLOYML_* variables."""
