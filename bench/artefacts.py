@@ -35,13 +35,13 @@ def package(ref: Reference, out: Path) -> Path:
     except ImportError as error:
         raise PackagingError(f"deployml is not importable ({error}); {INSTALL}") from None
     try:
-        captured = packager.capture.recording(
+        captured = packager.capture(
             ref.estimator,
             ref.x_train,
             ref.y_train,
             X_test=ref.x_test,
             y_test=ref.y_test,
-            name=f"bench-{ref.key}",
+            details=packager.ModelDetails(name=f"bench-{ref.key}"),
         )
         return Path(packager.package(captured, out))
     except DeploymlError as error:
