@@ -15,9 +15,8 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   ├── OutputExistsError        the output directory exists and --force was not given
     │   ├── ManifestError            the manifest is missing, malformed or lacks a field
     │   ├── FormatVersionError       the artefact was written by a newer, incompatible format
-    │   ├── IntegrityError           a file's SHA-256 differs from the manifest
-    │   ├── VerificationError        re-scoring the stored examples gave other outputs
-    │   └── VersionMismatchError     (server.runtime.loaded) scikit-learn differs and that is fatal
+    │   ├── IntegrityError           a file is missing, or differs from its SHA-256 in the manifest
+    │   └── VersionMismatchError     (server.errors) a fatal version difference, refused when strict
     ├── ConfigError                  a DEPLOYML_* setting is invalid (server.settings)
     └── RequestError                 an HTTP client mistake (server.errors; carries a status)
 
@@ -46,7 +45,6 @@ __all__ = [
     "OutputExistsError",
     "RequestError",
     "TrainingError",
-    "VerificationError",
 ]
 
 
@@ -140,14 +138,6 @@ class IntegrityError(ArtefactError):
     def __init__(self, file: str, problem: str = "differs from its SHA-256") -> None:
         super().__init__(f"{file}: {problem}; the artefact was changed after packaging")
         self.file = file
-        self.problem = problem
-
-
-class VerificationError(ArtefactError):
-    """Re-scoring the stored example inputs gave outputs other than the recorded ones."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"self-test failed: {problem}")
         self.problem = problem
 
 

@@ -1,4 +1,4 @@
-"""Scoring a model, the stored example rows, and comparing outputs with recorded ones."""
+"""The stored example rows, a model's outputs for them, and comparing fresh outputs with them."""
 
 from __future__ import annotations
 
