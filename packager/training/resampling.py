@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,10 +31,8 @@ __all__ = [
     "LEARNING_CURVE_SIZES",
     "MIN_LEARNING_CURVE_ROWS",
     "Progress",
-    "cross_validation",
+    "Resampler",
     "folds_for",
-    "grid_search",
-    "learning_curve_of",
     "learning_curve_sizes",
     "task_of_plan",
 ]
@@ -91,103 +90,108 @@ class Ticker:
         self.report(self.step, self.total, self.total)
 
 
-def grid_search(
-    pipeline: Any,
-    grid: dict[str, list[Any]],
-    plan: ColumnPlan,
-    X: Any,
-    y: pd.Series,
-    cv: int | None,
-    seed: int,
-    report: Progress,
-) -> tuple[Any, dict[str, Any]]:
-    """The best pipeline of ``grid`` by cross-validation, refitted on all of X, and the record."""
-    folds = folds_for(plan, y, cv, "--search", seed)
-    n_candidates = math.prod(len(v) for v in grid.values())
-    ticker = Ticker(
-        scoring_for(task_of_plan(plan, y)), "search", n_candidates * folds.n_splits, report
-    )
-    search = GridSearchCV(pipeline, grid, scoring=ticker, cv=folds, refit=True).fit(X, y)
-    ticker.done()
-    strip = len(MODEL_STEP) + 2
-    results = search.cv_results_
-    candidates = [
-        {"params": {k[strip:]: v for k, v in params.items()}, "mean": mean, "std": std}
-        for params, mean, std in zip(
-            results["params"], results["mean_test_score"], results["std_test_score"], strict=True
-        )
-    ]
-    record = {
-        "scoring": ticker.scoring,
-        "folds": folds.n_splits,
-        "grid": {k[strip:]: v for k, v in grid.items()},
-        "best_params": {k[strip:]: v for k, v in search.best_params_.items()},
-        "best_score": search.best_score_,
-        "candidates": candidates,
-    }
-    return search.best_estimator_, json_value(record)
+@dataclass(frozen=True)
+class Resampler:
+    """Refits on folds of the training rows: what search, cross-validation and the learning
+    curve share (the plan, the rows, the asked folds, the seed and the progress callback)."""
 
+    plan: ColumnPlan
+    X: Any
+    y: pd.Series
+    cv: int | None
+    seed: int
+    report: Progress
 
-def cross_validation(
-    pipeline: Any, plan: ColumnPlan, X: Any, y: pd.Series, cv: int, seed: int, report: Progress
-) -> dict[str, Any]:
-    """Scores of an unfitted copy of ``pipeline`` on ``cv`` folds of X (the training rows)."""
-    folds = folds_for(plan, y, cv, "cross-validation", seed)
-    scoring = scoring_for(task_of_plan(plan, y))
-    ticker = Ticker(scoring, "cross-validation", folds.n_splits, report)
-    result = cross_validate_on(pipeline, X, y, folds, scoring, "training split", scorer=ticker)
-    ticker.done()
-    return result
+    @property
+    def scoring(self) -> str:
+        """The score of every refit: ROC AUC (one-vs-rest when multiclass), or R²."""
+        return scoring_for(task_of_plan(self.plan, self.y))
 
+    def folds(self, what: str, asked: int | None = None) -> KFold | StratifiedKFold:
+        """The splitter for ``what``: ``asked`` folds, else --cv's, else DEFAULT_FOLDS."""
+        return folds_for(self.plan, self.y, asked or self.cv, what, self.seed)
 
-def learning_curve_of(
-    pipeline: Any,
-    plan: ColumnPlan,
-    X: Any,
-    y: pd.Series,
-    cv: int | None,
-    seed: int,
-    report: Progress,
-) -> dict[str, Any] | None:
-    """Scores by training size, or None (with a warning) when the rows are too few."""
-    try:
-        folds = folds_for(plan, y, cv, "the learning curve", seed)
-    except TrainingError as error:
-        warnings.warn(DeploymlWarning(f"no learning curve: {error.message}"), stacklevel=2)
-        return None
-    sizes = learning_curve_sizes(plan, y, len(y) * (folds.n_splits - 1) // folds.n_splits)
-    if sizes is None:
-        warnings.warn(
-            DeploymlWarning(
-                f"no learning curve: {len(y)} training rows are too few to refit on parts of "
-                f"them (at least {MIN_LEARNING_CURVE_ROWS} are needed)"
-            ),
-            stacklevel=2,
-        )
-        return None
-    ticker = Ticker(
-        scoring_for(task_of_plan(plan, y)), "learning curve", len(sizes) * folds.n_splits, report, 2
-    )
-    sizes, train_scores, test_scores = learning_curve(
-        clone(pipeline),
-        X,
-        y,
-        train_sizes=sizes,
-        cv=folds,
-        scoring=ticker,
-        shuffle=True,
-        random_state=seed,
-    )
-    ticker.done()
-    return json_value(
-        {
+    def search(self, pipeline: Any, grid: dict[str, list[Any]]) -> tuple[Any, dict[str, Any]]:
+        """The best pipeline of ``grid`` by cross-validation, refitted on all rows, and the
+        record of the search."""
+        folds = self.folds("--search")
+        n_fits = math.prod(len(v) for v in grid.values()) * folds.n_splits
+        ticker = Ticker(self.scoring, "search", n_fits, self.report)
+        search = GridSearchCV(pipeline, grid, scoring=ticker, cv=folds, refit=True)
+        search.fit(self.X, self.y)
+        ticker.done()
+        strip = len(MODEL_STEP) + 2
+        results = search.cv_results_
+        candidates = [
+            {"params": {k[strip:]: v for k, v in params.items()}, "mean": mean, "std": std}
+            for params, mean, std in zip(
+                results["params"],
+                results["mean_test_score"],
+                results["std_test_score"],
+                strict=True,
+            )
+        ]
+        record = {
             "scoring": ticker.scoring,
             "folds": folds.n_splits,
-            "train_sizes": sizes,
-            "train_scores": train_scores,
-            "test_scores": test_scores,
+            "grid": {k[strip:]: v for k, v in grid.items()},
+            "best_params": {k[strip:]: v for k, v in search.best_params_.items()},
+            "best_score": search.best_score_,
+            "candidates": candidates,
         }
-    )
+        return search.best_estimator_, json_value(record)
+
+    def cross_validation(self, pipeline: Any, k: int) -> dict[str, Any]:
+        """Scores of an unfitted copy of ``pipeline`` on ``k`` folds of the training rows."""
+        folds = self.folds("cross-validation", k)
+        ticker = Ticker(self.scoring, "cross-validation", folds.n_splits, self.report)
+        result = cross_validate_on(
+            pipeline, self.X, self.y, folds, self.scoring, "training split", scorer=ticker
+        )
+        ticker.done()
+        return result
+
+    def learning_curve(self, pipeline: Any) -> dict[str, Any] | None:
+        """Scores by training size, or None (with a warning) when the rows are too few."""
+        try:
+            folds = self.folds("the learning curve")
+        except TrainingError as error:
+            warnings.warn(DeploymlWarning(f"no learning curve: {error.message}"), stacklevel=2)
+            return None
+        y = self.y
+        sizes = learning_curve_sizes(self.plan, y, len(y) * (folds.n_splits - 1) // folds.n_splits)
+        if sizes is None:
+            warnings.warn(
+                DeploymlWarning(
+                    f"no learning curve: {len(y)} training rows are too few to refit on parts "
+                    f"of them (at least {MIN_LEARNING_CURVE_ROWS} are needed)"
+                ),
+                stacklevel=2,
+            )
+            return None
+        ticker = Ticker(
+            self.scoring, "learning curve", len(sizes) * folds.n_splits, self.report, per_fit=2
+        )
+        sizes, train_scores, test_scores = learning_curve(
+            clone(pipeline),
+            self.X,
+            y,
+            train_sizes=sizes,
+            cv=folds,
+            scoring=ticker,
+            shuffle=True,
+            random_state=self.seed,
+        )
+        ticker.done()
+        return json_value(
+            {
+                "scoring": ticker.scoring,
+                "folds": folds.n_splits,
+                "train_sizes": sizes,
+                "train_scores": train_scores,
+                "test_scores": test_scores,
+            }
+        )
 
 
 def learning_curve_sizes(plan: ColumnPlan, y: pd.Series, fold_rows: int) -> np.ndarray | None:

@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from packager.artefact import MAX_CATEGORIES, CapturedModel, file_sha256
-from packager.capture import ModelDetails, TrainingRecord, capture
+from packager.artefact import MAX_CATEGORIES, CapturedModel, ModelDetails, file_sha256
+from packager.capture import TrainingRecord, capture
 from packager.errors import DeploymlWarning, TrainingError
 from packager.training.columns import ColumnPlan, plan_columns
 from packager.training.models import build_pipeline, family, search_grid
 from packager.training.record import DataSource, training_record, warning_lines
-from packager.training.resampling import Progress, cross_validation, grid_search, learning_curve_of
+from packager.training.resampling import Progress, Resampler
 from packager.training.table import read_table
 
 __all__ = ["SLOW_SVM_ROWS", "DataSource", "train", "train_csv"]
@@ -95,24 +95,18 @@ def train(
         X, y = _features_and_target(frame, plan)
         X_train, X_test, y_train, y_test = _split(X, y, plan, test_size, seed)
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
+        resample = Resampler(plan, X_train, y_train, cv, seed, report)
         searched = None
         measured: dict[str, Any] = {}
         with _fitting(model):
             if search:
-                grid = search_grid(chosen, plan.task)
-                pipeline, searched = grid_search(
-                    pipeline, grid, plan, X_train, y_train, cv, seed, report
-                )
+                pipeline, searched = resample.search(pipeline, search_grid(chosen, plan.task))
             else:
                 pipeline.fit(X_train, y_train)
             if cv is not None:
-                measured["cross_validation"] = cross_validation(
-                    pipeline, plan, X_train, y_train, cv, seed, report
-                )
-            if plots:
-                curve = learning_curve_of(pipeline, plan, X_train, y_train, cv, seed, report)
-                if curve is not None:
-                    measured["learning_curve"] = curve
+                measured["cross_validation"] = resample.cross_validation(pipeline, cv)
+            if plots and (curve := resample.learning_curve(pipeline)) is not None:
+                measured["learning_curve"] = curve
         drawn = _draw(pipeline, plan, X_test, y_test, measured) if plots else {}
     notes = warning_lines(caught)
     options = {
