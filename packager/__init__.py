@@ -13,6 +13,7 @@ from packager.artefact import (
     CapturedModel,
     Examples,
     Manifest,
+    ModelDetails,
     Outputs,
     Verification,
     compare_outputs,
@@ -24,7 +25,7 @@ from packager.artefact import (
     summarise,
     verify,
 )
-from packager.capture import ModelDetails, capture, load_model_file
+from packager.capture import capture, load_model_file
 from packager.training import train
 
 __all__ = [

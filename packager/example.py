@@ -18,8 +18,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from packager.artefact import CapturedModel, package
-from packager.capture import ModelDetails, capture
+from packager.artefact import CapturedModel, ModelDetails, package
+from packager.capture import capture
 from packager.errors import OutputExistsError
 
 __all__ = [

@@ -38,6 +38,7 @@ __all__ = [
     "FileRecord",
     "InputSpec",
     "Manifest",
+    "ModelDetails",
     "ModelFile",
     "ModelInfo",
     "Provenance",
@@ -102,19 +103,33 @@ class TargetSpec:
     summary: dict[str, float] | None = None
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """Who made the model, for what, and when."""
+@dataclass(frozen=True, kw_only=True)
+class ModelDetails:
+    """What the model's author says of it: name, version, what it predicts, who made it, and
+    what it is for. Every field is optional; the manifest says which were not given."""
 
-    name: str
-    version: str
-    created_at: str
+    name: str | None = None
+    version: str | None = None
     description: str | None = None
     author: str | None = None
     organisation: str | None = None
     contact: str | None = None
     intended_use: str | None = None
     limitations: str | None = None
+
+    def given(self) -> dict[str, str]:
+        """The fields that were given (not None or empty), by name."""
+        return {key: value for key, value in asdict(self).items() if value}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelInfo(ModelDetails):
+    """The manifest's ``model``: the details, with a name and version always, and when it was
+    captured."""
+
+    name: str
+    version: str
+    created_at: str
 
 
 @dataclass(frozen=True)
@@ -183,7 +198,7 @@ class Manifest:
         check_format_version(reader.text(root, "format_version"))
         inp = reader.mapping(root.get("input"), "input")
         features = tuple(
-            _feature(reader, item, f"input.features[{i}]")
+            reader.build(FeatureSpec, item, f"input.features[{i}]", kind=Kind)
             for i, item in enumerate(reader.sequence(inp.get("features"), "input.features"))
         )
         target = root.get("target")
@@ -194,7 +209,9 @@ class Manifest:
         return cls(
             format_version=root["format_version"],
             model=reader.build(ModelInfo, root.get("model"), "model"),
-            model_file=_model_file(reader, root.get("model_file")),
+            model_file=reader.build(
+                ModelFile, root.get("model_file"), "model_file", serializer=Serializer
+            ),
             estimator=reader.build(EstimatorInfo, root.get("estimator"), "estimator"),
             input=InputSpec(
                 format=reader.choice(inp, "format", InputFormat, "input"),
@@ -202,7 +219,9 @@ class Manifest:
                 features=features,
             ),
             provenance=reader.build(Provenance, root.get("provenance"), "provenance"),
-            target=None if target is None else _target(reader, target),
+            target=None
+            if target is None
+            else reader.build(TargetSpec, target, "target", task=Task),
             metrics=root.get("metrics"),
             training=training,
             missing=list(reader.sequence(root.get("missing", []), "missing")),
@@ -220,24 +239,6 @@ def check_format_version(found: str) -> None:
         raise ManifestError(MANIFEST_FILE, f"format_version {found!r} is not MAJOR.MINOR") from None
     if major > int(FORMAT_VERSION.split(".", 1)[0]):
         raise FormatVersionError(found=found, supported=FORMAT_VERSION)
-
-
-def _feature(reader: _Reader, data: Any, where: str) -> FeatureSpec:
-    spec = reader.build(FeatureSpec, data, where)
-    reader.choice(reader.mapping(data, where), "kind", Kind, where)
-    return spec
-
-
-def _target(reader: _Reader, data: Any) -> TargetSpec:
-    spec = reader.build(TargetSpec, data, "target")
-    reader.choice(reader.mapping(data, "target"), "task", Task, "target")
-    return spec
-
-
-def _model_file(reader: _Reader, data: Any) -> ModelFile:
-    spec = reader.build(ModelFile, data, "model_file")
-    reader.choice(reader.mapping(data, "model_file"), "serializer", Serializer, "model_file")
-    return spec
 
 
 class _Reader:
@@ -271,8 +272,11 @@ class _Reader:
             raise self.fail(f"{where}.{key} must be one of {', '.join(options)}")
         return data[key]
 
-    def build(self, cls: type[Any], value: Any, where: str) -> Any:
-        """Construct a dataclass from a mapping; unknown keys are ignored (newer minors)."""
+    def build(self, cls: type[Any], value: Any, where: str, **choices: Any) -> Any:
+        """Construct a dataclass from a mapping; unknown keys are ignored (newer minors).
+
+        ``choices`` maps a field to the Literal type whose values it must take.
+        """
         data = self.mapping(value, where)
         names = {f for f in cls.__dataclass_fields__}
         required = {
@@ -283,4 +287,6 @@ class _Reader:
         absent = sorted(required - data.keys())
         if absent:
             raise self.fail(f"{where} lacks {', '.join(absent)}")
+        for key, allowed in choices.items():
+            self.choice(data, key, allowed, where)
         return cast(Any, cls)(**{k: v for k, v in data.items() if k in names})

@@ -4,7 +4,7 @@
 ``deployml package`` is given (a capture file, or a pickled estimator with optional data).
 """
 
-from packager.capture.details import DEFAULT_VERSION, ModelDetails
+from packager.capture.details import DEFAULT_VERSION
 from packager.capture.estimator import task_of
 from packager.capture.metrics import cross_validation, folds_of, scoring_for
 from packager.capture.recording import TrainingRecord, capture
@@ -12,7 +12,6 @@ from packager.capture.sources import load_model_file
 
 __all__ = [
     "DEFAULT_VERSION",
-    "ModelDetails",
     "TrainingRecord",
     "capture",
     "cross_validation",

@@ -1,38 +1,21 @@
-"""Who made a model and for what: the details its author gives, and the manifest's model record.
+"""The manifest's model record made from the details a model's author gives.
 
-:class:`ModelDetails` travels as one value from the command line or a training script to the
-manifest. Every field is optional; what is not given is said in the manifest's ``missing``.
+:class:`~packager.artefact.ModelDetails` travels as one value from the command line or a
+training script to here; what is not given is said in the manifest's ``missing``, and the
+name and version get their defaults.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from packager.artefact import Manifest, ModelInfo
+from packager.artefact import Manifest, ModelDetails, ModelInfo
 
-__all__ = ["DEFAULT_VERSION", "ModelDetails", "model_info", "utc_now", "with_details"]
+__all__ = ["DEFAULT_VERSION", "model_info", "utc_now", "with_details"]
 
 DEFAULT_VERSION = "1.0.0"
-
-
-@dataclass(frozen=True)
-class ModelDetails:
-    """The model's name and version, what it predicts, who made it, and what it is for."""
-
-    name: str | None = None
-    version: str | None = None
-    description: str | None = None
-    author: str | None = None
-    organisation: str | None = None
-    contact: str | None = None
-    intended_use: str | None = None
-    limitations: str | None = None
-
-    def given(self) -> dict[str, str]:
-        """The fields that were given (not None or empty), by name."""
-        return {key: value for key, value in asdict(self).items() if value}
 
 
 # Said in `missing` when not given; the name and version have defaults instead.

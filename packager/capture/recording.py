@@ -16,6 +16,7 @@ from packager.artefact import (
     Examples,
     InputSpec,
     Manifest,
+    ModelDetails,
     ModelFile,
     TargetSpec,
     Task,
@@ -29,7 +30,7 @@ from packager.artefact import (
     records_to_columns,
 )
 from packager.capture.data import Dataset, features_of, target_of
-from packager.capture.details import ModelDetails, model_info
+from packager.capture.details import model_info
 from packager.capture.estimator import allows_nan, estimator_info, task_of
 from packager.capture.metrics import (
     classification_metrics,

@@ -22,6 +22,7 @@ from packager.artefact import (
     InputFormat,
     InputSpec,
     Manifest,
+    ModelDetails,
     ModelFile,
     TargetSpec,
     check_estimator,
@@ -30,7 +31,7 @@ from packager.artefact import (
     read_model_file,
     sorted_labels,
 )
-from packager.capture.details import ModelDetails, model_info, with_details
+from packager.capture.details import model_info, with_details
 from packager.capture.estimator import allows_nan, column_hints, estimator_info, task_of
 from packager.capture.provenance import collect_provenance
 from packager.capture.recording import capture
