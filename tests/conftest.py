@@ -22,18 +22,30 @@ categories; ``passengers_csv`` writes 240 of its rows to a CSV for ``deployml tr
 
 ``patient_data`` returns ``(X_train, y_train, X_test, y_test)`` for the pipeline model, and
 ``pipeline_model`` the fitted pipeline, for tests that capture it themselves.
+
+Running things:
+
+- ``runner``: ``runner(*args, env=None)`` runs the ``deployml`` command line in-process
+  (``CliRunner().invoke``, every argument through ``str``) and returns click's ``Result``.
+  Without ``env`` it blanks ``DEPLOYML_ARTEFACT`` so that a shell's setting cannot reach
+  ``serve`` (the only command that reads the environment); a given ``env`` is used as it is.
+- ``client``: ``client(artefact, **settings)`` returns a Flask test client of
+  ``create_app(Settings(artefact=artefact, **settings))``.
+- ``logs``: caplog with its handler on the server's loggers (which do not propagate), at DEBUG.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner, Result
+from flask.testing import FlaskClient
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.impute import SimpleImputer
@@ -41,7 +53,10 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from deployml.cli import cli
 from packager import ModelDetails, capture, package
+from server import Settings, create_app
+from server.logs import ACCESS_LOGGER, SERVER_LOGGER
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 
@@ -220,10 +235,32 @@ def array_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """Everything the server's loggers write (they do not propagate to the root logger)."""
-    loggers = [logging.getLogger("deployml.access"), logging.getLogger("deployml.server")]
+    loggers = [logging.getLogger(ACCESS_LOGGER), logging.getLogger(SERVER_LOGGER)]
     for logger in loggers:
         logger.addHandler(caplog.handler)
     caplog.set_level(logging.DEBUG)
     yield caplog
     for logger in loggers:
         logger.removeHandler(caplog.handler)
+
+
+@pytest.fixture
+def runner() -> Callable[..., Result]:
+    """Runs the ``deployml`` command line in-process: ``runner(*args, env=None)``."""
+
+    def run(*args: Any, env: Mapping[str, str | None] | None = None) -> Result:
+        # invoke() sets env's variables over the process's for the call; "" reads as unset.
+        given = {"DEPLOYML_ARTEFACT": ""} if env is None else env
+        return CliRunner().invoke(cli, [str(a) for a in args], env=given)
+
+    return run
+
+
+@pytest.fixture
+def client() -> Callable[..., FlaskClient]:
+    """Makes a Flask test client serving an artefact: ``client(artefact, **settings)``."""
+
+    def make(artefact: Path, **settings: Any) -> FlaskClient:
+        return create_app(Settings(artefact=artefact, **settings)).test_client()
+
+    return make

@@ -7,13 +7,14 @@ packages were reorganised; tests/data/README.md says how it was made.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from packager import load_artefact, read_manifest, verify
-from server import Settings, create_app
 
 FORMAT_1_1 = Path(__file__).parent / "data" / "artefact-format-1.1"
 
@@ -38,12 +39,13 @@ def test_format_1_1_artefact_verifies() -> None:
     assert (status["versions"] == "ok") == (not differing)
 
 
-def test_format_1_1_artefact_is_served_and_answers_as_recorded() -> None:
-    app = create_app(Settings(artefact=FORMAT_1_1))
-    client = app.test_client()
-    assert client.get("/readyz").status_code == 200
+def test_format_1_1_artefact_is_served_and_answers_as_recorded(
+    client: Callable[..., FlaskClient],
+) -> None:
+    api = client(FORMAT_1_1)
+    assert api.get("/readyz").status_code == 200
     examples = json.loads((FORMAT_1_1 / "examples.json").read_text())
-    response = client.post("/predict", json={"instances": examples["inputs"]})
+    response = api.post("/predict", json={"instances": examples["inputs"]})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["predictions"] == examples["predictions"]
@@ -51,6 +53,6 @@ def test_format_1_1_artefact_is_served_and_answers_as_recorded() -> None:
     got = [row[str(label)] for row in body["probabilities"] for label in labels]
     recorded = [p for row in examples["probabilities"] for p in row]
     assert got == pytest.approx(recorded, rel=1e-6, abs=1e-9)
-    metadata_doc = client.get("/metadata").get_json()
+    metadata_doc = api.get("/metadata").get_json()
     assert metadata_doc["artefact"]["format_version"] == "1.1"
     assert metadata_doc["model"]["name"] == "readmission-0.1"

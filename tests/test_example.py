@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 
-from deployml.cli import cli
 from packager import load_artefact, read_manifest, verify
 from packager.errors import OutputExistsError
 from packager.example import EXAMPLE_NAME, TARGET_NAME, build_example, load_example_data
@@ -85,20 +85,22 @@ def test_build_example_with_force_replaces_an_earlier_example(
 
 
 def test_example_command_packages_and_prints_how_to_serve(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: Callable[..., Result]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["example"])
+    result = runner("example")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "example-artefact" / "manifest.json").is_file()
     assert f"Packaged {EXAMPLE_NAME} 1.0.0 into example-artefact" in result.output
     assert "deployml serve example-artefact" in result.output
 
 
-def test_example_command_reports_an_existing_output_in_one_line(tmp_path: Path) -> None:
+def test_example_command_reports_an_existing_output_in_one_line(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
     output = tmp_path / "exists"
     output.mkdir()
-    result = CliRunner().invoke(cli, ["example", "-o", str(output)])
+    result = runner("example", "-o", output)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         f"Error: {output} already exists; pass --force to replace it"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,6 @@ from server import Settings, create_app
 SECRET_TEXT = "ZQXJ-SECRET-7731"
 SECRET_NUMBER = 987654.321
 PATIENT = {"age": 58, "bmi": 27.5, "sex": "M", "ward": "c", "smoker": True}
-
-
-def client_for(artefact: Path, **settings: Any) -> FlaskClient:
-    return create_app(Settings(artefact=artefact, **settings)).test_client()
 
 
 def examples(artefact: Path) -> list[dict[str, Any]]:
@@ -59,10 +56,11 @@ def strict_encoder_artefact(tmp_path_factory: pytest.TempPathFactory, patient_da
 
 def test_predict_one_instance_returns_prediction_probabilities_and_model(
     binary_artefact: Path,
+    client: Callable[..., FlaskClient],
 ) -> None:
-    client = client_for(binary_artefact)
+    api = client(binary_artefact)
     row = examples(binary_artefact)[0]
-    response = client.post("/predict", json=row)
+    response = api.post("/predict", json=row)
     assert response.status_code == 200
     body = response.get_json()
     artefact = load_artefact(binary_artefact)
@@ -80,7 +78,9 @@ def test_predict_one_instance_returns_prediction_probabilities_and_model(
 
 
 @pytest.mark.parametrize("shape", ["instances", "columns"])
-def test_predict_batch_shapes_agree_with_the_model(binary_artefact: Path, shape: str) -> None:
+def test_predict_batch_shapes_agree_with_the_model(
+    binary_artefact: Path, shape: str, client: Callable[..., FlaskClient]
+) -> None:
     rows = examples(binary_artefact)
     rows = (rows * (200 // len(rows) + 1))[:200]  # enough rows for the column-wise path
     names = list(rows[0])
@@ -89,7 +89,7 @@ def test_predict_batch_shapes_agree_with_the_model(binary_artefact: Path, shape:
         if shape == "instances"
         else {"columns": names, "data": [[r[n] for n in names] for r in rows]}
     )
-    response = client_for(binary_artefact).post("/predict", json=body)
+    response = client(binary_artefact).post("/predict", json=body)
     assert response.status_code == 200
     artefact = load_artefact(binary_artefact)
     frame = pd.DataFrame(rows)[artefact.manifest.input.names]
@@ -98,8 +98,10 @@ def test_predict_batch_shapes_agree_with_the_model(binary_artefact: Path, shape:
     np.testing.assert_allclose(probabilities, artefact.model.predict_proba(frame))
 
 
-def test_predict_multiclass_keys_probabilities_by_every_label(multiclass_artefact: Path) -> None:
-    response = client_for(multiclass_artefact).post(
+def test_predict_multiclass_keys_probabilities_by_every_label(
+    multiclass_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
+    response = client(multiclass_artefact).post(
         "/predict", json={"instances": examples(multiclass_artefact)[:2]}
     )
     body = response.get_json()
@@ -107,18 +109,20 @@ def test_predict_multiclass_keys_probabilities_by_every_label(multiclass_artefac
     assert all(abs(sum(p.values()) - 1) < 1e-9 for p in body["probabilities"])
 
 
-def test_predict_regressor_returns_numbers_without_probabilities(regressor_artefact: Path) -> None:
+def test_predict_regressor_returns_numbers_without_probabilities(
+    regressor_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
     body = (
-        client_for(regressor_artefact)
-        .post("/predict", json=examples(regressor_artefact)[0])
-        .get_json()
+        client(regressor_artefact).post("/predict", json=examples(regressor_artefact)[0]).get_json()
     )
     assert isinstance(body["predictions"][0], float)
     assert "probabilities" not in body
 
 
-def test_predict_array_model_takes_generated_feature_names(array_artefact: Path) -> None:
-    response = client_for(array_artefact).post(
+def test_predict_array_model_takes_generated_feature_names(
+    array_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
+    response = client(array_artefact).post(
         "/predict", json={"x0": 0.1, "x1": 0.2, "x2": -0.3, "x3": 1.0}
     )
     assert response.status_code == 200
@@ -126,10 +130,10 @@ def test_predict_array_model_takes_generated_feature_names(array_artefact: Path)
 
 
 def test_predict_warns_for_out_of_range_and_unseen_category_without_values(
-    pipeline_artefact: Path, logs: pytest.LogCaptureFixture
+    pipeline_artefact: Path, logs: pytest.LogCaptureFixture, client: Callable[..., FlaskClient]
 ) -> None:
     row = {**PATIENT, "age": 1000, "ward": SECRET_TEXT}
-    response = client_for(pipeline_artefact).post("/predict", json={"instances": [PATIENT, row]})
+    response = client(pipeline_artefact).post("/predict", json={"instances": [PATIENT, row]})
     assert response.status_code == 200
     assert response.get_json()["warnings"] == [
         {"row": 1, "feature": "age", "problem": "above the largest value seen in training"},
@@ -139,21 +143,23 @@ def test_predict_warns_for_out_of_range_and_unseen_category_without_values(
     assert SECRET_TEXT not in logs.text
 
 
-def test_predict_accepts_null_for_features_missing_in_training(pipeline_artefact: Path) -> None:
+def test_predict_accepts_null_for_features_missing_in_training(
+    pipeline_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
     row = {**PATIENT, "bmi": None, "ward": None}
-    response = client_for(pipeline_artefact).post("/predict", json=row)
+    response = client(pipeline_artefact).post("/predict", json=row)
     assert response.status_code == 200
     assert response.get_json()["predictions"][0] in ("no", "yes")
 
 
 def test_predict_refuses_unseen_category_the_model_cannot_score(
-    strict_encoder_artefact: Path, logs: pytest.LogCaptureFixture
+    strict_encoder_artefact: Path,
+    logs: pytest.LogCaptureFixture,
+    client: Callable[..., FlaskClient],
 ) -> None:
-    client = client_for(strict_encoder_artefact)
-    assert client.post("/predict", json=PATIENT).status_code == 200
-    response = client.post(
-        "/predict", json={"instances": [PATIENT, {**PATIENT, "sex": SECRET_TEXT}]}
-    )
+    api = client(strict_encoder_artefact)
+    assert api.post("/predict", json=PATIENT).status_code == 200
+    response = api.post("/predict", json={"instances": [PATIENT, {**PATIENT, "sex": SECRET_TEXT}]})
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "unseen_category"
@@ -166,9 +172,10 @@ def test_predict_refuses_unseen_category_the_model_cannot_score(
 
 def test_predict_strict_categories_refuses_unseen_category_the_model_could_score(
     pipeline_artefact: Path,
+    client: Callable[..., FlaskClient],
 ) -> None:
-    client = client_for(pipeline_artefact, strict_categories=True)
-    response = client.post("/predict", json={**PATIENT, "ward": "z"})
+    api = client(pipeline_artefact, strict_categories=True)
+    response = api.post("/predict", json={**PATIENT, "ward": "z"})
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "unseen_category"
     assert "configured to refuse" in response.get_json()["error"]["message"]
@@ -179,9 +186,9 @@ def test_predict_strict_categories_refuses_unseen_category_the_model_could_score
     [("client-id-42", True), ("bad id with spaces", False), ("x" * 200, False), ("", False)],
 )
 def test_predict_takes_sane_request_ids_from_the_client(
-    binary_artefact: Path, given: str, kept: bool
+    binary_artefact: Path, given: str, kept: bool, client: Callable[..., FlaskClient]
 ) -> None:
-    response = client_for(binary_artefact).post(
+    response = client(binary_artefact).post(
         "/predict", json=examples(binary_artefact)[0], headers={"X-Request-ID": given}
     )
     assert (response.headers["X-Request-ID"] == given) is kept
@@ -189,12 +196,12 @@ def test_predict_takes_sane_request_ids_from_the_client(
 
 
 def test_predict_writes_one_json_access_line_without_values(
-    pipeline_artefact: Path, logs: pytest.LogCaptureFixture
+    pipeline_artefact: Path, logs: pytest.LogCaptureFixture, client: Callable[..., FlaskClient]
 ) -> None:
-    client = client_for(pipeline_artefact)
+    api = client(pipeline_artefact)
     logs.clear()
     bad = {**PATIENT, "bmi": SECRET_TEXT, "age": SECRET_NUMBER}
-    client.post("/predict", json={"instances": [PATIENT, bad]}, headers={"X-Request-ID": "r-1"})
+    api.post("/predict", json={"instances": [PATIENT, bad]}, headers={"X-Request-ID": "r-1"})
     lines = [r.getMessage() for r in logs.records if r.name == "deployml.access"]
     assert len(lines) == 1
     line = json.loads(lines[0])
@@ -264,11 +271,11 @@ def test_predict_feeds_arrays_only_to_models_that_score_them_identically(
     "fixture", ["binary_artefact", "multiclass_artefact", "pipeline_artefact", "array_artefact"]
 )
 def test_predict_matches_the_models_own_predict_and_predict_proba(
-    fixture: str, request: pytest.FixtureRequest
+    fixture: str, request: pytest.FixtureRequest, client: Callable[..., FlaskClient]
 ) -> None:
     path: Path = request.getfixturevalue(fixture)
     rows = examples(path)
-    body = client_for(path).post("/predict", json={"instances": rows}).get_json()
+    body = client(path).post("/predict", json={"instances": rows}).get_json()
     artefact = load_artefact(path)
     columns = {name: [row[name] for row in rows] for name in artefact.manifest.input.names}
     X = model_input(columns, artefact.manifest.input)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from threadpoolctl import threadpool_info
-
-from server import Settings, create_app
 
 
 def openmp_threads() -> list[int]:
@@ -19,16 +19,16 @@ def openmp_threads() -> list[int]:
 
 @pytest.mark.parametrize("limit", [1, 2])
 def test_predicting_thread_gets_the_configured_model_thread_limit(
-    binary_artefact: Path, limit: int
+    binary_artefact: Path, limit: int, client: Callable[..., FlaskClient]
 ) -> None:
     if not openmp_threads():
         pytest.skip("no OpenMP runtime loaded")
-    client = create_app(Settings(artefact=binary_artefact, model_threads=limit)).test_client()
+    api = client(binary_artefact, model_threads=limit)
     row = json.loads((binary_artefact / "examples.json").read_text())["inputs"][0]
     seen: dict[str, Any] = {}
 
     def serve_one() -> None:
-        seen["status"] = client.post("/predict", json=row).status_code
+        seen["status"] = api.post("/predict", json=row).status_code
         seen["threads"] = openmp_threads()
 
     worker = threading.Thread(target=serve_one)

@@ -12,10 +12,9 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 from sklearn.linear_model import LogisticRegression
 
-from deployml.cli import cli
 from packager import FORMAT_VERSION, verify
 from packager.artefact import file_sha256
 
@@ -155,16 +154,20 @@ def test_verify_reports_a_newer_format(artefact: Path) -> None:
     assert f"artefact format 2.3 is newer than the {FORMAT_VERSION}" in report.checks[0].detail
 
 
-def test_verify_command_exits_1_and_names_the_failed_checks(artefact: Path) -> None:
+def test_verify_command_exits_1_and_names_the_failed_checks(
+    artefact: Path, runner: Callable[..., Result]
+) -> None:
     _append_to_card(artefact)
-    result = CliRunner().invoke(cli, ["verify", str(artefact)])
+    result = runner("verify", artefact)
     assert result.exit_code == 1
     assert "FAIL  files: MODEL_CARD.md differs from its SHA-256" in result.stdout
     assert result.stderr == f"Error: {artefact} failed verification (files, model)\n"
 
 
-def test_verify_command_prints_every_check_on_success(binary_artefact: Path) -> None:
-    result = CliRunner().invoke(cli, ["verify", str(binary_artefact)])
+def test_verify_command_prints_every_check_on_success(
+    binary_artefact: Path, runner: Callable[..., Result]
+) -> None:
+    result = runner("verify", binary_artefact)
     assert result.exit_code == 0
     assert [line.split(":")[0] for line in result.stdout.splitlines()[:5]] == [
         "OK    manifest",

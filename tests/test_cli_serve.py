@@ -1,15 +1,19 @@
-"""``deployml serve``: option checks and one-line errors before gunicorn starts."""
+"""``deployml serve``: option checks and one-line errors before gunicorn starts.
+
+Also the gunicorn options it starts with, the curl example it prints, and the ``server``
+package's pinned front door.
+"""
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 
 import server
-from deployml.cli import cli
 from server.gunicorn_app import curl_example, gunicorn_options
 from server.http.app import create_app
 from server.http.routes import EXTENSION
@@ -20,35 +24,34 @@ def test_server_public_api_is_pinned() -> None:
     assert server.__all__ == ["Settings", "create_app"]
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args), env=env or {"DEPLOYML_ARTEFACT": ""})
-    return result.exit_code, result.output
-
-
-def test_serve_without_an_artefact_names_the_variable() -> None:
-    code, output = run("serve")
-    assert code == 1
-    assert output.strip() == "Error: DEPLOYML_ARTEFACT: not set; give the artefact directory"
+def test_serve_without_an_artefact_names_the_variable(runner: Callable[..., Result]) -> None:
+    result = runner("serve")
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: DEPLOYML_ARTEFACT: not set; give the artefact directory"
 
 
 @pytest.mark.parametrize(
     "args", [["--port", "0"], ["--port", "x"], ["--workers", "0"], ["--host", "a b"]]
 )
-def test_serve_refuses_bad_options_as_usage_errors(binary_artefact: Path, args: list[str]) -> None:
-    code, output = run("serve", str(binary_artefact), *args)
-    assert code == 2
-    assert "Invalid value" in output
+def test_serve_refuses_bad_options_as_usage_errors(
+    binary_artefact: Path, args: list[str], runner: Callable[..., Result]
+) -> None:
+    result = runner("serve", binary_artefact, *args)
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output
 
 
-def test_serve_refuses_a_missing_directory(tmp_path: Path) -> None:
-    code, output = run("serve", str(tmp_path / "absent"))
-    assert code == 2 and "does not exist" in output
+def test_serve_refuses_a_missing_directory(tmp_path: Path, runner: Callable[..., Result]) -> None:
+    result = runner("serve", tmp_path / "absent")
+    assert result.exit_code == 2 and "does not exist" in result.output
 
 
-def test_serve_reports_a_bad_environment_variable_in_one_line(binary_artefact: Path) -> None:
-    code, output = run("serve", str(binary_artefact), env={"DEPLOYML_MAX_ROWS": "lots"})
-    assert code == 1
-    assert output.strip().splitlines() == [
+def test_serve_reports_a_bad_environment_variable_in_one_line(
+    binary_artefact: Path, runner: Callable[..., Result]
+) -> None:
+    result = runner("serve", binary_artefact, env={"DEPLOYML_MAX_ROWS": "lots"})
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
         "Error: DEPLOYML_MAX_ROWS: expected a whole number from 1 to 10000000"
     ]
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from packager.artefact import file_sha256
 from packager.errors import ConfigError, FormatVersionError, IntegrityError
@@ -63,25 +65,23 @@ def test_startup_requires_an_artefact() -> None:
 
 
 def test_startup_logs_and_shows_a_different_scikit_learn_version(
-    binary_artefact: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    binary_artefact: Path,
+    tmp_path: Path,
+    logs: pytest.LogCaptureFixture,
+    client: Callable[..., FlaskClient],
 ) -> None:
     artefact = copy_of(binary_artefact, tmp_path)
     edit_manifest(artefact, lambda m: m["provenance"]["packages"].update({"scikit-learn": "0.1"}))
-    logger = logging.getLogger("deployml.server")
-    logger.addHandler(caplog.handler)
-    try:
-        app = create_app(Settings(artefact=artefact))
-    finally:
-        logger.removeHandler(caplog.handler)
+    api = client(artefact)
     assert any(
         r.levelno == logging.ERROR and "scikit-learn recorded 0.1" in r.getMessage()
-        for r in caplog.records
+        for r in logs.records
     )
-    metadata = app.test_client().get("/metadata").get_json()
+    metadata = api.get("/metadata").get_json()
     assert {"package": "scikit-learn", "recorded": "0.1"}.items() <= metadata[
         "version_differences"
     ][0].items()
-    assert app.test_client().get("/readyz").status_code == 200
+    assert api.get("/readyz").status_code == 200
 
 
 def test_startup_strict_versions_refuses_a_different_scikit_learn(
@@ -94,7 +94,7 @@ def test_startup_strict_versions_refuses_a_different_scikit_learn(
 
 
 def test_startup_self_test_failure_keeps_the_server_live_but_not_ready(
-    binary_artefact: Path, tmp_path: Path
+    binary_artefact: Path, tmp_path: Path, client: Callable[..., FlaskClient]
 ) -> None:
     artefact = copy_of(binary_artefact, tmp_path)
     examples_path = artefact / "examples.json"
@@ -108,21 +108,23 @@ def test_startup_self_test_failure_keeps_the_server_live_but_not_ready(
             sha256=file_sha256(examples_path), bytes=examples_path.stat().st_size
         ),
     )
-    client = create_app(Settings(artefact=artefact)).test_client()
-    assert client.get("/livez").status_code == 200
-    ready = client.get("/readyz")
+    api = client(artefact)
+    assert api.get("/livez").status_code == 200
+    ready = api.get("/readyz")
     assert ready.status_code == 503
     assert "example 0: the prediction differs" in ready.get_json()["reason"]
-    predict = client.post("/predict", json=examples["inputs"][0])
+    predict = api.post("/predict", json=examples["inputs"][0])
     assert predict.status_code == 503
     assert predict.get_json()["error"]["code"] == "not_ready"
 
 
-def test_startup_without_examples_is_not_ready(binary_artefact: Path, tmp_path: Path) -> None:
+def test_startup_without_examples_is_not_ready(
+    binary_artefact: Path, tmp_path: Path, client: Callable[..., FlaskClient]
+) -> None:
     artefact = copy_of(binary_artefact, tmp_path)
     (artefact / "examples.json").unlink()
     edit_manifest(artefact, lambda m: m["files"].pop("examples.json"))
-    client = create_app(Settings(artefact=artefact)).test_client()
-    ready = client.get("/readyz")
+    api = client(artefact)
+    ready = api.get("/readyz")
     assert ready.status_code == 503
     assert "no example inputs" in ready.get_json()["reason"]

@@ -12,7 +12,7 @@ from typing import Any
 import joblib
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.ensemble import (
@@ -28,14 +28,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-from deployml.cli import cli
 from packager import ModelDetails, capture
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
-
-
-def run(*args: Any) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def _split(X: pd.DataFrame, y: pd.Series, n: int) -> tuple[Any, ...]:
@@ -88,48 +83,50 @@ MODELS: dict[str, tuple[Callable[[], Any], Callable[[], tuple[Any, ...]]]] = {
 
 
 @pytest.mark.parametrize("kind", sorted(MODELS))
-def test_package_inspect_verify_round_trip(kind: str, tmp_path: Path) -> None:
+def test_package_inspect_verify_round_trip(
+    kind: str, tmp_path: Path, runner: Callable[..., Result]
+) -> None:
     make_model, make_data = MODELS[kind]
     X, y, X_test, y_test = make_data()
     model = make_model().fit(X, y)
     details = ModelDetails(name=kind)
     capture(model, X, y, X_test=X_test, y_test=y_test, details=details).save(tmp_path / "model.pkl")
 
-    packaged = run("package", tmp_path / "model.pkl", "-o", tmp_path / "out")
+    packaged = runner("package", tmp_path / "model.pkl", "-o", tmp_path / "out")
     assert packaged.exit_code == 0, packaged.output
     assert f"Packaged {kind} 1.0.0 into" in packaged.stdout
 
-    inspected = run("inspect", tmp_path / "out")
+    inspected = runner("inspect", tmp_path / "out")
     assert inspected.exit_code == 0, inspected.output
     assert inspected.stdout.startswith(f"{kind} 1.0.0 (")
     assert f"Inputs ({X.shape[1]}, as dataframe)" in inspected.stdout
 
-    verified = run("verify", tmp_path / "out")
+    verified = runner("verify", tmp_path / "out")
     assert verified.exit_code == 0, verified.output
     assert "OK    examples: 5 example rows re-scored identically" in verified.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pkl", "out"]
 
 
 def test_package_round_trips_the_column_transformer_pipeline(
-    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path, runner: Callable[..., Result]
 ) -> None:
     X, y, X_test, y_test = patient_data
     capture(pipeline_model, X, y, X_test=X_test, y_test=y_test).save(tmp_path / "m.pkl")
-    assert run("package", tmp_path / "m.pkl", "-o", tmp_path / "out").exit_code == 0
-    inspected = run("inspect", tmp_path / "out")
+    assert runner("package", tmp_path / "m.pkl", "-o", tmp_path / "out").exit_code == 0
+    inspected = runner("inspect", tmp_path / "out")
     assert "ward" in inspected.stdout and "a, b, c" in inspected.stdout
-    verified = run("verify", tmp_path / "out")
+    verified = runner("verify", tmp_path / "out")
     assert verified.exit_code == 0, verified.output
 
 
 def test_package_captures_a_plain_pickle_from_csv_data(
-    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path, runner: Callable[..., Result]
 ) -> None:
     X, y, X_test, y_test = patient_data
     joblib.dump(pipeline_model, tmp_path / "plain.pkl")
     X.assign(readmitted=y).to_csv(tmp_path / "train.csv", index=False)
     X_test.assign(readmitted=y_test.to_numpy()).to_csv(tmp_path / "test.csv", index=False)
-    result = run(
+    result = runner(
         "package",
         tmp_path / "plain.pkl",
         "-o",
@@ -157,14 +154,16 @@ def test_package_captures_a_plain_pickle_from_csv_data(
         "category",
         "boolean",
     ]
-    assert run("verify", tmp_path / "out").exit_code == 0
+    assert runner("verify", tmp_path / "out").exit_code == 0
 
 
-def test_package_states_what_a_bare_estimator_cannot_tell(tmp_path: Path) -> None:
+def test_package_states_what_a_bare_estimator_cannot_tell(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
     X, y, _, _ = _cancer()
     model = _scaled(LogisticRegression(max_iter=1000)).fit(X.to_numpy(), y)
     joblib.dump(model, tmp_path / "bare.pkl")
-    result = run("package", tmp_path / "bare.pkl", "-o", tmp_path / "out")
+    result = runner("package", tmp_path / "bare.pkl", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "Not recorded: metrics: no test data was given" in result.stdout
     assert "feature ranges and missing rates are unknown" in result.stdout
@@ -176,21 +175,23 @@ def test_package_states_what_a_bare_estimator_cannot_tell(tmp_path: Path) -> Non
     assert "## What is not recorded" in card and "no test data was given" in card
 
 
-def test_package_force_replaces_an_earlier_artefact(binary_artefact: Path, tmp_path: Path) -> None:
+def test_package_force_replaces_an_earlier_artefact(
+    binary_artefact: Path, tmp_path: Path, runner: Callable[..., Result]
+) -> None:
     X, y, _, _ = _cancer()
     model = DecisionTreeClassifier().fit(X, y)
     capture(model, X, y, details=ModelDetails(name="new")).save(tmp_path / "m.pkl")
     out = tmp_path / "out"
-    assert run("package", tmp_path / "m.pkl", "-o", out).exit_code == 0
+    assert runner("package", tmp_path / "m.pkl", "-o", out).exit_code == 0
     (out / "manifest.json").write_text((binary_artefact / "manifest.json").read_text())
-    assert run("package", tmp_path / "m.pkl", "-o", out, "--force").exit_code == 0
+    assert runner("package", tmp_path / "m.pkl", "-o", out, "--force").exit_code == 0
     assert json.loads((out / "manifest.json").read_text())["model"]["name"] == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pkl", "out"]
 
 
-def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+def test_debug_shows_the_traceback(tmp_path: Path, runner: Callable[..., Result]) -> None:
     (tmp_path / "notes.txt").write_text("hello")
-    result = CliRunner().invoke(cli, ["--debug", "package", str(tmp_path / "notes.txt"), "-o", "x"])
+    result = runner("--debug", "package", tmp_path / "notes.txt", "-o", "x")
     assert result.exit_code == 1
     assert type(result.exception).__name__ == "ModelFileError"
 
@@ -280,11 +281,11 @@ BAD_PACKAGE_ARGS = [
 
 @pytest.mark.parametrize(("args", "code", "message"), BAD_PACKAGE_ARGS)
 def test_package_rejects_bad_input_leaving_nothing_behind(
-    workdir: Path, args: list[str], code: int, message: str
+    workdir: Path, args: list[str], code: int, message: str, runner: Callable[..., Result]
 ) -> None:
     before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
     resolved = [a.format(d=workdir) for a in args]
-    result = CliRunner().invoke(cli, ["package", *resolved])
+    result = runner("package", *resolved)
     assert result.exit_code == code, result.output
     assert message.format(d=workdir) in result.stderr
     if code == 1:
@@ -295,12 +296,14 @@ def test_package_rejects_bad_input_leaving_nothing_behind(
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
-def test_package_reports_an_unwritable_location(workdir: Path) -> None:
+def test_package_reports_an_unwritable_location(
+    workdir: Path, runner: Callable[..., Result]
+) -> None:
     locked = workdir / "locked"
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        result = run("package", workdir / "plain.pkl", "-o", locked / "out")
+        result = runner("package", workdir / "plain.pkl", "-o", locked / "out")
     finally:
         locked.chmod(0o700)
     assert result.exit_code == 1
@@ -308,14 +311,14 @@ def test_package_reports_an_unwritable_location(workdir: Path) -> None:
 
 
 def test_package_cleans_up_when_writing_fails(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, runner: Callable[..., Result]
 ) -> None:
     def full_disk(*_: Any, **__: Any) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("packager.artefact.model_file.joblib.dump", full_disk)
     before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
-    result = run("package", workdir / "captured.pkl", "-o", workdir / "out")
+    result = runner("package", workdir / "captured.pkl", "-o", workdir / "out")
     assert result.exit_code == 1
     assert result.stderr == f"Error: cannot write {workdir / 'out'}: No space left on device\n"
     assert sorted(p.relative_to(workdir) for p in workdir.rglob("*")) == before
@@ -329,15 +332,21 @@ def test_package_cleans_up_when_writing_fails(
     ],
 )
 def test_inspect_and_verify_name_a_missing_artefact(
-    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    runner: Callable[..., Result],
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, args)
+    result = runner(*args)
     assert result.exit_code == 1
     assert message in result.output
 
 
-def test_inspect_json_prints_the_manifest(binary_artefact: Path) -> None:
-    result = run("inspect", binary_artefact, "--json")
+def test_inspect_json_prints_the_manifest(
+    binary_artefact: Path, runner: Callable[..., Result]
+) -> None:
+    result = runner("inspect", binary_artefact, "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == json.loads((binary_artefact / "manifest.json").read_text())

@@ -1,4 +1,4 @@
-"""MODEL_CARD.md and `describe`: what a reviewer reads about a packaged model."""
+"""MODEL_CARD.md: what a reviewer reads about a packaged model, plots included."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from packager import ModelDetails, capture, load_artefact, package, read_manifest, summarise
+from packager import ModelDetails, capture, load_artefact, package, read_manifest
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 
@@ -51,21 +51,3 @@ def test_model_card_embeds_plots_with_a_caption(
     artefact = load_artefact(out)
     assert {"plots/roc_curve.png", "data/notes.txt"} <= set(artefact.manifest.files)
     assert (out / "plots" / "roc_curve.png").read_bytes() == b"\x89PNG\r\n\x1a\n"
-
-
-def test_describe_summarises_an_artefact(pipeline_artefact: Path) -> None:
-    artefact = load_artefact(pipeline_artefact)
-    text = summarise(artefact)
-    lines = text.splitlines()
-    assert lines[0] == "readmission 1.0.0 (binary classifier)"
-    assert "Target:     readmitted: no " in text
-    assert "Inputs (5, as dataframe):" in text
-    assert any(line.split()[:2] == ["ward", "category"] and "a, b, c" in line for line in lines)
-    assert f"artefact sha256 {artefact.sha256}" in text
-    assert summarise(artefact.manifest, artefact.sha256) == text
-
-
-def test_describe_shows_regression_metrics(regressor_artefact: Path) -> None:
-    text = summarise(read_manifest(regressor_artefact)[0])
-    assert "(regression)" in text.splitlines()[0]
-    assert "mae" in text and "r2" in text

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+from flask.testing import FlaskClient
+
 from packager import load_artefact
-from server import Settings, create_app
 
 
 def test_metadata_documents_schema_target_metrics_provenance_and_example(
     pipeline_artefact: Path,
+    client: Callable[..., FlaskClient],
 ) -> None:
-    client = create_app(Settings(artefact=pipeline_artefact, max_rows=77)).test_client()
-    response = client.get("/metadata")
+    api = client(pipeline_artefact, max_rows=77)
+    response = api.get("/metadata")
     assert response.status_code == 200
     body = response.get_json()
     artefact = load_artefact(pipeline_artefact)
@@ -35,16 +38,20 @@ def test_metadata_documents_schema_target_metrics_provenance_and_example(
     assert body["ready"] is True
 
 
-def test_metadata_example_request_is_accepted_by_predict(binary_artefact: Path) -> None:
-    client = create_app(Settings(artefact=binary_artefact)).test_client()
-    example = client.get("/metadata").get_json()["example"]
-    response = client.post("/predict", json=example["request"])
+def test_metadata_example_request_is_accepted_by_predict(
+    binary_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
+    api = client(binary_artefact)
+    example = api.get("/metadata").get_json()["example"]
+    response = api.post("/predict", json=example["request"])
     assert response.status_code == 200
     assert response.get_json()["predictions"] == example["predictions"]
 
 
-def test_health_endpoints_report_live_and_ready(binary_artefact: Path) -> None:
-    client = create_app(Settings(artefact=binary_artefact)).test_client()
-    live, ready = client.get("/livez"), client.get("/readyz")
+def test_health_endpoints_report_live_and_ready(
+    binary_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
+    api = client(binary_artefact)
+    live, ready = api.get("/livez"), api.get("/readyz")
     assert (live.status_code, json.loads(live.data)) == (200, {"status": "alive"})
     assert (ready.status_code, json.loads(ready.data)) == (200, {"status": "ready"})

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from deployml.cli import cli
 from packager import load_model_file, verify
 
 
-def run(*args: Any) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
 def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
-    passengers_csv: Path, tmp_path: Path
+    passengers_csv: Path, tmp_path: Path, runner: Callable[..., Result]
 ) -> None:
     out = tmp_path / "titanic"
-    result = run(
+    result = runner(
         "train",
         passengers_csv,
         "--target",
@@ -77,12 +72,14 @@ def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
     assert verify(out).ok
 
 
-def test_train_regression_draws_predicted_against_actual_and_residuals(tmp_path: Path) -> None:
+def test_train_regression_draws_predicted_against_actual_and_residuals(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=120)
     frame = pd.DataFrame({"x": x, "group": rng.choice(["a", "b"], 120), "y": 3 * x + 1})
     frame.to_csv(tmp_path / "data.csv", index=False)
-    result = run(
+    result = runner(
         "train",
         tmp_path / "data.csv",
         "--target",
@@ -99,9 +96,9 @@ def test_train_regression_draws_predicted_against_actual_and_residuals(tmp_path:
 
 
 def test_train_no_package_writes_a_capture_file_that_packages(
-    passengers_csv: Path, tmp_path: Path
+    passengers_csv: Path, tmp_path: Path, runner: Callable[..., Result]
 ) -> None:
-    result = run(
+    result = runner(
         "train",
         passengers_csv,
         "--target",
@@ -119,14 +116,16 @@ def test_train_no_package_writes_a_capture_file_that_packages(
     captured = load_model_file(tmp_path / "model.pkl")
     assert captured.manifest.training is not None
     assert captured.manifest.training["model"] == "decision-tree"
-    packaged = run("package", tmp_path / "model.pkl", "-o", tmp_path / "out")
+    packaged = runner("package", tmp_path / "model.pkl", "-o", tmp_path / "out")
     assert packaged.exit_code == 0, packaged.output
 
 
-def test_train_refuses_an_existing_output_before_reading_the_data(tmp_path: Path) -> None:
+def test_train_refuses_an_existing_output_before_reading_the_data(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "data.csv").write_text("not,a\nreal,file\n")
-    result = run("train", tmp_path / "data.csv", "--target", "a", "-o", tmp_path / "out")
+    result = runner("train", tmp_path / "data.csv", "--target", "a", "-o", tmp_path / "out")
     assert result.exit_code == 1
     assert (
         result.stderr == f"Error: {tmp_path / 'out'} already exists; pass --force to replace it\n"
@@ -135,10 +134,11 @@ def test_train_refuses_an_existing_output_before_reading_the_data(tmp_path: Path
 
 def test_train_refuses_an_output_in_a_missing_directory_before_reading_the_data(
     tmp_path: Path,
+    runner: Callable[..., Result],
 ) -> None:
     (tmp_path / "data.csv").write_text("not,a\nreal,file\n")
     out = tmp_path / "absent" / "out"
-    result = run("train", tmp_path / "data.csv", "--target", "a", "-o", out)
+    result = runner("train", tmp_path / "data.csv", "--target", "a", "-o", out)
     assert result.exit_code == 1
     assert result.stderr == f"Error: cannot write {out}: {out.parent} is not a directory\n"
 
@@ -163,10 +163,12 @@ BAD_FILES: dict[str, tuple[bytes | str, str]] = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_train_refuses_unusable_files_with_one_error_line(case: str, tmp_path: Path) -> None:
+def test_train_refuses_unusable_files_with_one_error_line(
+    case: str, tmp_path: Path, runner: Callable[..., Result]
+) -> None:
     content, message = BAD_FILES[case]
     path = _write(tmp_path, "data.csv", content)
-    result = run("train", path, "--target", "outcome", "-o", tmp_path / "out")
+    result = runner("train", path, "--target", "outcome", "-o", tmp_path / "out")
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith("Error: ") and message in result.stderr
     assert "Traceback" not in result.output
@@ -188,16 +190,22 @@ def test_train_refuses_unusable_files_with_one_error_line(case: str, tmp_path: P
     ],
 )
 def test_train_bad_options_name_the_problem(
-    args: list[str], message: str, passengers_csv: Path, tmp_path: Path
+    args: list[str],
+    message: str,
+    passengers_csv: Path,
+    tmp_path: Path,
+    runner: Callable[..., Result],
 ) -> None:
-    result = run("train", passengers_csv, *args, "--no-plots", "-o", tmp_path / "out")
+    result = runner("train", passengers_csv, *args, "--no-plots", "-o", tmp_path / "out")
     assert result.exit_code in (1, 2), result.output
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
 
 
-def test_train_missing_data_file_is_a_usage_error(tmp_path: Path) -> None:
-    result = run("train", tmp_path / "absent.csv", "--target", "y", "-o", tmp_path / "out")
+def test_train_missing_data_file_is_a_usage_error(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    result = runner("train", tmp_path / "absent.csv", "--target", "y", "-o", tmp_path / "out")
     assert result.exit_code == 2
     assert "does not exist" in result.stderr

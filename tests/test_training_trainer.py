@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from flask.testing import FlaskClient
 from PIL import Image
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
@@ -18,7 +20,6 @@ from packager.artefact import file_sha256
 from packager.errors import DeploymlWarning, TrainingError
 from packager.training.models import MODELS
 from packager.training.trainer import train_csv
-from server import Settings, create_app
 
 CLASSIFIERS = [m for m in MODELS if m != "linear-regression"]
 REGRESSORS = [m for m in MODELS if m != "logistic-regression"]
@@ -97,7 +98,7 @@ def test_multiclass_text_labels_train_with_one_vs_rest_scores() -> None:
 
 
 def test_passenger_csv_with_gaps_ids_and_free_text_trains_and_serves(
-    passengers_csv: Path, tmp_path: Path
+    passengers_csv: Path, tmp_path: Path, client: Callable[..., FlaskClient]
 ) -> None:
     with pytest.warns(DeploymlWarning) as caught:
         captured = train_csv(passengers_csv, "Survived", model="logistic-regression", cv=3)
@@ -135,7 +136,7 @@ def test_passenger_csv_with_gaps_ids_and_free_text_trains_and_serves(
     card = (out / "MODEL_CARD.md").read_text()
     assert "![ROC curve](plots/ROC_curve.png)" in card
     assert expected_plots <= set(load_artefact(out).manifest.files)
-    client = create_app(Settings(artefact=out)).test_client()
+    api = client(out)
     row = {
         "PassengerId": 999,
         "Pclass": 3,
@@ -145,12 +146,12 @@ def test_passenger_csv_with_gaps_ids_and_free_text_trains_and_serves(
         "Fare": 7.25,
         "Embarked": "X",
     }
-    response = client.post("/predict", json=row)
+    response = api.post("/predict", json=row)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["predictions"][0] in (0, 1)
     assert any("Embarked" in str(w) for w in body["warnings"])
-    assert client.get("/metadata").get_json()["training"]["model"] == "logistic-regression"
+    assert api.get("/metadata").get_json()["training"]["model"] == "logistic-regression"
 
 
 def test_search_picks_parameters_from_the_documented_grid_and_reports_progress() -> None:
@@ -318,7 +319,9 @@ def test_unusable_columns_are_left_out_with_a_warning(column: list[Any], reason:
     assert reason in captured.manifest.training["dropped_columns"]["extra"]
 
 
-def test_boolean_columns_with_and_without_gaps_train_and_serve(tmp_path: Path) -> None:
+def test_boolean_columns_with_and_without_gaps_train_and_serve(
+    tmp_path: Path, client: Callable[..., FlaskClient]
+) -> None:
     rng = np.random.default_rng(2)
     frame = patients().assign(
         smoker=rng.random(160) < 0.3,
@@ -328,9 +331,9 @@ def test_boolean_columns_with_and_without_gaps_train_and_serve(tmp_path: Path) -
     captured = train_csv(tmp_path / "flags.csv", "outcome", plots=False)
     kinds = {f.name: (f.kind, f.dtype) for f in captured.manifest.input.features}
     assert kinds["smoker"] == ("boolean", "bool") and kinds["diabetic"] == ("boolean", "object")
-    client = create_app(Settings(artefact=package(captured, tmp_path / "out"))).test_client()
+    api = client(package(captured, tmp_path / "out"))
     row = {"age": 61.0, "bmi": None, "ward": "a", "smoker": True, "diabetic": None}
-    response = client.post("/predict", json=row)
+    response = api.post("/predict", json=row)
     assert response.status_code == 200, response.get_json()
 
 
