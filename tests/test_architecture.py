@@ -43,3 +43,9 @@ def test_every_module_fits_in_three_hundred_lines_and_says_what_it_is(module: Pa
     text = module.read_text()
     assert len(text.splitlines()) <= MAX_LINES
     assert ast.get_docstring(ast.parse(text))
+
+
+def test_the_architecture_page_names_every_module() -> None:
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    modules = [p for package in PACKAGES for p in package.glob("*.py") if p.name != "__init__.py"]
+    assert [str(m.relative_to(ROOT)) for m in modules if f" {m.name} " not in page] == []

@@ -1,7 +1,6 @@
 """``deployml serve``: option checks and one-line errors before gunicorn starts.
 
-Also the gunicorn options it starts with, the curl example it prints, and the ``server``
-package's pinned front door.
+Also the gunicorn options it starts with, and the curl example it prints.
 """
 
 from __future__ import annotations
@@ -13,15 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-import server
 from server.gunicorn_app import curl_example, gunicorn_options
-from server.http.app import create_app
-from server.http.routes import EXTENSION
+from server.http import EXTENSION, create_app
 from server.settings import Settings
-
-
-def test_server_public_api_is_pinned() -> None:
-    assert server.__all__ == ["Settings", "create_app"]
 
 
 def test_serve_without_an_artefact_names_the_variable(runner: Callable[..., Result]) -> None:

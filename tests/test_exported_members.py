@@ -1,6 +1,7 @@
-"""The public API of packager, pinned: other parts of deployml and users build on these names."""
+"""The public APIs, pinned: users and the other packages of deployml build on these names."""
 
 import packager
+import server
 
 
 def test_packager_exports_exactly_its_public_api() -> None:
@@ -27,6 +28,10 @@ def test_packager_exports_exactly_its_public_api() -> None:
     ]
     for name in packager.__all__:
         assert getattr(packager, name) is not None
+
+
+def test_server_exports_exactly_its_public_api() -> None:
+    assert server.__all__ == ["Settings", "create_app"]
 
 
 def test_importing_packager_pulls_in_neither_flask_nor_click() -> None:
