@@ -1,10 +1,11 @@
 """``train``: from a table to a fitted, evaluated and captured model in one call.
 
-The steps: decide the task and the features (:mod:`packager.training.columns`), split into training
-and test rows (stratified for classifiers), fit the pipeline of :mod:`packager.training.models`
-(with ``search``, the best of a small grid by cross-validation on the training rows),
-optionally cross-validate and draw a learning curve, then :func:`~packager.capture.capture`
-the model with its test metrics. The packaged model is the one fitted on the training rows,
+The steps, in order: decide the task and the features (``columns``), split into training and
+test rows (stratified for classifiers), fit the pipeline of ``models`` (with ``search``, the
+best of a small grid by cross-validation on the training rows), optionally cross-validate and
+draw a learning curve (``resampling``), draw the plots, and finally
+:func:`~packager.capture.capture` the model with its test metrics and the training record, so
+that the manifest is built once. The packaged model is the one fitted on the training rows,
 so the recorded test metrics describe exactly the model that is served.
 
 Warnings met on the way (a column left out, a model that did not converge) are issued once
