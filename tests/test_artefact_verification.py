@@ -104,7 +104,12 @@ def _edit_example_output(path: Path) -> None:
     _rehash(path, "examples.json")
 
 
+def _unlist_model(path: Path) -> None:
+    _edit_manifest(path, lambda d: d["files"].pop("model.joblib"))
+
+
 FAILURES = [
+    (_unlist_model, "files", "model.joblib is not listed in the manifest's files"),
     (_append_to_card, "files", "MODEL_CARD.md differs from its SHA-256"),
     (_delete_examples, "files", "examples.json is missing"),
     (_swap_model, "examples", "example 0: the probabilities differ from the recorded ones"),

@@ -12,8 +12,10 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
 
 from packager import FORMAT_VERSION, ModelDetails, capture, load_model_file
@@ -238,6 +240,7 @@ def test_capture_rejects_bad_input(
         ({"X_test": "X"}, "give X_test and y_test together"),
         ({"cv": 1}, "cv must be a whole number of folds of at least 2"),
         ({"cv": True}, "cv must be a whole number of folds"),
+        ({"cv": 10_000}, "cross-validation with 10000 folds needs at least 10000 rows of every"),
     ],
 )
 def test_capture_rejects_bad_options(
@@ -247,6 +250,22 @@ def test_capture_rejects_bad_options(
     resolved = {k: (X if v == "X" else v) for k, v in options.items()}
     with pytest.raises(CaptureError, match=message):
         capture(pipeline_model, X, y, **resolved)
+
+
+def test_capture_cross_validates_as_train_does(
+    pipeline_model: Any, patient_data: PatientData
+) -> None:
+    X, y = patient_data[:2]
+    recorded = (capture(pipeline_model, X, y, cv=4).manifest.metrics or {})["cross_validation"]
+    folds = StratifiedKFold(4, shuffle=True, random_state=0)
+    expected = cross_val_score(clone(pipeline_model), X, y, cv=folds, scoring="roc_auc")
+    assert (recorded["folds"], recorded["scoring"], recorded["on"]) == (
+        4,
+        "roc_auc",
+        "training data",
+    )
+    assert recorded["scores"] == pytest.approx(expected.tolist())
+    assert recorded["mean"] == pytest.approx(expected.mean())
 
 
 def test_capture_errors_never_quote_feature_values(patient_data: PatientData) -> None:

@@ -93,6 +93,16 @@ def test_startup_strict_versions_refuses_a_different_scikit_learn(
         create_app(Settings(artefact=artefact, strict_versions=True))
 
 
+def test_startup_strict_versions_refuses_a_recorded_package_that_is_not_installed(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    artefact = copy_of(binary_artefact, tmp_path)
+    edit_manifest(artefact, lambda m: m["provenance"]["packages"].update({"no-such-dist": "1.0"}))
+    create_app(Settings(artefact=artefact))  # not strict: logged, served
+    with pytest.raises(VersionMismatchError, match=r"packaged with no-such-dist 1\.0 but none"):
+        create_app(Settings(artefact=artefact, strict_versions=True))
+
+
 def test_startup_self_test_failure_keeps_the_server_live_but_not_ready(
     binary_artefact: Path, tmp_path: Path, client: Callable[..., FlaskClient]
 ) -> None:
