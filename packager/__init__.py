@@ -4,7 +4,8 @@
 table; ``package`` writes what either made as an artefact directory. Importing this package
 pulls in neither Flask nor click (nor matplotlib, until ``train`` draws its plots), so it is
 safe in a training script. The work is done in three subpackages, each behind its own front
-door: ``packager.artefact`` (the format), ``packager.capture`` and ``packager.training``.
+door: ``packager.artefact`` (the format), ``packager.capture``, ``packager.review`` (verify,
+inspect) and ``packager.training``.
 """
 
 from packager.artefact import (
@@ -15,17 +16,15 @@ from packager.artefact import (
     Manifest,
     ModelDetails,
     Outputs,
-    Verification,
     compare_outputs,
     load_artefact,
     model_input,
     model_outputs,
     package,
     read_manifest,
-    summarise,
-    verify,
 )
 from packager.capture import capture, load_model_file
+from packager.review import Verification, summarise, verify
 from packager.training import train
 
 __all__ = [

@@ -8,8 +8,8 @@ messages and details name features and rows, never submitted values.
 
 from __future__ import annotations
 
-from packager.artefact import VersionDifference
 from packager.errors import ArtefactError, RequestError
+from packager.review import VersionDifference
 
 __all__ = [
     "EmptyBatchError",

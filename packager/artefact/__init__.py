@@ -2,14 +2,20 @@
 
 This package owns the format (``FORMAT_VERSION``, every file name, the manifest's types), the
 one place a model file is serialized and read, the feature schema, the stored examples, and
-the documents made from a manifest (the model card, ``inspect``'s summary). It imports no
+and the model card made from a manifest. It imports no
 other part of deployml but its errors.
 """
 
 from packager.artefact.captured import CapturedModel, is_capture_file
-from packager.artefact.directory import Artefact, load_artefact, package, read_manifest
+from packager.artefact.directory import (
+    Artefact,
+    load_artefact,
+    package,
+    read_examples,
+    read_manifest,
+)
 from packager.artefact.examples import Examples, Outputs, compare_outputs, model_outputs
-from packager.artefact.files import file_sha256
+from packager.artefact.files import file_problems, file_sha256
 from packager.artefact.manifest import (
     FORMAT_VERSION,
     MODEL_FILE,
@@ -35,14 +41,7 @@ from packager.artefact.schema import (
     model_input,
     records_to_columns,
 )
-from packager.artefact.summary import summarise
 from packager.artefact.values import dotted_name, for_people, json_label, json_value, sorted_labels
-from packager.artefact.verification import (
-    Verification,
-    VersionDifference,
-    verify,
-    version_differences,
-)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -66,11 +65,10 @@ __all__ = [
     "Provenance",
     "TargetSpec",
     "Task",
-    "Verification",
-    "VersionDifference",
     "check_estimator",
     "compare_outputs",
     "dotted_name",
+    "file_problems",
     "file_sha256",
     "for_people",
     "infer_input_spec",
@@ -81,11 +79,9 @@ __all__ = [
     "model_input",
     "model_outputs",
     "package",
+    "read_examples",
     "read_manifest",
     "read_model_file",
     "records_to_columns",
     "sorted_labels",
-    "summarise",
-    "verify",
-    "version_differences",
 ]

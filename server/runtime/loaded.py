@@ -19,14 +19,13 @@ import sklearn
 from packager.artefact import (
     Artefact,
     Outputs,
-    VersionDifference,
     compare_outputs,
     load_artefact,
     model_input,
     model_outputs,
-    version_differences,
 )
 from packager.capture import task_of
+from packager.review import VersionDifference, version_differences
 from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
 from server.runtime.probe import takes_arrays, unscorable_features

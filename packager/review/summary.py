@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from packager.artefact.directory import Artefact
-from packager.artefact.manifest import FeatureSpec, Manifest
-from packager.artefact.values import for_people
+from packager.artefact import Artefact, FeatureSpec, Manifest, for_people
 
 __all__ = ["summarise"]
 

@@ -9,13 +9,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from packager.artefact.directory import read_examples, read_manifest
-from packager.artefact.examples import compare_outputs, model_outputs
-from packager.artefact.files import file_problems
-from packager.artefact.manifest import Manifest
-from packager.artefact.model_file import check_estimator, read_model_file
-from packager.artefact.schema import model_input, records_to_columns
-from packager.artefact.values import dotted_name
+from packager.artefact import (
+    Manifest,
+    check_estimator,
+    compare_outputs,
+    dotted_name,
+    file_problems,
+    model_input,
+    model_outputs,
+    read_examples,
+    read_manifest,
+    read_model_file,
+    records_to_columns,
+)
 from packager.errors import ArtefactError, DeploymlError
 
 __all__ = [
