@@ -3,8 +3,9 @@
 A log is a file, or a directory of daily files (``audit-YYYY-MM-DD.jsonl``) read in date
 order as one chain. Every line holds ``seq`` (its place in the chain, from 1) and
 ``prev_hash``, the SHA-256 of the line before it; the first line's is the genesis value. A
-single file must start the chain; a directory's first daily file may continue from a file
-that was archived (its first ``seq`` says how many lines came before).
+log file must start the chain; a daily file may continue from an earlier one that is not
+given or was archived (its first ``seq`` says how many lines came before; they are not
+checked).
 
 :func:`verify_chain` stops at the first broken line and says what is wrong with it:
 cut short, not a record, edited, lines removed before it, or lines reordered or inserted.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +70,8 @@ def verify_chain(path: Path) -> ChainReport:
     expected, seq, starts_after, count = GENESIS, 0, 0, 0
     for index, line in enumerate(_lines(files)):
         record = _record(line)
-        if index == 0 and path.is_dir() and record["prev_hash"] != GENESIS:
-            # The first daily file continues one that was archived.
+        if index == 0 and fnmatch(files[0].name, DAILY_PATTERN) and record["prev_hash"] != GENESIS:
+            # A daily file continues the one before it, which may have been archived.
             expected, seq = record["prev_hash"], record["seq"] - 1
             starts_after = seq
         if record["prev_hash"] != expected or record["seq"] != seq + 1:

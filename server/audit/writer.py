@@ -84,7 +84,7 @@ class AuditLog:
         try:
             self._append(body)
         except OSError as error:
-            reason = _reason(error)
+            reason = _reason(error, self.current_file())
             if not self.fail_open:
                 raise AuditUnavailableError(reason) from None
             log.error(
@@ -100,7 +100,7 @@ class AuditLog:
             os.close(os.open(self.current_file(), _FLAGS, _MODE))
             stats = os.statvfs(self.path if self.daily else self.path.parent)
         except OSError as error:
-            return _reason(error)
+            return _reason(error, self.current_file())
         free = stats.f_bavail * stats.f_frsize
         if free < MIN_FREE_BYTES:
             return f"the audit log's disk has {free} bytes free, less than {MIN_FREE_BYTES}"
@@ -213,7 +213,7 @@ def _write_whole(fd: int, line: bytes, size: int) -> None:
         raise OSError(errno.ENOSPC, "the line could not be written whole")
 
 
-def _reason(error: OSError) -> str:
+def _reason(error: OSError, file: Path) -> str:
+    """Why, and where: the file the error names, else the file being written."""
     what = error.strerror or type(error).__name__
-    where = f" ({error.filename})" if error.filename else ""
-    return f"the audit log cannot be written: {what}{where}"
+    return f"the audit log cannot be written: {what} ({error.filename or file})"
