@@ -98,10 +98,11 @@ def livez() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> Response:
-    """Readiness: the model passed its self-test, and the audit log (if any) can be written."""
+    """Readiness: the model passed its self-test, and the audit log can be written (unless the
+    server is set to answer without it)."""
     state = _state()
     reason = state.runtime.not_ready
-    if reason is None and state.audit is not None:
+    if reason is None and state.audit is not None and not state.audit.fail_open:
         reason = state.audit.problem()
     if reason is not None:
         return json_response({"status": "not ready", "reason": reason}, status=503)
