@@ -73,7 +73,7 @@ class AuditRequest:
     caller: str | None = None
     rows: list[Any] | None = None
     predictions: Sequence[Any] | None = None
-    probabilities: Sequence[Mapping[str, float]] | None = None
+    probabilities: Sequence[dict[str, float]] | None = None
     warnings: Sequence[Mapping[str, object]] = ()
     error_code: str | None = None
     # Set by a later issue (operating profiles, decision thresholds); written as null now.
@@ -116,7 +116,7 @@ def _warning(warning: Mapping[str, object]) -> dict[str, object]:
 
 
 def _outputs(
-    predictions: Sequence[Any] | None, probabilities: Sequence[Mapping[str, float]] | None
+    predictions: Sequence[Any] | None, probabilities: Sequence[dict[str, float]] | None
 ) -> list[dict[str, Any]] | None:
     """One entry per row: the model's label (or value) and, when it gives them, its scores."""
     if predictions is None:
@@ -124,7 +124,7 @@ def _outputs(
     if probabilities is None:
         return [{"prediction": p} for p in predictions]
     return [
-        {"prediction": p, "probabilities": dict(s)}
+        {"prediction": p, "probabilities": s}
         for p, s in zip(predictions, probabilities, strict=True)
     ]
 

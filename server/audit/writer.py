@@ -23,6 +23,7 @@ import errno
 import fcntl
 import logging
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -43,6 +44,9 @@ DAILY_PATTERN = "audit-*.jsonl"
 # /readyz reports not ready below this much free space where the log is written.
 MIN_FREE_BYTES = 2**20
 _TAIL_CHUNK = 64 * 1024
+# Every line ends with its seq and prev_hash, in this form (see AuditLog._append).
+_TAIL = re.compile(rb',"seq":(\d{1,19}),"prev_hash":"[0-9a-f]{64}"\}$')
+_TAIL_BYTES = 128
 _FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _MODE = 0o640
 
@@ -196,12 +200,10 @@ def _last_line(fd: int, size: int) -> tuple[bytes, bool]:
 
 
 def _seq(line: bytes) -> int:
-    """A line's seq; 0 for a damaged line (verify reports it; the log goes on from it)."""
-    with suppress(orjson.JSONDecodeError, TypeError, AttributeError):
-        seq = orjson.loads(line).get("seq")
-        if isinstance(seq, int):
-            return seq
-    return 0
+    """A line's seq, read from its end (parsing a 10,000-row line would cost milliseconds);
+    0 for a damaged line (verify reports it; the log goes on from it)."""
+    found = _TAIL.search(line[-_TAIL_BYTES:])
+    return int(found.group(1)) if found else 0
 
 
 def _write_whole(fd: int, line: bytes, size: int) -> None:
