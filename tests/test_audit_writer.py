@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
 import pytest
-from test_serve_end_to_end import clean_env, example_rows, free_port, post, running
+from test_serve_end_to_end import DEPLOYML, clean_env, example_rows, free_port, post, running
 
 from server.audit import AuditLog, AuditRequest, verify_chain
 from server.errors import AuditUnavailableError
@@ -78,9 +78,7 @@ def test_concurrent_requests_to_real_gunicorn_each_get_one_whole_chained_line(
     port, log, audit_dir = free_port(), tmp_path / "serve.log", tmp_path / "audit"
     audit_dir.mkdir()
     command = [
-        sys.executable,
-        "-m",
-        "deployml",
+        *DEPLOYML,
         "serve",
         str(pipeline_artefact),
         "--port",
@@ -112,3 +110,30 @@ def test_concurrent_requests_to_real_gunicorn_each_get_one_whole_chained_line(
     assert sorted(r["request_id"] for r in records) == sorted(f"load-{i}" for i in range(REQUESTS))
     assert {r["status"] for r in records} == {200}
     assert "Using worker: gthread" in log.read_text()
+
+
+def test_real_gunicorn_refuses_unaudited_answers_and_recovers(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    port, log, audit_file = free_port(), tmp_path / "serve.log", tmp_path / "audit.jsonl"
+    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "2"]
+    env = clean_env(DEPLOYML_AUDIT_LOG=str(audit_file), DEPLOYML_AUDIT_KEY=KEY.decode())
+    row = example_rows(binary_artefact)[0]
+    with running(command, port, log, env) as base:
+        assert post(base, row)[0] == 200
+        audit_file.rename(tmp_path / "moved.jsonl")
+        audit_file.mkdir()
+        refused = [post(base, row) for _ in range(4)]  # both workers refuse
+        assert {(status, body["error"]["code"]) for status, body, _ in refused} == {
+            (503, "audit_unavailable")
+        }
+        with pytest.raises(urllib.error.HTTPError) as not_ready:
+            urllib.request.urlopen(f"{base}/readyz", timeout=10)
+        assert json.loads(not_ready.value.read())["reason"].startswith(
+            "the audit log cannot be written: Is a directory"
+        )
+        audit_file.rmdir()
+        (tmp_path / "moved.jsonl").rename(audit_file)
+        assert [post(base, row)[0] for _ in range(4)] == [200] * 4
+    assert verify_chain(audit_file).lines == 5
+    assert KEY.decode() not in log.read_text()
