@@ -4,7 +4,8 @@ Commands are thin: each parses its options and calls a plain function of ``packa
 ``server`` that tests call directly. :class:`DeploymlGroup` is the error boundary: a
 :class:`~packager.errors.DeploymlError` raised by any command becomes ``Error: ...`` and its
 exit code (``--debug`` shows the traceback instead); usage errors exit 2, as click's do.
-``serve`` imports the server (Flask, gunicorn) only when it runs.
+``serve`` imports the server (Flask, gunicorn) only when it runs. The ``audit`` commands
+live in :mod:`deployml.audit` and are registered here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import click
 
+from deployml.audit import audit
 from deployml.options import (
     data_options,
     details_options,
@@ -207,6 +209,8 @@ def example_command(output: Path, force: bool) -> None:
     click.echo(f"Artefact sha256: {sha256}")
     click.echo(f"Serve it with: deployml serve {path}")
 
+
+cli.add_command(audit)
 
 # serve's options, by the variable (without its prefix) each one overrides.
 _SERVE_OPTIONS = {

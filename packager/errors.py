@@ -18,6 +18,7 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   ├── IntegrityError           a file is missing, or differs from its SHA-256 in the manifest
     │   └── VersionMismatchError     (server.errors) a fatal version difference, refused when strict
     ├── ConfigError                  a DEPLOYML_* setting is invalid (server.settings)
+    ├── AuditLogError                an audit log's chain is broken, or it cannot be read
     └── RequestError                 an HTTP client mistake (server.errors; carries a status)
 
 ``server.errors`` subclasses ``RequestError`` for each HTTP failure; the tree is drawn here so
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArtefactError",
+    "AuditLogError",
     "CaptureError",
     "ConfigError",
     "DeploymlError",
@@ -148,6 +150,10 @@ class ConfigError(DeploymlError):
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
         self.problem = problem
+
+
+class AuditLogError(DeploymlError):
+    """An audit log cannot be read, or its chain is broken; the message says where."""
 
 
 class RequestError(DeploymlError):

@@ -3,7 +3,8 @@
 Client mistakes are :class:`~packager.errors.RequestError` subclasses, each carrying its HTTP
 status and code; ``server.http.responses`` turns them into the one JSON error shape. Their
 messages and details name features and rows, never submitted values.
-:class:`VersionMismatchError` stops the server at start-up.
+:class:`VersionMismatchError` stops the server at start-up. :class:`AuditUnavailableError` is
+the server's own failure, not the client's, but answered the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from packager.errors import ArtefactError, RequestError
 from packager.review import VersionDifference
 
 __all__ = [
+    "AuditUnavailableError",
     "EmptyBatchError",
     "InvalidInputError",
     "InvalidPayloadError",
@@ -131,6 +133,17 @@ class NotReadyError(RequestError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"the model is not ready: {reason}")
+
+
+class AuditUnavailableError(RequestError):
+    """The request's audit line cannot be written, so it is not answered (fail closed)."""
+
+    status = 503
+    code = "audit_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason}; requests are refused until it can be written")
+        self.reason = reason
 
 
 class VersionMismatchError(ArtefactError):

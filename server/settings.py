@@ -8,8 +8,9 @@ takes a :class:`Settings` as an argument. ``docs/settings.md`` lists every varia
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,9 @@ THREADS = (1, 256)
 REQUEST_BYTES = (1024, 2**31)
 ROWS = (1, 10_000_000)
 TIMEOUTS = (1, 3600)
+# An audit key shorter than this is refused: HMAC under a short key can be brute-forced.
+MIN_AUDIT_KEY = 16
+_KEY_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -48,6 +52,20 @@ class Settings:
     strict_categories: bool = False
     strict_versions: bool = False
     timeout: int = 30
+    audit_log: Path | None = None
+    # The HMAC key of the audit log's input hashes: a secret, kept out of repr and logs.
+    audit_key: str | None = field(default=None, repr=False)
+    audit_key_id: str | None = None
+    audit_fail_open: bool = False
+    audit_fsync: bool = False
+
+    def __post_init__(self) -> None:
+        if self.audit_log is not None and self.audit_key is None:
+            raise ConfigError(
+                PREFIX + "AUDIT_KEY",
+                f"not set; {PREFIX}AUDIT_LOG needs a secret key for the input hashes "
+                f"(at least {MIN_AUDIT_KEY} characters)",
+            )
 
     @classmethod
     def from_env(
@@ -148,6 +166,26 @@ def _directory(raw: str) -> Path:
     return path
 
 
+def _audit_log(raw: str) -> Path:
+    path = Path(raw).expanduser()
+    if not path.is_dir() and not path.parent.is_dir():
+        raise ValueError(f"{path.parent} is not a directory; give a file or a directory")
+    return path
+
+
+def _secret(raw: str) -> str:
+    # The message must not quote the key.
+    if len(raw) < MIN_AUDIT_KEY:
+        raise ValueError(f"too short; use at least {MIN_AUDIT_KEY} characters (32 random bytes)")
+    return raw
+
+
+def _key_id(raw: str) -> str:
+    if not _KEY_ID.fullmatch(raw):
+        raise ValueError("expected up to 64 letters, digits, '.', '_', ':' or '-'")
+    return raw
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "artefact": _directory,
     "host": _host,
@@ -161,4 +199,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "strict_categories": _boolean,
     "strict_versions": _boolean,
     "timeout": _bounded(*TIMEOUTS),
+    "audit_log": _audit_log,
+    "audit_key": _secret,
+    "audit_key_id": _key_id,
+    "audit_fail_open": _boolean,
+    "audit_fsync": _boolean,
 }

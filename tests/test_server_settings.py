@@ -31,6 +31,11 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         "DEPLOYML_STRICT_CATEGORIES": "yes",
         "DEPLOYML_STRICT_VERSIONS": "on",
         "DEPLOYML_TIMEOUT": "12",
+        "DEPLOYML_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+        "DEPLOYML_AUDIT_KEY": "k" * 32,
+        "DEPLOYML_AUDIT_KEY_ID": "2026-11",
+        "DEPLOYML_AUDIT_FAIL_OPEN": "true",
+        "DEPLOYML_AUDIT_FSYNC": "true",
     }
     # A field added without its variable (or a variable without its field) fails here.
     assert set(env) == {f"DEPLOYML_{field.name.upper()}" for field in fields(Settings)}
@@ -48,6 +53,11 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         strict_categories=True,
         strict_versions=True,
         timeout=12,
+        audit_log=tmp_path / "audit.jsonl",
+        audit_key="k" * 32,
+        audit_key_id="2026-11",
+        audit_fail_open=True,
+        audit_fsync=True,
     )
     assert settings.model_thread_limit == 2
 
@@ -111,3 +121,30 @@ def test_settings_bracket_ipv6_hosts_in_the_bind_address() -> None:
 def test_settings_require_artefact_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="DEPLOYML_ARTEFACT: not set"):
         Settings().require_artefact()
+
+
+def test_an_audit_log_without_its_key_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"DEPLOYML_AUDIT_LOG": str(tmp_path)})
+    assert raised.value.variable == "DEPLOYML_AUDIT_KEY"
+    assert "DEPLOYML_AUDIT_LOG needs a secret key" in raised.value.message
+
+
+def test_a_short_audit_key_is_refused_without_quoting_it() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"DEPLOYML_AUDIT_KEY": "SHORT-SECRET"})
+    assert raised.value.variable == "DEPLOYML_AUDIT_KEY"
+    assert "SHORT-SECRET" not in raised.value.message
+
+
+def test_an_audit_log_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"DEPLOYML_AUDIT_LOG: .* is not a directory"):
+        Settings.from_env(
+            {"DEPLOYML_AUDIT_LOG": str(tmp_path / "no" / "a.jsonl"), "DEPLOYML_AUDIT_KEY": "k" * 16}
+        )
+
+
+def test_the_audit_key_stays_out_of_the_settings_repr(tmp_path: Path) -> None:
+    settings = Settings(audit_log=tmp_path, audit_key="ZQXJ-AUDIT-KEY-7731")
+    assert "ZQXJ-AUDIT-KEY-7731" not in repr(settings)
+    assert "ZQXJ-AUDIT-KEY-7731" not in str(settings)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 import orjson
 from flask import Flask
 
+from server.audit import AuditLog, open_audit_log
 from server.http.access_log import install_access_log
+from server.http.audit_trail import install_audit_trail
 from server.http.metadata import metadata_document
 from server.http.responses import register_error_handlers
 from server.http.routes import EXTENSION, State, blueprint
-from server.logs import configure_logging
+from server.logs import SERVER_LOGGER, configure_logging
 from server.runtime import load_runtime
 from server.settings import Settings
 
 __all__ = ["create_app"]
+
+log = logging.getLogger(SERVER_LOGGER)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -22,9 +28,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings)
     runtime = load_runtime(settings)
     manifest = runtime.artefact.manifest
+    audit = open_audit_log(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.extensions[EXTENSION] = State(
+    state = State(
         settings=settings,
         runtime=runtime,
         metadata=orjson.dumps(metadata_document(runtime, settings)),
@@ -33,8 +40,22 @@ def create_app(settings: Settings | None = None) -> Flask:
             "version": manifest.model.version,
             "sha256": runtime.artefact.sha256,
         },
+        audit=audit,
     )
+    app.extensions[EXTENSION] = state
     register_error_handlers(app)
     install_access_log(app, runtime.artefact.sha256)
+    if audit is not None:
+        install_audit_trail(app, audit, state.model)
+        _report_audit_log(audit)
     app.register_blueprint(blueprint)
     return app
+
+
+def _report_audit_log(audit: AuditLog) -> None:
+    """Say where lines go (never the key), and loudly if they cannot be written now."""
+    mode = "fail open" if audit.fail_open else "fail closed"
+    log.info("audit log: %s (key id %s, %s)", audit.path, audit.key_id, mode)
+    problem = audit.problem()
+    if problem is not None:
+        log.error("%s; /readyz says not ready until it can be", problem)

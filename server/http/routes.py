@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from server.audit import AuditLog
 from server.errors import JSON_MIMETYPE, NotReadyError, UnsupportedMediaTypeError
 from server.http.responses import json_response
 from server.runtime import Runtime
@@ -28,6 +29,7 @@ class State:
     runtime: Runtime
     metadata: bytes
     model: dict[str, str]
+    audit: AuditLog | None = None
 
 
 def _state() -> State:
@@ -46,6 +48,7 @@ def predict() -> Response:
         raise UnsupportedMediaTypeError(request.mimetype)
     payload = read_payload(parse_body(_body(state.settings)), state.settings.max_rows)
     g.rows = payload.rows
+    g.payload = payload  # for the audit line: its rows' keyed hashes, never their values
     batch = runtime.validator.validate(payload)
     scores = runtime.predict(batch)
     body: dict[str, Any] = {"predictions": scores.predictions}
@@ -54,6 +57,7 @@ def predict() -> Response:
     body["warnings"] = batch.warnings
     body["model"] = state.model
     body["request_id"] = g.request_id
+    g.answer = body
     return json_response(body)
 
 
@@ -94,8 +98,12 @@ def livez() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> Response:
-    """Readiness: the model is loaded and passed its self-test."""
-    reason = _state().runtime.not_ready
+    """Readiness: the model passed its self-test, and the audit log can be written (unless the
+    server is set to answer without it)."""
+    state = _state()
+    reason = state.runtime.not_ready
+    if reason is None and state.audit is not None and not state.audit.fail_open:
+        reason = state.audit.problem()
     if reason is not None:
         return json_response({"status": "not ready", "reason": reason}, status=503)
     return json_response({"status": "ready"})

@@ -1,0 +1,141 @@
+"""The audit record: what one line holds, and the keyed hash that stands in for each input row.
+
+A row's input is never written. Instead each row is written as ``HMAC-SHA256(key, canonical)``
+where ``canonical`` is the row as parsed from the request, serialized as JSON with sorted keys
+and no spaces (:func:`canonical_row`). The same row sent with its keys in another order hashes
+the same; an auditor holding the key can hash a patient's row and search for it, and nobody
+without the key can test guesses against the log. The key's id is written in every line so
+that lines hashed under an old key stay recognisable after the key is rotated.
+
+Fields the server knows before the line is chained (everything but ``seq`` and ``prev_hash``,
+which :mod:`server.audit.writer` adds under its lock) are built by :func:`audit_record`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "GENESIS",
+    "RECORD_VERSION",
+    "AuditRequest",
+    "audit_record",
+    "canonical_row",
+    "default_key_id",
+    "line_hash",
+    "row_hmac",
+    "rows_of",
+]
+
+# Bump when a field changes meaning or goes away; readers keep reading older lines.
+RECORD_VERSION = 1
+# The prev_hash of the first line of a log: no line comes before it.
+GENESIS = "0" * 64
+
+
+def canonical_row(row: Any) -> bytes:
+    """The row as parsed, as JSON with sorted keys and compact separators (UTF-8)."""
+    return orjson.dumps(row, option=orjson.OPT_SORT_KEYS)
+
+
+def row_hmac(key: bytes, row: Any) -> str:
+    """HMAC-SHA256 of the row's canonical JSON under ``key``, in hex."""
+    return hmac.digest(key, canonical_row(row), "sha256").hex()
+
+
+def default_key_id(key: bytes) -> str:
+    """A key's id when none is set: the first 8 hex digits of its SHA-256 (not the key)."""
+    return hashlib.sha256(key).hexdigest()[:8]
+
+
+def line_hash(line: bytes) -> str:
+    """The SHA-256 of a line's bytes, without its newline: the next line's ``prev_hash``."""
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+@dataclass
+class AuditRequest:
+    """What the HTTP layer learnt about one request, gathered for its audit line."""
+
+    request_id: str
+    endpoint: str
+    method: str
+    status: int
+    latency_ms: float
+    caller: str | None = None
+    rows: list[Any] | None = None
+    predictions: Sequence[Any] | None = None
+    probabilities: Sequence[dict[str, float]] | None = None
+    warnings: Sequence[Mapping[str, object]] = ()
+    error_code: str | None = None
+    # Set by a later issue (operating profiles, decision thresholds); written as null now.
+    decision: dict[str, Any] = field(default_factory=lambda: {"profile": None, "threshold": None})
+
+
+def audit_record(
+    request: AuditRequest, model: Mapping[str, str], key: bytes, key_id: str
+) -> dict[str, Any]:
+    """The line's fields, in the order they are written; ``seq`` and ``prev_hash`` come later."""
+    rows = request.rows
+    return {
+        "v": RECORD_VERSION,
+        "event_id": uuid.uuid4().hex,
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "request_id": request.request_id,
+        "endpoint": request.endpoint,
+        "method": request.method,
+        "status": request.status,
+        "error": request.error_code,
+        "latency_ms": request.latency_ms,
+        "caller": request.caller,
+        "model": {"name": model["name"], "version": model["version"], "sha256": model["sha256"]},
+        **request.decision,
+        "rows": None if rows is None else len(rows),
+        "key_id": key_id,
+        "input_hmacs": None if rows is None else [row_hmac(key, row) for row in rows],
+        "warnings": [_warning(w) for w in request.warnings],
+        "outputs": _outputs(request.predictions, request.probabilities),
+    }
+
+
+def _warning(warning: Mapping[str, object]) -> dict[str, object]:
+    # Warnings name the row, the feature and a fixed kind of problem; never a value.
+    return {
+        "row": warning.get("row"),
+        "feature": warning.get("feature"),
+        "kind": warning["problem"],
+    }
+
+
+def _outputs(
+    predictions: Sequence[Any] | None, probabilities: Sequence[dict[str, float]] | None
+) -> list[dict[str, Any]] | None:
+    """One entry per row: the model's label (or value) and, when it gives them, its scores."""
+    if predictions is None:
+        return None
+    if probabilities is None:
+        return [{"prediction": p} for p in predictions]
+    return [
+        {"prediction": p, "probabilities": s}
+        for p, s in zip(predictions, probabilities, strict=True)
+    ]
+
+
+def rows_of(
+    records: Sequence[Any] | None, columns: Sequence[str] | None, data: Iterable[Any] | None
+) -> list[Any]:
+    """The request's rows as objects: the records as sent, or each columnar row keyed by column.
+
+    A row sent in a columnar batch hashes the same as the same row sent as an object.
+    """
+    if records is not None:
+        return list(records)
+    return [dict(zip(columns or (), row, strict=False)) for row in data or ()]
