@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from packager.errors import ConfigError
+from packager.errors import ConfigError, KeysFileError
+from server.api_keys import read_api_keys
 
 __all__ = ["LOG_LEVELS", "PORTS", "PREFIX", "WORKERS", "Settings"]
 
@@ -48,6 +49,7 @@ class Settings:
     strict_categories: bool = False
     strict_versions: bool = False
     timeout: int = 30
+    api_keys_file: Path | None = None
 
     @classmethod
     def from_env(
@@ -148,6 +150,16 @@ def _directory(raw: str) -> Path:
     return path
 
 
+def _keys_file(raw: str) -> Path:
+    # Read whole now, so that a malformed file stops the server before the model loads.
+    path = Path(raw).expanduser()
+    try:
+        read_api_keys(path)
+    except KeysFileError as error:
+        raise ValueError(error.message) from None
+    return path
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "artefact": _directory,
     "host": _host,
@@ -161,4 +173,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "strict_categories": _boolean,
     "strict_versions": _boolean,
     "timeout": _bounded(*TIMEOUTS),
+    "api_keys_file": _keys_file,
 }
