@@ -48,7 +48,8 @@ def keys_add_command(name: str, keys_file: Path) -> None:
     click.echo(key)
     click.echo(
         f"Added {name} to {keys_file}. The key above is not stored anywhere (the file holds "
-        "only its SHA-256): give it to the client now; it cannot be shown again.",
+        "only its SHA-256): give it to the client now, to send as 'Authorization: Bearer "
+        "KEY'; it cannot be shown again.",
         err=True,
     )
 

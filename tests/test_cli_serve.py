@@ -146,3 +146,17 @@ def test_the_curl_asks_for_a_key_when_keys_are_required(
     app = create_app(settings)
     words = shlex.split(curl_example(settings, app.extensions[EXTENSION]), posix=True)
     assert words[words.index("-H", 6) + 1] == "Authorization: Bearer $API_KEY"
+
+
+def test_serve_refuses_a_bad_keys_file_in_one_line_naming_its_line(
+    binary_artefact: Path, tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(f"# clients\nward-3 {'ab' * 32}\nlab secret-key-pasted-here\n")
+    env = {"DEPLOYML_ARTEFACT": "", "DEPLOYML_API_KEYS_FILE": str(keys)}
+    result = runner("serve", binary_artefact, env=env)
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"Error: DEPLOYML_API_KEYS_FILE: {keys} line 3: the second field is not a SHA-256"
+    )
+    assert result.output.count("\n") == 1 and "secret-key" not in result.output
