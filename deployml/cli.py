@@ -4,8 +4,9 @@ Commands are thin: each parses its options and calls a plain function of ``packa
 ``server`` that tests call directly. :class:`DeploymlGroup` is the error boundary: a
 :class:`~packager.errors.DeploymlError` raised by any command becomes ``Error: ...`` and its
 exit code (``--debug`` shows the traceback instead); usage errors exit 2, as click's do.
-``serve`` imports the server (Flask, gunicorn) only when it runs. The ``audit`` commands
-live in :mod:`deployml.audit` and are registered here.
+``serve`` imports the server (Flask, gunicorn) only when it runs. The ``audit`` and ``keys``
+groups live in :mod:`deployml.audit` and :mod:`deployml.keys` and are added here, under the
+same error boundary.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import click
 
 from deployml.audit import audit
+from deployml.keys import keys_group
 from deployml.options import (
     data_options,
     details_options,
@@ -72,6 +74,9 @@ class DeploymlGroup(click.Group):
 @click.version_option(package_name="deployml")
 def cli(debug: bool) -> None:
     """Package scikit-learn models with their training metadata, and serve them."""
+
+
+cli.add_command(keys_group)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -19,6 +19,8 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   └── VersionMismatchError     (server.errors) a fatal version difference, refused when strict
     ├── ConfigError                  a DEPLOYML_* setting is invalid (server.settings)
     ├── AuditLogError                an audit log's chain is broken, or it cannot be read
+    ├── KeysFileError                the API keys file cannot be read, or a line is malformed
+    ├── ListenError                  (server.errors) the address to serve on cannot be bound
     └── RequestError                 an HTTP client mistake (server.errors; carries a status)
 
 ``server.errors`` subclasses ``RequestError`` for each HTTP failure; the tree is drawn here so
@@ -40,6 +42,7 @@ __all__ = [
     "DeploymlWarning",
     "FormatVersionError",
     "IntegrityError",
+    "KeysFileError",
     "ManifestError",
     "ModelFileError",
     "NotAnEstimatorError",
@@ -156,11 +159,28 @@ class AuditLogError(DeploymlError):
     """An audit log cannot be read, or its chain is broken; the message says where."""
 
 
+class KeysFileError(DeploymlError):
+    """The API keys file cannot be read or written, or a line of it is malformed.
+
+    The message names the file and the line, never the line's text: a line may hold a key
+    pasted where its hash belongs.
+    """
+
+    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
+        where = path if line is None else f"{path} line {line}"
+        super().__init__(f"{where}: {problem}")
+        self.path = path
+        self.problem = problem
+        self.line = line
+
+
 class RequestError(DeploymlError):
     """A client mistake in an HTTP request; subclasses in server.errors set status and code."""
 
     status = 400
     code = "bad_request"
+    # Response headers HTTP requires with this status (WWW-Authenticate with a 401).
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, message: str, details: list[dict[str, object]] | None = None) -> None:
         super().__init__(message)

@@ -3,13 +3,14 @@
 Client mistakes are :class:`~packager.errors.RequestError` subclasses, each carrying its HTTP
 status and code; ``server.http.responses`` turns them into the one JSON error shape. Their
 messages and details name features and rows, never submitted values.
-:class:`VersionMismatchError` stops the server at start-up. :class:`AuditUnavailableError` is
-the server's own failure, not the client's, but answered the same way.
+:class:`VersionMismatchError` and :class:`ListenError` stop the server at start-up.
+:class:`AuditUnavailableError` is the server's own failure, not the client's, but answered the
+same way.
 """
 
 from __future__ import annotations
 
-from packager.errors import ArtefactError, RequestError
+from packager.errors import ArtefactError, DeploymlError, RequestError
 from packager.review import VersionDifference
 
 __all__ = [
@@ -17,9 +18,11 @@ __all__ = [
     "EmptyBatchError",
     "InvalidInputError",
     "InvalidPayloadError",
+    "ListenError",
     "MalformedJSONError",
     "NotReadyError",
     "TooManyRowsError",
+    "UnauthorizedError",
     "UnscorableInputError",
     "UnseenCategoryError",
     "UnsupportedMediaTypeError",
@@ -144,6 +147,37 @@ class AuditUnavailableError(RequestError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"{reason}; requests are refused until it can be written")
         self.reason = reason
+
+
+class UnauthorizedError(RequestError):
+    """The request carries no API key, or one not in the keys file; the key is never repeated."""
+
+    status = 401
+    code = "unauthorized"
+    headers = (("WWW-Authenticate", 'Bearer realm="deployml"'),)
+
+    def __init__(self, presented: bool) -> None:
+        super().__init__(
+            "the API key is not valid"
+            if presented
+            else "an API key is required: send Authorization: Bearer KEY or X-API-Key: KEY"
+        )
+        self.presented = presented
+
+
+class ListenError(DeploymlError):
+    """The address to serve on cannot be bound: the port is in use, or the address is not here."""
+
+    def __init__(self, host: str, port: int, reason: str, in_use: bool = False) -> None:
+        super().__init__(
+            f"port {port} on {host} is in use"
+            if in_use
+            else f"cannot listen on {host} port {port}: {reason}"
+        )
+        self.host = host
+        self.port = port
+        self.reason = reason
+        self.in_use = in_use
 
 
 class VersionMismatchError(ArtefactError):

@@ -10,13 +10,19 @@ both take their options from :func:`gunicorn_options`, so they serve identically
 - gunicorn's own access log is off; the app writes JSON lines without feature values.
 - before forking, the master freezes its heap for the garbage collector (see
   :func:`freeze_heap`).
+
+gunicorn binds its address only after the model is loaded, and then retries a busy port five
+times, logging each try; :func:`check_address` binds once first, so that both ways of starting
+say in one line, at once, that the address cannot be used.
 """
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import shlex
+import socket
 import sys
 from typing import Any
 
@@ -24,10 +30,11 @@ import orjson
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from server.errors import ListenError
 from server.http import EXTENSION, State, create_app
 from server.settings import Settings
 
-__all__ = ["GunicornServer", "curl_example", "gunicorn_options", "serve"]
+__all__ = ["GunicornServer", "check_address", "curl_example", "gunicorn_options", "serve"]
 
 _SHARED_MEMORY = "/dev/shm"
 # Seconds an idle client connection stays open: long enough for a client's next request,
@@ -35,6 +42,9 @@ _SHARED_MEMORY = "/dev/shm"
 KEEPALIVE_SECONDS = 5
 # Seconds a worker has to finish its requests after a restart or shutdown is asked for.
 GRACEFUL_TIMEOUT_SECONDS = 10
+# Set when gunicorn re-executes itself (USR2) or systemd hands over sockets already bound:
+# the address is then ours, and binding it again would fail.
+_INHERITED_SOCKETS = ("GUNICORN_FD", "LISTEN_FDS")
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -61,6 +71,25 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     if os.path.isdir(_SHARED_MEMORY) and os.access(_SHARED_MEMORY, os.W_OK):
         options["worker_tmp_dir"] = _SHARED_MEMORY
     return options
+
+
+def check_address(settings: Settings) -> None:
+    """Raise ListenError unless ``settings.host`` and ``settings.port`` can be bound now."""
+    if any(name in os.environ for name in _INHERITED_SOCKETS):
+        return
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As gunicorn binds: a port left in TIME_WAIT is free, one with a listener is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((settings.host, settings.port))
+    except OSError as error:  # socket.gaierror (a host name that does not resolve) among them
+        raise ListenError(
+            settings.host,
+            settings.port,
+            error.strerror or str(error),
+            in_use=error.errno == errno.EADDRINUSE,
+        ) from None
 
 
 def freeze_heap(server: Any, worker: Any) -> None:
@@ -98,14 +127,17 @@ def curl_example(settings: Settings, state: State) -> str:
     if ":" in host:
         host = f"[{host}]"
     body = orjson.dumps({"instances": state.runtime.artefact.examples.inputs[:1]}).decode()
+    # With API keys, the client's key is left for the shell to fill in from $API_KEY.
+    auth = "" if settings.api_keys_file is None else '-H "Authorization: Bearer $API_KEY" '
     return (
         f"curl -s -X POST http://{host}:{settings.port}/predict "
-        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
+        f"-H 'Content-Type: application/json' {auth}-d {shlex.quote(body)}"
     )
 
 
 def serve(settings: Settings) -> None:
-    """Load the artefact (raising DeploymlError on any problem), then run gunicorn."""
+    """Check the address, load the artefact (raising DeploymlError on any problem), run gunicorn."""
+    check_address(settings)
     app = create_app(settings)
     state: State = app.extensions[EXTENSION]
     if state.runtime.artefact.examples.inputs:

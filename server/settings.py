@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from packager.errors import ConfigError
+from packager.errors import ConfigError, KeysFileError
+from server.api_keys import read_api_keys
 
 __all__ = ["LOG_LEVELS", "PORTS", "PREFIX", "WORKERS", "Settings"]
 
@@ -58,6 +59,7 @@ class Settings:
     audit_key_id: str | None = None
     audit_fail_open: bool = False
     audit_fsync: bool = False
+    api_keys_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.audit_log is not None and self.audit_key is None:
@@ -186,6 +188,16 @@ def _key_id(raw: str) -> str:
     return raw
 
 
+def _keys_file(raw: str) -> Path:
+    # Read whole now, so that a malformed file stops the server before the model loads.
+    path = Path(raw).expanduser()
+    try:
+        read_api_keys(path)
+    except KeysFileError as error:
+        raise ValueError(error.message) from None
+    return path
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "artefact": _directory,
     "host": _host,
@@ -204,4 +216,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "audit_key_id": _key_id,
     "audit_fail_open": _boolean,
     "audit_fsync": _boolean,
+    "api_keys_file": _keys_file,
 }

@@ -214,6 +214,7 @@ def test_predict_writes_one_json_access_line_without_values(
         "rows",
         "latency_ms",
         "model_sha256",
+        "client",
     }
     assert (line["request_id"], line["route"], line["status"], line["rows"]) == (
         "r-1",
@@ -221,6 +222,7 @@ def test_predict_writes_one_json_access_line_without_values(
         422,
         2,
     )
+    assert line["client"] is None  # no API keys file: nobody is named
     assert line["model_sha256"] == load_artefact(pipeline_artefact).sha256
     assert SECRET_TEXT not in logs.text and str(SECRET_NUMBER) not in logs.text
 

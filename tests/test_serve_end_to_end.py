@@ -32,6 +32,25 @@ def free_port() -> int:
         return port
 
 
+@contextmanager
+def busy_port() -> Iterator[int]:
+    """A port of 127.0.0.1 that another socket is listening on."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port: int = holder.getsockname()[1]
+        yield port
+
+
+def tampered(artefact: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A copy of ``artefact`` whose model file no longer matches its hash, and that file's name."""
+    copy = Path(shutil.copytree(artefact, tmp_path / "tampered"))
+    model_file: str = json.loads((copy / "manifest.json").read_text())["model_file"]["path"]
+    with (copy / model_file).open("ab") as handle:
+        handle.write(b"\0")
+    return copy, model_file
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOYML_")}
     return {**env, **extra}
@@ -71,12 +90,15 @@ def running(command: list[str], port: int, log: Path, env: dict[str, str]) -> It
                 process.wait(timeout=10)
 
 
-def post(base: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
+def post(
+    base: str, body: Any, headers: dict[str, str] | None = None, path: str = "/predict"
+) -> tuple[int, Any, Any]:
+    """POST ``body`` as JSON (GET when it is None); the status, the JSON answer, the headers."""
     request = urllib.request.Request(
-        f"{base}/predict",
-        data=json.dumps(body).encode(),
+        f"{base}{path}",
+        data=None if body is None else json.dumps(body).encode(),
         headers={"Content-Type": "application/json", **(headers or {})},
-        method="POST",
+        method="GET" if body is None else "POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -137,10 +159,7 @@ def test_serve_keeps_the_connection_alive_between_predictions(
 def test_serve_refuses_a_tampered_artefact_with_a_one_line_error(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
-    artefact = Path(shutil.copytree(binary_artefact, tmp_path / "tampered"))
-    model_file = json.loads((artefact / "manifest.json").read_text())["model_file"]["path"]
-    with (artefact / model_file).open("ab") as handle:
-        handle.write(b"\0")
+    artefact, model_file = tampered(binary_artefact, tmp_path)
     result = subprocess.run(
         [*DEPLOYML, "serve", str(artefact), "--port", str(free_port())],
         env=clean_env(),
@@ -173,3 +192,113 @@ def test_container_command_serves_with_the_same_gunicorn_config(
         status, body, _ = post(base, example_rows(regressor_artefact)[0])
         assert status == 200 and isinstance(body["predictions"][0], float)
     assert "Using worker: gthread" in log.read_text()
+
+
+def test_a_key_from_keys_add_opens_a_real_server_that_never_logs_it(
+    pipeline_artefact: Path, tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys"
+    made = subprocess.run(
+        [*DEPLOYML, "keys", "add", "ward-3", "--file", str(keys)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    assert key not in keys.read_text()
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(pipeline_artefact), "--port", str(port), "--workers", "1"]
+    row = example_rows(pipeline_artefact)[0]
+    # running() waits on /readyz without a key: the probe is open.
+    with running(command, port, log, clean_env(DEPLOYML_API_KEYS_FILE=str(keys))) as base:
+        status, body, headers = post(base, row)
+        assert (status, body["error"]["code"]) == (401, "unauthorized")
+        assert headers["WWW-Authenticate"] == 'Bearer realm="deployml"'
+        assert post(base, row, {"Authorization": f"Bearer {key}x"})[0] == 401
+        assert post(base, row, {"Authorization": f"Bearer {key}"})[0] == 200
+        assert post(base, row, {"X-API-Key": key})[0] == 200
+        assert post(base, None, {"X-API-Key": key}, path="/metadata")[0] == 200
+        assert post(base, None, path="/metadata")[0] == 401
+        assert post(base, None, path="/livez")[0] == 200
+    output = log.read_text()
+    access = [json.loads(line) for line in output.splitlines() if line.startswith('{"time"')]
+    assert [(a["route"], a["status"], a["client"]) for a in access if a["route"] != "/readyz"] == [
+        ("/predict", 401, None),
+        ("/predict", 401, None),
+        ("/predict", 200, "ward-3"),
+        ("/predict", 200, "ward-3"),
+        ("/metadata", 200, "ward-3"),
+        ("/metadata", 401, None),
+        ("/livez", 200, None),
+    ]
+    assert "API keys required on every route but /livez and /readyz: 1 client(s)" in output
+    assert key not in output
+
+
+def run_failing(command: list[str], env: dict[str, str]) -> tuple[list[str], float]:
+    """Run a command expected to fail at once: its stderr lines and the seconds it took."""
+    started = time.monotonic()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    return result.stderr.strip().splitlines(), elapsed
+
+
+def test_serve_says_in_one_line_that_the_port_is_in_use_before_loading_the_model(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    # A tampered model would be refused if it were loaded: the port's error comes first.
+    artefact, _ = tampered(binary_artefact, tmp_path)
+    with busy_port() as port:
+        lines, elapsed = run_failing(
+            [*DEPLOYML, "serve", str(artefact), "--port", str(port)], clean_env()
+        )
+    assert lines == [f"Error: port {port} on 127.0.0.1 is in use"]
+    print(f"deployml serve, port in use: exit after {elapsed:.2f} s")
+
+
+def test_serve_says_in_one_line_that_the_address_cannot_be_bound(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    artefact, _ = tampered(binary_artefact, tmp_path)
+    port = free_port()
+    # 192.0.2.0/24 is reserved for documentation: never an address of this host.
+    command = [*DEPLOYML, "serve", str(artefact), "--host", "192.0.2.1", "--port", str(port)]
+    lines, elapsed = run_failing(command, clean_env())
+    assert len(lines) == 1
+    assert lines[0].startswith(f"Error: cannot listen on 192.0.2.1 port {port}: ")
+    print(f"deployml serve, address not here: exit after {elapsed:.2f} s")
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"DEPLOYML_HOST": "127.0.0.1"}, "Error: port {port} on 127.0.0.1 is in use"),
+        ({"DEPLOYML_PORT": "0"}, "Error: DEPLOYML_PORT: must be from 1 to 65535, got 0"),
+        (
+            {"DEPLOYML_API_KEYS_FILE": "/no/such/keys"},
+            "Error: DEPLOYML_API_KEYS_FILE: /no/such/keys: cannot read it: No such file or "
+            "directory",
+        ),
+    ],
+)
+def test_container_command_refuses_in_one_line_before_loading_the_model(
+    binary_artefact: Path, tmp_path: Path, variables: dict[str, str], expected: str
+) -> None:
+    artefact, _ = tampered(binary_artefact, tmp_path)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:server.gunicorn_config",
+        "server:create_app()",
+    ]
+    with busy_port() as port:
+        env = clean_env(**{"DEPLOYML_ARTEFACT": str(artefact), "DEPLOYML_PORT": str(port)})
+        env.update(variables)
+        lines, elapsed = run_failing(command, env)
+    assert lines == [expected.format(port=port)]
+    print(f"container command, {sorted(variables)}: exit after {elapsed:.2f} s")

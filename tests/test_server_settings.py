@@ -18,6 +18,8 @@ def test_settings_default_when_nothing_is_set() -> None:
 
 
 def test_settings_read_every_variable(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(f"ward-3 {'ab' * 32}\n")
     env = {
         "DEPLOYML_ARTEFACT": str(tmp_path),
         "DEPLOYML_HOST": "0.0.0.0",
@@ -36,6 +38,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         "DEPLOYML_AUDIT_KEY_ID": "2026-11",
         "DEPLOYML_AUDIT_FAIL_OPEN": "true",
         "DEPLOYML_AUDIT_FSYNC": "true",
+        "DEPLOYML_API_KEYS_FILE": str(keys),
     }
     # A field added without its variable (or a variable without its field) fails here.
     assert set(env) == {f"DEPLOYML_{field.name.upper()}" for field in fields(Settings)}
@@ -58,6 +61,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         audit_key_id="2026-11",
         audit_fail_open=True,
         audit_fsync=True,
+        api_keys_file=keys,
     )
     assert settings.model_thread_limit == 2
 
@@ -89,6 +93,7 @@ def test_settings_ignore_blank_values() -> None:
         ("DEPLOYML_STRICT_CATEGORIES", "maybe", "expected one of true/false"),
         ("DEPLOYML_STRICT_VERSIONS", "2", "expected one of true/false"),
         ("DEPLOYML_TIMEOUT", "0", "must be from 1 to 3600"),
+        ("DEPLOYML_API_KEYS_FILE", "/no/such/keys", "/no/such/keys: cannot read it"),
     ],
 )
 def test_settings_refuse_bad_value_naming_the_variable(

@@ -15,7 +15,7 @@ from packager.artefact.directory import (
     read_manifest,
 )
 from packager.artefact.examples import Examples, Outputs, compare_outputs, model_outputs
-from packager.artefact.files import file_problems, file_sha256
+from packager.artefact.files import file_problems, file_sha256, staged
 from packager.artefact.manifest import (
     FORMAT_VERSION,
     MODEL_FILE,
@@ -84,4 +84,5 @@ __all__ = [
     "read_model_file",
     "records_to_columns",
     "sorted_labels",
+    "staged",
 ]

@@ -1,9 +1,10 @@
 """The JSON-lines access log: one line per request, without feature values.
 
 Each line holds: time, request id, method, route (the matched rule, never the raw path),
-status, rows, latency in milliseconds and the artefact's hash. The request id is taken
-from an ``X-Request-ID`` header when it is a sane token, otherwise generated, and is sent
-back in the same header.
+status, rows, latency in milliseconds, the artefact's hash, and the client's name when API
+keys are required (``flask.g.client``, set by ``server.http.auth``; never the key). The
+request id is taken from an ``X-Request-ID`` header when it is a sane token, otherwise
+generated, and is sent back in the same header.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def install_access_log(app: Flask, model_sha256: str) -> None:
                 "rows": g.get("rows"),
                 "latency_ms": round((time.perf_counter() - started) * 1000, 3),
                 "model_sha256": model_sha256,
+                "client": g.get("client"),
             }
             logger.info(orjson.dumps(line).decode())
         return response

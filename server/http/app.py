@@ -7,9 +7,11 @@ import logging
 import orjson
 from flask import Flask
 
+from server.api_keys import read_api_keys
 from server.audit import AuditLog, open_audit_log
 from server.http.access_log import install_access_log
 from server.http.audit_trail import install_audit_trail
+from server.http.auth import install_auth
 from server.http.metadata import metadata_document
 from server.http.responses import register_error_handlers
 from server.http.routes import EXTENSION, State, blueprint
@@ -26,6 +28,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Load and self-test the artefact once, then build the app (settings default: env)."""
     settings = Settings.from_env() if settings is None else settings
     configure_logging(settings)
+    # The keys first: a bad file should stop the server before the model loads, not after.
+    keys = None if settings.api_keys_file is None else read_api_keys(settings.api_keys_file)
     runtime = load_runtime(settings)
     manifest = runtime.artefact.manifest
     audit = open_audit_log(settings)
@@ -48,6 +52,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     if audit is not None:
         install_audit_trail(app, audit, state.model)
         _report_audit_log(audit)
+    # After the access log's hook, so that a refused request is logged with its id.
+    install_auth(app, keys)
     app.register_blueprint(blueprint)
     return app
 

@@ -52,7 +52,9 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _request_error(error: RequestError) -> Response:
-    return error_response(error.status, error.code, error.message, error.details)
+    response = error_response(error.status, error.code, error.message, error.details)
+    response.headers.extend(error.headers)
+    return response
 
 
 def _http_error(error: HTTPException) -> Response:
