@@ -14,6 +14,7 @@ from flask import g
 from flask.testing import FlaskClient
 
 from server import Settings, create_app
+from server.api_keys import add_client
 from server.audit import row_hmac, verify_chain
 
 KEY = "ZQXJ-AUDIT-KEY-7731-0123456789"
@@ -158,3 +159,19 @@ def test_fail_open_stays_ready_when_the_log_cannot_be_written(
     }
     http = client(binary_artefact, audit_log=unwritable, audit_key=KEY, audit_fail_open=True)
     assert http.get("/readyz").status_code == 200
+
+
+def test_the_audit_line_names_the_client_whose_key_was_accepted_and_records_refusals(
+    pipeline_artefact: Path, tmp_path: Path, client: Client
+) -> None:
+    log, keys = tmp_path / "audit.jsonl", tmp_path / "keys"
+    key = add_client(keys, "ward-3")
+    http = client(pipeline_artefact, audit_log=log, audit_key=KEY, api_keys_file=keys)
+    rows = example_rows(pipeline_artefact)[:1]
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert http.post("/predict", json={"instances": rows}, headers=bearer).status_code == 200
+    assert http.post("/predict", json={"instances": rows}).status_code == 401
+    accepted, refused = records(log)
+    assert (accepted["caller"], accepted["status"]) == ("ward-3", 200)
+    assert (refused["caller"], refused["status"], refused["error"]) == (None, 401, "unauthorized")
+    assert key not in log.read_text()
