@@ -316,7 +316,7 @@ def test_package_cleans_up_when_writing_fails(
     def full_disk(*_: Any, **__: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("packager.artefact.model_file.joblib.dump", full_disk)
+    monkeypatch.setattr("packager.artefact.model_file.skops.io.dump", full_disk)
     before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
     result = runner("package", workdir / "captured.pkl", "-o", workdir / "out")
     assert result.exit_code == 1

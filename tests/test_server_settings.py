@@ -31,6 +31,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         "DEPLOYML_STRICT_CATEGORIES": "yes",
         "DEPLOYML_STRICT_VERSIONS": "on",
         "DEPLOYML_TIMEOUT": "12",
+        "DEPLOYML_ALLOW_PICKLE": "true",
     }
     # A field added without its variable (or a variable without its field) fails here.
     assert set(env) == {f"DEPLOYML_{field.name.upper()}" for field in fields(Settings)}
@@ -48,6 +49,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         strict_categories=True,
         strict_versions=True,
         timeout=12,
+        allow_pickle=True,
     )
     assert settings.model_thread_limit == 2
 
