@@ -61,6 +61,8 @@ def test_format_1_1_artefact_is_served_and_answers_as_recorded(
 
 
 def test_format_1_1_pickle_is_refused_unless_pickles_are_allowed() -> None:
+    model_file = read_manifest(FORMAT_1_1)[0].model_file
+    assert (model_file.serializer, model_file.trusted_types) == ("joblib", [])
     with pytest.raises(PickleRefusedError, match=r"holds a pickle \(model.joblib\)"):
         load_artefact(FORMAT_1_1)
     model = next(check for check in verify(FORMAT_1_1).checks if check.name == "model")

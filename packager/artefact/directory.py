@@ -236,6 +236,7 @@ def load_artefact(
     model = read_model_file(
         root, manifest.model_file, allow_pickle=allow_pickle, allow_with=allow_with
     )
+    check_estimator(model, str(root / manifest.model_file.path))
     return Artefact(
         path=root,
         manifest=manifest,
