@@ -6,13 +6,12 @@ defined here; change both together.
 Versioning. ``FORMAT_VERSION`` is ``"MAJOR.MINOR"`` and is written into every manifest.
 
 - Bump MINOR for a change old readers can ignore: a new optional field, a new file that
-  readers need not open, a new value of an open-ended field (a serializer, a metric).
-  Readers of the same major accept any minor, newer or older, and ignore fields they do not
-  know.
+  readers need not open, a new value of an open-ended field (a metric). Readers of the
+  same major accept any minor, newer or older, and ignore fields they do not know.
 - Bump MAJOR (and reset MINOR to 0) for anything else: a field removed, renamed, or whose
-  meaning or type changed; a new file readers must use. Readers refuse a newer major with
-  :class:`~packager.errors.FormatVersionError` naming both versions. Keep reading older
-  majors for as long as artefacts written by them may be in service.
+  meaning or type changed; a new file readers must use; a new serializer. Readers refuse
+  a newer major with :class:`~packager.errors.FormatVersionError` naming both versions.
+  Keep reading older majors for as long as artefacts written by them may be in service.
 - Every bump updates ``docs/artefact-format.md`` and adds a test that reads a manifest of the
   previous version.
 """
