@@ -87,6 +87,10 @@ def test_inspect_never_unpickles(hostile: tuple[Path, Path], runner: Callable[..
     for args in (["inspect", artefact], ["inspect", artefact, "--json"]):
         result = runner(*args)
         assert result.exit_code == 0, result.output
+    assert (
+        "Model file: model.joblib (a pickle: loading it runs code)"
+        in runner("inspect", artefact).stdout.splitlines()
+    )
     read_manifest(artefact)
     assert not marker.exists()
 
