@@ -87,6 +87,12 @@ def _report_packaged(path: Path) -> None:
         click.echo(f"Not recorded: {item}")
 
 
+def _check_model_file_options(model_format: ModelFormat, trust: tuple[str, ...]) -> None:
+    # Before any work: train would otherwise say so only after fitting.
+    if trust and model_format == "pickle":
+        raise click.UsageError("--trust approves types in a skops file; --format pickle has none")
+
+
 def _package(
     captured: CapturedModel,
     output: Path,
@@ -121,6 +127,7 @@ def package_command(
     MODEL_FILE is unpickled, which runs any code it holds: give only files you trust. The
     artefact holds the model as a skops file, which loads without running code.
     """
+    _check_model_file_options(model_format, trust)
     if (train is None) != (target is None):
         raise click.UsageError("--train and --target go together")
     if test is not None and train is None:
@@ -155,6 +162,7 @@ def train_command(
     """Train, evaluate and package a model predicting --target from the columns of DATA_FILE."""
     if no_package and (trust or model_format != "skops"):
         raise click.UsageError("--format and --trust apply to packaging, not to --no-package")
+    _check_model_file_options(model_format, trust)
     # Fail before training, not after; package() still decides what --force may replace.
     if not force and os.path.lexists(output):
         raise OutputExistsError(str(output))
