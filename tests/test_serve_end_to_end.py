@@ -173,3 +173,13 @@ def test_container_command_serves_with_the_same_gunicorn_config(
         status, body, _ = post(base, example_rows(regressor_artefact)[0])
         assert status == 200 and isinstance(body["predictions"][0], float)
     assert "Using worker: gthread" in log.read_text()
+
+
+def test_serve_allow_pickle_serves_a_format_1_1_pickle_artefact(tmp_path: Path) -> None:
+    old = Path(__file__).parent / "data" / "artefact-format-1.1"
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(old), "--port", str(port), "--workers", "1"]
+    with running([*command, "--allow-pickle"], port, log, clean_env()) as base:
+        status, body, _ = post(base, {"instances": example_rows(old)})
+        assert status == 200
+        assert body["predictions"] == json.loads((old / "examples.json").read_text())["predictions"]
