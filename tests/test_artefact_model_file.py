@@ -1,4 +1,5 @@
-"""Pickled artefacts (``--format pickle``): nothing unpickles one unless pickles are allowed.
+"""The model file: nothing unpickles a pickled artefact (``--format pickle``) unless pickles
+are allowed, and a damaged skops file is a one-line error.
 
 The crafted pickle's ``__reduce__`` creates a marker file when unpickled, so the marker's
 absence proves the code never ran, and its presence under ``--allow-pickle`` proves the
@@ -25,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from packager import capture, package, read_manifest
+from packager import capture, load_artefact, package, read_manifest
 from packager.artefact import file_sha256
 from packager.errors import ModelFileError, PickleRefusedError
 from server import Settings, create_app
@@ -144,3 +145,26 @@ def test_the_setting_lets_the_server_unpickle(hostile: tuple[Path, Path]) -> Non
 def test_a_packaged_pickle_serves_with_the_setting(pickled_artefact: Path) -> None:
     api = create_app(Settings(artefact=pickled_artefact, allow_pickle=True)).test_client()
     assert api.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (lambda good: b"not a zip at all", "is not a skops file"),
+        (lambda good: good[: len(good) // 2], "is corrupt or truncated (BadZipFile)"),
+    ],
+    ids=["garbage", "truncated"],
+)
+def test_a_damaged_skops_file_is_a_one_line_model_file_error(
+    damage: Callable[[bytes], bytes], problem: str, binary_artefact: Path, tmp_path: Path
+) -> None:
+    artefact = Path(shutil.copytree(binary_artefact, tmp_path / "damaged"))
+    path = artefact / "model.skops"
+    path.write_bytes(damage(path.read_bytes()))
+    manifest = json.loads((artefact / "manifest.json").read_text())
+    manifest["files"]["model.skops"] = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
+    (artefact / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError) as caught:
+        load_artefact(artefact)
+    assert caught.value.message.startswith(f"{path}: {problem}")
+    assert "\n" not in caught.value.message
