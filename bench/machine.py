@@ -40,7 +40,7 @@ def describe(repository: Path) -> dict[str, Any]:
         "uncommitted_server_or_packager_changes": dirty,
         "packages": {
             n: version(n)
-            for n in ("deployml", "scikit-learn", "numpy", "pandas", "flask", "gunicorn")
+            for n in ("deployml", "scikit-learn", "numpy", "pandas", "flask", "gunicorn", "skops")
         },
     }
 

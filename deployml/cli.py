@@ -24,6 +24,7 @@ from deployml.keys import keys_group
 from deployml.options import (
     data_options,
     details_options,
+    model_file_options,
     output_option,
     serve_options,
     train_options,
@@ -31,6 +32,7 @@ from deployml.options import (
 from packager import (
     CapturedModel,
     ModelDetails,
+    ModelFormat,
     load_model_file,
     package,
     read_manifest,
@@ -92,20 +94,36 @@ def _report_packaged(path: Path) -> None:
         click.echo(f"Not recorded: {item}")
 
 
-def _package(captured: CapturedModel, output: Path, force: bool) -> None:
-    _report_packaged(package(captured, output, force=force))
+def _check_model_file_options(model_format: ModelFormat, trust: tuple[str, ...]) -> None:
+    # Before any work: train would otherwise say so only after fitting.
+    if trust and model_format == "pickle":
+        raise click.UsageError("--trust approves types in a skops file; --format pickle has none")
+
+
+def _package(
+    captured: CapturedModel,
+    output: Path,
+    force: bool,
+    model_format: ModelFormat,
+    trust: tuple[str, ...],
+) -> None:
+    path = package(captured, output, force=force, model_format=model_format, trust=trust)
+    _report_packaged(path)
 
 
 @cli.command("package")
 @click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @output_option("Artefact directory to write (must not exist unless --force).")
 @click.option("--force", is_flag=True, help="Replace an existing artefact at --output.")
+@model_file_options
 @data_options
 @details_options
 def package_command(
     model_file: Path,
     output: Path,
     force: bool,
+    model_format: ModelFormat,
+    trust: tuple[str, ...],
     train: Path | None,
     test: Path | None,
     target: str | None,
@@ -113,8 +131,10 @@ def package_command(
 ) -> None:
     """Package MODEL_FILE (a capture file or a pickled estimator) as an artefact directory.
 
-    MODEL_FILE is unpickled, which runs any code it holds: give only files you trust.
+    MODEL_FILE is unpickled, which runs any code it holds: give only files you trust. The
+    artefact holds the model as a skops file, which loads without running code.
     """
+    _check_model_file_options(model_format, trust)
     if (train is None) != (target is None):
         raise click.UsageError("--train and --target go together")
     if test is not None and train is None:
@@ -126,11 +146,12 @@ def package_command(
         target=target,
         details=details,
     )
-    _package(captured, output, force)
+    _package(captured, output, force, model_format, trust)
 
 
 @cli.command("train")
 @train_options
+@model_file_options
 @details_options
 def train_command(
     data_file: Path,
@@ -138,12 +159,17 @@ def train_command(
     force: bool,
     no_plots: bool,
     no_package: bool,
+    model_format: ModelFormat,
+    trust: tuple[str, ...],
     class_weight: str,
     model_name: str,
     details: ModelDetails,
     **options: Any,
 ) -> None:
     """Train, evaluate and package a model predicting --target from the columns of DATA_FILE."""
+    if no_package and (trust or model_format != "skops"):
+        raise click.UsageError("--format and --trust apply to packaging, not to --no-package")
+    _check_model_file_options(model_format, trust)
     # Fail before training, not after; package() still decides what --force may replace.
     if not force and os.path.lexists(output):
         raise OutputExistsError(str(output))
@@ -168,7 +194,7 @@ def train_command(
         click.echo(f"Saved the captured model to {path}; package it with:")
         click.echo(f"  deployml package {path} -o DIR")
     else:
-        _package(captured, output, force)
+        _package(captured, output, force, model_format, trust)
 
 
 def _print_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
@@ -190,9 +216,12 @@ def inspect_command(artefact_dir: Path, as_json: bool) -> None:
 
 @cli.command("verify")
 @click.argument("artefact_dir", type=click.Path(path_type=Path))
-def verify_command(artefact_dir: Path) -> None:
+@click.option(
+    "--allow-pickle", is_flag=True, help="Unpickle a pickled model, which runs any code it holds."
+)
+def verify_command(artefact_dir: Path, allow_pickle: bool) -> None:
     """Check ARTEFACT_DIR's hashes and versions, load its model and re-score its examples."""
-    report = verify(artefact_dir)
+    report = verify(artefact_dir, allow_pickle=allow_pickle)
     for check in report.checks:
         click.echo(f"{check.status.upper():<4}  {check.name}: {check.detail}")
     if not report.ok:
@@ -223,16 +252,27 @@ _SERVE_OPTIONS = {
     "HOST": "--host",
     "PORT": "--port",
     "WORKERS": "--workers",
+    "ALLOW_PICKLE": "--allow-pickle",
 }
 
 
 @cli.command("serve")
 @serve_options
 def serve_command(
-    artefact_dir: Path | None, host: str | None, port: int | None, workers: int | None
+    artefact_dir: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    allow_pickle: bool | None,
 ) -> None:
     """Serve ARTEFACT_DIR (default: DEPLOYML_ARTEFACT) over HTTP with gunicorn."""
-    given = {"ARTEFACT": artefact_dir, "HOST": host, "PORT": port, "WORKERS": workers}
+    given = {
+        "ARTEFACT": artefact_dir,
+        "HOST": host,
+        "PORT": port,
+        "WORKERS": workers,
+        "ALLOW_PICKLE": "true" if allow_pickle else None,
+    }
     overrides = {k: str(v) for k, v in given.items() if v is not None}
     try:
         settings = Settings.from_env(overrides=overrides)

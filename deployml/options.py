@@ -16,12 +16,19 @@ from typing import Any, TypeVar, cast
 import click
 
 from packager import ModelDetails
-from packager.artefact import MAX_CATEGORIES
+from packager.artefact import MAX_CATEGORIES, MODEL_FORMATS
 from packager.capture import DEFAULT_VERSION
 from packager.training import MODELS, SCALERS, TASKS
 from server.settings import PORTS, WORKERS, Settings
 
-__all__ = ["data_options", "details_options", "output_option", "serve_options", "train_options"]
+__all__ = [
+    "data_options",
+    "details_options",
+    "model_file_options",
+    "output_option",
+    "serve_options",
+    "train_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,6 +83,24 @@ def output_option(help: str, default: str | None = None) -> Callable[[F], F]:
         help=help,
     )
 
+
+model_file_options = _together(
+    click.option(
+        "--format",
+        "model_format",
+        type=click.Choice(list(MODEL_FORMATS)),
+        default="skops",
+        show_default=True,
+        help="skops loads only approved types; pickle runs any code it holds when loaded.",
+    ),
+    click.option(
+        "--trust",
+        multiple=True,
+        metavar="TYPE",
+        help="Approve a type skops does not trust, besides the built-in list (repeatable).",
+    ),
+)
+"""How `package` and `train` write the model file: its format and the types approved in it."""
 
 data_options = _together(
     click.option(
@@ -185,6 +210,12 @@ serve_options = _together(
         "--workers",
         type=click.IntRange(*WORKERS),
         help=f"Worker processes (default: DEPLOYML_WORKERS or {Settings.workers}).",
+    ),
+    click.option(
+        "--allow-pickle",
+        is_flag=True,
+        default=None,
+        help="Serve a pickled model, which runs its code (default: DEPLOYML_ALLOW_PICKLE).",
     ),
 )
 """Where `serve` finds the artefact and binds; unset ones come from DEPLOYML_* variables."""

@@ -8,7 +8,9 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     DeploymlError                    exit code 1
     ├── ModelFileError               the model file cannot be read or is not a usable model
     │   ├── NotAnEstimatorError      the object is not a scikit-learn estimator
-    │   └── NotFittedError           the estimator has not been fitted
+    │   ├── NotFittedError           the estimator has not been fitted
+    │   ├── UntrustedTypesError      a skops file holds types nobody approved
+    │   └── RoundTripError           the model read back from its file answers differently
     ├── CaptureError                 training data or options do not fit the model
     ├── TrainingError                `train` cannot make a model from this data or options
     ├── ArtefactError                an artefact directory cannot be written or read
@@ -16,6 +18,7 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   ├── ManifestError            the manifest is missing, malformed or lacks a field
     │   ├── FormatVersionError       the artefact was written by a newer, incompatible format
     │   ├── IntegrityError           a file is missing, or differs from its SHA-256 in the manifest
+    │   ├── PickleRefusedError       the model is a pickle, and loading pickles was not allowed
     │   └── VersionMismatchError     (server.errors) a fatal version difference, refused when strict
     ├── ConfigError                  a DEPLOYML_* setting is invalid (server.settings)
     ├── AuditLogError                an audit log's chain is broken, or it cannot be read
@@ -48,8 +51,11 @@ __all__ = [
     "NotAnEstimatorError",
     "NotFittedError",
     "OutputExistsError",
+    "PickleRefusedError",
     "RequestError",
+    "RoundTripError",
     "TrainingError",
+    "UntrustedTypesError",
 ]
 
 
@@ -90,6 +96,26 @@ class NotFittedError(ModelFileError):
     def __init__(self, path: str, class_name: str) -> None:
         super().__init__(path, f"the {class_name} has not been fitted; call fit before packaging")
         self.class_name = class_name
+
+
+class UntrustedTypesError(ModelFileError):
+    """A skops file holds types that skops does not trust by default and nobody approved."""
+
+    def __init__(self, path: str, types: list[str], reason: str, remedy: str) -> None:
+        super().__init__(path, f"holds types {reason}: {', '.join(types)}; {remedy}")
+        self.types = types
+
+
+class RoundTripError(ModelFileError):
+    """The model read back from the file just written does not answer as the one captured."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        super().__init__(
+            path,
+            "the model read back from it does not reproduce the stored example outputs "
+            f"({'; '.join(problems)}); nothing was written",
+        )
+        self.problems = problems
 
 
 class CaptureError(DeploymlError):
@@ -144,6 +170,19 @@ class IntegrityError(ArtefactError):
         super().__init__(f"{file}: {problem}; the artefact was changed after packaging")
         self.file = file
         self.problem = problem
+
+
+class PickleRefusedError(ArtefactError):
+    """The artefact's model is a pickle, and loading pickles was not allowed."""
+
+    def __init__(self, artefact: str, file: str, allow_with: str) -> None:
+        super().__init__(
+            f"artefact {artefact} holds a pickle ({file}), which runs code when loaded; "
+            f"load it only if you trust whoever wrote it, with {allow_with}"
+        )
+        self.artefact = artefact
+        self.file = file
+        self.allow_with = allow_with
 
 
 class ConfigError(DeploymlError):

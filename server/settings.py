@@ -60,6 +60,7 @@ class Settings:
     audit_fail_open: bool = False
     audit_fsync: bool = False
     api_keys_file: Path | None = None
+    allow_pickle: bool = False
 
     def __post_init__(self) -> None:
         if self.audit_log is not None and self.audit_key is None:
@@ -217,4 +218,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "audit_fail_open": _boolean,
     "audit_fsync": _boolean,
     "api_keys_file": _keys_file,
+    "allow_pickle": _boolean,
 }

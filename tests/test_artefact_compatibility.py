@@ -1,7 +1,8 @@
 """Artefacts written by earlier deployml releases keep loading, verifying and serving.
 
 ``tests/data/artefact-format-1.1`` was packaged by deployml 0.1 (format 1.1) before the
-packages were reorganised; tests/data/README.md says how it was made.
+packages were reorganised; tests/data/README.md says how it was made. Its model is a pickle,
+so it loads only where pickles are allowed (``--allow-pickle``, ``DEPLOYML_ALLOW_PICKLE``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from packager import load_artefact, read_manifest, verify
+from packager.errors import PickleRefusedError
 
 FORMAT_1_1 = Path(__file__).parent / "data" / "artefact-format-1.1"
 
@@ -27,7 +29,7 @@ def _installed_differences(recorded: dict[str, str]) -> list[str]:
 
 
 def test_format_1_1_artefact_verifies() -> None:
-    report = verify(FORMAT_1_1)
+    report = verify(FORMAT_1_1, allow_pickle=True)
     status = {check.name: check.status for check in report.checks}
     manifest, sha256 = read_manifest(FORMAT_1_1)
     assert manifest.format_version == "1.1"
@@ -42,17 +44,26 @@ def test_format_1_1_artefact_verifies() -> None:
 def test_format_1_1_artefact_is_served_and_answers_as_recorded(
     client: Callable[..., FlaskClient],
 ) -> None:
-    api = client(FORMAT_1_1)
+    api = client(FORMAT_1_1, allow_pickle=True)
     assert api.get("/readyz").status_code == 200
     examples = json.loads((FORMAT_1_1 / "examples.json").read_text())
     response = api.post("/predict", json={"instances": examples["inputs"]})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["predictions"] == examples["predictions"]
-    labels = load_artefact(FORMAT_1_1).manifest.target.classes  # type: ignore[union-attr]
+    labels = read_manifest(FORMAT_1_1)[0].target.classes  # type: ignore[union-attr]
     got = [row[str(label)] for row in body["probabilities"] for label in labels]
     recorded = [p for row in examples["probabilities"] for p in row]
     assert got == pytest.approx(recorded, rel=1e-6, abs=1e-9)
     metadata_doc = api.get("/metadata").get_json()
     assert metadata_doc["artefact"]["format_version"] == "1.1"
     assert metadata_doc["model"]["name"] == "readmission-0.1"
+
+
+def test_format_1_1_pickle_is_refused_unless_pickles_are_allowed() -> None:
+    model_file = read_manifest(FORMAT_1_1)[0].model_file
+    assert (model_file.serializer, model_file.trusted_types) == ("joblib", [])
+    with pytest.raises(PickleRefusedError, match=r"holds a pickle \(model.joblib\)"):
+        load_artefact(FORMAT_1_1)
+    model = next(check for check in verify(FORMAT_1_1).checks if check.name == "model")
+    assert model.status == "fail" and "--allow-pickle" in model.detail

@@ -46,7 +46,7 @@ def test_artefact_lists_every_file_but_the_manifest(
     on_disk = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
     manifest = json.loads((path / MANIFEST_FILE).read_text())
     assert set(manifest["files"]) == on_disk - {MANIFEST_FILE}
-    assert {"model.joblib", "requirements.txt", "examples.json", "MODEL_CARD.md"} <= on_disk
+    assert {"model.skops", "requirements.txt", "examples.json", "MODEL_CARD.md"} <= on_disk
 
 
 def test_load_artefact_names_a_changed_file(binary_artefact: Path, tmp_path: Path) -> None:
@@ -67,9 +67,9 @@ def test_load_artefact_names_a_missing_file(binary_artefact: Path, tmp_path: Pat
 def test_load_artefact_refuses_a_newer_major_format(binary_artefact: Path, tmp_path: Path) -> None:
     copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
     data = json.loads((copy / MANIFEST_FILE).read_text())
-    data["format_version"] = "2.0"
+    data["format_version"] = "3.0"
     (copy / MANIFEST_FILE).write_text(json.dumps(data))
-    with pytest.raises(FormatVersionError, match=rf"format 2.0 is newer than the {FORMAT_VERSION}"):
+    with pytest.raises(FormatVersionError, match=rf"format 3.0 is newer than the {FORMAT_VERSION}"):
         load_artefact(copy)
 
 
@@ -91,7 +91,7 @@ def test_requirements_pin_the_recorded_versions(binary_artefact: Path) -> None:
     assert any(line.startswith("scikit-learn==") for line in lines)
 
 
-@pytest.mark.parametrize("name", ["../escape.png", "/abs.png", "manifest.json", "model.joblib", ""])
+@pytest.mark.parametrize("name", ["../escape.png", "/abs.png", "manifest.json", "model.skops", ""])
 def test_package_refuses_unsafe_attachment_names(
     name: str, pipeline_model: Any, patient_data: Any, tmp_path: Path
 ) -> None:

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io
 from click.testing import Result
 from sklearn.linear_model import LogisticRegression
 
-from packager import FORMAT_VERSION, verify
+from packager import FORMAT_VERSION, load_artefact, verify
 from packager.artefact import file_sha256
 
 
@@ -75,18 +75,18 @@ def _delete_examples(path: Path) -> None:
 
 def _swap_model(path: Path) -> None:
     # A different model with a correct hash: only re-scoring the examples can tell.
-    model = joblib.load(path / "model.joblib")
+    model = load_artefact(path).model
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(60, 30)), columns=model.feature_names_in_)
     model.fit(X, (X.iloc[:, 0] > 0).astype(int))
-    joblib.dump(model, path / "model.joblib")
-    _rehash(path, "model.joblib")
+    skops.io.dump(model, path / "model.skops")
+    _rehash(path, "model.skops")
 
 
 def _replace_with_other_class(path: Path) -> None:
     X = np.zeros((4, 30))
-    joblib.dump(LogisticRegression().fit(X, [0, 1, 0, 1]), path / "model.joblib")
-    _rehash(path, "model.joblib")
+    skops.io.dump(LogisticRegression().fit(X, [0, 1, 0, 1]), path / "model.skops")
+    _rehash(path, "model.skops")
 
 
 def _old_sklearn(path: Path) -> None:
@@ -105,11 +105,11 @@ def _edit_example_output(path: Path) -> None:
 
 
 def _unlist_model(path: Path) -> None:
-    _edit_manifest(path, lambda d: d["files"].pop("model.joblib"))
+    _edit_manifest(path, lambda d: d["files"].pop("model.skops"))
 
 
 FAILURES = [
-    (_unlist_model, "files", "model.joblib is not listed in the manifest's files"),
+    (_unlist_model, "files", "model.skops is not listed in the manifest's files"),
     (_append_to_card, "files", "MODEL_CARD.md differs from its SHA-256"),
     (_delete_examples, "files", "examples.json is missing"),
     (_swap_model, "examples", "example 0: the probabilities differ from the recorded ones"),
@@ -133,8 +133,8 @@ def test_verify_fails_a_damaged_artefact(
     assert check in failed and detail in failed[check]
 
 
-def test_verify_does_not_unpickle_a_model_whose_hash_fails(artefact: Path) -> None:
-    (artefact / "model.joblib").write_bytes(b"\x80 this would run code if unpickled")
+def test_verify_does_not_load_a_model_whose_hash_fails(artefact: Path) -> None:
+    (artefact / "model.skops").write_bytes(b"PK\x03\x04 this is not what was packaged")
     report = verify(artefact)
     model = next(c for c in report.checks if c.name == "model")
     assert (model.status, model.detail) == (
@@ -153,10 +153,10 @@ def test_verify_warns_on_other_versions_of_other_packages(artefact: Path) -> Non
 
 
 def test_verify_reports_a_newer_format(artefact: Path) -> None:
-    _edit_manifest(artefact, lambda d: d.update(format_version="2.3"))
+    _edit_manifest(artefact, lambda d: d.update(format_version="3.1"))
     report = verify(artefact)
     assert [(c.name, c.status) for c in report.checks] == [("manifest", "fail")]
-    assert f"artefact format 2.3 is newer than the {FORMAT_VERSION}" in report.checks[0].detail
+    assert f"artefact format 3.1 is newer than the {FORMAT_VERSION}" in report.checks[0].detail
 
 
 def test_verify_command_exits_1_and_names_the_failed_checks(

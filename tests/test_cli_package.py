@@ -316,7 +316,7 @@ def test_package_cleans_up_when_writing_fails(
     def full_disk(*_: Any, **__: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("packager.artefact.model_file.joblib.dump", full_disk)
+    monkeypatch.setattr("packager.artefact.model_file.skops.io.dump", full_disk)
     before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
     result = runner("package", workdir / "captured.pkl", "-o", workdir / "out")
     assert result.exit_code == 1
@@ -350,3 +350,23 @@ def test_inspect_json_prints_the_manifest(
     result = runner("inspect", binary_artefact, "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == json.loads((binary_artefact / "manifest.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "message"),
+    [
+        ("package", ["--format", "pickle", "--trust", "x.Y"], "--format pickle has none"),
+        ("train", ["--target", "t", "--format", "pickle", "--trust", "x.Y"], "pickle has none"),
+        ("train", ["--target", "t", "--no-package", "--trust", "x.Y"], "not to --no-package"),
+        ("train", ["--target", "t", "--no-package", "--format", "pickle"], "not to --no-package"),
+    ],
+)
+def test_model_file_options_that_cannot_apply_are_usage_errors(
+    command: str, args: list[str], message: str, workdir: Path, runner: Callable[..., Result]
+) -> None:
+    source = workdir / ("captured.pkl" if command == "package" else "data.csv")
+    source.touch()
+    result = runner(command, source, "-o", workdir / "out", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (workdir / "out").exists()

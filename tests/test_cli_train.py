@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import Result
 
-from packager import load_model_file, verify
+from packager import FORMAT_VERSION, load_model_file, verify
 
 
 def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
@@ -58,7 +58,7 @@ def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
     assert "search: 12 fits" in result.stderr and "learning curve: 15 fits" in result.stderr
 
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["format_version"] == "1.1"
+    assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["model"]["description"] == "Survival of a passenger."
     assert manifest["training"]["options"]["search"] is True
     assert manifest["metrics"]["cross_validation"]["folds"] == 3

@@ -73,9 +73,9 @@ def test_build_example_with_force_replaces_an_earlier_example(
 ) -> None:
     output = tmp_path / "again"
     build_example(output)
-    first = (output / "model.joblib").stat().st_mtime_ns
+    first = (output / "model.skops").stat().st_mtime_ns
     build_example(output, force=True)
-    assert (output / "model.joblib").stat().st_mtime_ns != first
+    assert (output / "model.skops").stat().st_mtime_ns != first
     assert verify(output).ok
     # A fixed split and seed: the rebuilt model is the one already packaged.
     rebuilt, _ = read_manifest(output)

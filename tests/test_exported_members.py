@@ -12,6 +12,7 @@ def test_packager_exports_exactly_its_public_api() -> None:
         "Examples",
         "Manifest",
         "ModelDetails",
+        "ModelFormat",
         "Outputs",
         "Verification",
         "capture",

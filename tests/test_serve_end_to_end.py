@@ -302,3 +302,13 @@ def test_container_command_refuses_in_one_line_before_loading_the_model(
         lines, elapsed = run_failing(command, env)
     assert lines == [expected.format(port=port)]
     print(f"container command, {sorted(variables)}: exit after {elapsed:.2f} s")
+
+
+def test_serve_allow_pickle_serves_a_format_1_1_pickle_artefact(tmp_path: Path) -> None:
+    old = Path(__file__).parent / "data" / "artefact-format-1.1"
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(old), "--port", str(port), "--workers", "1"]
+    with running([*command, "--allow-pickle"], port, log, clean_env()) as base:
+        status, body, _ = post(base, {"instances": example_rows(old)})
+        assert status == 200
+        assert body["predictions"] == json.loads((old / "examples.json").read_text())["predictions"]

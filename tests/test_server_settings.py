@@ -39,6 +39,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         "DEPLOYML_AUDIT_FAIL_OPEN": "true",
         "DEPLOYML_AUDIT_FSYNC": "true",
         "DEPLOYML_API_KEYS_FILE": str(keys),
+        "DEPLOYML_ALLOW_PICKLE": "true",
     }
     # A field added without its variable (or a variable without its field) fails here.
     assert set(env) == {f"DEPLOYML_{field.name.upper()}" for field in fields(Settings)}
@@ -62,6 +63,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         audit_fail_open=True,
         audit_fsync=True,
         api_keys_file=keys,
+        allow_pickle=True,
     )
     assert settings.model_thread_limit == 2
 

@@ -1,8 +1,8 @@
 """The artefact format: the manifest and every file beside it, written and read back whole.
 
 This package owns the format (``FORMAT_VERSION``, every file name, the manifest's types), the
-one place a model file is serialized and read, the feature schema, the stored examples, and
-and the model card made from a manifest. It imports no
+one place a model file is serialized and read, which types a skops model file may hold, the
+feature schema, the stored examples, and the model card made from a manifest. It imports no
 other part of deployml but its errors.
 """
 
@@ -19,6 +19,7 @@ from packager.artefact.files import file_problems, file_sha256, staged
 from packager.artefact.manifest import (
     FORMAT_VERSION,
     MODEL_FILE,
+    PICKLE_MODEL_FILE,
     PLOTS_DIR,
     SERIALIZER,
     EstimatorInfo,
@@ -34,19 +35,29 @@ from packager.artefact.manifest import (
     TargetSpec,
     Task,
 )
-from packager.artefact.model_file import check_estimator, read_model_file
+from packager.artefact.model_file import (
+    MODEL_FORMATS,
+    ModelFormat,
+    check_estimator,
+    read_model_file,
+    read_pickle,
+)
 from packager.artefact.schema import (
     MAX_CATEGORIES,
     infer_input_spec,
     model_input,
     records_to_columns,
 )
+from packager.artefact.trust import KNOWN_TYPES
 from packager.artefact.values import dotted_name, for_people, json_label, json_value, sorted_labels
 
 __all__ = [
     "FORMAT_VERSION",
+    "KNOWN_TYPES",
     "MAX_CATEGORIES",
     "MODEL_FILE",
+    "MODEL_FORMATS",
+    "PICKLE_MODEL_FILE",
     "PLOTS_DIR",
     "SERIALIZER",
     "Artefact",
@@ -60,6 +71,7 @@ __all__ = [
     "Manifest",
     "ModelDetails",
     "ModelFile",
+    "ModelFormat",
     "ModelInfo",
     "Outputs",
     "Provenance",
@@ -82,6 +94,7 @@ __all__ = [
     "read_examples",
     "read_manifest",
     "read_model_file",
+    "read_pickle",
     "records_to_columns",
     "sorted_labels",
     "staged",

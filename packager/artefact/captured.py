@@ -16,7 +16,7 @@ from typing import Any
 from packager.artefact.examples import Examples
 from packager.artefact.files import staged
 from packager.artefact.manifest import FORMAT_VERSION, Manifest, check_format_version
-from packager.artefact.model_file import check_estimator, write_model_file
+from packager.artefact.model_file import check_estimator, write_pickle
 from packager.errors import ManifestError, ModelFileError
 
 __all__ = ["CAPTURE_KEY", "CapturedModel", "is_capture_file"]
@@ -69,7 +69,7 @@ class CapturedModel:
         """Write the capture file (joblib) to ``path`` whole or not at all; returns the path."""
         target = Path(path)
         with staged(target, directory=False) as stage:
-            write_model_file(self.to_dict(), stage)
+            write_pickle(self.to_dict(), stage)
         return target
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packager.artefact.captured import CapturedModel
 from packager.artefact.card import model_card
-from packager.artefact.examples import Examples
+from packager.artefact.examples import Examples, compare_outputs, model_outputs
 from packager.artefact.files import check_files, file_record, staged
 from packager.artefact.manifest import (
     EXAMPLES_FILE,
@@ -19,9 +20,27 @@ from packager.artefact.manifest import (
     MODEL_CARD_FILE,
     REQUIREMENTS_FILE,
     Manifest,
+    ModelFile,
 )
-from packager.artefact.model_file import read_model_file, write_model_file
-from packager.errors import ArtefactError, IntegrityError, ManifestError, OutputExistsError
+from packager.artefact.model_file import (
+    MODEL_FORMATS,
+    ModelFormat,
+    check_estimator,
+    read_model_file,
+    skops_types,
+    write_model_file,
+)
+from packager.artefact.schema import model_input, records_to_columns
+from packager.artefact.trust import approve
+from packager.artefact.values import dotted_name
+from packager.errors import (
+    ArtefactError,
+    IntegrityError,
+    ManifestError,
+    ModelFileError,
+    OutputExistsError,
+    RoundTripError,
+)
 
 __all__ = ["Artefact", "load_artefact", "package", "read_examples", "read_manifest", "requirements"]
 
@@ -40,13 +59,21 @@ class Artefact:
 
 
 def package(
-    captured: CapturedModel, output_dir: str | os.PathLike[str], *, force: bool = False
+    captured: CapturedModel,
+    output_dir: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    model_format: ModelFormat = "skops",
+    trust: Iterable[str] = (),
 ) -> Path:
     """Write ``captured`` as an artefact directory at ``output_dir``; returns its path.
 
-    The directory is built next to the target and renamed into place, so a failure leaves
-    nothing behind. An existing output is refused unless ``force``, and even then only an
-    earlier artefact (or an empty directory) is replaced, after the new one is complete.
+    The model is written as ``model_format``: a skops file (holding only types skops trusts,
+    the built-in allow-list's and ``trust``'s), or a pickle. It is then read back as the
+    server reads it and must reproduce the stored example outputs. The directory is built
+    next to the target and renamed into place, so a failure leaves nothing behind. An
+    existing output is refused unless ``force``, and even then only an earlier artefact (or
+    an empty directory) is replaced, after the new one is complete.
     """
     output = Path(output_dir)
     _check_output(output, force)
@@ -55,9 +82,53 @@ def package(
         problem = "is not a directory" if parent.exists() else "does not exist"
         raise ArtefactError(f"cannot write {output}: {parent} {problem}")
     with staged(output, directory=True) as build:
-        manifest = _write_contents(captured, build)
+        model_file = _write_model(captured, build, output, model_format, trust)
+        manifest = replace(captured.manifest, model_file=model_file)
+        manifest = _write_contents(replace(captured, manifest=manifest), build)
         _write_json(build / MANIFEST_FILE, manifest.to_dict())
     return output
+
+
+def _write_model(
+    captured: CapturedModel,
+    build: Path,
+    output: Path,
+    model_format: ModelFormat,
+    trust: Iterable[str],
+) -> ModelFile:
+    """Write the model file into ``build``, approve its types, and check it reads back the same.
+
+    Errors name the file where it would be once the artefact is in place, under ``output``.
+    """
+    path, serializer = MODEL_FORMATS[model_format]
+    target = output / path
+    write_model_file(captured.estimator, build / path, serializer)
+    trusted = []
+    if serializer == "skops":
+        trusted = approve(skops_types(build / path), trust, str(target))
+    model_file = ModelFile(path=path, serializer=serializer, trusted_types=trusted)
+    model = read_model_file(build, model_file, allow_pickle=True)
+    _check_round_trip(captured, model, str(target))
+    return model_file
+
+
+def _check_round_trip(captured: CapturedModel, model: Any, source: str) -> None:
+    """Raise RoundTripError unless ``model`` (read back) answers the examples as recorded."""
+    check_estimator(model, source)
+    expected = captured.manifest.estimator.class_name
+    if dotted_name(model) != expected:
+        raise ModelFileError(source, f"reads back as a {dotted_name(model)}, not a {expected}")
+    examples, manifest = captured.examples, captured.manifest
+    if not examples.inputs or manifest.target is None:
+        return
+    spec = manifest.input
+    try:
+        X = model_input(records_to_columns(examples.inputs, spec.names), spec)
+        problems = compare_outputs(examples, model_outputs(model, X, manifest.target.task))
+    except Exception as error:  # any failure to re-score is itself the finding
+        problems = [f"re-scoring raised {type(error).__name__}"]
+    if problems:
+        raise RoundTripError(source, problems)
 
 
 def _check_output(output: Path, force: bool) -> None:
@@ -77,7 +148,6 @@ def _check_output(output: Path, force: bool) -> None:
 def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
     manifest = captured.manifest
     model_path = manifest.model_file.path
-    write_model_file(captured.estimator, build / model_path)
     (build / REQUIREMENTS_FILE).write_text(requirements(manifest), encoding="utf-8")
     _write_json(build / EXAMPLES_FILE, captured.examples.to_dict())
     for name, data in sorted(captured.attachments.items()):
@@ -151,18 +221,26 @@ def _safe_manifest_name(name: str, manifest_path: Path) -> None:
         )
 
 
-def load_artefact(path: str | os.PathLike[str]) -> Artefact:
+def load_artefact(
+    path: str | os.PathLike[str], *, allow_pickle: bool = False, allow_with: str = ""
+) -> Artefact:
     """Read the artefact at ``path``, check every file's hash, then load its model.
 
-    Loading unpickles the model, so it happens only once the hashes hold: trust the artefact.
+    The model is loaded only once the hashes hold: a skops file trusting exactly the types
+    its manifest records, a pickle (which runs code) only if ``allow_pickle``; the refusal
+    says to allow it ``allow_with`` (default: ``--allow-pickle``).
     """
     root = Path(path)
     manifest, sha256 = read_manifest(root)
     check_files(root, manifest)
+    model = read_model_file(
+        root, manifest.model_file, allow_pickle=allow_pickle, allow_with=allow_with
+    )
+    check_estimator(model, str(root / manifest.model_file.path))
     return Artefact(
         path=root,
         manifest=manifest,
-        model=read_model_file(root / manifest.model_file.path),
+        model=model,
         examples=read_examples(root, manifest),
         sha256=sha256,
     )

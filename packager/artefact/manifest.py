@@ -6,13 +6,12 @@ defined here; change both together.
 Versioning. ``FORMAT_VERSION`` is ``"MAJOR.MINOR"`` and is written into every manifest.
 
 - Bump MINOR for a change old readers can ignore: a new optional field, a new file that
-  readers need not open, a new value of an open-ended field (a serializer, a metric).
-  Readers of the same major accept any minor, newer or older, and ignore fields they do not
-  know.
+  readers need not open, a new value of an open-ended field (a metric). Readers of the
+  same major accept any minor, newer or older, and ignore fields they do not know.
 - Bump MAJOR (and reset MINOR to 0) for anything else: a field removed, renamed, or whose
-  meaning or type changed; a new file readers must use. Readers refuse a newer major with
-  :class:`~packager.errors.FormatVersionError` naming both versions. Keep reading older
-  majors for as long as artefacts written by them may be in service.
+  meaning or type changed; a new file readers must use; a new serializer. Readers refuse
+  a newer major with :class:`~packager.errors.FormatVersionError` naming both versions.
+  Keep reading older majors for as long as artefacts written by them may be in service.
 - Every bump updates ``docs/artefact-format.md`` and adds a test that reads a manifest of the
   previous version.
 """
@@ -30,6 +29,7 @@ __all__ = [
     "MANIFEST_FILE",
     "MODEL_CARD_FILE",
     "MODEL_FILE",
+    "PICKLE_MODEL_FILE",
     "PLOTS_DIR",
     "REQUIREMENTS_FILE",
     "SERIALIZER",
@@ -46,20 +46,21 @@ __all__ = [
     "check_format_version",
 ]
 
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "2.0"
 
 MANIFEST_FILE = "manifest.json"
 EXAMPLES_FILE = "examples.json"
 REQUIREMENTS_FILE = "requirements.txt"
 MODEL_CARD_FILE = "MODEL_CARD.md"
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.skops"
+PICKLE_MODEL_FILE = "model.joblib"
 PLOTS_DIR = "plots"
 
 Kind = Literal["number", "integer", "boolean", "category", "string"]
 Task = Literal["binary", "multiclass", "regression"]
 InputFormat = Literal["dataframe", "array"]
-Serializer = Literal["joblib"]
-SERIALIZER: Serializer = "joblib"
+Serializer = Literal["skops", "joblib"]
+SERIALIZER: Serializer = "skops"
 Label = str | int | float | bool
 
 
@@ -134,10 +135,11 @@ class ModelInfo(ModelDetails):
 
 @dataclass(frozen=True)
 class ModelFile:
-    """Where the serialized estimator is and how to read it."""
+    """Where the estimator is, how to read it, and (skops) the types approved at packaging."""
 
     path: str
     serializer: Serializer
+    trusted_types: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -209,9 +211,7 @@ class Manifest:
         return cls(
             format_version=root["format_version"],
             model=reader.build(ModelInfo, root.get("model"), "model"),
-            model_file=reader.build(
-                ModelFile, root.get("model_file"), "model_file", serializer=Serializer
-            ),
+            model_file=reader.model_file(root.get("model_file")),
             estimator=reader.build(EstimatorInfo, root.get("estimator"), "estimator"),
             input=InputSpec(
                 format=reader.choice(inp, "format", InputFormat, "input"),
@@ -271,6 +271,13 @@ class _Reader:
         if data.get(key) not in options:
             raise self.fail(f"{where}.{key} must be one of {', '.join(options)}")
         return data[key]
+
+    def model_file(self, value: Any) -> ModelFile:
+        found: ModelFile = self.build(ModelFile, value, "model_file", serializer=Serializer)
+        types = found.trusted_types
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise self.fail("model_file.trusted_types must be a list of type names")
+        return found
 
     def build(self, cls: type[Any], value: Any, where: str, **choices: Any) -> Any:
         """Construct a dataclass from a mapping; unknown keys are ignored (newer minors).

@@ -28,7 +28,7 @@ from packager.artefact import (
     check_estimator,
     is_capture_file,
     json_label,
-    read_model_file,
+    read_pickle,
     sorted_labels,
 )
 from packager.capture.details import model_info, with_details
@@ -54,7 +54,7 @@ def load_model_file(
     estimator; the fields given in ``details`` replace what a capture file recorded.
     """
     source = str(path)
-    obj = read_model_file(path)
+    obj = read_pickle(path)
     details = details or ModelDetails()
     if is_capture_file(obj):
         if train is not None or test is not None:

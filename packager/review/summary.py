@@ -25,6 +25,7 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
         lines.append(f"  {m.description}")
     rows = f", trained on {est.n_training_rows} rows" if est.n_training_rows is not None else ""
     lines.append(f"Estimator:  {est.class_name}{rows}")
+    lines.append(f"Model file: {_model_file(manifest)}")
     if target is not None:
         lines.append(f"Target:     {_target(target)}")
     who = ", ".join(x for x in (m.author, m.organisation, m.contact) if x)
@@ -62,6 +63,15 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
         lines.append("Not recorded:")
         lines += [f"  - {item}" for item in manifest.missing]
     return "\n".join(lines)
+
+
+def _model_file(manifest: Manifest) -> str:
+    """The model file and how it loads: a pickle runs code; skops trusts the listed types."""
+    model_file = manifest.model_file
+    if model_file.serializer == "joblib":
+        return f"{model_file.path} (a pickle: loading it runs code)"
+    trusted = ", ".join(model_file.trusted_types) or "none"
+    return f"{model_file.path} ({model_file.serializer}; types trusted beyond skops's: {trusted})"
 
 
 def _target(target: Any) -> str:

@@ -97,8 +97,12 @@ class Verification:
         self.checks.append(Check(name, status, detail))
 
 
-def verify(path: str | os.PathLike[str]) -> Verification:
-    """Run every check on the artefact at ``path``; unpickles the model only if its hash holds."""
+def verify(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> Verification:
+    """Run every check on the artefact at ``path``; loads the model only if its hash holds.
+
+    A skops model is loaded trusting exactly the types its manifest records; a pickled one
+    is unpickled (which runs its code) only if ``allow_pickle``, and is otherwise a failure.
+    """
     report = Verification(Path(path))
     try:
         manifest, report.sha256 = read_manifest(path)
@@ -111,7 +115,7 @@ def verify(path: str | os.PathLike[str]) -> Verification:
     if not files_ok:
         report.add("model", "fail", "not loaded, because the artefact's files failed their check")
         return report
-    model = _check_model(report, manifest)
+    model = _check_model(report, manifest, allow_pickle)
     if model is not None:
         _check_examples(report, manifest, model)
     return report
@@ -138,12 +142,12 @@ def _check_versions(report: Verification, manifest: Manifest) -> None:
         report.add("versions", "ok", f"{len(manifest.provenance.packages)} packages as recorded")
 
 
-def _check_model(report: Verification, manifest: Manifest) -> Any:
+def _check_model(report: Verification, manifest: Manifest, allow_pickle: bool) -> Any:
     source = str(report.path / manifest.model_file.path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = read_model_file(source)
+            model = read_model_file(report.path, manifest.model_file, allow_pickle=allow_pickle)
             check_estimator(model, source)
         except DeploymlError as error:
             report.add("model", "fail", error.message)

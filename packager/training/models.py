@@ -3,7 +3,7 @@
 The pipeline holds every step from a raw row to a prediction, so it travels with the model:
 numbers are imputed (median, with an indicator of missingness where training had gaps) and
 scaled; categories are one-hot encoded, missing as a category of its own and unknown values at
-serving time encoded as all zeros. Only scikit-learn classes are used, so the pickled model
+serving time encoded as all zeros. Only scikit-learn classes are used, so the saved model
 loads wherever scikit-learn does, without deployml.
 
 Each model has a small hyperparameter grid for ``--search``; docs/training.md lists them.

@@ -30,7 +30,7 @@ from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
 from server.runtime.probe import takes_arrays, unscorable_features
 from server.runtime.threads import ThreadLimit
-from server.settings import Settings
+from server.settings import PREFIX, Settings
 from server.validation import Batch, Validator
 
 __all__ = ["Runtime", "load_runtime"]
@@ -102,7 +102,11 @@ class Runtime:
 
 def load_runtime(settings: Settings) -> Runtime:
     """Load and check the artefact named by ``settings``; raise on anything unsafe."""
-    artefact = load_artefact(settings.require_artefact())
+    artefact = load_artefact(
+        settings.require_artefact(),
+        allow_pickle=settings.allow_pickle,
+        allow_with=f"{PREFIX}ALLOW_PICKLE=true",
+    )
     manifest = artefact.manifest
     differences = version_differences(manifest.provenance.packages)
     for diff in differences:
