@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from packager import ModelDetails
-from packager.artefact import MAX_CATEGORIES
+from packager.artefact import EXAMPLE_ROWS, MAX_CATEGORIES
 from packager.capture import DEFAULT_VERSION
 from packager.training import MODELS, SCALERS, TASKS
 from server.settings import PORTS, WORKERS, Settings
@@ -89,6 +89,12 @@ data_options = _together(
         help="Test data CSV (needs --train), for metrics.",
     ),
     click.option("--target", help="The target column of --train and --test."),
+    click.option(
+        "--examples",
+        type=click.Choice(EXAMPLE_ROWS),
+        help="Rows /metadata shows (needs --train): synthetic (the default), real "
+        "(the first test rows, stored in examples.json) or none.",
+    ),
 )
 """A plain pickled estimator's training and test data, for `package`."""
 
@@ -157,6 +163,14 @@ train_options = _together(
         default=MAX_CATEGORIES,
         show_default=True,
         help="Text columns with more distinct values are left out.",
+    ),
+    click.option(
+        "--examples",
+        type=click.Choice(EXAMPLE_ROWS),
+        default="synthetic",
+        show_default=True,
+        help="Rows /metadata shows: synthetic (made from the schema), real (the first test "
+        "rows, stored in examples.json) or none.",
     ),
     click.option("--no-plots", is_flag=True, help="Skip the plots and the learning curve."),
     click.option(

@@ -13,15 +13,21 @@ from packager.artefact.directory import (
     package,
     read_examples,
     read_manifest,
+    read_self_test,
+    stored_rows,
 )
 from packager.artefact.examples import Examples, Outputs, compare_outputs, model_outputs
 from packager.artefact.files import file_problems, file_sha256
 from packager.artefact.manifest import (
+    EXAMPLE_ROWS,
+    EXAMPLES_FILE,
     FORMAT_VERSION,
     MODEL_FILE,
     PLOTS_DIR,
+    SELF_TEST_FILE,
     SERIALIZER,
     EstimatorInfo,
+    ExampleRows,
     FeatureSpec,
     InputFormat,
     InputSpec,
@@ -44,14 +50,18 @@ from packager.artefact.schema import (
 from packager.artefact.values import dotted_name, for_people, json_label, json_value, sorted_labels
 
 __all__ = [
+    "EXAMPLES_FILE",
+    "EXAMPLE_ROWS",
     "FORMAT_VERSION",
     "MAX_CATEGORIES",
     "MODEL_FILE",
     "PLOTS_DIR",
+    "SELF_TEST_FILE",
     "SERIALIZER",
     "Artefact",
     "CapturedModel",
     "EstimatorInfo",
+    "ExampleRows",
     "Examples",
     "FeatureSpec",
     "InputFormat",
@@ -82,6 +92,8 @@ __all__ = [
     "read_examples",
     "read_manifest",
     "read_model_file",
+    "read_self_test",
     "records_to_columns",
     "sorted_labels",
+    "stored_rows",
 ]

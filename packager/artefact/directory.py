@@ -18,25 +18,59 @@ from packager.artefact.manifest import (
     MANIFEST_FILE,
     MODEL_CARD_FILE,
     REQUIREMENTS_FILE,
+    SELF_TEST_FILE,
     Manifest,
 )
 from packager.artefact.model_file import read_model_file, write_model_file
 from packager.errors import ArtefactError, IntegrityError, ManifestError, OutputExistsError
 
-__all__ = ["Artefact", "load_artefact", "package", "read_examples", "read_manifest", "requirements"]
+__all__ = [
+    "Artefact",
+    "load_artefact",
+    "package",
+    "read_examples",
+    "read_manifest",
+    "read_self_test",
+    "requirements",
+    "stored_rows",
+]
 
-RESERVED = {MANIFEST_FILE, EXAMPLES_FILE, REQUIREMENTS_FILE, MODEL_CARD_FILE}
+RESERVED = {MANIFEST_FILE, EXAMPLES_FILE, SELF_TEST_FILE, REQUIREMENTS_FILE, MODEL_CARD_FILE}
 
 
 @dataclass(frozen=True)
 class Artefact:
-    """A loaded artefact; ``sha256`` is the SHA-256 of manifest.json, covering every file."""
+    """A loaded artefact; ``sha256`` is the SHA-256 of manifest.json, covering every file.
+
+    ``self_test`` holds the rows the model must re-score identically (self_test.json; for a
+    format 1.x artefact, its examples.json); ``examples`` the real rows of examples.json.
+    """
 
     path: Path
     manifest: Manifest
     model: Any
+    self_test: Examples
     examples: Examples
     sha256: str
+
+    def stored_rows(self) -> dict[str, Examples]:
+        """Every stored file of rows with outputs, by file name: each must re-score alike."""
+        return stored_rows(self.manifest, self.self_test, self.examples)
+
+    def published_example(self) -> Examples | None:
+        """The rows /metadata may show: synthetic or real as chosen at packaging, or none."""
+        chosen = self.manifest.example_rows
+        if chosen == "none":
+            return None
+        rows = self.examples if chosen == "real" else self.self_test
+        return rows if rows.inputs else None
+
+
+def stored_rows(manifest: Manifest, self_test: Examples, examples: Examples) -> dict[str, Examples]:
+    """The files of rows ``manifest`` lists, by name (a format 1.x artefact lists only
+    examples.json, which is then its self-test too)."""
+    found = {SELF_TEST_FILE: self_test, EXAMPLES_FILE: examples}
+    return {name: rows for name, rows in found.items() if name in manifest.files}
 
 
 def package(
@@ -79,18 +113,34 @@ def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
     model_path = manifest.model_file.path
     write_model_file(captured.estimator, build / model_path)
     (build / REQUIREMENTS_FILE).write_text(requirements(manifest), encoding="utf-8")
-    _write_json(build / EXAMPLES_FILE, captured.examples.to_dict())
+    names = [model_path, REQUIREMENTS_FILE, *_write_rows(captured, build)]
     for name, data in sorted(captured.attachments.items()):
         target = build / _safe_relative(name, reserved=RESERVED | {model_path})
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    names = [model_path, REQUIREMENTS_FILE, EXAMPLES_FILE, *sorted(captured.attachments)]
+    names.extend(sorted(captured.attachments))
     (build / MODEL_CARD_FILE).write_text(
         model_card(manifest, sorted(captured.attachments)), encoding="utf-8"
     )
     names.append(MODEL_CARD_FILE)
     files = {name: file_record(build / name) for name in sorted(names)}
     return replace(manifest, files=files)
+
+
+def _write_rows(captured: CapturedModel, build: Path) -> list[str]:
+    """Write self_test.json, and examples.json only when real rows were chosen; their names.
+
+    Refuses what the server could not serve: no self-test rows means it would never be ready.
+    """
+    if not captured.self_test.inputs:
+        raise ArtefactError("the capture holds no self-test rows; the server could never be ready")
+    _write_json(build / SELF_TEST_FILE, captured.self_test.to_dict())
+    if captured.manifest.example_rows != "real":
+        return [SELF_TEST_FILE]
+    if not captured.examples.inputs:
+        raise ArtefactError("real example rows were chosen, but the capture holds none")
+    _write_json(build / EXAMPLES_FILE, captured.examples.to_dict())
+    return [SELF_TEST_FILE, EXAMPLES_FILE]
 
 
 def requirements(manifest: Manifest) -> str:
@@ -163,20 +213,34 @@ def load_artefact(path: str | os.PathLike[str]) -> Artefact:
         path=root,
         manifest=manifest,
         model=read_model_file(root / manifest.model_file.path),
+        self_test=read_self_test(root, manifest),
         examples=read_examples(root, manifest),
         sha256=sha256,
     )
 
 
+def read_self_test(root: Path, manifest: Manifest) -> Examples:
+    """The self-test rows: self_test.json, or a format 1.x artefact's example rows."""
+    if SELF_TEST_FILE in manifest.files:
+        return _read_rows(root, SELF_TEST_FILE)
+    if int(manifest.format_version.split(".", 1)[0]) >= 2:
+        raise ManifestError(str(root / MANIFEST_FILE), f"files lacks {SELF_TEST_FILE}")
+    return read_examples(root, manifest)
+
+
 def read_examples(root: Path, manifest: Manifest) -> Examples:
-    """The stored example rows, or none when the artefact has no examples file."""
-    path = root / EXAMPLES_FILE
-    if EXAMPLES_FILE not in manifest.files and not path.exists():
+    """The stored real example rows, or none when the artefact has no examples file."""
+    if EXAMPLES_FILE not in manifest.files:
         return Examples()
+    return _read_rows(root, EXAMPLES_FILE)
+
+
+def _read_rows(root: Path, name: str) -> Examples:
+    path = root / name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise IntegrityError(EXAMPLES_FILE, "is missing") from None
+        raise IntegrityError(name, "is missing") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ManifestError(str(path), "is not valid JSON") from None
     return Examples.from_dict(data, source=str(path))

@@ -26,14 +26,17 @@ from packager.errors import FormatVersionError, ManifestError
 
 __all__ = [
     "EXAMPLES_FILE",
+    "EXAMPLE_ROWS",
     "FORMAT_VERSION",
     "MANIFEST_FILE",
     "MODEL_CARD_FILE",
     "MODEL_FILE",
     "PLOTS_DIR",
     "REQUIREMENTS_FILE",
+    "SELF_TEST_FILE",
     "SERIALIZER",
     "EstimatorInfo",
+    "ExampleRows",
     "FeatureSpec",
     "FileRecord",
     "InputSpec",
@@ -46,10 +49,11 @@ __all__ = [
     "check_format_version",
 ]
 
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "2.0"
 
 MANIFEST_FILE = "manifest.json"
 EXAMPLES_FILE = "examples.json"
+SELF_TEST_FILE = "self_test.json"
 REQUIREMENTS_FILE = "requirements.txt"
 MODEL_CARD_FILE = "MODEL_CARD.md"
 MODEL_FILE = "model.joblib"
@@ -61,11 +65,16 @@ InputFormat = Literal["dataframe", "array"]
 Serializer = Literal["joblib"]
 SERIALIZER: Serializer = "joblib"
 Label = str | int | float | bool
+# Which stored rows /metadata publishes as its example: the synthetic self-test rows, real
+# rows from the data (examples.json, only when chosen), or none.
+ExampleRows = Literal["synthetic", "real", "none"]
+EXAMPLE_ROWS: tuple[ExampleRows, ...] = get_args(ExampleRows)
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One input feature as seen in training; ``min``/``max``/``quantiles`` only for numbers."""
+    """One input feature as seen in training; ``min``/``max``/``quantiles`` only for numbers,
+    ``most_frequent`` (format 2.0) for categories, booleans and often repeated strings."""
 
     name: str
     kind: Kind
@@ -76,6 +85,7 @@ class FeatureSpec:
     max: float | None = None
     quantiles: dict[str, float] | None = None
     categories: list[Label] | None = None
+    most_frequent: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +193,7 @@ class Manifest:
     training: dict[str, Any] | None = None
     missing: list[str] = field(default_factory=list)
     files: dict[str, FileRecord] = field(default_factory=dict)
+    example_rows: ExampleRows = "synthetic"
     format_version: str = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,6 +217,10 @@ class Manifest:
         if training is not None:
             reader.mapping(training, "training")
         files = reader.mapping(root.get("files", {}), "files")
+        if "example_rows" in root:
+            example_rows = reader.choice(root, "example_rows", ExampleRows, "manifest")
+        else:  # format 1.x: examples.json held real rows, and /metadata published them
+            example_rows = "real" if EXAMPLES_FILE in files else "none"
         return cls(
             format_version=root["format_version"],
             model=reader.build(ModelInfo, root.get("model"), "model"),
@@ -225,6 +240,7 @@ class Manifest:
             metrics=root.get("metrics"),
             training=training,
             missing=list(reader.sequence(root.get("missing", []), "missing")),
+            example_rows=example_rows,
             files={
                 name: reader.build(FileRecord, rec, f"files.{name}") for name, rec in files.items()
             },
