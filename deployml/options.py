@@ -11,12 +11,12 @@ import functools
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, get_args
 
 import click
 
 from packager import ModelDetails
-from packager.artefact import EXAMPLE_ROWS, MAX_CATEGORIES
+from packager.artefact import MAX_CATEGORIES, ExampleRows
 from packager.capture import DEFAULT_VERSION
 from packager.training import MODELS, SCALERS, TASKS
 from server.settings import PORTS, WORKERS, Settings
@@ -91,7 +91,7 @@ data_options = _together(
     click.option("--target", help="The target column of --train and --test."),
     click.option(
         "--examples",
-        type=click.Choice(EXAMPLE_ROWS),
+        type=click.Choice(get_args(ExampleRows)),
         help="Rows /metadata shows (needs --train): synthetic (the default), real "
         "(the first test rows, stored in examples.json) or none.",
     ),
@@ -166,7 +166,7 @@ train_options = _together(
     ),
     click.option(
         "--examples",
-        type=click.Choice(EXAMPLE_ROWS),
+        type=click.Choice(get_args(ExampleRows)),
         default="synthetic",
         show_default=True,
         help="Rows /metadata shows: synthetic (made from the schema), real (the first test "

@@ -143,16 +143,20 @@ def test_capture_records_provenance_and_the_estimator(
     assert "metrics: no test data was given" in manifest.missing
 
 
-def test_capture_stores_examples_from_the_test_data(
+def test_capture_stores_real_examples_from_the_test_data_only_when_chosen(
     pipeline_model: Any, patient_data: PatientData
 ) -> None:
     X, y, X_test, y_test = patient_data
-    examples = capture(pipeline_model, X, y, X_test=X_test, y_test=y_test, n_examples=4).examples
+    captured = capture(
+        pipeline_model, X, y, X_test=X_test, y_test=y_test, examples="real", n_examples=4
+    )
+    assert captured.manifest.example_rows == "real"
+    examples = captured.examples
     assert len(examples.inputs) == 4
     assert examples.inputs[0]["age"] == int(X_test["age"].iloc[0])
     assert examples.predictions == pipeline_model.predict(X_test.head(4)).tolist()
     assert examples.probabilities is not None and len(examples.probabilities[0]) == 2
-    assert capture(pipeline_model, X, y, n_examples=0).examples.inputs == []
+    assert capture(pipeline_model, X, y).examples.inputs == []
 
 
 def test_capture_file_is_a_plain_dict_that_loads_back(

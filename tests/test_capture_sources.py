@@ -53,6 +53,8 @@ def test_bare_array_model_gets_generated_names(tmp_path: Path) -> None:
     assert captured.manifest.provenance.git_commit is None
     assert not any(m.startswith("model.name:") for m in captured.manifest.missing)
     assert captured.examples.inputs == []
+    # No statistics: one row of safe defaults (the edge rows would be the same row).
+    assert captured.self_test.inputs == [{"x0": 0.0, "x1": 0.0, "x2": 0.0}]
 
 
 def test_capture_file_details_can_be_overridden(

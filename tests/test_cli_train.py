@@ -58,7 +58,7 @@ def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
     assert "search: 12 fits" in result.stderr and "learning curve: 15 fits" in result.stderr
 
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["format_version"] == "1.1"
+    assert manifest["format_version"] == "2.0"
     assert manifest["model"]["description"] == "Survival of a passenger."
     assert manifest["training"]["options"]["search"] is True
     assert manifest["metrics"]["cross_validation"]["folds"] == 3

@@ -86,7 +86,7 @@ def post(base: str, body: Any, headers: dict[str, str] | None = None) -> tuple[i
 
 
 def example_rows(artefact: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads((artefact / "examples.json").read_text())["inputs"]
+    rows: list[dict[str, Any]] = json.loads((artefact / "self_test.json").read_text())["inputs"]
     return rows
 
 

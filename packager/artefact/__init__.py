@@ -19,7 +19,6 @@ from packager.artefact.directory import (
 from packager.artefact.examples import Examples, Outputs, compare_outputs, model_outputs
 from packager.artefact.files import file_problems, file_sha256
 from packager.artefact.manifest import (
-    EXAMPLE_ROWS,
     EXAMPLES_FILE,
     FORMAT_VERSION,
     MODEL_FILE,
@@ -51,7 +50,6 @@ from packager.artefact.values import dotted_name, for_people, json_label, json_v
 
 __all__ = [
     "EXAMPLES_FILE",
-    "EXAMPLE_ROWS",
     "FORMAT_VERSION",
     "MAX_CATEGORIES",
     "MODEL_FILE",

@@ -26,7 +26,6 @@ from packager.errors import FormatVersionError, ManifestError
 
 __all__ = [
     "EXAMPLES_FILE",
-    "EXAMPLE_ROWS",
     "FORMAT_VERSION",
     "MANIFEST_FILE",
     "MODEL_CARD_FILE",
@@ -65,16 +64,12 @@ InputFormat = Literal["dataframe", "array"]
 Serializer = Literal["joblib"]
 SERIALIZER: Serializer = "joblib"
 Label = str | int | float | bool
-# Which stored rows /metadata publishes as its example: the synthetic self-test rows, real
-# rows from the data (examples.json, only when chosen), or none.
 ExampleRows = Literal["synthetic", "real", "none"]
-EXAMPLE_ROWS: tuple[ExampleRows, ...] = get_args(ExampleRows)
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One input feature as seen in training; ``min``/``max``/``quantiles`` only for numbers,
-    ``most_frequent`` (format 2.0) for categories, booleans and often repeated strings."""
+    """One input feature as seen in training: its range (numbers) or most frequent value."""
 
     name: str
     kind: Kind
@@ -193,7 +188,7 @@ class Manifest:
     training: dict[str, Any] | None = None
     missing: list[str] = field(default_factory=list)
     files: dict[str, FileRecord] = field(default_factory=dict)
-    example_rows: ExampleRows = "synthetic"
+    example_rows: ExampleRows = "synthetic"  # what /metadata shows; 1.x: "real" if any
     format_version: str = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -217,10 +212,7 @@ class Manifest:
         if training is not None:
             reader.mapping(training, "training")
         files = reader.mapping(root.get("files", {}), "files")
-        if "example_rows" in root:
-            example_rows = reader.choice(root, "example_rows", ExampleRows, "manifest")
-        else:  # format 1.x: examples.json held real rows, and /metadata published them
-            example_rows = "real" if EXAMPLES_FILE in files else "none"
+        rows = {"example_rows": "real" if EXAMPLES_FILE in files else "none", **root}
         return cls(
             format_version=root["format_version"],
             model=reader.build(ModelInfo, root.get("model"), "model"),
@@ -240,7 +232,7 @@ class Manifest:
             metrics=root.get("metrics"),
             training=training,
             missing=list(reader.sequence(root.get("missing", []), "missing")),
-            example_rows=example_rows,
+            example_rows=reader.choice(rows, "example_rows", ExampleRows, "manifest"),
             files={
                 name: reader.build(FileRecord, rec, f"files.{name}") for name, rec in files.items()
             },

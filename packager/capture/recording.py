@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
 
 from packager.artefact import (
-    EXAMPLE_ROWS,
     MODEL_FILE,
     SERIALIZER,
     CapturedModel,
@@ -148,8 +147,10 @@ def capture(
 
 
 def _check_examples_choice(examples: Any, n_examples: Any) -> None:
-    if examples not in EXAMPLE_ROWS:
-        raise CaptureError(f"examples must be one of {', '.join(EXAMPLE_ROWS)}, not {examples!r}")
+    if examples not in get_args(ExampleRows):
+        raise CaptureError(
+            f"examples must be one of {', '.join(get_args(ExampleRows))}, not {examples!r}"
+        )
     if examples == "real" and (
         isinstance(n_examples, bool) or not isinstance(n_examples, int) or n_examples < 1
     ):
