@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from packager import capture, compare_outputs, load_artefact, model_input, model_outputs, package
+from packager import (
+    Examples,
+    capture,
+    compare_outputs,
+    load_artefact,
+    model_input,
+    model_outputs,
+    package,
+)
 from packager.artefact.manifest import FORMAT_VERSION, MANIFEST_FILE
 from packager.artefact.schema import records_to_columns
 from packager.errors import ArtefactError, FormatVersionError, IntegrityError, ManifestError
@@ -178,3 +186,12 @@ def test_load_artefact_reads_a_newer_minor_and_ignores_unknown_fields(
     artefact = load_artefact(copy)
     assert artefact.manifest.format_version == "1.9"
     assert artefact.manifest.model.name == "breast-cancer"
+
+
+def test_package_refuses_a_capture_without_self_test_rows_leaving_nothing(
+    pipeline_model: Any, patient_data: Any, tmp_path: Path
+) -> None:
+    captured = replace(capture(pipeline_model, *patient_data[:2]), self_test=Examples())
+    with pytest.raises(ArtefactError, match="no self-test rows; the server could never be ready"):
+        package(captured, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []

@@ -303,3 +303,18 @@ def test_capture_rejects_test_data_with_other_columns(
         CaptureError, match="columns of X_test do not match the model's: missing bmi"
     ):
         capture(pipeline_model, X, y, X_test=X_test.drop(columns=["bmi"]), y_test=y_test)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"examples": "all"}, "examples must be one of synthetic, real, none, not 'all'"),
+        ({"examples": "real", "n_examples": 0}, "real examples need n_examples of at least 1"),
+    ],
+)
+def test_capture_refuses_an_unknown_examples_choice(
+    options: dict[str, Any], message: str, pipeline_model: Any, patient_data: PatientData
+) -> None:
+    X, y, _, _ = patient_data
+    with pytest.raises(CaptureError, match=message):
+        capture(pipeline_model, X, y, **options)
