@@ -16,6 +16,7 @@ def test_summarise_summarises_an_artefact(pipeline_artefact: Path) -> None:
     assert "Inputs (5, as dataframe):" in text
     assert any(line.split()[:2] == ["ward", "category"] and "a, b, c" in line for line in lines)
     assert f"artefact sha256 {artefact.sha256}" in text
+    assert "Examples:   synthetic, made from the schema; no real row is stored" in lines
     assert summarise(artefact.manifest, artefact.sha256) == text
 
 

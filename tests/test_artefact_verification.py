@@ -117,6 +117,10 @@ def _unlist_self_test(path: Path) -> None:
     _edit_manifest(path, lambda d: d["files"].pop("self_test.json"))
 
 
+def _claim_real_examples(path: Path) -> None:
+    _edit_manifest(path, lambda d: d.update(example_rows="real"))
+
+
 def _unlist_model(path: Path) -> None:
     _edit_manifest(path, lambda d: d["files"].pop("model.joblib"))
 
@@ -126,6 +130,7 @@ FAILURES = [
     (_append_to_card, "files", "MODEL_CARD.md differs from its SHA-256"),
     (_delete_self_test, "files", "self_test.json is missing"),
     (_unlist_self_test, "self-test", "files lacks self_test.json"),
+    (_claim_real_examples, "self-test", "example_rows is real, but files lacks examples.json"),
     (_swap_model, "self-test", "example 0: the probabilities differ from the recorded ones"),
     (_replace_with_other_class, "model", "holds a sklearn.linear_model._logistic"),
     (_old_sklearn, "versions", "scikit-learn"),

@@ -231,6 +231,10 @@ def read_self_test(root: Path, manifest: Manifest) -> Examples:
 def read_examples(root: Path, manifest: Manifest) -> Examples:
     """The stored real example rows, or none when the artefact has no examples file."""
     if EXAMPLES_FILE not in manifest.files:
+        if manifest.example_rows == "real":
+            raise ManifestError(
+                str(root / MANIFEST_FILE), f"example_rows is real, but files lacks {EXAMPLES_FILE}"
+            )
         return Examples()
     return _read_rows(root, EXAMPLES_FILE)
 
