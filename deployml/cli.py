@@ -15,7 +15,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -39,6 +39,7 @@ from packager import (
     summarise,
     verify,
 )
+from packager.artefact import ExampleRows
 from packager.errors import (
     ArtefactError,
     ConfigError,
@@ -127,6 +128,7 @@ def package_command(
     train: Path | None,
     test: Path | None,
     target: str | None,
+    examples: str | None,
     details: ModelDetails,
 ) -> None:
     """Package MODEL_FILE (a capture file or a pickled estimator) as an artefact directory.
@@ -139,12 +141,17 @@ def package_command(
         raise click.UsageError("--train and --target go together")
     if test is not None and train is None:
         raise click.UsageError("--test needs --train and --target")
+    if examples is not None and train is None:
+        raise click.UsageError(
+            "--examples needs --train and --target (a capture file keeps what it chose)"
+        )
     captured = load_model_file(
         model_file,
         train=None if train is None else read_table(train, "training data"),
         test=None if test is None else read_table(test, "test data"),
         target=target,
         details=details,
+        examples=cast(ExampleRows, examples or "synthetic"),
     )
     _package(captured, output, force, model_format, trust)
 

@@ -11,12 +11,12 @@ import functools
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, get_args
 
 import click
 
 from packager import ModelDetails
-from packager.artefact import MAX_CATEGORIES, MODEL_FORMATS
+from packager.artefact import MAX_CATEGORIES, MODEL_FORMATS, ExampleRows
 from packager.capture import DEFAULT_VERSION
 from packager.training import MODELS, SCALERS, TASKS
 from server.settings import PORTS, WORKERS, Settings
@@ -114,6 +114,12 @@ data_options = _together(
         help="Test data CSV (needs --train), for metrics.",
     ),
     click.option("--target", help="The target column of --train and --test."),
+    click.option(
+        "--examples",
+        type=click.Choice(get_args(ExampleRows)),
+        help="Rows /metadata shows (needs --train): synthetic (the default), real "
+        "(the first test rows, stored in examples.json) or none.",
+    ),
 )
 """A plain pickled estimator's training and test data, for `package`."""
 
@@ -182,6 +188,14 @@ train_options = _together(
         default=MAX_CATEGORIES,
         show_default=True,
         help="Text columns with more distinct values are left out.",
+    ),
+    click.option(
+        "--examples",
+        type=click.Choice(get_args(ExampleRows)),
+        default="synthetic",
+        show_default=True,
+        help="Rows /metadata shows: synthetic (made from the schema), real (the first test "
+        "rows, stored in examples.json) or none.",
     ),
     click.option("--no-plots", is_flag=True, help="Skip the plots and the learning curve."),
     click.option(

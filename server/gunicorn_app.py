@@ -30,6 +30,7 @@ import orjson
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from packager.capture import TYPICAL, synthetic_rows
 from server.errors import ListenError
 from server.http import EXTENSION, State, create_app
 from server.settings import Settings
@@ -122,11 +123,16 @@ class GunicornServer(BaseApplication):
 
 
 def curl_example(settings: Settings, state: State) -> str:
-    """A ready-to-paste ``curl`` that posts the artefact's first stored example to /predict."""
+    """A ready-to-paste ``curl`` posting a row made from the schema to /predict.
+
+    Never a stored row: a format 1.x artefact's examples are real, and the banner may end up
+    in a log collector. The typical synthetic row is what a 2.0 artefact self-tests with.
+    """
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     if ":" in host:
         host = f"[{host}]"
-    body = orjson.dumps({"instances": state.runtime.artefact.examples.inputs[:1]}).decode()
+    row = synthetic_rows(state.runtime.artefact.manifest.input)[TYPICAL]
+    body = orjson.dumps({"instances": [row]}).decode()
     # With API keys, the client's key is left for the shell to fill in from $API_KEY.
     auth = "" if settings.api_keys_file is None else '-H "Authorization: Bearer $API_KEY" '
     return (
@@ -140,6 +146,5 @@ def serve(settings: Settings) -> None:
     check_address(settings)
     app = create_app(settings)
     state: State = app.extensions[EXTENSION]
-    if state.runtime.artefact.examples.inputs:
-        print(f"Try it:\n  {curl_example(settings, state)}", file=sys.stderr, flush=True)
+    print(f"Try it:\n  {curl_example(settings, state)}", file=sys.stderr, flush=True)
     GunicornServer(app, gunicorn_options(settings)).run()

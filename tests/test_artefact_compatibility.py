@@ -58,6 +58,12 @@ def test_format_1_1_artefact_is_served_and_answers_as_recorded(
     metadata_doc = api.get("/metadata").get_json()
     assert metadata_doc["artefact"]["format_version"] == "1.1"
     assert metadata_doc["model"]["name"] == "readmission-0.1"
+    # Its examples.json held real rows, published as such, and is its self-test.
+    assert metadata_doc["example"]["rows"] == "real"
+    assert metadata_doc["example"]["request"]["instances"] == examples["inputs"][:1]
+    artefact = load_artefact(FORMAT_1_1, allow_pickle=True)
+    assert artefact.self_test == artefact.examples
+    assert list(artefact.stored_rows()) == ["examples.json"]
 
 
 def test_format_1_1_pickle_is_refused_unless_pickles_are_allowed() -> None:

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from packager import capture, compare_outputs, load_artefact, model_input, model_outputs, package
+from packager import (
+    Examples,
+    capture,
+    compare_outputs,
+    load_artefact,
+    model_input,
+    model_outputs,
+    package,
+)
 from packager.artefact.manifest import FORMAT_VERSION, MANIFEST_FILE
 from packager.artefact.schema import records_to_columns
 from packager.errors import ArtefactError, FormatVersionError, IntegrityError, ManifestError
@@ -26,16 +34,18 @@ ARTEFACTS = [
 
 
 @pytest.mark.parametrize("fixture", ARTEFACTS)
-def test_artefact_rescores_its_examples_identically(
+def test_artefact_rescores_its_self_test_rows_identically(
     fixture: str, request: pytest.FixtureRequest
 ) -> None:
     artefact = load_artefact(request.getfixturevalue(fixture))
     spec = artefact.manifest.input
-    X = model_input(records_to_columns(artefact.examples.inputs, spec.names), spec)
+    X = model_input(records_to_columns(artefact.self_test.inputs, spec.names), spec)
     assert artefact.manifest.target is not None
     got = model_outputs(artefact.model, X, artefact.manifest.target.task)
-    assert len(artefact.examples.inputs) == 5
-    assert compare_outputs(artefact.examples, got) == []
+    # typical, minimum, maximum, and a row of nulls for a schema with nullable features
+    nullable = any(f.nullable for f in spec.features)
+    assert len(artefact.self_test.inputs) == (4 if nullable else 3)
+    assert compare_outputs(artefact.self_test, got) == []
 
 
 @pytest.mark.parametrize("fixture", ARTEFACTS)
@@ -46,14 +56,15 @@ def test_artefact_lists_every_file_but_the_manifest(
     on_disk = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
     manifest = json.loads((path / MANIFEST_FILE).read_text())
     assert set(manifest["files"]) == on_disk - {MANIFEST_FILE}
-    assert {"model.skops", "requirements.txt", "examples.json", "MODEL_CARD.md"} <= on_disk
+    assert {"model.skops", "requirements.txt", "self_test.json", "MODEL_CARD.md"} <= on_disk
+    assert "examples.json" not in on_disk  # real rows only when chosen
 
 
 def test_load_artefact_names_a_changed_file(binary_artefact: Path, tmp_path: Path) -> None:
     copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
-    with (copy / "examples.json").open("a") as handle:
+    with (copy / "self_test.json").open("a") as handle:
         handle.write(" ")
-    with pytest.raises(IntegrityError, match=r"^examples.json: differs from its SHA-256"):
+    with pytest.raises(IntegrityError, match=r"^self_test.json: differs from its SHA-256"):
         load_artefact(copy)
 
 
@@ -175,3 +186,12 @@ def test_load_artefact_reads_a_newer_minor_and_ignores_unknown_fields(
     artefact = load_artefact(copy)
     assert artefact.manifest.format_version == "1.9"
     assert artefact.manifest.model.name == "breast-cancer"
+
+
+def test_package_refuses_a_capture_without_self_test_rows_leaving_nothing(
+    pipeline_model: Any, patient_data: Any, tmp_path: Path
+) -> None:
+    captured = replace(capture(pipeline_model, *patient_data[:2]), self_test=Examples())
+    with pytest.raises(ArtefactError, match="no self-test rows; the server could never be ready"):
+        package(captured, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,7 @@ def test_summarise_summarises_an_artefact(pipeline_artefact: Path) -> None:
     assert f"artefact sha256 {artefact.sha256}" in text
     # The imputer keeps a numpy.dtype, which skops trusts only because the manifest says so.
     assert "Model file: model.skops (skops; types trusted beyond skops's: numpy.dtype)" in lines
+    assert "Examples:   synthetic, made from the schema; no real row is stored" in lines
     assert summarise(artefact.manifest, artefact.sha256) == text
 
 

@@ -115,7 +115,7 @@ def test_every_train_family_packages_as_skops_and_round_trips(
     assert not (out / "model.joblib").exists()
     report = verify(out)
     assert [(c.name, c.status) for c in report.checks if c.status != "ok"] == []
-    assert next(c for c in report.checks if c.name == "examples").detail.endswith(
+    assert next(c for c in report.checks if c.name == "self-test").detail.endswith(
         "re-scored identically"
     )
 
@@ -216,8 +216,8 @@ def test_a_round_trip_that_answers_differently_refuses_and_leaves_nothing(
 ) -> None:
     # The fake is in the stored outputs: the reloaded model cannot reproduce flipped labels.
     captured = capture(pipeline_model, *patient_data[:2])
-    flipped = ["no" if p == "yes" else "yes" for p in captured.examples.predictions]
-    captured = replace(captured, examples=replace(captured.examples, predictions=flipped))
+    flipped = ["no" if p == "yes" else "yes" for p in captured.self_test.predictions]
+    captured = replace(captured, self_test=replace(captured.self_test, predictions=flipped))
     with pytest.raises(RoundTripError, match="does not reproduce the stored example outputs"):
         package(captured, tmp_path / "out")
     assert _leftovers(tmp_path) == []
@@ -227,7 +227,7 @@ def test_a_round_trip_is_checked_for_a_pickle_too(
     pipeline_model: Any, patient_data: Any, tmp_path: Path
 ) -> None:
     captured = capture(pipeline_model, *patient_data[:2])
-    broken = replace(captured, examples=Examples(captured.examples.inputs[:1], [None], None))
+    broken = replace(captured, self_test=Examples(captured.self_test.inputs[:1], [None], None))
     with pytest.raises(RoundTripError, match="example 0: the prediction differs"):
         package(broken, tmp_path / "out", model_format="pickle")
     assert _leftovers(tmp_path) == []

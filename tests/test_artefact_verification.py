@@ -59,7 +59,7 @@ def test_verify_passes_a_fresh_artefact(fixture: str, request: pytest.FixtureReq
         ("files", "ok"),
         ("versions", "ok"),
         ("model", "ok"),
-        ("examples", "ok"),
+        ("self-test", "ok"),
     ]
     assert report.sha256 is not None and len(report.sha256) == 64
 
@@ -69,12 +69,12 @@ def _append_to_card(path: Path) -> None:
         handle.write("edited\n")
 
 
-def _delete_examples(path: Path) -> None:
-    (path / "examples.json").unlink()
+def _delete_self_test(path: Path) -> None:
+    (path / "self_test.json").unlink()
 
 
 def _swap_model(path: Path) -> None:
-    # A different model with a correct hash: only re-scoring the examples can tell.
+    # A different model with a correct hash: only re-scoring the stored rows can tell.
     model = load_artefact(path).model
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(60, 30)), columns=model.feature_names_in_)
@@ -97,11 +97,28 @@ def _unknown_package(path: Path) -> None:
     _edit_manifest(path, lambda d: d["provenance"]["packages"].update({"no-such-dist": "1.0"}))
 
 
-def _edit_example_output(path: Path) -> None:
-    data = json.loads((path / "examples.json").read_text())
+def _edit_self_test_probabilities(path: Path) -> None:
+    data = json.loads((path / "self_test.json").read_text())
     data["probabilities"][2] = [0.5, 0.5]
-    (path / "examples.json").write_text(json.dumps(data))
-    _rehash(path, "examples.json")
+    (path / "self_test.json").write_text(json.dumps(data))
+    _rehash(path, "self_test.json")
+
+
+def _edit_self_test_prediction(path: Path) -> None:
+    # A tampered output whose file hash is updated too: only the re-score can tell.
+    data = json.loads((path / "self_test.json").read_text())
+    data["predictions"][0] = 1 - data["predictions"][0]
+    (path / "self_test.json").write_text(json.dumps(data))
+    _rehash(path, "self_test.json")
+
+
+def _unlist_self_test(path: Path) -> None:
+    (path / "self_test.json").unlink()
+    _edit_manifest(path, lambda d: d["files"].pop("self_test.json"))
+
+
+def _claim_real_examples(path: Path) -> None:
+    _edit_manifest(path, lambda d: d.update(example_rows="real"))
 
 
 def _unlist_model(path: Path) -> None:
@@ -111,12 +128,15 @@ def _unlist_model(path: Path) -> None:
 FAILURES = [
     (_unlist_model, "files", "model.skops is not listed in the manifest's files"),
     (_append_to_card, "files", "MODEL_CARD.md differs from its SHA-256"),
-    (_delete_examples, "files", "examples.json is missing"),
-    (_swap_model, "examples", "example 0: the probabilities differ from the recorded ones"),
+    (_delete_self_test, "files", "self_test.json is missing"),
+    (_unlist_self_test, "self-test", "files lacks self_test.json"),
+    (_claim_real_examples, "self-test", "example_rows is real, but files lacks examples.json"),
+    (_swap_model, "self-test", "example 0: the probabilities differ from the recorded ones"),
     (_replace_with_other_class, "model", "holds a sklearn.linear_model._logistic"),
     (_old_sklearn, "versions", "scikit-learn"),
     (_unknown_package, "versions", "no-such-dist 1.0 is not installed"),
-    (_edit_example_output, "examples", "example 2: the probabilities differ"),
+    (_edit_self_test_probabilities, "self-test", "example 2: the probabilities differ"),
+    (_edit_self_test_prediction, "self-test", "example 0: the prediction differs"),
 ]
 
 
@@ -141,7 +161,7 @@ def test_verify_does_not_load_a_model_whose_hash_fails(artefact: Path) -> None:
         "fail",
         "not loaded, because the artefact's files failed their check",
     )
-    assert all(c.name != "examples" for c in report.checks)
+    assert all(c.name != "self-test" for c in report.checks)
 
 
 def test_verify_warns_on_other_versions_of_other_packages(artefact: Path) -> None:
@@ -179,5 +199,5 @@ def test_verify_command_prints_every_check_on_success(
         "OK    files",
         "OK    versions",
         "OK    model",
-        "OK    examples",
+        "OK    self-test",
     ]

@@ -143,16 +143,20 @@ def test_capture_records_provenance_and_the_estimator(
     assert "metrics: no test data was given" in manifest.missing
 
 
-def test_capture_stores_examples_from_the_test_data(
+def test_capture_stores_real_examples_from_the_test_data_only_when_chosen(
     pipeline_model: Any, patient_data: PatientData
 ) -> None:
     X, y, X_test, y_test = patient_data
-    examples = capture(pipeline_model, X, y, X_test=X_test, y_test=y_test, n_examples=4).examples
+    captured = capture(
+        pipeline_model, X, y, X_test=X_test, y_test=y_test, examples="real", n_examples=4
+    )
+    assert captured.manifest.example_rows == "real"
+    examples = captured.examples
     assert len(examples.inputs) == 4
     assert examples.inputs[0]["age"] == int(X_test["age"].iloc[0])
     assert examples.predictions == pipeline_model.predict(X_test.head(4)).tolist()
     assert examples.probabilities is not None and len(examples.probabilities[0]) == 2
-    assert capture(pipeline_model, X, y, n_examples=0).examples.inputs == []
+    assert capture(pipeline_model, X, y).examples.inputs == []
 
 
 def test_capture_file_is_a_plain_dict_that_loads_back(
@@ -299,3 +303,18 @@ def test_capture_rejects_test_data_with_other_columns(
         CaptureError, match="columns of X_test do not match the model's: missing bmi"
     ):
         capture(pipeline_model, X, y, X_test=X_test.drop(columns=["bmi"]), y_test=y_test)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"examples": "all"}, "examples must be one of synthetic, real, none, not 'all'"),
+        ({"examples": "real", "n_examples": 0}, "real examples need n_examples of at least 1"),
+    ],
+)
+def test_capture_refuses_an_unknown_examples_choice(
+    options: dict[str, Any], message: str, pipeline_model: Any, patient_data: PatientData
+) -> None:
+    X, y, _, _ = patient_data
+    with pytest.raises(CaptureError, match=message):
+        capture(pipeline_model, X, y, **options)

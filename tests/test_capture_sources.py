@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ def test_bare_array_model_gets_generated_names(tmp_path: Path) -> None:
     assert captured.manifest.provenance.git_commit is None
     assert not any(m.startswith("model.name:") for m in captured.manifest.missing)
     assert captured.examples.inputs == []
+    # No statistics: one row of safe defaults (the edge rows would be the same row).
+    assert captured.self_test.inputs == [{"x0": 0.0, "x1": 0.0, "x2": 0.0}]
 
 
 def test_capture_file_details_can_be_overridden(
@@ -103,3 +106,55 @@ def test_test_data_without_training_data_is_refused(pipeline_model: Any, tmp_pat
     joblib.dump(pipeline_model, tmp_path / "m.pkl")
     with pytest.raises(CaptureError, match="test data needs training data too"):
         load_model_file(tmp_path / "m.pkl", test=pd.DataFrame({"a": [1]}), target="a")
+
+
+def _git_checkout(path: Path) -> None:
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "x"],
+    ):
+        subprocess.run(["git", *args], cwd=path, check=True, capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize("with_data", [True, False])
+def test_a_plain_pickle_records_no_git_commit_and_says_its_provenance_is_the_packagers(
+    with_data: bool,
+    pipeline_model: Any,
+    patient_data: PatientData,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y, _, _ = patient_data
+    joblib.dump(pipeline_model, tmp_path / "m.pkl")
+    _git_checkout(tmp_path)  # the packaging directory is a git checkout...
+    monkeypatch.chdir(tmp_path)
+    # ...whose commit capture() records when it is run where the model is trained.
+    assert capture(pipeline_model, X, y).manifest.provenance.git_commit is not None
+    data = {"train": X.assign(readmitted=y), "target": "readmitted"} if with_data else {}
+    manifest = load_model_file(tmp_path / "m.pkl", **data).manifest
+    assert (manifest.provenance.git_commit, manifest.provenance.git_dirty) == (None, None)
+    assert "provenance: the git commit of the training code is unknown" in manifest.missing
+    assert (
+        "provenance: python, platform and package versions are those of the packaging "
+        "environment, not recorded at training"
+    ) in manifest.missing
+    assert "model.created_at: the packaging time; the training time is unknown" in manifest.missing
+    assert not any("git checkout" in m for m in manifest.missing)
+    assert manifest.provenance.python and manifest.provenance.packages  # still recorded
+
+
+def test_a_capture_file_from_format_1_gets_synthetic_self_test_rows_and_keeps_its_real_rows(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+) -> None:
+    X, y, X_test, y_test = patient_data
+    old = capture(pipeline_model, X, y, X_test=X_test, y_test=y_test, examples="real").to_dict()
+    old["deployml_capture"] = "1.1"
+    del old["self_test"], old["manifest"]["example_rows"]
+    joblib.dump(old, tmp_path / "old.pkl")
+    captured = load_model_file(tmp_path / "old.pkl")
+    assert captured.manifest.example_rows == "real"
+    assert len(captured.examples.inputs) == 5
+    assert len(captured.self_test.inputs) == 4
+    artefact = load_artefact(package(captured, tmp_path / "out"))
+    assert artefact.published_example() == artefact.examples

@@ -13,6 +13,7 @@ import joblib
 import pandas as pd
 import pytest
 from click.testing import Result
+from flask.testing import FlaskClient
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.ensemble import (
@@ -103,7 +104,9 @@ def test_package_inspect_verify_round_trip(
 
     verified = runner("verify", tmp_path / "out")
     assert verified.exit_code == 0, verified.output
-    assert "OK    examples: 5 example rows re-scored identically" in verified.stdout
+    # Every model family scores its synthetic self-test rows, and they re-score identically.
+    assert "OK    self-test: " in verified.stdout
+    assert "examples" not in verified.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pkl", "out"]
 
 
@@ -173,6 +176,81 @@ def test_package_states_what_a_bare_estimator_cannot_tell(
     assert manifest["target"]["classes"] == [0, 1]
     card = (tmp_path / "out" / "MODEL_CARD.md").read_text()
     assert "## What is not recorded" in card and "no test data was given" in card
+
+
+def test_a_bare_estimator_packaged_without_data_serves(
+    tmp_path: Path, runner: Callable[..., Result], client: Callable[..., FlaskClient]
+) -> None:
+    X, y, _, _ = _cancer()
+    joblib.dump(_scaled(LogisticRegression(max_iter=1000)).fit(X, y), tmp_path / "bare.joblib")
+    assert runner("package", tmp_path / "bare.joblib", "-o", tmp_path / "out").exit_code == 0
+    assert runner("verify", tmp_path / "out").exit_code == 0
+    api = client(tmp_path / "out")
+    assert api.get("/readyz").status_code == 200
+    example = api.get("/metadata").get_json()["example"]
+    assert example["rows"] == "synthetic"
+    response = api.post("/predict", json=example["request"])
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["predictions"] == example["predictions"]
+
+
+@pytest.mark.parametrize("chosen", ["real", "synthetic", "none"])
+def test_package_examples_option_chooses_what_metadata_shows(
+    chosen: str,
+    pipeline_model: Any,
+    patient_data: PatientData,
+    tmp_path: Path,
+    runner: Callable[..., Result],
+    client: Callable[..., FlaskClient],
+) -> None:
+    X, y, X_test, y_test = patient_data
+    joblib.dump(pipeline_model, tmp_path / "plain.pkl")
+    X.assign(readmitted=y).to_csv(tmp_path / "train.csv", index=False)
+    X_test.assign(readmitted=y_test.to_numpy()).to_csv(tmp_path / "test.csv", index=False)
+    out = tmp_path / "out"
+    result = runner(
+        "package",
+        tmp_path / "plain.pkl",
+        "-o",
+        out,
+        *("--train", tmp_path / "train.csv", "--test", tmp_path / "test.csv"),
+        *("--target", "readmitted", "--examples", chosen),
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "manifest.json").read_text())["example_rows"] == chosen
+    assert (out / "examples.json").exists() == (chosen == "real")
+    first_test_row = json.loads(X_test.head(1).to_json(orient="records"))[0]
+    api = client(out)
+    assert api.get("/readyz").status_code == 200
+    example = api.get("/metadata").get_json()["example"]
+    if chosen == "none":
+        assert example is None
+    else:
+        assert example["rows"] == chosen
+        assert (example["request"]["instances"] == [first_test_row]) == (chosen == "real")
+        assert api.post("/predict", json=example["request"]).status_code == 200
+    assert runner("verify", out).exit_code == 0
+
+
+def test_a_capture_file_keeps_the_examples_chosen_at_capture(
+    pipeline_model: Any,
+    patient_data: PatientData,
+    tmp_path: Path,
+    runner: Callable[..., Result],
+    client: Callable[..., FlaskClient],
+) -> None:
+    X, y, _, _ = patient_data
+    capture(pipeline_model, X, y, examples="none").save(tmp_path / "m.pkl")
+    assert runner("package", tmp_path / "m.pkl", "-o", tmp_path / "out").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == [
+        "manifest.json",
+        "self_test.json",
+    ]
+    api = client(tmp_path / "out")
+    assert api.get("/metadata").get_json()["example"] is None
+    assert api.get("/readyz").status_code == 200
+    row = {"age": 60, "bmi": None, "sex": "F", "ward": "a", "smoker": False}
+    assert api.post("/predict", json=row).status_code == 200
 
 
 def test_package_force_replaces_an_earlier_artefact(
@@ -274,6 +352,13 @@ BAD_PACKAGE_ARGS = [
         "--train and --target go together",
     ),
     (["{d}/plain.pkl", "-o", "{d}/out", "--test", "{d}/train.csv"], 2, "--test needs --train"),
+    (["{d}/plain.pkl", "-o", "{d}/out", "--examples", "real"], 2, "--examples needs --train"),
+    (["{d}/captured.pkl", "-o", "{d}/out", "--examples", "none"], 2, "a capture file keeps"),
+    (
+        ["{d}/plain.pkl", "-o", "{d}/out", "--train", "{d}/train.csv", "--examples", "all"],
+        2,
+        "Invalid value for '--examples'",
+    ),
     (["{d}/nothere.pkl", "-o", "{d}/out"], 2, "does not exist"),
     (["{d}/plain.pkl"], 2, "Missing option '-o' / '--output'"),
 ]

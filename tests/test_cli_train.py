@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import Result
+from flask.testing import FlaskClient
 
 from packager import FORMAT_VERSION, load_model_file, verify
 
@@ -70,6 +72,44 @@ def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
         "precision_recall_curve.png",
     ]
     assert verify(out).ok
+
+
+def _csv_rows(path: Path, names: list[str]) -> list[dict[str, Any]]:
+    """The CSV's rows as JSON records of ``names`` (missing values as null)."""
+    rows: list[dict[str, Any]] = json.loads(
+        pd.read_csv(path)[names].to_json(orient="records", double_precision=15)
+    )
+    return rows
+
+
+@pytest.mark.parametrize("chosen", ["default", "real", "none"])
+def test_train_examples_option_decides_whether_real_rows_are_stored_and_published(
+    chosen: str,
+    passengers_csv: Path,
+    tmp_path: Path,
+    runner: Callable[..., Result],
+    client: Callable[..., FlaskClient],
+) -> None:
+    out = tmp_path / "out"
+    option = [] if chosen == "default" else ["--examples", chosen]
+    args = ["--target", "Survived", "--drop", "PassengerId", "--no-plots", *option]
+    result = runner("train", passengers_csv, *args, "--model", "decision-tree", "-o", out)
+    assert result.exit_code == 0, result.output
+    stored = json.loads((out / "self_test.json").read_text())["inputs"]
+    real = _csv_rows(passengers_csv, list(stored[0]))
+    assert not [row for row in stored if row in real]  # the self-test holds no real row
+    assert (out / "examples.json").exists() == (chosen == "real")
+    api = client(out)
+    assert api.get("/readyz").status_code == 200
+    example = api.get("/metadata").get_json()["example"]
+    if chosen == "none":
+        assert example is None
+        return
+    shown = example["request"]["instances"][0]
+    assert (shown in real) == (chosen == "real")
+    if chosen == "real":
+        examples = json.loads((out / "examples.json").read_text())["inputs"]
+        assert len(examples) == 5 and all(row in real for row in examples)
 
 
 def test_train_regression_draws_predicted_against_actual_and_residuals(

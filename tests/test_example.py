@@ -53,10 +53,10 @@ def test_build_example_records_schema_target_metrics_and_provenance(
 
 def test_example_model_reproduces_its_stored_predictions(example_artefact: Path) -> None:
     artefact = load_artefact(example_artefact)
-    stored = json.loads((example_artefact / "examples.json").read_text())
-    assert artefact.examples.inputs == stored["inputs"]
-    assert artefact.examples.predictions == stored["predictions"]
-    assert set(artefact.examples.predictions) <= {"benign", "malignant"}
+    stored = json.loads((example_artefact / "self_test.json").read_text())
+    assert artefact.self_test.inputs == stored["inputs"]
+    assert artefact.self_test.predictions == stored["predictions"]
+    assert set(artefact.self_test.predictions) <= {"benign", "malignant"}
 
 
 def test_build_example_refuses_an_existing_output_without_force(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ Client = Callable[..., FlaskClient]
 
 
 def example_rows(artefact: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads((artefact / "examples.json").read_text())["inputs"]
+    rows: list[dict[str, Any]] = json.loads((artefact / "self_test.json").read_text())["inputs"]
     return rows
 
 

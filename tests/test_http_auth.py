@@ -33,7 +33,7 @@ def api(
 
 
 def example(artefact: Path) -> dict[str, object]:
-    row: dict[str, object] = json.loads((artefact / "examples.json").read_text())["inputs"][0]
+    row: dict[str, object] = json.loads((artefact / "self_test.json").read_text())["inputs"][0]
     return row
 
 

@@ -34,7 +34,8 @@ def test_metadata_documents_schema_target_metrics_provenance_and_example(
     assert body["metrics"] == artefact.manifest.metrics
     assert body["provenance"]["packages"]["scikit-learn"]
     assert body["version_differences"] == []
-    assert body["example"]["request"]["instances"] == artefact.examples.inputs[:1]
+    assert body["example"]["rows"] == "synthetic"
+    assert body["example"]["request"]["instances"] == artefact.self_test.inputs[:1]
     assert body["ready"] is True
 
 

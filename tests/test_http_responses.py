@@ -21,7 +21,8 @@ def app(binary_artefact: Path) -> Flask:
 
 @pytest.fixture
 def row(binary_artefact: Path) -> dict[str, Any]:
-    first: dict[str, Any] = json.loads((binary_artefact / "examples.json").read_text())["inputs"][0]
+    stored = json.loads((binary_artefact / "self_test.json").read_text())
+    first: dict[str, Any] = stored["inputs"][0]
     return first
 
 

@@ -27,7 +27,7 @@ PATIENT = {"age": 58, "bmi": 27.5, "sex": "M", "ward": "c", "smoker": True}
 
 
 def examples(artefact: Path) -> list[dict[str, Any]]:
-    data = json.loads((artefact / "examples.json").read_text())
+    data = json.loads((artefact / "self_test.json").read_text())
     inputs: list[dict[str, Any]] = data["inputs"]
     return inputs
 

@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from packager.artefact import file_sha256
-from packager.errors import ConfigError, FormatVersionError, IntegrityError
+from packager.errors import ConfigError, FormatVersionError, IntegrityError, ManifestError
 from server import Settings, create_app
 from server.errors import VersionMismatchError
 
@@ -42,13 +42,13 @@ def test_startup_refuses_a_changed_model_file_naming_it(
     assert model_file in caught.value.message
 
 
-def test_startup_refuses_changed_examples_naming_the_file(
+def test_startup_refuses_changed_self_test_rows_naming_the_file(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
     artefact = copy_of(binary_artefact, tmp_path)
-    examples = artefact / "examples.json"
-    examples.write_text(examples.read_text().replace("[", "[ ", 1))
-    with pytest.raises(IntegrityError, match=r"examples\.json"):
+    rows = artefact / "self_test.json"
+    rows.write_text(rows.read_text().replace("[", "[ ", 1))
+    with pytest.raises(IntegrityError, match=r"self_test\.json"):
         create_app(Settings(artefact=artefact))
 
 
@@ -107,14 +107,14 @@ def test_startup_self_test_failure_keeps_the_server_live_but_not_ready(
     binary_artefact: Path, tmp_path: Path, client: Callable[..., FlaskClient]
 ) -> None:
     artefact = copy_of(binary_artefact, tmp_path)
-    examples_path = artefact / "examples.json"
+    examples_path = artefact / "self_test.json"
     examples = json.loads(examples_path.read_text())
     examples["predictions"][0] = 1 - examples["predictions"][0]
     examples_path.write_text(json.dumps(examples))
     # Re-record the hash so that only the self-test can notice the different outputs.
     edit_manifest(
         artefact,
-        lambda m: m["files"]["examples.json"].update(
+        lambda m: m["files"]["self_test.json"].update(
             sha256=file_sha256(examples_path), bytes=examples_path.stat().st_size
         ),
     )
@@ -122,19 +122,17 @@ def test_startup_self_test_failure_keeps_the_server_live_but_not_ready(
     assert api.get("/livez").status_code == 200
     ready = api.get("/readyz")
     assert ready.status_code == 503
-    assert "example 0: the prediction differs" in ready.get_json()["reason"]
+    assert "self_test.json: example 0: the prediction differs" in ready.get_json()["reason"]
     predict = api.post("/predict", json=examples["inputs"][0])
     assert predict.status_code == 503
     assert predict.get_json()["error"]["code"] == "not_ready"
 
 
-def test_startup_without_examples_is_not_ready(
-    binary_artefact: Path, tmp_path: Path, client: Callable[..., FlaskClient]
+def test_startup_refuses_a_format_2_artefact_without_its_self_test_rows(
+    binary_artefact: Path, tmp_path: Path
 ) -> None:
     artefact = copy_of(binary_artefact, tmp_path)
-    (artefact / "examples.json").unlink()
-    edit_manifest(artefact, lambda m: m["files"].pop("examples.json"))
-    api = client(artefact)
-    ready = api.get("/readyz")
-    assert ready.status_code == 503
-    assert "no example inputs" in ready.get_json()["reason"]
+    (artefact / "self_test.json").unlink()
+    edit_manifest(artefact, lambda m: m["files"].pop("self_test.json"))
+    with pytest.raises(ManifestError, match=r"files lacks self_test\.json"):
+        create_app(Settings(artefact=artefact))

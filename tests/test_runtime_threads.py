@@ -24,7 +24,7 @@ def test_predicting_thread_gets_the_configured_model_thread_limit(
     if not openmp_threads():
         pytest.skip("no OpenMP runtime loaded")
     api = client(binary_artefact, model_threads=limit)
-    row = json.loads((binary_artefact / "examples.json").read_text())["inputs"][0]
+    row = json.loads((binary_artefact / "self_test.json").read_text())["inputs"][0]
     seen: dict[str, Any] = {}
 
     def serve_one() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from packager import capture, package
 
 SECRET_TEXT = "ZQXJ-SECRET-7731"
 READY_WITHIN = 60.0
@@ -108,7 +111,7 @@ def post(
 
 
 def example_rows(artefact: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads((artefact / "examples.json").read_text())["inputs"]
+    rows: list[dict[str, Any]] = json.loads((artefact / "self_test.json").read_text())["inputs"]
     return rows
 
 
@@ -309,6 +312,33 @@ def test_serve_allow_pickle_serves_a_format_1_1_pickle_artefact(tmp_path: Path) 
     port, log = free_port(), tmp_path / "serve.log"
     command = [*DEPLOYML, "serve", str(old), "--port", str(port), "--workers", "1"]
     with running([*command, "--allow-pickle"], port, log, clean_env()) as base:
-        status, body, _ = post(base, {"instances": example_rows(old)})
+        stored = json.loads((old / "examples.json").read_text())
+        status, body, _ = post(base, {"instances": stored["inputs"]})
         assert status == 200
-        assert body["predictions"] == json.loads((old / "examples.json").read_text())["predictions"]
+        assert body["predictions"] == stored["predictions"]
+
+
+@pytest.mark.parametrize("which", ["format-1.1", "real-examples"])
+def test_serve_banner_curl_holds_a_row_made_from_the_schema_never_a_stored_real_one(
+    which: str, tmp_path: Path, pipeline_model: Any, patient_data: Any
+) -> None:
+    if which == "format-1.1":
+        artefact = Path(__file__).parent / "data" / "artefact-format-1.1"
+    else:
+        X, y, X_test, y_test = patient_data
+        captured = capture(pipeline_model, X, y, X_test=X_test, y_test=y_test, examples="real")
+        artefact = package(captured, tmp_path / "real-rows")
+    real = json.loads((artefact / "examples.json").read_text())["inputs"]
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(artefact), "--port", str(port), "--workers", "1"]
+    command += ["--allow-pickle"] if which == "format-1.1" else []
+    with running(command, port, log, clean_env()) as base:
+        output = log.read_text()
+        curl = next(line for line in output.splitlines() if line.strip().startswith("curl "))
+        body = json.loads(shlex.split(curl)[-1])
+        status, answer, _ = post(base, body)
+        assert status == 200, answer
+    assert len(body["instances"]) == 1 and body["instances"][0] not in real
+    for row in real:
+        assert json.dumps(row, separators=(",", ":")) not in output
+        assert json.dumps(row) not in output

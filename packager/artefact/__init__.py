@@ -11,18 +11,28 @@ from packager.artefact.directory import (
     Artefact,
     load_artefact,
     package,
-    read_examples,
     read_manifest,
 )
-from packager.artefact.examples import Examples, Outputs, compare_outputs, model_outputs
+from packager.artefact.examples import (
+    Examples,
+    Outputs,
+    compare_outputs,
+    model_outputs,
+    read_examples,
+    read_self_test,
+    stored_rows,
+)
 from packager.artefact.files import file_problems, file_sha256, staged
 from packager.artefact.manifest import (
+    EXAMPLES_FILE,
     FORMAT_VERSION,
     MODEL_FILE,
     PICKLE_MODEL_FILE,
     PLOTS_DIR,
+    SELF_TEST_FILE,
     SERIALIZER,
     EstimatorInfo,
+    ExampleRows,
     FeatureSpec,
     InputFormat,
     InputSpec,
@@ -52,6 +62,7 @@ from packager.artefact.trust import KNOWN_TYPES
 from packager.artefact.values import dotted_name, for_people, json_label, json_value, sorted_labels
 
 __all__ = [
+    "EXAMPLES_FILE",
     "FORMAT_VERSION",
     "KNOWN_TYPES",
     "MAX_CATEGORIES",
@@ -59,10 +70,12 @@ __all__ = [
     "MODEL_FORMATS",
     "PICKLE_MODEL_FILE",
     "PLOTS_DIR",
+    "SELF_TEST_FILE",
     "SERIALIZER",
     "Artefact",
     "CapturedModel",
     "EstimatorInfo",
+    "ExampleRows",
     "Examples",
     "FeatureSpec",
     "InputFormat",
@@ -95,7 +108,9 @@ __all__ = [
     "read_manifest",
     "read_model_file",
     "read_pickle",
+    "read_self_test",
     "records_to_columns",
     "sorted_labels",
     "staged",
+    "stored_rows",
 ]

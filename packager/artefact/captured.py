@@ -1,7 +1,9 @@
 """A captured model in memory, and the capture file that carries it from training to packaging.
 
 A capture file is a joblib'd plain dict (no deployml classes, so any deployml version reads
-it) marked by :data:`CAPTURE_KEY`, whose value is the format version that wrote it.
+it) marked by :data:`CAPTURE_KEY`, whose value is the format version that wrote it. One
+written before format 2.0 has no self-test rows: it is read with none (``package`` makes them
+from the schema) and its example rows, if any, stay published as real ones, as then.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +28,13 @@ CAPTURE_KEY = "deployml_capture"
 
 @dataclass(frozen=True)
 class CapturedModel:
-    """A fitted estimator with its manifest, example rows and extra files, ready to package."""
+    """A fitted estimator with its manifest, self-test rows, real example rows (only when
+    chosen) and extra files, ready to package."""
 
     estimator: Any
     manifest: Manifest
-    examples: Examples
+    self_test: Examples
+    examples: Examples = field(default_factory=Examples)
     attachments: Mapping[str, bytes] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -40,6 +44,7 @@ class CapturedModel:
             "estimator": self.estimator,
             # Through JSON, so the dict is exactly what manifest.json would hold.
             "manifest": json.loads(json.dumps(self.manifest.to_dict(), allow_nan=False)),
+            "self_test": self.self_test.to_dict(),
             "examples": self.examples.to_dict(),
             "attachments": dict(self.attachments),
         }
@@ -56,6 +61,11 @@ class CapturedModel:
         try:
             manifest = Manifest.from_dict(data.get("manifest"), source=source)
             examples = Examples.from_dict(data.get("examples", {}), source=source)
+            self_test = (
+                Examples.from_dict(data["self_test"], source=source)
+                if "self_test" in data
+                else Examples()
+            )
         except ManifestError as error:
             raise ModelFileError(source, f"capture file is malformed: {error.problem}") from None
         attachments = data.get("attachments") or {}
@@ -63,7 +73,10 @@ class CapturedModel:
             isinstance(k, str) and isinstance(v, bytes) for k, v in attachments.items()
         ):
             raise ModelFileError(source, "capture file attachments must map names to bytes")
-        return cls(estimator, manifest, examples, dict(attachments))
+        if "self_test" not in data and examples.inputs:
+            # Format 1.x: its example rows were real, and published as such.
+            manifest = replace(manifest, example_rows="real")
+        return cls(estimator, manifest, self_test, examples, dict(attachments))
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the capture file (joblib) to ``path`` whole or not at all; returns the path."""

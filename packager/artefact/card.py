@@ -49,7 +49,7 @@ def model_card(manifest: Manifest, attachments: Iterable[str] = ()) -> str:
         "",
         "`manifest.json` lists the SHA-256 of every other file. Run `deployml verify` on this",
         "directory to check them, the package versions, and that the model still gives the",
-        "recorded outputs for the example rows.",
+        "recorded outputs for its stored rows (the synthetic self-test, and real examples if any).",
         "",
     ]
     return "\n".join(lines)

@@ -12,13 +12,21 @@ from typing import Any
 
 from packager.artefact.captured import CapturedModel
 from packager.artefact.card import model_card
-from packager.artefact.examples import Examples, compare_outputs, model_outputs
+from packager.artefact.examples import (
+    Examples,
+    compare_outputs,
+    model_outputs,
+    read_examples,
+    read_self_test,
+    stored_rows,
+)
 from packager.artefact.files import check_files, file_record, staged
 from packager.artefact.manifest import (
     EXAMPLES_FILE,
     MANIFEST_FILE,
     MODEL_CARD_FILE,
     REQUIREMENTS_FILE,
+    SELF_TEST_FILE,
     Manifest,
     ModelFile,
 )
@@ -35,27 +43,49 @@ from packager.artefact.trust import approve
 from packager.artefact.values import dotted_name
 from packager.errors import (
     ArtefactError,
-    IntegrityError,
     ManifestError,
     ModelFileError,
     OutputExistsError,
     RoundTripError,
 )
 
-__all__ = ["Artefact", "load_artefact", "package", "read_examples", "read_manifest", "requirements"]
+__all__ = [
+    "Artefact",
+    "load_artefact",
+    "package",
+    "read_manifest",
+    "requirements",
+]
 
-RESERVED = {MANIFEST_FILE, EXAMPLES_FILE, REQUIREMENTS_FILE, MODEL_CARD_FILE}
+RESERVED = {MANIFEST_FILE, EXAMPLES_FILE, SELF_TEST_FILE, REQUIREMENTS_FILE, MODEL_CARD_FILE}
 
 
 @dataclass(frozen=True)
 class Artefact:
-    """A loaded artefact; ``sha256`` is the SHA-256 of manifest.json, covering every file."""
+    """A loaded artefact; ``sha256`` is the SHA-256 of manifest.json, covering every file.
+
+    ``self_test`` holds the rows the model must re-score identically (self_test.json; for a
+    format 1.x artefact, its examples.json); ``examples`` the real rows of examples.json.
+    """
 
     path: Path
     manifest: Manifest
     model: Any
+    self_test: Examples
     examples: Examples
     sha256: str
+
+    def stored_rows(self) -> dict[str, Examples]:
+        """Every stored file of rows with outputs, by file name: each must re-score alike."""
+        return stored_rows(self.manifest, self.self_test, self.examples)
+
+    def published_example(self) -> Examples | None:
+        """The rows /metadata may show: synthetic or real as chosen at packaging, or none."""
+        chosen = self.manifest.example_rows
+        if chosen == "none":
+            return None
+        rows = self.examples if chosen == "real" else self.self_test
+        return rows if rows.inputs else None
 
 
 def package(
@@ -113,20 +143,23 @@ def _write_model(
 
 
 def _check_round_trip(captured: CapturedModel, model: Any, source: str) -> None:
-    """Raise RoundTripError unless ``model`` (read back) answers the examples as recorded."""
+    """Raise RoundTripError unless ``model`` (read back) answers the stored rows as recorded."""
     check_estimator(model, source)
     expected = captured.manifest.estimator.class_name
     if dotted_name(model) != expected:
         raise ModelFileError(source, f"reads back as a {dotted_name(model)}, not a {expected}")
-    examples, manifest = captured.examples, captured.manifest
-    if not examples.inputs or manifest.target is None:
+    manifest = captured.manifest
+    if manifest.target is None:
         return
-    spec = manifest.input
-    try:
-        X = model_input(records_to_columns(examples.inputs, spec.names), spec)
-        problems = compare_outputs(examples, model_outputs(model, X, manifest.target.task))
-    except Exception as error:  # any failure to re-score is itself the finding
-        problems = [f"re-scoring raised {type(error).__name__}"]
+    spec, problems = manifest.input, []
+    for rows in (captured.self_test, captured.examples):
+        if not rows.inputs:
+            continue
+        try:
+            X = model_input(records_to_columns(rows.inputs, spec.names), spec)
+            problems += compare_outputs(rows, model_outputs(model, X, manifest.target.task))
+        except Exception as error:  # any failure to re-score is itself the finding
+            problems.append(f"re-scoring raised {type(error).__name__}")
     if problems:
         raise RoundTripError(source, problems)
 
@@ -149,18 +182,34 @@ def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
     manifest = captured.manifest
     model_path = manifest.model_file.path
     (build / REQUIREMENTS_FILE).write_text(requirements(manifest), encoding="utf-8")
-    _write_json(build / EXAMPLES_FILE, captured.examples.to_dict())
+    names = [model_path, REQUIREMENTS_FILE, *_write_rows(captured, build)]
     for name, data in sorted(captured.attachments.items()):
         target = build / _safe_relative(name, reserved=RESERVED | {model_path})
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    names = [model_path, REQUIREMENTS_FILE, EXAMPLES_FILE, *sorted(captured.attachments)]
+    names.extend(sorted(captured.attachments))
     (build / MODEL_CARD_FILE).write_text(
         model_card(manifest, sorted(captured.attachments)), encoding="utf-8"
     )
     names.append(MODEL_CARD_FILE)
     files = {name: file_record(build / name) for name in sorted(names)}
     return replace(manifest, files=files)
+
+
+def _write_rows(captured: CapturedModel, build: Path) -> list[str]:
+    """Write self_test.json, and examples.json only when real rows were chosen; their names.
+
+    Refuses what the server could not serve: no self-test rows means it would never be ready.
+    """
+    if not captured.self_test.inputs:
+        raise ArtefactError("the capture holds no self-test rows; the server could never be ready")
+    _write_json(build / SELF_TEST_FILE, captured.self_test.to_dict())
+    if captured.manifest.example_rows != "real":
+        return [SELF_TEST_FILE]
+    if not captured.examples.inputs:
+        raise ArtefactError("real example rows were chosen, but the capture holds none")
+    _write_json(build / EXAMPLES_FILE, captured.examples.to_dict())
+    return [SELF_TEST_FILE, EXAMPLES_FILE]
 
 
 def requirements(manifest: Manifest) -> str:
@@ -241,20 +290,7 @@ def load_artefact(
         path=root,
         manifest=manifest,
         model=model,
+        self_test=read_self_test(root, manifest),
         examples=read_examples(root, manifest),
         sha256=sha256,
     )
-
-
-def read_examples(root: Path, manifest: Manifest) -> Examples:
-    """The stored example rows, or none when the artefact has no examples file."""
-    path = root / EXAMPLES_FILE
-    if EXAMPLES_FILE not in manifest.files and not path.exists():
-        return Examples()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise IntegrityError(EXAMPLES_FILE, "is missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ManifestError(str(path), "is not valid JSON") from None
-    return Examples.from_dict(data, source=str(path))

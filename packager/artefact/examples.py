@@ -1,18 +1,31 @@
-"""The stored example rows, a model's outputs for them, and comparing fresh outputs with them."""
+"""The stored rows (self-test and real examples) with a model's outputs for them: reading them
+from an artefact, and comparing fresh outputs with them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from packager.artefact.manifest import EXAMPLES_FILE
+from packager.artefact.manifest import EXAMPLES_FILE, MANIFEST_FILE, SELF_TEST_FILE, Manifest
 from packager.artefact.values import json_value
-from packager.errors import ManifestError
+from packager.errors import IntegrityError, ManifestError
 
-__all__ = ["ATOL", "RTOL", "Examples", "Outputs", "compare_outputs", "model_outputs"]
+__all__ = [
+    "ATOL",
+    "RTOL",
+    "Examples",
+    "Outputs",
+    "compare_outputs",
+    "model_outputs",
+    "read_examples",
+    "read_self_test",
+    "stored_rows",
+]
 
 # Re-scoring the same model on the same machine is exact; these allow for a different BLAS.
 RTOL = 1e-6
@@ -116,3 +129,41 @@ def _close(want: Any, have: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True))
+
+
+def stored_rows(manifest: Manifest, self_test: Examples, examples: Examples) -> dict[str, Examples]:
+    """The files of rows ``manifest`` lists, by name (a format 1.x artefact lists only
+    examples.json, which is then its self-test too)."""
+    found = {SELF_TEST_FILE: self_test, EXAMPLES_FILE: examples}
+    return {name: rows for name, rows in found.items() if name in manifest.files}
+
+
+def read_self_test(root: Path, manifest: Manifest) -> Examples:
+    """The self-test rows: self_test.json, or a format 1.x artefact's example rows."""
+    if SELF_TEST_FILE in manifest.files:
+        return _read_rows(root, SELF_TEST_FILE)
+    if int(manifest.format_version.split(".", 1)[0]) >= 2:
+        raise ManifestError(str(root / MANIFEST_FILE), f"files lacks {SELF_TEST_FILE}")
+    return read_examples(root, manifest)
+
+
+def read_examples(root: Path, manifest: Manifest) -> Examples:
+    """The stored real example rows, or none when the artefact has no examples file."""
+    if EXAMPLES_FILE not in manifest.files:
+        if manifest.example_rows == "real":
+            raise ManifestError(
+                str(root / MANIFEST_FILE), f"example_rows is real, but files lacks {EXAMPLES_FILE}"
+            )
+        return Examples()
+    return _read_rows(root, EXAMPLES_FILE)
+
+
+def _read_rows(root: Path, name: str) -> Examples:
+    path = root / name
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IntegrityError(name, "is missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ManifestError(str(path), "is not valid JSON") from None
+    return Examples.from_dict(data, source=str(path))

@@ -32,8 +32,10 @@ __all__ = [
     "PICKLE_MODEL_FILE",
     "PLOTS_DIR",
     "REQUIREMENTS_FILE",
+    "SELF_TEST_FILE",
     "SERIALIZER",
     "EstimatorInfo",
+    "ExampleRows",
     "FeatureSpec",
     "FileRecord",
     "InputSpec",
@@ -50,6 +52,7 @@ FORMAT_VERSION = "2.0"
 
 MANIFEST_FILE = "manifest.json"
 EXAMPLES_FILE = "examples.json"
+SELF_TEST_FILE = "self_test.json"
 REQUIREMENTS_FILE = "requirements.txt"
 MODEL_CARD_FILE = "MODEL_CARD.md"
 MODEL_FILE = "model.skops"
@@ -62,11 +65,12 @@ InputFormat = Literal["dataframe", "array"]
 Serializer = Literal["skops", "joblib"]
 SERIALIZER: Serializer = "skops"
 Label = str | int | float | bool
+ExampleRows = Literal["synthetic", "real", "none"]
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One input feature as seen in training; ``min``/``max``/``quantiles`` only for numbers."""
+    """One input feature as seen in training: its range (numbers) or most frequent value."""
 
     name: str
     kind: Kind
@@ -77,6 +81,7 @@ class FeatureSpec:
     max: float | None = None
     quantiles: dict[str, float] | None = None
     categories: list[Label] | None = None
+    most_frequent: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,7 @@ class Manifest:
     training: dict[str, Any] | None = None
     missing: list[str] = field(default_factory=list)
     files: dict[str, FileRecord] = field(default_factory=dict)
+    example_rows: ExampleRows = "synthetic"  # what /metadata shows; 1.x: "real" if any
     format_version: str = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -208,6 +214,7 @@ class Manifest:
         if training is not None:
             reader.mapping(training, "training")
         files = reader.mapping(root.get("files", {}), "files")
+        rows = {"example_rows": "real" if EXAMPLES_FILE in files else "none", **root}
         return cls(
             format_version=root["format_version"],
             model=reader.build(ModelInfo, root.get("model"), "model"),
@@ -225,6 +232,7 @@ class Manifest:
             metrics=root.get("metrics"),
             training=training,
             missing=list(reader.sequence(root.get("missing", []), "missing")),
+            example_rows=reader.choice(rows, "example_rows", ExampleRows, "manifest"),
             files={
                 name: reader.build(FileRecord, rec, f"files.{name}") for name, rec in files.items()
             },

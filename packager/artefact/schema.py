@@ -13,6 +13,7 @@ from packager.artefact.values import json_label, json_value, sorted_labels
 
 __all__ = [
     "MAX_CATEGORIES",
+    "MIN_SHARED_TEXT",
     "QUANTILES",
     "feature_spec",
     "infer_input_spec",
@@ -21,6 +22,9 @@ __all__ = [
 ]
 
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
+# A free-text value is recorded as the most frequent only if this many rows share it, so that
+# no one row's text (a name, say) is ever written into the manifest.
+MIN_SHARED_TEXT = 10
 # A text column with more distinct values than this is free text ("string"), not a category.
 MAX_CATEGORIES = 50
 
@@ -64,7 +68,20 @@ def feature_spec(name: str, column: pd.Series, *, allow_nan: bool) -> FeatureSpe
             spec["categories"] = [json_label(v) for v in column.cat.categories]
         else:
             spec["categories"] = sorted_labels([json_label(v) for v in pd.unique(present)])
+    if kind in ("category", "boolean", "string") and len(present):
+        spec["most_frequent"] = _most_frequent(
+            present, shared=MIN_SHARED_TEXT if kind == "string" else 1
+        )
     return FeatureSpec(**spec)
+
+
+def _most_frequent(present: pd.Series, *, shared: int) -> Any:
+    """The most frequent value (ties broken by a fixed order), if ``shared`` rows hold it."""
+    counts = present.value_counts(sort=False)
+    counts = counts[counts > 0]
+    if not len(counts) or counts.max() < shared:
+        return None
+    return json_label(counts.idxmax())
 
 
 def _kind(column: pd.Series, present: pd.Series) -> Kind:

@@ -6,17 +6,32 @@ import pickle
 import platform
 import subprocess
 import sys
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from packager.artefact import Provenance
 
-__all__ = ["CORE_DISTRIBUTIONS", "collect_provenance", "git_state", "referenced_modules"]
+__all__ = [
+    "CORE_DISTRIBUTIONS",
+    "collect_provenance",
+    "git_state",
+    "packaging_provenance",
+    "referenced_modules",
+]
 
 # Always recorded: what every deployml model needs to load and run.
 CORE_DISTRIBUTIONS = ("scikit-learn", "numpy", "scipy", "joblib", "pandas")
 GIT_TIMEOUT_SECONDS = 5
+
+NOT_IN_GIT = "provenance: the training code was not in a git checkout"
+# What a model captured when it is packaged, not when it was trained, cannot know.
+UNKNOWN_AT_PACKAGING = (
+    "provenance: the git commit of the training code is unknown",
+    "provenance: python, platform and package versions are those of the packaging "
+    "environment, not recorded at training",
+)
 
 
 def collect_provenance(estimator: Any, workdir: Path | None = None) -> tuple[Provenance, list[str]]:
@@ -45,7 +60,7 @@ def collect_provenance(estimator: Any, workdir: Path | None = None) -> tuple[Pro
                 packages[dist] = version
     commit, dirty = git_state(workdir or Path.cwd())
     if commit is None:
-        missing.append("provenance: the training code was not in a git checkout")
+        missing.append(NOT_IN_GIT)
     provenance = Provenance(
         python=platform.python_version(),
         platform=platform.platform(),
@@ -55,6 +70,18 @@ def collect_provenance(estimator: Any, workdir: Path | None = None) -> tuple[Pro
         git_dirty=dirty,
     )
     return provenance, missing
+
+
+def packaging_provenance(
+    provenance: Provenance, missing: list[str]
+) -> tuple[Provenance, list[str]]:
+    """Provenance collected at packaging rather than training: no git state (the packaging
+    directory's says nothing of the training code), and ``missing`` saying what is unknown."""
+    kept = [m for m in missing if m != NOT_IN_GIT and m not in UNKNOWN_AT_PACKAGING]
+    return (
+        replace(provenance, git_commit=None, git_dirty=None),
+        [*kept, *UNKNOWN_AT_PACKAGING],
+    )
 
 
 def _version(distribution: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,7 @@ from packager.artefact import (
     MODEL_FILE,
     SERIALIZER,
     CapturedModel,
+    ExampleRows,
     Examples,
     InputSpec,
     Manifest,
@@ -40,6 +41,7 @@ from packager.capture.metrics import (
     scoring_for,
 )
 from packager.capture.provenance import collect_provenance
+from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
 
 __all__ = ["CV_SEED", "TrainingRecord", "capture"]
@@ -73,6 +75,7 @@ def capture(
     feature_names: Sequence[str] | None = None,
     target_name: str | None = None,
     cv: int | None = None,
+    examples: ExampleRows = "synthetic",
     n_examples: int = 5,
     record: TrainingRecord | None = None,
 ) -> CapturedModel:
@@ -80,8 +83,12 @@ def capture(
 
     ``details`` says who made the model and for what; ``X_test``/``y_test`` give test
     metrics and ``cv`` K-fold cross-validation on ``X``; ``record`` is what ``train`` adds.
+    The self-test rows are always synthetic, made from the schema; ``examples`` says which
+    rows /metadata shows: those (``"synthetic"``), the first ``n_examples`` rows of the test
+    data, else of ``X`` (``"real"``: stored in examples.json), or none (``"none"``).
     """
     check_estimator(model, "model")
+    _check_examples_choice(examples, n_examples)
     task = task_of(model)
     train = features_of(model, X, "X", feature_names)
     missing: list[str] = []
@@ -114,7 +121,9 @@ def capture(
         missing.append("metrics: no test data was given")
     if cv is not None:
         metrics["cross_validation"] = _cross_validation(model, train, y_array, task, cv)
-    examples = _examples(model, examples_from, spec, task, n_examples)
+    self_test, left_out = self_test_rows(model, spec, task)
+    missing.extend(left_out)
+    real = _examples(model, examples_from, spec, task, n_examples if examples == "real" else 0)
     provenance, unknown = collect_provenance(model)
     missing.extend(unknown)
     info, not_given = model_info(details or ModelDetails(), model)
@@ -131,9 +140,21 @@ def capture(
         metrics=metrics or None,
         training=None if record is None else json_value(record.training),
         missing=missing,
+        example_rows=examples,
     )
     attachments = {} if record is None else dict(record.attachments)
-    return CapturedModel(model, manifest, examples, attachments)
+    return CapturedModel(model, manifest, self_test, real, attachments)
+
+
+def _check_examples_choice(examples: Any, n_examples: Any) -> None:
+    if examples not in get_args(ExampleRows):
+        raise CaptureError(
+            f"examples must be one of {', '.join(get_args(ExampleRows))}, not {examples!r}"
+        )
+    if examples == "real" and (
+        isinstance(n_examples, bool) or not isinstance(n_examples, int) or n_examples < 1
+    ):
+        raise CaptureError(f"real examples need n_examples of at least 1, not {n_examples!r}")
 
 
 def _cross_validation(

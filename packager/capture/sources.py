@@ -2,7 +2,9 @@
 
 Loading either runs code from the file (pickle), so only trusted files may be given. A plain
 estimator is captured with its data when given; without data, whatever the fitted estimator
-shows of itself is recorded, and the rest is said in ``missing``.
+shows of itself is recorded, and the rest is said in ``missing``. Either way it is captured
+now, not at training: the provenance is the packaging environment's and says so, and no git
+commit is recorded for training code nobody named.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from packager.artefact import (
     MODEL_FILE,
     SERIALIZER,
     CapturedModel,
-    Examples,
+    ExampleRows,
     FeatureSpec,
     InputFormat,
     InputSpec,
@@ -33,8 +35,9 @@ from packager.artefact import (
 )
 from packager.capture.details import model_info, with_details
 from packager.capture.estimator import allows_nan, column_hints, estimator_info, task_of
-from packager.capture.provenance import collect_provenance
+from packager.capture.provenance import collect_provenance, packaging_provenance
 from packager.capture.recording import capture
+from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
 
 __all__ = ["load_model_file"]
@@ -47,11 +50,13 @@ def load_model_file(
     test: pd.DataFrame | None = None,
     target: str | None = None,
     details: ModelDetails | None = None,
+    examples: ExampleRows = "synthetic",
 ) -> CapturedModel:
     """A CapturedModel from a capture file, or from a plain estimator plus optional data.
 
-    ``train``/``test`` (DataFrames holding the ``target`` column) apply only to a plain
-    estimator; the fields given in ``details`` replace what a capture file recorded.
+    ``train``/``test`` (DataFrames holding the ``target`` column) and ``examples`` (as in
+    :func:`~packager.capture.capture`) apply only to a plain estimator with data; the fields
+    given in ``details`` replace what a capture file recorded, which keeps its own examples.
     """
     source = str(path)
     obj = read_pickle(path)
@@ -62,20 +67,49 @@ def load_model_file(
                 f"{source} is a capture file and already holds its data; "
                 "training and test data apply only to a plain pickled estimator"
             )
-        captured = CapturedModel.from_dict(obj, source)
+        captured = _with_self_test(CapturedModel.from_dict(obj, source))
         return replace(captured, manifest=with_details(captured.manifest, details))
     check_estimator(obj, source)
     if test is not None and train is None:
         raise CaptureError("test data needs training data too")
     if train is None:
-        return _from_estimator(obj, details)
+        if examples == "real":
+            raise CaptureError("real example rows need training data")
+        return _packaged_now(_from_estimator(obj, details, examples))
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
     X, y = _split(train, target, "the training data")
-    if test is None:
-        return capture(obj, X, y, target_name=target, details=details)
-    X_test, y_test = _split(test, target, "the test data")
-    return capture(obj, X, y, X_test=X_test, y_test=y_test, target_name=target, details=details)
+    X_test, y_test = (None, None) if test is None else _split(test, target, "the test data")
+    captured = capture(
+        obj,
+        X,
+        y,
+        X_test=X_test,
+        y_test=y_test,
+        target_name=target,
+        details=details,
+        examples=examples,
+    )
+    return _packaged_now(captured)
+
+
+def _packaged_now(captured: CapturedModel) -> CapturedModel:
+    """A plain estimator captured at packaging: say what only its training could have known."""
+    manifest = captured.manifest
+    provenance, missing = packaging_provenance(manifest.provenance, manifest.missing)
+    missing.append("model.created_at: the packaging time; the training time is unknown")
+    return replace(captured, manifest=replace(manifest, provenance=provenance, missing=missing))
+
+
+def _with_self_test(captured: CapturedModel) -> CapturedModel:
+    """A capture file from before format 2.0 has no self-test rows: make them now."""
+    if captured.self_test.inputs:
+        return captured
+    manifest = captured.manifest
+    task = manifest.target.task if manifest.target else task_of(captured.estimator)
+    self_test, left_out = self_test_rows(captured.estimator, manifest.input, task)
+    missing = [*manifest.missing, *left_out]
+    return replace(captured, self_test=self_test, manifest=replace(manifest, missing=missing))
 
 
 def _split(data: pd.DataFrame, target: str, what: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -102,7 +136,7 @@ def _bare_features(model: Any, names: list[str]) -> tuple[FeatureSpec, ...]:
     return tuple(features)
 
 
-def _from_estimator(model: Any, details: ModelDetails) -> CapturedModel:
+def _from_estimator(model: Any, details: ModelDetails, examples: ExampleRows) -> CapturedModel:
     """What a bare estimator knows about itself, and plain statements of what it does not."""
     task = task_of(model)
     missing = [
@@ -111,9 +145,8 @@ def _from_estimator(model: Any, details: ModelDetails) -> CapturedModel:
         "number",
         "target: no training data was given, so the target's name and class balance are unknown",
         "metrics: no test data was given",
-        "examples: no data was given, so no example rows are stored and verify cannot re-score",
-        "provenance: package versions are those of the packaging environment, not recorded "
-        "at training",
+        "self-test: no data was given, so its synthetic rows are made from safe defaults "
+        "(0, the first category), not from training statistics",
     ]
     names = getattr(model, "feature_names_in_", None)
     fmt: InputFormat
@@ -137,13 +170,11 @@ def _from_estimator(model: Any, details: ModelDetails) -> CapturedModel:
         else [json_label(c) for c in classes],
     )
     provenance, unknown = collect_provenance(model, workdir=None)
-    # The packaging directory's git state says nothing about the training code.
-    provenance = replace(provenance, git_commit=None, git_dirty=None)
-    missing.extend(m for m in unknown if "git checkout" not in m)
-    missing.append("provenance: the git commit of the training code is unknown")
+    missing.extend(unknown)
     info, not_given = model_info(details, model)
     missing.extend(not_given)
-    missing.append("model.created_at: the packaging time; the training time is unknown")
+    self_test, left_out = self_test_rows(model, spec, task)
+    missing.extend(left_out)
     manifest = Manifest(
         model=info,
         model_file=ModelFile(path=MODEL_FILE, serializer=SERIALIZER),
@@ -153,5 +184,6 @@ def _from_estimator(model: Any, details: ModelDetails) -> CapturedModel:
         target=target,
         metrics=None,
         missing=missing,
+        example_rows=examples,
     )
-    return CapturedModel(model, manifest, Examples())
+    return CapturedModel(model, manifest, self_test)

@@ -10,6 +10,11 @@ __all__ = ["summarise"]
 
 HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "log_loss", "mae", "rmse", "r2")
 TASK_NAMES = {"binary": "binary classifier", "multiclass": "multiclass classifier"}
+EXAMPLE_ROWS = {
+    "synthetic": "synthetic, made from the schema; no real row is stored",
+    "real": "real rows of the data (examples.json), shown by GET /metadata",
+    "none": "none shown; the self-test rows are synthetic",
+}
 
 
 def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
@@ -59,6 +64,7 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
         f"Files:      {len(manifest.files)} hashed, format {manifest.format_version}"
         + (f", artefact sha256 {sha256}" if sha256 else "")
     )
+    lines.append(f"Examples:   {EXAMPLE_ROWS[manifest.example_rows]}")
     if manifest.missing:
         lines.append("Not recorded:")
         lines += [f"  - {item}" for item in manifest.missing]

@@ -1,4 +1,9 @@
-"""``verify``: check an artefact's files, versions and model, and re-score its examples."""
+"""``verify``: check an artefact's files, versions and model, and re-score its stored rows.
+
+The stored rows are the synthetic self-test (self_test.json, check "self-test") and, when
+chosen at packaging, real example rows (examples.json, check "examples"); a format 1.x
+artefact has only examples.json, which is its self-test.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from packager.artefact import (
+    EXAMPLES_FILE,
+    SELF_TEST_FILE,
+    Examples,
     Manifest,
     check_estimator,
     compare_outputs,
@@ -20,7 +28,9 @@ from packager.artefact import (
     read_examples,
     read_manifest,
     read_model_file,
+    read_self_test,
     records_to_columns,
+    stored_rows,
 )
 from packager.errors import ArtefactError, DeploymlError
 
@@ -117,7 +127,7 @@ def verify(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> Verif
         return report
     model = _check_model(report, manifest, allow_pickle)
     if model is not None:
-        _check_examples(report, manifest, model)
+        _check_stored_rows(report, manifest, model)
     return report
 
 
@@ -168,29 +178,41 @@ def _check_model(report: Verification, manifest: Manifest, allow_pickle: bool) -
     return model
 
 
-def _check_examples(report: Verification, manifest: Manifest, model: Any) -> None:
+_CHECK_NAMES = {SELF_TEST_FILE: "self-test", EXAMPLES_FILE: "examples"}
+
+
+def _check_stored_rows(report: Verification, manifest: Manifest, model: Any) -> None:
     try:
-        examples = read_examples(report.path, manifest)
-    except ArtefactError as error:
-        report.add("examples", "fail", error.message)
-        return
-    if not examples.inputs:
-        report.add("examples", "warn", "the artefact stores no example rows to re-score")
-        return
-    if manifest.target is None:
-        report.add(
-            "examples", "fail", "the manifest records no task, so outputs cannot be compared"
+        stored = stored_rows(
+            manifest,
+            read_self_test(report.path, manifest),
+            read_examples(report.path, manifest),
         )
+    except ArtefactError as error:
+        report.add("self-test", "fail", error.message)
+        return
+    if not any(rows.inputs for rows in stored.values()):
+        report.add("self-test", "fail", "no rows to re-score; the server would never be ready")
+        return
+    for name, rows in stored.items():
+        _check_rows(report, _CHECK_NAMES[name], manifest, model, rows)
+
+
+def _check_rows(
+    report: Verification, check: str, manifest: Manifest, model: Any, rows: Examples
+) -> None:
+    if manifest.target is None:
+        report.add(check, "fail", "the manifest records no task, so outputs cannot be compared")
         return
     spec = manifest.input
     try:
-        X = model_input(records_to_columns(examples.inputs, spec.names), spec)
+        X = model_input(records_to_columns(rows.inputs, spec.names), spec)
         got = model_outputs(model, X, manifest.target.task)
     except Exception as error:  # any failure to re-score is itself the finding
-        report.add("examples", "fail", f"re-scoring raised {type(error).__name__}")
+        report.add(check, "fail", f"re-scoring raised {type(error).__name__}")
         return
-    problems = compare_outputs(examples, got)
+    problems = compare_outputs(rows, got)
     if problems:
-        report.add("examples", "fail", "; ".join(problems))
+        report.add(check, "fail", "; ".join(problems))
     else:
-        report.add("examples", "ok", f"{len(examples.inputs)} example rows re-scored identically")
+        report.add(check, "ok", f"{len(rows.inputs)} stored rows re-scored identically")

@@ -27,7 +27,13 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from packager.artefact import MAX_CATEGORIES, CapturedModel, ModelDetails, file_sha256
+from packager.artefact import (
+    MAX_CATEGORIES,
+    CapturedModel,
+    ExampleRows,
+    ModelDetails,
+    file_sha256,
+)
 from packager.capture import TrainingRecord, capture
 from packager.errors import DeploymlWarning, TrainingError
 from packager.training.columns import ColumnPlan, plan_columns
@@ -61,12 +67,14 @@ def train(
     progress: Progress | None = None,
     source: DataSource | None = None,
     details: ModelDetails | None = None,
+    examples: ExampleRows = "synthetic",
 ) -> CapturedModel:
     """Train ``model`` to predict ``target`` from the other columns of ``data``; capture it.
 
     The options mirror ``deployml train``'s (docs/training.md); ``details`` describe the
-    model as in :func:`~packager.capture`. With ``plots``, evaluation plots are attached
-    under plots/. Raises TrainingError for data or options that cannot make a model.
+    model as in :func:`~packager.capture`, and ``examples`` which rows /metadata shows. With
+    ``plots``, evaluation plots are attached under plots/. Raises TrainingError for data or
+    options that cannot make a model.
     """
     _check_options(data, test_size, seed, cv, class_weight, max_categories)
     if plots:
@@ -131,6 +139,7 @@ def train(
         y_test=y_test,
         details=replace(details, name=details.name or default_name),
         target_name=plan.target,
+        examples=examples,
         record=TrainingRecord(training, measured, drawn),
     )
     _say(notes)

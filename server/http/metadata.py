@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from packager.artefact import FeatureSpec
+from packager.artefact import Artefact, FeatureSpec
 from server.runtime import Runtime
 from server.settings import Settings
 
@@ -22,7 +22,6 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
     """Schema, target, metrics, training, provenance, versions and an example request, as JSON."""
     artefact = runtime.artefact
     manifest = artefact.manifest
-    examples = artefact.examples
     return {
         "model": asdict(manifest.model),
         "artefact": {
@@ -49,11 +48,20 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         "training": manifest.training,
         "provenance": asdict(manifest.provenance),
         "version_differences": [asdict(d) for d in runtime.version_differences],
-        "example": {
-            "request": {"instances": examples.inputs[:1]},
-            "predictions": examples.predictions[:1],
-        },
+        "example": _example(artefact),
         "ready": runtime.not_ready is None,
+    }
+
+
+def _example(artefact: Artefact) -> dict[str, Any] | None:
+    """One stored row and its prediction, of the kind chosen at packaging; None if none."""
+    rows = artefact.published_example()
+    if rows is None:
+        return None
+    return {
+        "rows": artefact.manifest.example_rows,
+        "request": {"instances": rows.inputs[:1]},
+        "predictions": rows.predictions[:1],
     }
 
 

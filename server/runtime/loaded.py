@@ -2,7 +2,8 @@
 
 Built once per server, in the gunicorn master before workers fork (so they share its
 memory). Loading refuses a changed file, a newer format and, when asked, a different
-scikit-learn; a failed self-test leaves the server up but not ready.
+scikit-learn; a failed self-test (re-scoring self_test.json, and examples.json when present)
+leaves the server up but not ready.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from packager.artefact import (
     load_artefact,
     model_input,
     model_outputs,
+    records_to_columns,
 )
 from packager.capture import task_of
 from packager.review import VersionDifference, version_differences
@@ -155,17 +157,22 @@ def _silence_reported_warnings() -> None:
 
 
 def _self_test(runtime: Runtime) -> list[str]:
-    examples = runtime.artefact.examples
-    if not examples.inputs:
-        return ["the artefact holds no example inputs to re-score"]
-    names = runtime.artefact.manifest.input.names
-    columns = {name: [row.get(name) for row in examples.inputs] for name in names}
-    try:
-        # Not runtime.predict: the master keeps to one thread (see load_runtime).
-        scores = runtime._score(model_input(columns, runtime.artefact.manifest.input))
-    except Exception as error:  # any failure to re-score means not ready
-        return [f"re-scoring the examples raised {type(error).__name__}"]
-    return compare_outputs(examples, scores)
+    """Re-score every stored file of rows (self_test.json, and examples.json when present)."""
+    artefact = runtime.artefact
+    stored = artefact.stored_rows()
+    if not any(rows.inputs for rows in stored.values()):
+        return ["the artefact holds no rows to re-score"]
+    spec = artefact.manifest.input
+    problems = []
+    for name, rows in stored.items():
+        try:
+            # Not runtime.predict: the master keeps to one thread (see load_runtime).
+            scores = runtime._score(model_input(records_to_columns(rows.inputs, spec.names), spec))
+        except Exception as error:  # any failure to re-score means not ready
+            problems.append(f"re-scoring {name} raised {type(error).__name__}")
+            continue
+        problems.extend(f"{name}: {problem}" for problem in compare_outputs(rows, scores))
+    return problems
 
 
 def _argmax_classifier(model: Any) -> bool:

@@ -1,12 +1,12 @@
-"""What the model accepts, found once at start-up by scoring the stored examples.
+"""What the model accepts, found once at start-up by scoring the stored self-test rows.
 
-- Unseen categories: the first example is re-scored with each category feature set to a
+- Unseen categories: the first self-test row is re-scored with each category feature set to a
   value absent from training. An encoder that ignores unknown categories scores it; one
   that does not raises, and requests with unseen categories in that feature then get a 4xx
   naming it instead of a 500 from deep inside the model.
 - Arrays: a model fitted on an all-number DataFrame usually scores a plain array in the
   same column order identically, and several times faster for single rows (no pandas).
-  Only when the examples score identically both ways does the server feed it arrays.
+  Only when the self-test rows score identically both ways does the server feed it arrays.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _UNSEEN_TEXT = "\x00deployml-probe-unseen-category"
 
 def unscorable_features(artefact: Artefact) -> frozenset[str]:
     """Names of category features whose unseen values make the model raise."""
-    examples = artefact.examples.inputs
+    examples = artefact.self_test.inputs
     spec = artefact.manifest.input
     if not examples:
         return frozenset()
@@ -72,9 +72,9 @@ def _unseen_value(feature: FeatureSpec) -> Label | None:
 
 
 def takes_arrays(artefact: Artefact) -> bool:
-    """Whether an all-float64 DataFrame model scores the examples identically as an array."""
+    """Whether an all-float64 DataFrame model scores the self-test rows identically as an array."""
     spec = artefact.manifest.input
-    examples = artefact.examples.inputs
+    examples = artefact.self_test.inputs
     features = spec.features
     if spec.format != "dataframe" or not examples or not features:
         return False
