@@ -12,7 +12,7 @@ from typing import Any
 from packager.artefact.captured import CapturedModel
 from packager.artefact.card import model_card
 from packager.artefact.examples import Examples
-from packager.artefact.files import check_files, file_record, staged
+from packager.artefact.files import check_files, check_no_links, file_record, read_capped, staged
 from packager.artefact.manifest import (
     EXAMPLES_FILE,
     MANIFEST_FILE,
@@ -121,26 +121,36 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, str]:
-    """The manifest of the artefact at ``path`` and its SHA-256, without loading the model."""
+    """The manifest of the artefact at ``path`` and its SHA-256, without loading the model.
+
+    The artefact is refused if it holds a symbolic link anywhere, or a manifest over the
+    size cap or of the wrong structure.
+    """
     root = Path(path)
     if not root.is_dir():
         what = "does not exist" if not root.exists() else "is not a directory"
         raise ArtefactError(f"{root} {what}; expected an artefact directory")
+    check_no_links(root)
     manifest_path = root / MANIFEST_FILE
     try:
-        raw = manifest_path.read_bytes()
+        raw = read_capped(manifest_path)
     except FileNotFoundError:
         raise ManifestError(str(manifest_path), "not found; is this a deployml artefact?") from None
     except OSError as error:
         raise ManifestError(str(manifest_path), f"cannot be read: {error.strerror}") from None
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ManifestError(str(manifest_path), "is not valid JSON") from None
-    manifest = Manifest.from_dict(data, source=str(manifest_path))
+    manifest = Manifest.from_dict(_parse_json(raw, manifest_path), source=str(manifest_path))
     for name in manifest.files:
         _safe_manifest_name(name, manifest_path)
     return manifest, hashlib.sha256(raw).hexdigest()
+
+
+def _parse_json(raw: bytes, path: Path) -> Any:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ManifestError(str(path), "is not valid JSON") from None
+    except RecursionError:
+        raise ManifestError(str(path), "is nested too deeply") from None
 
 
 def _safe_manifest_name(name: str, manifest_path: Path) -> None:
@@ -174,9 +184,9 @@ def read_examples(root: Path, manifest: Manifest) -> Examples:
     if EXAMPLES_FILE not in manifest.files and not path.exists():
         return Examples()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_capped(path)
     except FileNotFoundError:
         raise IntegrityError(EXAMPLES_FILE, "is missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ManifestError(str(path), "is not valid JSON") from None
-    return Examples.from_dict(data, source=str(path))
+    except OSError as error:
+        raise ManifestError(str(path), f"cannot be read: {error.strerror}") from None
+    return Examples.from_dict(_parse_json(raw, path), source=str(path))

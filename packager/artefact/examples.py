@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from packager.artefact.manifest import EXAMPLES_FILE
+from packager.artefact.manifest_schema import check_examples
 from packager.artefact.values import json_value
-from packager.errors import ManifestError
 
 __all__ = ["ATOL", "RTOL", "Examples", "Outputs", "compare_outputs", "model_outputs"]
 
@@ -46,19 +45,12 @@ class Examples:
     @classmethod
     def from_dict(cls, data: Any, source: str = EXAMPLES_FILE) -> Examples:
         """Read the ``examples.json`` form, naming the first malformed field."""
-        if not isinstance(data, Mapping):
-            raise ManifestError(source, "must hold a JSON object")
-        inputs, predictions = data.get("inputs"), data.get("predictions")
-        probabilities = data.get("probabilities")
-        if not isinstance(inputs, list) or not all(isinstance(r, dict) for r in inputs):
-            raise ManifestError(source, "inputs must be a list of objects")
-        if not isinstance(predictions, list) or len(predictions) != len(inputs):
-            raise ManifestError(source, "predictions must be a list as long as inputs")
-        if probabilities is not None and (
-            not isinstance(probabilities, list) or len(probabilities) != len(inputs)
-        ):
-            raise ManifestError(source, "probabilities must be null or a list as long as inputs")
-        return cls(inputs=inputs, predictions=predictions, probabilities=probabilities)
+        checked = check_examples(data, source)
+        return cls(
+            inputs=checked["inputs"],
+            predictions=checked["predictions"],
+            probabilities=checked["probabilities"],
+        )
 
 
 def model_outputs(model: Any, X: Any, task: str) -> Outputs:
