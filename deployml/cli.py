@@ -214,16 +214,27 @@ _SERVE_OPTIONS = {
     "HOST": "--host",
     "PORT": "--port",
     "WORKERS": "--workers",
+    "EXPECTED_SHA256": "--expected-sha256",
 }
 
 
 @cli.command("serve")
 @serve_options
 def serve_command(
-    artefact_dir: Path | None, host: str | None, port: int | None, workers: int | None
+    artefact_dir: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    expected_sha256: str | None,
 ) -> None:
     """Serve ARTEFACT_DIR (default: DEPLOYML_ARTEFACT) over HTTP with gunicorn."""
-    given = {"ARTEFACT": artefact_dir, "HOST": host, "PORT": port, "WORKERS": workers}
+    given = {
+        "ARTEFACT": artefact_dir,
+        "HOST": host,
+        "PORT": port,
+        "WORKERS": workers,
+        "EXPECTED_SHA256": expected_sha256,
+    }
     overrides = {k: str(v) for k, v in given.items() if v is not None}
     try:
         settings = Settings.from_env(overrides=overrides)

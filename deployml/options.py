@@ -186,5 +186,11 @@ serve_options = _together(
         type=click.IntRange(*WORKERS),
         help=f"Worker processes (default: DEPLOYML_WORKERS or {Settings.workers}).",
     ),
+    click.option(
+        "--expected-sha256",
+        metavar="SHA256",
+        help="Serve only the artefact with this hash (default: DEPLOYML_EXPECTED_SHA256).",
+    ),
 )
-"""Where `serve` finds the artefact and binds; unset ones come from DEPLOYML_* variables."""
+"""Where `serve` finds the artefact (and which one it must be) and binds; unset ones come from
+DEPLOYML_* variables."""

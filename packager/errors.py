@@ -16,6 +16,7 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   ├── ManifestError            the manifest is missing, malformed or lacks a field
     │   ├── FormatVersionError       the artefact was written by a newer, incompatible format
     │   ├── IntegrityError           a file is missing, or differs from its SHA-256 in the manifest
+    │   ├── ArtefactHashError        the artefact is not the one whose hash was pinned
     │   └── VersionMismatchError     (server.errors) a fatal version difference, refused when strict
     ├── ConfigError                  a DEPLOYML_* setting is invalid (server.settings)
     └── RequestError                 an HTTP client mistake (server.errors; carries a status)
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArtefactError",
+    "ArtefactHashError",
     "CaptureError",
     "ConfigError",
     "DeploymlError",
@@ -139,6 +141,17 @@ class IntegrityError(ArtefactError):
         super().__init__(f"{file}: {problem}; the artefact was changed after packaging")
         self.file = file
         self.problem = problem
+
+
+class ArtefactHashError(ArtefactError):
+    """The artefact's hash (manifest.json's SHA-256) is not the one it was pinned to."""
+
+    def __init__(self, found: str, expected: str) -> None:
+        super().__init__(
+            f"the artefact's sha256 is {found}, not the expected {expected}; refusing to load it"
+        )
+        self.found = found
+        self.expected = expected
 
 
 class ConfigError(DeploymlError):

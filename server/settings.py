@@ -48,6 +48,7 @@ class Settings:
     strict_categories: bool = False
     strict_versions: bool = False
     timeout: int = 30
+    expected_sha256: str | None = None
 
     @classmethod
     def from_env(
@@ -148,6 +149,13 @@ def _directory(raw: str) -> Path:
     return path
 
 
+def _sha256(raw: str) -> str:
+    lowered = raw.lower()
+    if len(lowered) != 64 or not all(ch in "0123456789abcdef" for ch in lowered):
+        raise ValueError("expected a SHA-256: 64 hexadecimal digits")
+    return lowered
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "artefact": _directory,
     "host": _host,
@@ -161,4 +169,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "strict_categories": _boolean,
     "strict_versions": _boolean,
     "timeout": _bounded(*TIMEOUTS),
+    "expected_sha256": _sha256,
 }

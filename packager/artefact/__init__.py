@@ -18,6 +18,7 @@ from packager.artefact.examples import Examples, Outputs, compare_outputs, model
 from packager.artefact.files import file_problems, file_sha256
 from packager.artefact.manifest import (
     FORMAT_VERSION,
+    MANIFEST_FILE,
     MODEL_FILE,
     PLOTS_DIR,
     SERIALIZER,
@@ -45,6 +46,7 @@ from packager.artefact.values import dotted_name, for_people, json_label, json_v
 
 __all__ = [
     "FORMAT_VERSION",
+    "MANIFEST_FILE",
     "MAX_CATEGORIES",
     "MODEL_FILE",
     "PLOTS_DIR",

@@ -21,7 +21,13 @@ from packager.artefact.manifest import (
     Manifest,
 )
 from packager.artefact.model_file import read_model_file, write_model_file
-from packager.errors import ArtefactError, IntegrityError, ManifestError, OutputExistsError
+from packager.errors import (
+    ArtefactError,
+    ArtefactHashError,
+    IntegrityError,
+    ManifestError,
+    OutputExistsError,
+)
 
 __all__ = ["Artefact", "load_artefact", "package", "read_examples", "read_manifest", "requirements"]
 
@@ -161,13 +167,16 @@ def _safe_manifest_name(name: str, manifest_path: Path) -> None:
         )
 
 
-def load_artefact(path: str | os.PathLike[str]) -> Artefact:
+def load_artefact(path: str | os.PathLike[str], *, expected_sha256: str | None = None) -> Artefact:
     """Read the artefact at ``path``, check every file's hash, then load its model.
 
     Loading unpickles the model, so it happens only once the hashes hold: trust the artefact.
+    With ``expected_sha256``, any other artefact is refused before its files are read.
     """
     root = Path(path)
     manifest, sha256 = read_manifest(root)
+    if expected_sha256 is not None and sha256 != expected_sha256:
+        raise ArtefactHashError(found=sha256, expected=expected_sha256)
     check_files(root, manifest)
     return Artefact(
         path=root,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, get_args
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, post_load, validates
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, post_load
 from marshmallow.validate import OneOf, Range, Regexp
 
 from packager.artefact.manifest import (
@@ -44,6 +44,7 @@ __all__ = ["MAX_DEPTH", "check_examples", "manifest_from_dict"]
 # overflow the recursion of the readers that follow (copying, printing, serving).
 MAX_DEPTH = 64
 _PATH_PART = 60  # characters of a key shown in an error's field path
+_INT64 = (-(2**63), 2**63 - 1)  # what numpy and the JSON writers hold
 
 _COMMON = {"required": "is required", "null": "must not be null"}
 
@@ -55,33 +56,31 @@ class _Text(fields.String):
 class _Typed(fields.Field[Any]):
     """A JSON value of exactly the ``types`` (a bool is not a number), returned as it is."""
 
+    default_error_messages = {**_COMMON}  # noqa: RUF012
     types: ClassVar[tuple[type, ...]] = ()
     expected: ClassVar[str] = ""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, bool) and bool not in self.types:
-            raise ValidationError(f"must be {self.expected}")
-        if not isinstance(value, self.types):
+        if not isinstance(value, self.types) or (isinstance(value, bool) and bool not in self.types):
             raise ValidationError(f"must be {self.expected}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValidationError(f"must be {self.expected}, not NaN or infinite")
+        if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+            raise ValidationError(f"must be {self.expected} within 64 bits")
         return value
 
 
 class _Number(_Typed):
-    default_error_messages = _COMMON  # noqa: RUF012
     types = (int, float)
     expected = "a number"
 
 
 class _Integer(_Typed):
-    default_error_messages = _COMMON  # noqa: RUF012
     types = (int,)
     expected = "a whole number"
 
 
 class _Boolean(_Typed):
-    default_error_messages = _COMMON  # noqa: RUF012
     types = (bool,)
     expected = "true or false"
 
@@ -89,7 +88,6 @@ class _Boolean(_Typed):
 class _Label(_Typed):
     """A class label or category: a JSON string, number or boolean."""
 
-    default_error_messages = _COMMON  # noqa: RUF012
     types = (str, int, float, bool)
     expected = "a string, number or boolean"
 
@@ -116,9 +114,8 @@ def _count(**kwargs: Any) -> _Integer:
 
 
 def _optional(field: fields.Field[Any]) -> fields.Field[Any]:
-    """``field``, which may also be null or absent."""
+    """``field``, which may also be null (and absent, unless it is ``required``)."""
     field.allow_none = True
-    field.required = False
     return field
 
 
@@ -165,19 +162,18 @@ class InputSchema(_Schema):
     names_generated = _Boolean(load_default=False)
     features = _List(_Nested(FeatureSchema), required=True)
 
-    @validates("features")
-    def _distinct(self, features: list[FeatureSpec], **kwargs: Any) -> None:
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> InputSpec:
+        # Here, not in a validator: post_load runs only once every feature is well formed.
+        features = tuple(data["features"])
         if not features:
-            raise ValidationError("must list at least one feature")
+            raise ValidationError("must list at least one feature", "features")
         seen: set[str] = set()
         for i, feature in enumerate(features):
             if feature.name in seen:
-                raise ValidationError(f"repeats a feature name (at position {i})")
+                raise ValidationError(f"repeat a feature's name (at position {i})", "features")
             seen.add(feature.name)
-
-    @post_load
-    def build(self, data: dict[str, Any], **kwargs: Any) -> InputSpec:
-        return InputSpec(**{**data, "features": tuple(data["features"])})
+        return InputSpec(**{**data, "features": features})
 
 
 class TargetSchema(_Schema):
@@ -235,8 +231,8 @@ class CrossValidationSchema(_FreeForm):
     folds = _count(required=True)
     scoring = _Text(required=True)
     scores = _List(_optional(_Number()))
-    mean = _optional(_Number())
-    std = _optional(_Number())
+    mean = _optional(_Number(required=True))
+    std = _optional(_Number(required=True))
 
 
 class MetricsSchema(_FreeForm):
@@ -326,7 +322,6 @@ _EXAMPLES = ExamplesSchema()
 
 def manifest_from_dict(data: Any, source: str = MANIFEST_FILE) -> Manifest:
     """The manifest in ``data`` (parsed JSON), refusing a newer major or any malformed field."""
-    _check_depth(data, source)
     if not isinstance(data, dict):
         raise ManifestError(source, "must hold a JSON object")
     version = data.get("format_version")
@@ -335,13 +330,20 @@ def manifest_from_dict(data: Any, source: str = MANIFEST_FILE) -> Manifest:
     # Before the structure: a newer major may have changed it, and must be named as such.
     check_format_version(version)
     manifest: Manifest = _load(_MANIFEST, data, source)
+    # The typed fields hold nothing deep or out of range; the free-form ones may.
+    free_form = {
+        "estimator.params": manifest.estimator.params,
+        "metrics": manifest.metrics,
+        "training": manifest.training,
+    }
+    for path, value in free_form.items():
+        _check_values(value, source, path)
     return manifest
 
 
 def check_examples(data: Any, source: str = EXAMPLES_FILE) -> dict[str, Any]:
     """``examples.json``'s parsed content, checked: ``inputs``, ``predictions`` and
     ``probabilities`` (null when absent)."""
-    _check_depth(data, source)
     if not isinstance(data, dict):
         raise ManifestError(source, "must hold a JSON object")
     checked: dict[str, Any] = _load(_EXAMPLES, data, source)
@@ -353,7 +355,7 @@ def _load(schema: Schema, data: dict[str, Any], source: str) -> Any:
         return schema.load(data)
     except ValidationError as error:
         path, problem = _first_problem(error.messages)
-        raise ManifestError(source, f"{path} {problem}" if path else problem) from None
+        raise ManifestError(source, f"{_short(path)} {problem}" if path else problem) from None
 
 
 def _first_problem(messages: Any, path: str = "") -> tuple[str, str]:
@@ -371,6 +373,10 @@ def _first_problem(messages: Any, path: str = "") -> tuple[str, str]:
     return _first_problem(inner, _join(path, key))
 
 
+def _short(path: str) -> str:
+    return path if len(path) <= 2 * _PATH_PART else path[: 2 * _PATH_PART] + "..."
+
+
 def _join(path: str, key: Any) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
@@ -382,16 +388,42 @@ def _join(path: str, key: Any) -> str:
     return f"{path}[{text!r}]"
 
 
-def _check_depth(data: Any, source: str) -> None:
-    """Refuse objects and lists nested deeper than MAX_DEPTH, without recursion."""
-    level: list[Any] = [data]
-    for _ in range(MAX_DEPTH + 1):
-        level = [
-            child
-            for item in level
-            if isinstance(item, dict | list)
-            for child in (item.values() if isinstance(item, dict) else item)
-        ]
-        if not any(isinstance(item, dict | list) for item in level):
+def _check_values(data: Any, source: str, path: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, and numbers no reader can hold, in ``data``.
+
+    Breadth first, without recursion, so that hostile nesting cannot exhaust the stack;
+    each value keeps a link to its parent, to name its path only when it is refused.
+    """
+    level: list[_Node] = [(None, path, data)]
+    for depth in range(MAX_DEPTH + 2):
+        deeper: list[_Node] = []
+        for node in level:
+            item = node[2]
+            if isinstance(item, dict):
+                deeper += [(node, key, value) for key, value in item.items()]
+            elif isinstance(item, list):
+                deeper += [(node, index, value) for index, value in enumerate(item)]
+            elif isinstance(item, float) and not math.isfinite(item):
+                raise ManifestError(source, f"{_path_of(node)} holds NaN or an infinity")
+            elif isinstance(item, int) and not _INT64[0] <= item <= _INT64[1]:
+                raise ManifestError(source, f"{_path_of(node)} holds a number beyond 64 bits")
+        if not deeper:
             return
-    raise ManifestError(source, f"is nested more than {MAX_DEPTH} levels deep")
+        if depth == MAX_DEPTH:
+            where = _path_of(deeper[0][0])
+            raise ManifestError(source, f"{where} is nested more than {MAX_DEPTH} levels deep")
+        level = deeper
+
+
+_Node = tuple[Any, Any, Any]  # (parent node or None, key in the parent, value)
+
+
+def _path_of(node: _Node) -> str:
+    keys = []
+    while node[0] is not None:
+        keys.append(node[1])
+        node = node[0]
+    path = node[1]  # the root's path
+    for key in reversed(keys):
+        path = _join(path, key)
+    return _short(path)

@@ -22,7 +22,7 @@ from packager.artefact import (
     read_model_file,
     records_to_columns,
 )
-from packager.errors import ArtefactError, DeploymlError
+from packager.errors import ArtefactError, DeploymlError, IntegrityError
 
 __all__ = [
     "STRICT_PACKAGES",
@@ -102,6 +102,9 @@ def verify(path: str | os.PathLike[str]) -> Verification:
     report = Verification(Path(path))
     try:
         manifest, report.sha256 = read_manifest(path)
+    except IntegrityError as error:  # a symbolic link in the artefact
+        report.add("files", "fail", error.message)
+        return report
     except DeploymlError as error:
         report.add("manifest", "fail", error.message)
         return report

@@ -17,6 +17,7 @@ import pandas as pd
 import sklearn
 
 from packager.artefact import (
+    MANIFEST_FILE,
     Artefact,
     Outputs,
     compare_outputs,
@@ -25,13 +26,14 @@ from packager.artefact import (
     model_outputs,
 )
 from packager.capture import task_of
+from packager.errors import ManifestError, RequestError
 from packager.review import VersionDifference, version_differences
 from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
 from server.runtime.probe import takes_arrays, unscorable_features
 from server.runtime.threads import ThreadLimit
 from server.settings import Settings
-from server.validation import Batch, Validator
+from server.validation import Batch, Payload, Validator
 
 __all__ = ["Runtime", "load_runtime"]
 
@@ -102,7 +104,7 @@ class Runtime:
 
 def load_runtime(settings: Settings) -> Runtime:
     """Load and check the artefact named by ``settings``; raise on anything unsafe."""
-    artefact = load_artefact(settings.require_artefact())
+    artefact = load_artefact(settings.require_artefact(), expected_sha256=settings.expected_sha256)
     manifest = artefact.manifest
     differences = version_differences(manifest.provenance.packages)
     for diff in differences:
@@ -151,17 +153,44 @@ def _silence_reported_warnings() -> None:
 
 
 def _self_test(runtime: Runtime) -> list[str]:
+    """Re-score the stored examples along a request's path: validated, then scored."""
     examples = runtime.artefact.examples
     if not examples.inputs:
         return ["the artefact holds no example inputs to re-score"]
-    names = runtime.artefact.manifest.input.names
-    columns = {name: [row.get(name) for row in examples.inputs] for name in names}
+    try:
+        batch = _validate_examples(runtime)
+    except RequestError as error:
+        return [f"the examples fail the request checks: {_first_detail(error)}"]
     try:
         # Not runtime.predict: the master keeps to one thread (see load_runtime).
-        scores = runtime._score(model_input(columns, runtime.artefact.manifest.input))
+        scores = runtime._score(runtime._model_input(batch))
     except Exception as error:  # any failure to re-score means not ready
         return [f"re-scoring the examples raised {type(error).__name__}"]
     return compare_outputs(examples, scores)
+
+
+def _validate_examples(runtime: Runtime) -> Batch:
+    """The examples through the requests' validator; a validator that breaks stops start-up."""
+    inputs = runtime.artefact.examples.inputs
+    try:
+        return runtime.validator.validate(Payload(rows=len(inputs), records=list(inputs)))
+    except RequestError:
+        raise
+    except Exception as error:
+        # A schema the validator cannot use would fail every request: refuse to start.
+        raise ManifestError(
+            str(runtime.artefact.path / MANIFEST_FILE),
+            f"the input schema cannot validate requests ({type(error).__name__})",
+        ) from None
+
+
+def _first_detail(error: RequestError) -> str:
+    """The first problem, by row and feature (never the value), or the error's message."""
+    if not error.details:
+        return error.message
+    detail = error.details[0]
+    where = ", ".join(f"{key} {detail[key]}" for key in ("row", "feature") if key in detail)
+    return f"{where}: {detail.get('problem', '')}" if where else error.message
 
 
 def _argmax_classifier(model: Any) -> bool:
