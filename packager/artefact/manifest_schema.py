@@ -61,7 +61,9 @@ class _Typed(fields.Field[Any]):
     expected: ClassVar[str] = ""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(value, self.types) or (isinstance(value, bool) and bool not in self.types):
+        if not isinstance(value, self.types) or (
+            isinstance(value, bool) and bool not in self.types
+        ):
             raise ValidationError(f"must be {self.expected}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValidationError(f"must be {self.expected}, not NaN or infinite")
