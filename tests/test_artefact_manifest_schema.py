@@ -18,6 +18,7 @@ from click.testing import Result
 
 from packager import package
 from packager.artefact import Manifest, load_artefact, read_manifest
+from packager.artefact.files import file_record
 from packager.artefact.manifest import (
     EstimatorInfo,
     FeatureSpec,
@@ -108,7 +109,7 @@ MALFORMED: list[tuple[str, Mutate, str]] = [
     (
         "a huge whole number",
         lambda d: d["estimator"].update(n_training_rows=10**20),
-        "estimator.n_training_rows must be a whole number within 64 bits",
+        "estimator.n_training_rows is a number beyond 64 bits",
     ),
     (
         "a huge number in a free-form field",
@@ -278,3 +279,50 @@ def test_single_field_mutations_never_raise_anything_but_one_line_errors(
         inputs = load_artefact(copy).examples.inputs
         # 503 while not ready is an answer; a 500 would be a crash.
         assert client.post("/predict", json={"instances": inputs}).status_code != 500, path
+
+
+MALFORMED_EXAMPLES: list[tuple[str, Mutate, str]] = [
+    ("a list", lambda d: d.update(inputs={"a": 1}), "inputs must be a list"),
+    ("a row that is a list", lambda d: d["inputs"].__setitem__(0, [1]), "inputs[0] must be an"),
+    (
+        "a value that is an object",
+        lambda d: d["inputs"][0].update(age={"a": 1}),
+        "inputs[0].age must be a string, number or boolean",
+    ),
+    ("predictions missing", lambda d: d.pop("predictions"), "predictions is required"),
+    ("fewer predictions", lambda d: d["predictions"].pop(), "predictions must be a list as long"),
+    (
+        "a probability as text",
+        lambda d: d["probabilities"][1].__setitem__(0, "high"),
+        "probabilities[1][0] must be a number",
+    ),
+    (
+        "a huge number",
+        lambda d: d["inputs"][0].update(age=2**70),
+        "inputs[0].age is a number beyond",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [m[1:] for m in MALFORMED_EXAMPLES],
+    ids=[m[0] for m in MALFORMED_EXAMPLES],
+)
+def test_malformed_examples_are_refused_in_one_line_naming_the_field(
+    pipeline_artefact: Path, tmp_path: Path, runner: Any, change: Mutate, named: str
+) -> None:
+    copy = Path(shutil.copytree(pipeline_artefact, tmp_path / "copy"))
+    examples = json.loads((copy / "examples.json").read_text())
+    change(examples)
+    (copy / "examples.json").write_text(json.dumps(examples))
+    # Re-recorded, so that only the structure is wrong.
+    data = json.loads((copy / "manifest.json").read_text())
+    data["files"]["examples.json"] = dataclasses.asdict(file_record(copy / "examples.json"))
+    (copy / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match=r"examples\.json: ") as raised:
+        load_artefact(copy)
+    assert named in raised.value.message
+    result: Result = runner("verify", copy)
+    assert result.exit_code == 1
+    assert f"FAIL  examples: {copy / 'examples.json'}: {named}" in result.output

@@ -68,7 +68,7 @@ class _Typed(fields.Field[Any]):
         if isinstance(value, float) and not math.isfinite(value):
             raise ValidationError(f"must be {self.expected}, not NaN or infinite")
         if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
-            raise ValidationError(f"must be {self.expected} within 64 bits")
+            raise ValidationError("is a number beyond 64 bits")
         return value
 
 
