@@ -18,7 +18,7 @@ import pytest
 from click.testing import Result
 
 from packager import package
-from packager.artefact import Manifest, load_artefact, read_manifest
+from packager.artefact import Examples, Manifest, load_artefact, read_manifest
 from packager.artefact.files import file_record
 from packager.artefact.manifest import (
     EstimatorInfo,
@@ -343,3 +343,18 @@ def test_malformed_examples_are_refused_in_one_line_naming_the_field(
     result: Result = runner("verify", copy)
     assert result.exit_code == 1
     assert f"FAIL  examples: {copy / 'examples.json'}: {named}" in result.output
+
+
+def test_single_field_mutations_of_examples_give_one_line_errors_or_examples(
+    pipeline_artefact: Path,
+) -> None:
+    text = (pipeline_artefact / "examples.json").read_text()
+    mutations = [(path, value) for path in _paths(json.loads(text)) for value in _REPLACEMENTS]
+    assert len(mutations) > 50
+    for path, value in mutations:
+        try:
+            examples = Examples.from_dict(_mutated(text, path, value))
+        except DeploymlError as error:
+            assert "\n" not in error.message, path
+        else:
+            assert len(examples.predictions) == len(examples.inputs), path

@@ -63,6 +63,10 @@ def package(
     with staged(output, directory=True) as build:
         manifest = _write_contents(captured, build)
         _write_json(build / MANIFEST_FILE, manifest.to_dict())
+        try:  # refused now, rather than by every reader later
+            read_manifest(build)
+        except ManifestError as error:
+            raise ManifestError(str(output / MANIFEST_FILE), error.problem) from None
     return output
 
 
