@@ -260,6 +260,7 @@ _SERVE_OPTIONS = {
     "PORT": "--port",
     "WORKERS": "--workers",
     "ALLOW_PICKLE": "--allow-pickle",
+    "EXPECTED_SHA256": "--expected-sha256",
 }
 
 
@@ -271,6 +272,7 @@ def serve_command(
     port: int | None,
     workers: int | None,
     allow_pickle: bool | None,
+    expected_sha256: str | None,
 ) -> None:
     """Serve ARTEFACT_DIR (default: DEPLOYML_ARTEFACT) over HTTP with gunicorn."""
     given = {
@@ -279,6 +281,7 @@ def serve_command(
         "PORT": port,
         "WORKERS": workers,
         "ALLOW_PICKLE": "true" if allow_pickle else None,
+        "EXPECTED_SHA256": expected_sha256,
     }
     overrides = {k: str(v) for k, v in given.items() if v is not None}
     try:

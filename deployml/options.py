@@ -231,5 +231,11 @@ serve_options = _together(
         default=None,
         help="Serve a pickled model, which runs its code (default: DEPLOYML_ALLOW_PICKLE).",
     ),
+    click.option(
+        "--expected-sha256",
+        metavar="SHA256",
+        help="Serve only the artefact with this hash (default: DEPLOYML_EXPECTED_SHA256).",
+    ),
 )
-"""Where `serve` finds the artefact and binds; unset ones come from DEPLOYML_* variables."""
+"""Where `serve` finds the artefact (and which one it must be) and binds; unset ones come from
+DEPLOYML_* variables."""

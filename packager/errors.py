@@ -19,6 +19,7 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   ├── FormatVersionError       the artefact was written by a newer, incompatible format
     │   ├── IntegrityError           a file is missing, or differs from its SHA-256 in the manifest
     │   ├── PickleRefusedError       the model is a pickle, and loading pickles was not allowed
+    │   ├── ArtefactHashError        the artefact is not the one whose hash was pinned
     │   └── VersionMismatchError     (server.errors) a fatal version difference, refused when strict
     ├── ConfigError                  a DEPLOYML_* setting is invalid (server.settings)
     ├── AuditLogError                an audit log's chain is broken, or it cannot be read
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArtefactError",
+    "ArtefactHashError",
     "AuditLogError",
     "CaptureError",
     "ConfigError",
@@ -183,6 +185,17 @@ class PickleRefusedError(ArtefactError):
         self.artefact = artefact
         self.file = file
         self.allow_with = allow_with
+
+
+class ArtefactHashError(ArtefactError):
+    """The artefact's hash (manifest.json's SHA-256) is not the one it was pinned to."""
+
+    def __init__(self, found: str, expected: str) -> None:
+        super().__init__(
+            f"the artefact's sha256 is {found}, not the expected {expected}; refusing to load it"
+        )
+        self.found = found
+        self.expected = expected
 
 
 class ConfigError(DeploymlError):

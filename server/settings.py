@@ -61,6 +61,7 @@ class Settings:
     audit_fsync: bool = False
     api_keys_file: Path | None = None
     allow_pickle: bool = False
+    expected_sha256: str | None = None
 
     def __post_init__(self) -> None:
         if self.audit_log is not None and self.audit_key is None:
@@ -199,6 +200,13 @@ def _keys_file(raw: str) -> Path:
     return path
 
 
+def _sha256(raw: str) -> str:
+    lowered = raw.lower()
+    if len(lowered) != 64 or not all(ch in "0123456789abcdef" for ch in lowered):
+        raise ValueError("expected a SHA-256: 64 hexadecimal digits")
+    return lowered
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "artefact": _directory,
     "host": _host,
@@ -219,4 +227,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "audit_fsync": _boolean,
     "api_keys_file": _keys_file,
     "allow_pickle": _boolean,
+    "expected_sha256": _sha256,
 }

@@ -194,4 +194,20 @@ def test_package_refuses_a_capture_without_self_test_rows_leaving_nothing(
     captured = replace(capture(pipeline_model, *patient_data[:2]), self_test=Examples())
     with pytest.raises(ArtefactError, match="no self-test rows; the server could never be ready"):
         package(captured, tmp_path / "out")
+
+
+def test_package_refuses_a_manifest_that_readers_would_refuse(
+    pipeline_model: Any, patient_data: Any, tmp_path: Path
+) -> None:
+    captured = capture(pipeline_model, *patient_data[:2])
+    features = captured.manifest.input.features
+    # capture() refuses repeated columns; a capture file made by hand may not.
+    spec = replace(captured.manifest.input, features=(*features, features[0]))
+    broken = replace(captured, manifest=replace(captured.manifest, input=spec))
+    with pytest.raises(ManifestError) as raised:
+        package(broken, tmp_path / "out")
+    assert raised.value.message == (
+        f"{tmp_path / 'out' / MANIFEST_FILE}: input.features repeat a feature's name "
+        f"(at position {len(features)})"
+    )
     assert list(tmp_path.iterdir()) == []

@@ -205,9 +205,7 @@ def test_a_manifest_whose_recorded_types_are_not_a_list_is_refused(
     manifest = json.loads((artefact / "manifest.json").read_text())
     manifest["model_file"]["trusted_types"] = "posix.system"
     (artefact / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(
-        ManifestError, match=r"model_file\.trusted_types must be a list of type names"
-    ):
+    with pytest.raises(ManifestError, match=r"model_file\.trusted_types must be a list"):
         read_manifest(artefact)
 
 

@@ -42,7 +42,14 @@ def test_serve_without_an_artefact_names_the_variable(runner: Callable[..., Resu
 
 
 @pytest.mark.parametrize(
-    "args", [["--port", "0"], ["--port", "x"], ["--workers", "0"], ["--host", "a b"]]
+    "args",
+    [
+        ["--port", "0"],
+        ["--port", "x"],
+        ["--workers", "0"],
+        ["--host", "a b"],
+        ["--expected-sha256", "abc"],
+    ],
 )
 def test_serve_refuses_bad_options_as_usage_errors(
     binary_artefact: Path, args: list[str], runner: Callable[..., Result]

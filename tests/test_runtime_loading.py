@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -12,10 +13,19 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from packager.artefact import file_sha256
-from packager.errors import ConfigError, FormatVersionError, IntegrityError, ManifestError
+from packager.artefact import FeatureSpec, file_sha256
+from packager.errors import (
+    ArtefactHashError,
+    ConfigError,
+    FormatVersionError,
+    IntegrityError,
+    ManifestError,
+)
 from server import Settings, create_app
 from server.errors import VersionMismatchError
+from server.runtime import load_runtime
+from server.runtime.loaded import _self_test
+from server.validation import Validator
 
 
 def copy_of(artefact: Path, tmp_path: Path) -> Path:
@@ -136,3 +146,70 @@ def test_startup_refuses_a_format_2_artefact_without_its_self_test_rows(
     edit_manifest(artefact, lambda m: m["files"].pop("self_test.json"))
     with pytest.raises(ManifestError, match=r"files lacks self_test\.json"):
         create_app(Settings(artefact=artefact))
+
+
+def test_startup_refuses_a_feature_range_that_is_not_a_number(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    # It used to start, then answer every /predict with a 500.
+    artefact = copy_of(binary_artefact, tmp_path)
+    edit_manifest(artefact, lambda m: m["input"]["features"][2].update(min="abc"))
+    with pytest.raises(ManifestError, match=r"input\.features\[2\]\.min must be a number$"):
+        create_app(Settings(artefact=artefact))
+
+
+def test_the_self_test_checks_the_examples_as_requests_are_checked(
+    pipeline_artefact: Path, tmp_path: Path, client: Callable[..., FlaskClient]
+) -> None:
+    artefact = copy_of(pipeline_artefact, tmp_path)
+    inputs = json.loads((artefact / "self_test.json").read_text())["inputs"]
+    row, name = next((r, k) for r, x in enumerate(inputs) for k, v in x.items() if v is None)
+    # The model scores a missing value, but a request may not send one for this feature now.
+    edit_manifest(
+        artefact,
+        lambda m: next(f for f in m["input"]["features"] if f["name"] == name).update(
+            nullable=False
+        ),
+    )
+    ready = client(artefact).get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["reason"] == (
+        "self-test failed: self_test.json fails the request checks: "
+        f"row {row}, feature {name}: null is not allowed; "
+        "this feature had no missing values in training"
+    )
+
+
+def test_a_schema_the_validator_cannot_use_stops_start_up(binary_artefact: Path) -> None:
+    # The reader refuses such a schema; were one to get past it, start-up would still stop.
+    runtime = load_runtime(Settings(artefact=binary_artefact))
+    manifest = runtime.artefact.manifest
+    broken: Any = "abc"
+    features = (
+        FeatureSpec(**{**dataclasses.asdict(manifest.input.features[0]), "min": broken}),
+        *manifest.input.features[1:],
+    )
+    spec = dataclasses.replace(manifest.input, features=features)
+    artefact = dataclasses.replace(
+        runtime.artefact, manifest=dataclasses.replace(manifest, input=spec)
+    )
+    broken_runtime = dataclasses.replace(runtime, artefact=artefact, validator=Validator(spec))
+    with pytest.raises(
+        ManifestError, match=r"the input schema cannot validate requests \(\w+Error\)$"
+    ):
+        _self_test(broken_runtime)
+
+
+def test_startup_serves_only_the_expected_artefact(binary_artefact: Path, tmp_path: Path) -> None:
+    expected = file_sha256(binary_artefact / "manifest.json")
+    create_app(Settings(artefact=binary_artefact, expected_sha256=expected))
+    artefact = copy_of(binary_artefact, tmp_path)
+    edit_manifest(artefact, lambda m: m["model"].update(name="another"))
+    # Nothing else is read: the changed model file would be an IntegrityError otherwise.
+    (artefact / "model.skops").write_bytes(b"not a model")
+    found = file_sha256(artefact / "manifest.json")
+    with pytest.raises(ArtefactHashError) as caught:
+        create_app(Settings(artefact=artefact, expected_sha256=expected))
+    assert caught.value.message == (
+        f"the artefact's sha256 is {found}, not the expected {expected}; refusing to load it"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -173,6 +174,49 @@ def test_serve_refuses_a_tampered_artefact_with_a_one_line_error(
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"Error: {model_file}: differs from its SHA-256; the artefact was changed after packaging"
+    ]
+
+
+@pytest.mark.parametrize("how", ["--expected-sha256", "DEPLOYML_EXPECTED_SHA256"])
+def test_serve_refuses_any_artefact_but_the_pinned_one_in_one_line(
+    binary_artefact: Path, tmp_path: Path, how: str
+) -> None:
+    artefact = Path(shutil.copytree(binary_artefact, tmp_path / "other"))
+    manifest = json.loads((artefact / "manifest.json").read_text())
+    manifest["model"]["version"] = "2.0.0"
+    (artefact / "manifest.json").write_text(json.dumps(manifest))
+    found = hashlib.sha256((artefact / "manifest.json").read_bytes()).hexdigest()
+    pinned = hashlib.sha256((binary_artefact / "manifest.json").read_bytes()).hexdigest()
+    command = [*DEPLOYML, "serve", str(artefact), "--port", str(free_port())]
+    if how == "--expected-sha256":
+        command += ["--expected-sha256", pinned.upper()]
+        env = clean_env()
+    else:
+        env = clean_env(DEPLOYML_EXPECTED_SHA256=pinned)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: the artefact's sha256 is {found}, not the expected {pinned}; refusing to load it"
+    ]
+
+
+def test_serve_refuses_a_malformed_manifest_in_one_line(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    artefact = Path(shutil.copytree(binary_artefact, tmp_path / "malformed"))
+    manifest = json.loads((artefact / "manifest.json").read_text())
+    manifest["input"]["features"][0]["min"] = "abc"
+    (artefact / "manifest.json").write_text(json.dumps(manifest))
+    result = subprocess.run(
+        [*DEPLOYML, "serve", str(artefact), "--port", str(free_port())],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {artefact / 'manifest.json'}: input.features[0].min must be a number"
     ]
 
 

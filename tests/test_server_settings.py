@@ -40,6 +40,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         "DEPLOYML_AUDIT_FSYNC": "true",
         "DEPLOYML_API_KEYS_FILE": str(keys),
         "DEPLOYML_ALLOW_PICKLE": "true",
+        "DEPLOYML_EXPECTED_SHA256": "AB" * 32,
     }
     # A field added without its variable (or a variable without its field) fails here.
     assert set(env) == {f"DEPLOYML_{field.name.upper()}" for field in fields(Settings)}
@@ -64,6 +65,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         audit_fsync=True,
         api_keys_file=keys,
         allow_pickle=True,
+        expected_sha256="ab" * 32,
     )
     assert settings.model_thread_limit == 2
 
@@ -96,6 +98,8 @@ def test_settings_ignore_blank_values() -> None:
         ("DEPLOYML_STRICT_VERSIONS", "2", "expected one of true/false"),
         ("DEPLOYML_TIMEOUT", "0", "must be from 1 to 3600"),
         ("DEPLOYML_API_KEYS_FILE", "/no/such/keys", "/no/such/keys: cannot read it"),
+        ("DEPLOYML_EXPECTED_SHA256", "ab" * 31, "expected a SHA-256: 64 hexadecimal digits"),
+        ("DEPLOYML_EXPECTED_SHA256", "xy" * 32, "expected a SHA-256"),
     ],
 )
 def test_settings_refuse_bad_value_naming_the_variable(

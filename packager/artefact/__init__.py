@@ -26,6 +26,7 @@ from packager.artefact.files import file_problems, file_sha256, staged
 from packager.artefact.manifest import (
     EXAMPLES_FILE,
     FORMAT_VERSION,
+    MANIFEST_FILE,
     MODEL_FILE,
     PICKLE_MODEL_FILE,
     PLOTS_DIR,
@@ -65,6 +66,7 @@ __all__ = [
     "EXAMPLES_FILE",
     "FORMAT_VERSION",
     "KNOWN_TYPES",
+    "MANIFEST_FILE",
     "MAX_CATEGORIES",
     "MODEL_FILE",
     "MODEL_FORMATS",

@@ -14,13 +14,20 @@ from packager.artefact.captured import CapturedModel
 from packager.artefact.card import model_card
 from packager.artefact.examples import (
     Examples,
-    compare_outputs,
-    model_outputs,
     read_examples,
     read_self_test,
+    rescore,
     stored_rows,
 )
-from packager.artefact.files import check_files, file_record, staged
+from packager.artefact.files import (
+    check_file_names,
+    check_files,
+    check_no_links,
+    file_record,
+    parse_json,
+    read_capped,
+    staged,
+)
 from packager.artefact.manifest import (
     EXAMPLES_FILE,
     MANIFEST_FILE,
@@ -38,11 +45,11 @@ from packager.artefact.model_file import (
     skops_types,
     write_model_file,
 )
-from packager.artefact.schema import model_input, records_to_columns
 from packager.artefact.trust import approve
 from packager.artefact.values import dotted_name
 from packager.errors import (
     ArtefactError,
+    ArtefactHashError,
     ManifestError,
     ModelFileError,
     OutputExistsError,
@@ -111,6 +118,8 @@ def package(
     if not parent.is_dir():
         problem = "is not a directory" if parent.exists() else "does not exist"
         raise ArtefactError(f"cannot write {output}: {parent} {problem}")
+    # A manifest readers would refuse is refused now, before anything is written.
+    Manifest.from_dict(captured.manifest.to_dict(), source=str(output / MANIFEST_FILE))
     with staged(output, directory=True) as build:
         model_file = _write_model(captured, build, output, model_format, trust)
         manifest = replace(captured.manifest, model_file=model_file)
@@ -148,19 +157,9 @@ def _check_round_trip(captured: CapturedModel, model: Any, source: str) -> None:
     expected = captured.manifest.estimator.class_name
     if dotted_name(model) != expected:
         raise ModelFileError(source, f"reads back as a {dotted_name(model)}, not a {expected}")
-    manifest = captured.manifest
-    if manifest.target is None:
-        return
-    spec, problems = manifest.input, []
-    for rows in (captured.self_test, captured.examples):
-        if not rows.inputs:
-            continue
-        try:
-            X = model_input(records_to_columns(rows.inputs, spec.names), spec)
-            problems += compare_outputs(rows, model_outputs(model, X, manifest.target.task))
-        except Exception as error:  # any failure to re-score is itself the finding
-            problems.append(f"re-scoring raised {type(error).__name__}")
-    if problems:
+    manifest, stored = captured.manifest, (captured.self_test, captured.examples)
+    problems = [p for rows in stored if rows.inputs for p in rescore(model, manifest, rows)]
+    if problems and manifest.target is not None:
         raise RoundTripError(source, problems)
 
 
@@ -240,47 +239,46 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, str]:
-    """The manifest of the artefact at ``path`` and its SHA-256, without loading the model."""
+    """The manifest of the artefact at ``path`` and its SHA-256, without loading the model.
+
+    The artefact is refused if it holds a symbolic link anywhere, or a manifest over the
+    size cap or of the wrong structure.
+    """
     root = Path(path)
     if not root.is_dir():
         what = "does not exist" if not root.exists() else "is not a directory"
         raise ArtefactError(f"{root} {what}; expected an artefact directory")
+    check_no_links(root)
     manifest_path = root / MANIFEST_FILE
     try:
-        raw = manifest_path.read_bytes()
+        raw = read_capped(manifest_path)
     except FileNotFoundError:
         raise ManifestError(str(manifest_path), "not found; is this a deployml artefact?") from None
     except OSError as error:
         raise ManifestError(str(manifest_path), f"cannot be read: {error.strerror}") from None
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ManifestError(str(manifest_path), "is not valid JSON") from None
-    manifest = Manifest.from_dict(data, source=str(manifest_path))
-    for name in manifest.files:
-        _safe_manifest_name(name, manifest_path)
+    manifest = Manifest.from_dict(parse_json(raw, manifest_path), source=str(manifest_path))
+    check_file_names(manifest, manifest_path)
     return manifest, hashlib.sha256(raw).hexdigest()
 
 
-def _safe_manifest_name(name: str, manifest_path: Path) -> None:
-    path = PurePosixPath(name)
-    if not name or path.is_absolute() or ".." in path.parts or "\\" in name:
-        raise ManifestError(
-            str(manifest_path), f"files lists {name!r}, which is outside the artefact"
-        )
-
-
 def load_artefact(
-    path: str | os.PathLike[str], *, allow_pickle: bool = False, allow_with: str = ""
+    path: str | os.PathLike[str],
+    *,
+    allow_pickle: bool = False,
+    allow_with: str = "",
+    expected_sha256: str | None = None,
 ) -> Artefact:
     """Read the artefact at ``path``, check every file's hash, then load its model.
 
-    The model is loaded only once the hashes hold: a skops file trusting exactly the types
-    its manifest records, a pickle (which runs code) only if ``allow_pickle``; the refusal
-    says to allow it ``allow_with`` (default: ``--allow-pickle``).
+    With ``expected_sha256``, any other artefact is refused before its files are read. The
+    model is loaded only once the hashes hold: a skops file trusting exactly the types its
+    manifest records, a pickle (which runs code) only if ``allow_pickle``; the refusal says
+    to allow it ``allow_with`` (default: ``--allow-pickle``).
     """
     root = Path(path)
     manifest, sha256 = read_manifest(root)
+    if expected_sha256 is not None and sha256 != expected_sha256:
+        raise ArtefactHashError(found=sha256, expected=expected_sha256)
     check_files(root, manifest)
     model = read_model_file(
         root, manifest.model_file, allow_pickle=allow_pickle, allow_with=allow_with

@@ -3,15 +3,16 @@ from an artefact, and comparing fresh outputs with them."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from packager.artefact.files import parse_json, read_capped
 from packager.artefact.manifest import EXAMPLES_FILE, MANIFEST_FILE, SELF_TEST_FILE, Manifest
+from packager.artefact.manifest_schema import check_examples
+from packager.artefact.schema import model_input, records_to_columns
 from packager.artefact.values import json_value
 from packager.errors import IntegrityError, ManifestError
 
@@ -24,6 +25,7 @@ __all__ = [
     "model_outputs",
     "read_examples",
     "read_self_test",
+    "rescore",
     "stored_rows",
 ]
 
@@ -59,19 +61,12 @@ class Examples:
     @classmethod
     def from_dict(cls, data: Any, source: str = EXAMPLES_FILE) -> Examples:
         """Read the ``examples.json`` form, naming the first malformed field."""
-        if not isinstance(data, Mapping):
-            raise ManifestError(source, "must hold a JSON object")
-        inputs, predictions = data.get("inputs"), data.get("predictions")
-        probabilities = data.get("probabilities")
-        if not isinstance(inputs, list) or not all(isinstance(r, dict) for r in inputs):
-            raise ManifestError(source, "inputs must be a list of objects")
-        if not isinstance(predictions, list) or len(predictions) != len(inputs):
-            raise ManifestError(source, "predictions must be a list as long as inputs")
-        if probabilities is not None and (
-            not isinstance(probabilities, list) or len(probabilities) != len(inputs)
-        ):
-            raise ManifestError(source, "probabilities must be null or a list as long as inputs")
-        return cls(inputs=inputs, predictions=predictions, probabilities=probabilities)
+        checked = check_examples(data, source)
+        return cls(
+            inputs=checked["inputs"],
+            predictions=checked["predictions"],
+            probabilities=checked["probabilities"],
+        )
 
 
 def model_outputs(model: Any, X: Any, task: str) -> Outputs:
@@ -83,6 +78,17 @@ def model_outputs(model: Any, X: Any, task: str) -> Outputs:
     if task != "regression" and _has_predict_proba(model):
         probabilities = json_value(np.asarray(model.predict_proba(X), dtype=np.float64))
     return Outputs(predictions=predictions, probabilities=probabilities)
+
+
+def rescore(model: Any, manifest: Manifest, rows: Examples) -> list[str]:
+    """What differs when ``model`` re-scores ``rows`` (rebuilt from the schema, as the server
+    does) from their recorded outputs; empty when they agree."""
+    spec, task = manifest.input, manifest.target.task if manifest.target else "regression"
+    try:
+        X = model_input(records_to_columns(rows.inputs, spec.names), spec)
+        return compare_outputs(rows, model_outputs(model, X, task))
+    except Exception as error:  # any failure to re-score is itself the finding
+        return [f"re-scoring raised {type(error).__name__}"]
 
 
 def _has_predict_proba(model: Any) -> bool:
@@ -161,9 +167,9 @@ def read_examples(root: Path, manifest: Manifest) -> Examples:
 def _read_rows(root: Path, name: str) -> Examples:
     path = root / name
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_capped(path)
     except FileNotFoundError:
         raise IntegrityError(name, "is missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ManifestError(str(path), "is not valid JSON") from None
-    return Examples.from_dict(data, source=str(path))
+    except OSError as error:
+        raise ManifestError(str(path), f"cannot be read: {error.strerror}") from None
+    return Examples.from_dict(parse_json(raw, path), source=str(path))

@@ -1,25 +1,48 @@
-"""The artefact's files on disk: their hashes, and writing them whole or not at all.
+"""The artefact's files on disk: their hashes, reading them safely, and writing them whole.
 
 Every writer of deployml (an artefact directory, a capture file) stages its output beside the
 target and renames it into place, so a failure at any step leaves the target as it was.
+Readers refuse an artefact holding a symbolic link (it could point outside the artefact), and
+read its JSON files only up to a size cap, never following a link.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from packager.artefact.manifest import FileRecord, Manifest
-from packager.errors import ArtefactError, IntegrityError
+from packager.errors import ArtefactError, IntegrityError, ManifestError
 
-__all__ = ["check_files", "file_problems", "file_record", "file_sha256", "staged"]
+__all__ = [
+    "MAX_JSON_BYTES",
+    "check_file_names",
+    "check_files",
+    "check_no_links",
+    "file_problems",
+    "file_record",
+    "file_sha256",
+    "parse_json",
+    "read_capped",
+    "staged",
+]
 
 _BLOCK = 1 << 20
+# manifest.json and examples.json are read whole, so larger ones are refused unread. A
+# 10,000-feature manifest is about 4 MiB (docs/artefact-format.md says how that was measured).
+MAX_JSON_BYTES = 32 * 2**20
+LINK = "is a symbolic link; an artefact may hold no links, as they can point outside it"
+# Never follow a link at the last step, nor wait on a FIFO, where the system allows.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def file_sha256(path: Path) -> str:
@@ -29,6 +52,48 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_capped(path: Path, limit: int = MAX_JSON_BYTES) -> bytes:
+    """The bytes of the regular file ``path``, refusing a link or more than ``limit`` bytes.
+
+    A file over the cap is refused from its size, before anything is read. A missing file
+    raises FileNotFoundError, other failures to open it OSError.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ManifestError(str(path), LINK) from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ManifestError(str(path), "is not a regular file")
+        if info.st_size > limit:
+            raise ManifestError(str(path), _too_large(info.st_size, limit))
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # it grew while being read
+        raise ManifestError(str(path), _too_large(len(data), limit))
+    return data
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"is {size:,} bytes, more than the {limit // 2**20} MiB deployml reads"
+
+
+def check_no_links(root: Path) -> None:
+    """Raise IntegrityError naming the first symbolic link found under ``root``.
+
+    ``root`` itself may be a link (an operator's ``current -> v3``); nothing inside may be.
+    """
+    # followlinks=False: a linked folder is listed, never entered.
+    for parent, folders, files in os.walk(root):
+        for name in sorted(folders + files):
+            path = Path(parent, name)
+            if path.is_symlink():
+                raise IntegrityError(path.relative_to(root).as_posix(), LINK)
+        folders.sort()
 
 
 def file_record(path: Path) -> FileRecord:
@@ -110,3 +175,23 @@ def _replace_directory(stage: Path, target: Path) -> None:
         os.rename(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def parse_json(raw: bytes, path: Path) -> Any:
+    """``raw`` (read from ``path``) parsed as JSON; a ManifestError naming the file if it is not."""
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ManifestError(str(path), "is not valid JSON") from None
+    except RecursionError:
+        raise ManifestError(str(path), "is nested too deeply") from None
+
+
+def check_file_names(manifest: Manifest, manifest_path: Path) -> None:
+    """Refuse a manifest listing a file outside the artefact (absolute, ``..``, backslashes)."""
+    for name in manifest.files:
+        path = PurePosixPath(name)
+        if not name or path.is_absolute() or ".." in path.parts or "\\" in name:
+            raise ManifestError(
+                str(manifest_path), f"files lists {name!r}, which is outside the artefact"
+            )

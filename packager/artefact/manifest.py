@@ -18,8 +18,8 @@ Versioning. ``FORMAT_VERSION`` is ``"MAJOR.MINOR"`` and is written into every ma
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field
-from typing import Any, Literal, cast, get_args
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 from packager.errors import FormatVersionError, ManifestError
 
@@ -200,108 +200,19 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = MANIFEST_FILE) -> Manifest:
-        """Build from parsed JSON, refusing newer majors and naming any bad field."""
-        reader = _Reader(source)
-        root = reader.mapping(data, "manifest")
-        check_format_version(reader.text(root, "format_version"))
-        inp = reader.mapping(root.get("input"), "input")
-        features = tuple(
-            reader.build(FeatureSpec, item, f"input.features[{i}]", kind=Kind)
-            for i, item in enumerate(reader.sequence(inp.get("features"), "input.features"))
-        )
-        target = root.get("target")
-        training = root.get("training")
-        if training is not None:
-            reader.mapping(training, "training")
-        files = reader.mapping(root.get("files", {}), "files")
-        rows = {"example_rows": "real" if EXAMPLES_FILE in files else "none", **root}
-        return cls(
-            format_version=root["format_version"],
-            model=reader.build(ModelInfo, root.get("model"), "model"),
-            model_file=reader.model_file(root.get("model_file")),
-            estimator=reader.build(EstimatorInfo, root.get("estimator"), "estimator"),
-            input=InputSpec(
-                format=reader.choice(inp, "format", InputFormat, "input"),
-                names_generated=bool(inp.get("names_generated", False)),
-                features=features,
-            ),
-            provenance=reader.build(Provenance, root.get("provenance"), "provenance"),
-            target=None
-            if target is None
-            else reader.build(TargetSpec, target, "target", task=Task),
-            metrics=root.get("metrics"),
-            training=training,
-            missing=list(reader.sequence(root.get("missing", []), "missing")),
-            example_rows=reader.choice(rows, "example_rows", ExampleRows, "manifest"),
-            files={
-                name: reader.build(FileRecord, rec, f"files.{name}") for name, rec in files.items()
-            },
-        )
+        """Build from parsed JSON, refusing newer majors and naming any malformed field."""
+        # The schemas build these classes, so they are imported when first needed.
+        from packager.artefact.manifest_schema import manifest_from_dict
+
+        return manifest_from_dict(data, source)
 
 
 def check_format_version(found: str) -> None:
     """Refuse a manifest whose major format version is newer than this reader's."""
-    try:
-        major = int(found.split(".", 1)[0])
-    except ValueError:
-        raise ManifestError(MANIFEST_FILE, f"format_version {found!r} is not MAJOR.MINOR") from None
+    head = found.split(".", 1)[0]
+    # Length first: the value is quoted back, and int() of a huge string is slow.
+    if len(found) > 20 or not head.isdecimal():
+        raise ManifestError(MANIFEST_FILE, "format_version is not MAJOR.MINOR")
+    major = int(head)
     if major > int(FORMAT_VERSION.split(".", 1)[0]):
         raise FormatVersionError(found=found, supported=FORMAT_VERSION)
-
-
-class _Reader:
-    """Small checks that turn a malformed manifest into a ManifestError naming the field."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, problem: str) -> ManifestError:
-        return ManifestError(self.source, problem)
-
-    def mapping(self, value: Any, where: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(f"{where} must be an object")
-        return value
-
-    def sequence(self, value: Any, where: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.fail(f"{where} must be a list")
-        return value
-
-    def text(self, data: dict[str, Any], key: str) -> str:
-        value = data.get(key)
-        if not isinstance(value, str):
-            raise self.fail(f"{key} must be a string")
-        return value
-
-    def choice(self, data: dict[str, Any], key: str, allowed: Any, where: str) -> Any:
-        options = get_args(allowed)
-        if data.get(key) not in options:
-            raise self.fail(f"{where}.{key} must be one of {', '.join(options)}")
-        return data[key]
-
-    def model_file(self, value: Any) -> ModelFile:
-        found: ModelFile = self.build(ModelFile, value, "model_file", serializer=Serializer)
-        types = found.trusted_types
-        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
-            raise self.fail("model_file.trusted_types must be a list of type names")
-        return found
-
-    def build(self, cls: type[Any], value: Any, where: str, **choices: Any) -> Any:
-        """Construct a dataclass from a mapping; unknown keys are ignored (newer minors).
-
-        ``choices`` maps a field to the Literal type whose values it must take.
-        """
-        data = self.mapping(value, where)
-        names = {f for f in cls.__dataclass_fields__}
-        required = {
-            name
-            for name, f in cls.__dataclass_fields__.items()
-            if f.default is MISSING and f.default_factory is MISSING
-        }
-        absent = sorted(required - data.keys())
-        if absent:
-            raise self.fail(f"{where} lacks {', '.join(absent)}")
-        for key, allowed in choices.items():
-            self.choice(data, key, allowed, where)
-        return cast(Any, cls)(**{k: v for k, v in data.items() if k in names})

@@ -7,12 +7,24 @@ model card, ``inspect``, the train report), numbers are shown to four significan
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["dotted_name", "for_people", "json_label", "json_value", "sorted_labels"]
+__all__ = [
+    "INT64",
+    "dotted_name",
+    "for_people",
+    "json_label",
+    "json_path",
+    "json_value",
+    "sorted_labels",
+    "unusable_value",
+]
+
+INT64 = (-(2**63), 2**63 - 1)  # the whole numbers numpy and the JSON writers hold
+_KEY_SHOWN = 60  # characters of a key shown in a path
 
 
 def json_value(value: Any) -> Any:
@@ -72,6 +84,54 @@ def dotted_name(obj: Any) -> str:
     )
     module = getattr(target, "__module__", None) or "builtins"
     return f"{module}.{getattr(target, '__qualname__', type(target).__name__)}"
+
+
+def json_path(keys: Iterable[Any]) -> str:
+    """Keys and indices as a path for messages (``input.features[3].min``), long keys cut."""
+    path = ""
+    for key in keys:
+        if isinstance(key, int):
+            path += f"[{key}]"
+            continue
+        text = str(key) if len(str(key)) <= _KEY_SHOWN else str(key)[:_KEY_SHOWN] + "..."
+        path += (f".{text}" if path else text) if text.isidentifier() else f"[{text!r}]"
+    return path if len(path) <= 2 * _KEY_SHOWN else path[: 2 * _KEY_SHOWN] + "..."
+
+
+def unusable_value(data: Any, max_depth: int) -> tuple[list[Any], str] | None:
+    """Where in parsed JSON ``data`` the first value no reader can use is, and what it is:
+    nesting deeper than ``max_depth``, NaN or an infinity, a whole number beyond 64 bits.
+
+    Breadth first, without recursion, so that hostile nesting cannot exhaust the stack;
+    each value keeps a link to its parent, to find its path only when one is found.
+    """
+    level: list[tuple[Any, Any, Any]] = [(None, None, data)]  # (parent, key, value)
+    for depth in range(max_depth + 2):
+        deeper = []
+        for node in level:
+            value = node[2]
+            if isinstance(value, Mapping):
+                deeper += [(node, key, item) for key, item in value.items()]
+            elif isinstance(value, list):
+                deeper += [(node, index, item) for index, item in enumerate(value)]
+            elif isinstance(value, float) and not math.isfinite(value):
+                return _keys(node), "holds NaN or an infinity"
+            elif isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+                return _keys(node), "holds a number beyond 64 bits"
+        if not deeper:
+            return None
+        if depth == max_depth:
+            return _keys(deeper[0][0]), f"is nested more than {max_depth} levels deep"
+        level = deeper
+    return None
+
+
+def _keys(node: tuple[Any, Any, Any]) -> list[Any]:
+    keys = []
+    while node[0] is not None:
+        keys.append(node[1])
+        node = node[0]
+    return keys[::-1]
 
 
 def _is_missing(value: Any) -> bool:

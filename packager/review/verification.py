@@ -32,7 +32,7 @@ from packager.artefact import (
     records_to_columns,
     stored_rows,
 )
-from packager.errors import ArtefactError, DeploymlError
+from packager.errors import ArtefactError, DeploymlError, IntegrityError
 
 __all__ = [
     "STRICT_PACKAGES",
@@ -116,6 +116,9 @@ def verify(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> Verif
     report = Verification(Path(path))
     try:
         manifest, report.sha256 = read_manifest(path)
+    except IntegrityError as error:  # a symbolic link in the artefact
+        report.add("files", "fail", error.message)
+        return report
     except DeploymlError as error:
         report.add("manifest", "fail", error.message)
         return report

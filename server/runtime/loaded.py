@@ -18,22 +18,23 @@ import pandas as pd
 import sklearn
 
 from packager.artefact import (
+    MANIFEST_FILE,
     Artefact,
     Outputs,
     compare_outputs,
     load_artefact,
     model_input,
     model_outputs,
-    records_to_columns,
 )
 from packager.capture import task_of
+from packager.errors import ManifestError, RequestError
 from packager.review import VersionDifference, version_differences
 from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
 from server.runtime.probe import takes_arrays, unscorable_features
 from server.runtime.threads import ThreadLimit
 from server.settings import PREFIX, Settings
-from server.validation import Batch, Validator
+from server.validation import Batch, Payload, Validator
 
 __all__ = ["Runtime", "load_runtime"]
 
@@ -108,6 +109,7 @@ def load_runtime(settings: Settings) -> Runtime:
         settings.require_artefact(),
         allow_pickle=settings.allow_pickle,
         allow_with=f"{PREFIX}ALLOW_PICKLE=true",
+        expected_sha256=settings.expected_sha256,
     )
     manifest = artefact.manifest
     differences = version_differences(manifest.provenance.packages)
@@ -157,22 +159,49 @@ def _silence_reported_warnings() -> None:
 
 
 def _self_test(runtime: Runtime) -> list[str]:
-    """Re-score every stored file of rows (self_test.json, and examples.json when present)."""
-    artefact = runtime.artefact
-    stored = artefact.stored_rows()
+    """Re-score every stored file of rows (self_test.json, and examples.json when present)
+    along a request's path: validated, then scored."""
+    stored = runtime.artefact.stored_rows()
     if not any(rows.inputs for rows in stored.values()):
         return ["the artefact holds no rows to re-score"]
-    spec = artefact.manifest.input
     problems = []
     for name, rows in stored.items():
         try:
+            batch = _validate_rows(runtime, rows.inputs)
+        except RequestError as error:
+            problems.append(f"{name} fails the request checks: {_first_detail(error)}")
+            continue
+        try:
             # Not runtime.predict: the master keeps to one thread (see load_runtime).
-            scores = runtime._score(model_input(records_to_columns(rows.inputs, spec.names), spec))
+            scores = runtime._score(runtime._model_input(batch))
         except Exception as error:  # any failure to re-score means not ready
             problems.append(f"re-scoring {name} raised {type(error).__name__}")
             continue
         problems.extend(f"{name}: {problem}" for problem in compare_outputs(rows, scores))
     return problems
+
+
+def _validate_rows(runtime: Runtime, inputs: list[dict[str, Any]]) -> Batch:
+    """Stored rows through the requests' validator; a validator that breaks stops start-up."""
+    try:
+        return runtime.validator.validate(Payload(rows=len(inputs), records=list(inputs)))
+    except RequestError:
+        raise
+    except Exception as error:
+        # A schema the validator cannot use would fail every request: refuse to start.
+        raise ManifestError(
+            str(runtime.artefact.path / MANIFEST_FILE),
+            f"the input schema cannot validate requests ({type(error).__name__})",
+        ) from None
+
+
+def _first_detail(error: RequestError) -> str:
+    """The first problem, by row and feature (never the value), or the error's message."""
+    if not error.details:
+        return error.message
+    detail = error.details[0]
+    where = ", ".join(f"{key} {detail[key]}" for key in ("row", "feature") if key in detail)
+    return f"{where}: {detail.get('problem', '')}" if where else error.message
 
 
 def _argmax_classifier(model: Any) -> bool:
