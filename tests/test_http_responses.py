@@ -169,3 +169,17 @@ def test_unsupported_media_type_does_not_echo_the_sent_type(
     error = assert_error(response, 415, "unsupported_media_type")
     assert error["message"] == "expected Content-Type application/json, got another type"
     assert SECRET_TEXT not in response.get_data(as_text=True) + logs.text
+
+
+@pytest.mark.parametrize("path", ["/predict", "/livez", "/nowhere"])
+def test_an_odd_method_and_a_long_query_string_stay_out_of_the_access_log(
+    app: Flask, path: str, logs: pytest.LogCaptureFixture
+) -> None:
+    method = SECRET_TEXT.replace("-", "").upper()
+    query = f"?patient={SECRET_TEXT * 200}"
+    response = app.test_client().open(path + query, method=method)
+    assert response.status_code in (404, 405)
+    [line] = [json.loads(r.getMessage()) for r in logs.records if r.name == "deployml.access"]
+    assert line["method"] == "OTHER"
+    assert SECRET_TEXT not in logs.text and "ZQXJ" not in logs.text
+    assert "ZQXJ" not in response.get_data(as_text=True)
