@@ -7,6 +7,7 @@ from flask import Flask
 
 from server.http.access_log import install_access_log
 from server.http.metadata import metadata_document
+from server.http.refusals import register_body_errors
 from server.http.responses import register_error_handlers
 from server.http.routes import EXTENSION, State, blueprint
 from server.logs import configure_logging
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         },
     )
     register_error_handlers(app)
+    register_body_errors(app)
     install_access_log(app, runtime.artefact.sha256)
     app.register_blueprint(blueprint)
     return app
