@@ -224,3 +224,39 @@ def test_the_container_command_answers_refusals_in_json_too(
     assert status == 400
     assert_json_error(status, headers, body, "malformed_request")
     assert_no_sentinel(log.read_text(errors="replace"))
+
+
+def test_every_gunicorn_parse_error_is_a_client_error_but_its_own_faults() -> None:
+    from gunicorn.http import errors
+
+    from server.http.refusals import refusal_for
+
+    faults = {"ConfigurationProblem", "InvalidResponseHeader", "InvalidResponseHeaderName"}
+    kinds = [
+        kind
+        for kind in vars(errors).values()
+        if isinstance(kind, type)
+        and issubclass(kind, errors.ParseException)
+        and kind is not errors.ParseException
+    ]
+    assert len(kinds) > 15
+    for kind in kinds:
+        status = refusal_for(kind.__new__(kind)).status
+        assert (status == 500) == (kind.__name__ in faults), kind.__name__
+
+
+def test_gunicorn_log_lines_are_bounded_printable_and_hold_no_exception_text() -> None:
+    import logging
+
+    from server.http.refusals import MAX_LOG_MESSAGE, GunicornLogFilter
+
+    def filtered(msg: str, *args: object) -> str:
+        record = logging.LogRecord("gunicorn.error", logging.DEBUG, __file__, 1, msg, args, None)
+        assert GunicornLogFilter().filter(record)
+        return record.getMessage()
+
+    secret = SENTINEL.decode()
+    assert filtered("closed. %s", ValueError(secret)) == "closed. ValueError"
+    long = filtered("line %s", "x\x1b[2J\n" * 1000)
+    assert long.isprintable() and len(long) < MAX_LOG_MESSAGE + 40
+    assert long.endswith("... (6005 characters)")

@@ -174,10 +174,11 @@ class GunicornLogFilter(logging.Filter):
             )
         message = record.getMessage()
         if len(message) > MAX_LOG_MESSAGE or not message.isprintable():
-            record.msg = _printable(message[:MAX_LOG_MESSAGE])
-            if len(message) > MAX_LOG_MESSAGE:
-                record.msg += f"... ({len(message)} characters)"
-            record.args = ()
+            escaped = _printable(message[:MAX_LOG_MESSAGE])
+            shown = escaped[:MAX_LOG_MESSAGE]
+            if len(shown) < max(len(message), len(escaped)):
+                shown += f"... ({len(message)} characters)"
+            record.msg, record.args = shown, ()
         return True
 
 
