@@ -5,13 +5,15 @@ Content-Length, headers or a request line too long, an odd method, an HTTP/0.9 l
 the app sees it. Left alone it answers with an HTML page and logs a line, and both quote the
 request: its request line with the query string, a header's name, the method.
 
-:func:`install_refusals` is gunicorn's ``post_worker_init`` hook. It gives the worker :func:`refuse`
-as its ``handle_error``, which answers ``{"error": {"code", "message", "details"}}`` with a
-fixed message per kind of refusal and logs only the refusal's type and status, and it puts
-a filter on gunicorn's error log that reduces exceptions passed as arguments to their type
-and bounds every message. It works with any gunicorn worker class, since every one calls
-``self.handle_error`` for what it cannot answer. :func:`log_request_start` replaces
-gunicorn's ``pre_request`` hook, whose debug line holds the raw method and path.
+:func:`install_refusals` is gunicorn's ``post_worker_init`` hook. It gives the worker
+:func:`refuse` as its ``handle_error``, which answers ``{"error": {"code", "message",
+"details"}}`` with a fixed message per kind of refusal and logs only the refusal's type and
+status, and it puts a filter on gunicorn's error log that reduces exceptions passed as
+arguments to their type and bounds every message. It works with any gunicorn worker class,
+since every one calls ``self.handle_error`` for what it cannot answer.
+:func:`log_request_start` replaces gunicorn's ``pre_request`` hook, whose debug line holds
+the raw method and path. :func:`register_body_errors` answers the same errors met while the
+app reads a body (a malformed chunk) the same way.
 """
 
 from __future__ import annotations
