@@ -1,7 +1,9 @@
 """Validate request rows against the recorded feature schema, compiled once at start-up.
 
-Two paths give the same answer. Small batches go row by row through a marshmallow schema
-generated from the :class:`~packager.manifest.FeatureSpec` list. Large batches are checked
+Two paths give the same answer. Small batches go row by row: a row passes when every
+feature is present and passes its check, and a row that does not goes through a marshmallow
+schema generated from the :class:`~packager.manifest.FeatureSpec` list, which words its
+problems with the same checks. Large batches are checked
 column by column: a column whose JSON kinds are all acceptable passes in one set operation;
 any other column is checked value by value with the very checks the schema's fields call,
 and an irregular batch (a row that is not an object, a missing or extra key) goes back to
@@ -36,6 +38,7 @@ from server.validation.payload import Payload, kind_of
 __all__ = ["COLUMNWISE_FROM", "Batch", "Validator"]
 
 COLUMNWISE_FROM = 64
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class Validator:
         }
         self._schema = _FeatureSchema.from_dict(schema_fields, name="Features")()
         self._getter = _row_getter(self.names)
+        self._row_checks = [(f.name, self._checks[f.name], f.nullable) for f in self.features]
         self._matrix = (
             NumericMatrix(self.features) if NumericMatrix.applies_to(self.features) else None
         )
@@ -173,11 +177,12 @@ class Validator:
             return [
                 {"row": row, "problem": f"is {kind_of(record)}; expected an object of features"}
             ]
-        try:
-            self._schema.load(record)
-            problems: dict[str, list[str]] = {}
-        except ValidationError as error:
-            problems = error.normalized_messages()
+        problems: dict[str, list[str]] = {}
+        if not self._clean(record):
+            try:
+                self._schema.load(record)
+            except ValidationError as error:
+                problems = error.normalized_messages()
         details: list[Detail] = [
             {"row": row, "feature": name, "problem": text}
             for name in self.names
@@ -190,6 +195,18 @@ class Validator:
             suggestions = checks.close_features(first, missing)
             details.append({"row": row, "problem": checks.unknown_features(unknown, suggestions)})
         return details
+
+    def _clean(self, record: dict[str, Any]) -> bool:
+        """Whether the schema would pass the row, found with its own checks and no marshmallow
+        machinery (several times faster; marshmallow then only words the problems)."""
+        for name, check, nullable in self._row_checks:
+            value = record.get(name, _ABSENT)
+            if value is None:
+                if not nullable:
+                    return False
+            elif value is _ABSENT or check(value) is not None:
+                return False
+        return True
 
     def _check_columns(self, columns: dict[str, Sequence[Any]]) -> None:
         """Check column after column; each stops at one more problem than can be listed."""
