@@ -183,3 +183,20 @@ def test_an_odd_method_and_a_long_query_string_stay_out_of_the_access_log(
     assert line["method"] == "OTHER"
     assert SECRET_TEXT not in logs.text and "ZQXJ" not in logs.text
     assert "ZQXJ" not in response.get_data(as_text=True)
+
+
+def test_the_largest_json_integer_for_a_number_feature_is_a_warning_not_a_fault(
+    binary_artefact: Path, row: dict[str, Any]
+) -> None:
+    body = json.dumps({**row, "mean radius": 0}).replace(
+        '"mean radius": 0', '"mean radius": 18446744073709551615'
+    )
+    client = create_app(Settings(artefact=binary_artefact)).test_client()
+    for data in (body, '{"instances": [' + ",".join([body] * 70) + "]}"):
+        response = client.post("/predict", data=data, content_type="application/json")
+        assert response.status_code == 200
+        assert response.get_json()["warnings"][0] == {
+            "row": 0,
+            "feature": "mean radius",
+            "problem": "above the largest value seen in training",
+        }
