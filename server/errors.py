@@ -32,6 +32,9 @@ __all__ = [
 JSON_MIMETYPE = "application/json"
 # One problem in a request: its row, the feature (when there is one) and what is wrong.
 Detail = dict[str, object]
+# Problems listed in one error. Validation stops looking once it has found one more than
+# this (to know that there are more), so a request costs what its answer shows.
+MAX_DETAILS = 100
 
 
 class MalformedJSONError(RequestError):
@@ -54,7 +57,9 @@ class UnsupportedMediaTypeError(RequestError):
     code = "unsupported_media_type"
 
     def __init__(self, received: str) -> None:
-        super().__init__(f"expected Content-Type {JSON_MIMETYPE}, got {received or 'none'}")
+        # The sent type is not repeated: it is request text, of any length.
+        got = "another type" if received else "none"
+        super().__init__(f"expected Content-Type {JSON_MIMETYPE}, got {got}")
 
 
 class InvalidPayloadError(RequestError):
@@ -87,17 +92,23 @@ class TooManyRowsError(RequestError):
 
 
 class InvalidInputError(RequestError):
-    """Rows do not match the feature schema; details name each row and feature."""
+    """Rows do not match the feature schema; details name each row and feature.
+
+    ``found`` holds the problems in row order, at most ``MAX_DETAILS + 1`` of them: the
+    first ``MAX_DETAILS`` are listed, and one more only says that there are more.
+    """
 
     status = 422
     code = "invalid_input"
 
-    def __init__(self, details: list[Detail], total: int) -> None:
-        shown = "" if total == len(details) else f" (the first {len(details)} are listed)"
-        super().__init__(
-            f"{total} problem(s) with the input{shown}; see GET /metadata for the schema",
-            details,
+    def __init__(self, found: list[Detail]) -> None:
+        details = found[:MAX_DETAILS]
+        count = (
+            f"more than {MAX_DETAILS} problems with the input (the first {MAX_DETAILS} are listed)"
+            if len(found) > MAX_DETAILS
+            else f"{len(found)} problem(s) with the input"
         )
+        super().__init__(f"{count}; see GET /metadata for the schema", details)
 
 
 class UnseenCategoryError(RequestError):

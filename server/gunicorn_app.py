@@ -8,6 +8,8 @@ both take their options from :func:`gunicorn_options`, so they serve identically
 - ``preload_app``: the model is loaded and self-tested once in the master, and the workers
   fork from it and share its memory.
 - gunicorn's own access log is off; the app writes JSON lines without feature values.
+- requests gunicorn refuses itself get the JSON error shape, and its error log no request
+  text (the ``post_worker_init`` and ``pre_request`` hooks from :mod:`server.http`).
 - before forking, the master freezes its heap for the garbage collector (see
   :func:`freeze_heap`).
 
@@ -32,7 +34,7 @@ from gunicorn.app.base import BaseApplication
 
 from packager.capture import TYPICAL, synthetic_rows
 from server.errors import ListenError
-from server.http import EXTENSION, State, create_app
+from server.http import EXTENSION, State, create_app, install_refusals, log_request_start
 from server.settings import Settings
 
 __all__ = ["GunicornServer", "check_address", "curl_example", "gunicorn_options", "serve"]
@@ -67,6 +69,10 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         # and servers started side by side would contend for the one path.
         "control_socket_disable": True,
         "pre_fork": freeze_heap,
+        # gunicorn's own refusals (malformed requests) in the JSON error shape, and its
+        # error log kept free of request text.
+        "post_worker_init": install_refusals,
+        "pre_request": log_request_start,
     }
     # The worker heartbeat file on a RAM disk never blocks on a slow or read-only disk.
     if os.path.isdir(_SHARED_MEMORY) and os.access(_SHARED_MEMORY, os.W_OK):

@@ -15,6 +15,7 @@ from server.errors import (
     MalformedJSONError,
     TooManyRowsError,
 )
+from server.validation import checks
 from server.validation.payload import parse_body, read_payload
 from server.validation.validator import Validator
 
@@ -75,7 +76,6 @@ def both_paths(body: Any, **options: Any) -> tuple[tuple[str, Any], tuple[str, A
         ({"smoker": "yes"}, "smoker", "expected true or false, got a string"),
         ({"smoker": 1}, "smoker", "expected true or false, got a number"),
         ({"note": 3}, "note", "expected a string, got a number"),
-        ({"extra": 1}, "extra", "unknown feature; this model was not trained on it"),
     ],
 )
 def test_validation_names_row_feature_and_expected_kind(
@@ -153,10 +153,67 @@ def test_validation_unscorable_other_feature_keeps_unseen_category_a_warning() -
 
 def test_validation_error_message_lists_only_the_first_hundred_details() -> None:
     body = {"instances": [row(age="x")] * 150}
-    with pytest.raises(InvalidInputError) as caught:
-        Validator(SPEC).validate(read_payload(body, max_rows=1000))
-    assert len(caught.value.details) == 100
-    assert "150 problem(s)" in caught.value.message
+    for path in both_validators():
+        with pytest.raises(InvalidInputError) as caught:
+            path.validate(read_payload(body, max_rows=1000))
+        assert [d["row"] for d in caught.value.details] == list(range(100))
+        assert "more than 100 problems" in caught.value.message
+
+
+def test_validation_counts_exactly_the_problems_it_lists_up_to_the_cap() -> None:
+    body = {"instances": [row(age="x")] * 100}
+    for path in both_validators():
+        with pytest.raises(InvalidInputError) as caught:
+            path.validate(read_payload(body, max_rows=1000))
+        assert len(caught.value.details) == 100
+        assert caught.value.message.startswith("100 problem(s)")
+
+
+@pytest.mark.parametrize(
+    ("body", "first"),
+    [
+        ({"instances": [{}] * 9999}, {"row": 0, "feature": "age", "problem": checks.MISSING}),
+        (
+            {"instances": [{key: [] for key in GOOD}] * 9999},
+            {"row": 0, "feature": "age", "problem": "expected an integer, got an array"},
+        ),
+        (
+            {"columns": list(GOOD), "data": [[None] * len(GOOD)] * 9999},
+            {"row": 0, "feature": "age", "problem": checks.NULL},
+        ),
+        (
+            {"columns": ["x"], "data": [[1]] * 9999},
+            {"row": 0, "feature": "age", "problem": checks.MISSING},
+        ),
+        (
+            {"columns": ["a", "b"], "data": [[]] * 9999},
+            {"row": 0, "problem": "has 0 values; expected 2, one per column"},
+        ),
+    ],
+)
+def test_validation_of_a_large_bad_batch_stops_at_the_cap(
+    body: Any, first: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+    real = InvalidInputError.__init__
+
+    def count(self: InvalidInputError, found: list[Any]) -> None:
+        built.append(len(found))
+        real(self, found)
+
+    monkeypatch.setattr(InvalidInputError, "__init__", count)
+    for path in both_validators():
+        with pytest.raises(InvalidInputError) as caught:
+            path.validate(read_payload(body, max_rows=10_000))
+        assert len(caught.value.details) == 100 and caught.value.details[0] == first
+        assert "more than 100 problems" in caught.value.message
+    # Every path gave up soon after the cap (at worst one more than it per feature, on the
+    # column path) instead of collecting all ~60,000 problems.
+    assert built and max(built) <= 101 * len(GOOD)
+
+
+def both_validators() -> list[Validator]:
+    return [Validator(SPEC, columnwise_from=10**9), Validator(SPEC, columnwise_from=1)]
 
 
 def test_validation_returns_columns_in_training_order() -> None:
@@ -177,7 +234,7 @@ def test_validation_returns_columns_in_training_order() -> None:
         ({"columns": list(GOOD), "data": []}, EmptyBatchError, "no rows"),
         ({"instances": [GOOD] * 11}, TooManyRowsError, "11 rows; at most 10"),
         ({"columns": "age", "data": [[1]]}, InvalidPayloadError, "array of feature names"),
-        ({"columns": ["age", "age"], "data": [[1, 2]]}, InvalidPayloadError, "age more than once"),
+        ({"columns": ["age", "age"], "data": [[1, 2]]}, InvalidPayloadError, "repeats 1 name"),
         ({"columns": ["age"], "data": {"x": 1}}, InvalidPayloadError, '"data" is an object'),
         ({"columns": ["age", "sex"], "data": [[1]]}, InvalidInputError, "1 problem"),
         ({"columns": ["age"], "data": [5]}, InvalidInputError, "1 problem"),
@@ -247,3 +304,126 @@ def test_validation_number_matrix_holds_nulls_as_nan_in_training_order() -> None
     assert batch.warnings == [
         {"row": 1, "feature": "a", "problem": "above the largest value seen in training"}
     ]
+
+
+@pytest.mark.parametrize("value", [2**63, 2**64 - 1, 1e19, -(2.0**63) - 4096, 9.3e18, -1e300])
+def test_validation_refuses_integers_the_training_type_cannot_hold(value: Any) -> None:
+    body = {"instances": [GOOD, row(age=value)]}
+    by_rows, by_columns = both_paths(body)
+    assert (
+        by_rows
+        == by_columns
+        == (
+            "invalid_input",
+            [
+                {
+                    "row": 1,
+                    "feature": "age",
+                    "problem": "outside the range of this feature's type (int64)",
+                }
+            ],
+        )
+    )
+
+
+@pytest.mark.parametrize("value", [2**63 - 1, -(2**63)])
+def test_validation_accepts_the_extremes_of_the_integer_type(value: int) -> None:
+    by_rows, by_columns = both_paths({"instances": [GOOD, row(age=value)]})
+    assert by_rows == by_columns
+    assert by_rows[0] == "ok"
+
+
+NARROW = InputSpec(
+    format="dataframe",
+    names_generated=False,
+    features=(
+        FeatureSpec("count", "integer", nullable=True, dtype="Int32"),
+        FeatureSpec("level", "number", nullable=False, dtype="float32"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "feature", "type_name"),
+    [
+        ({"count": 2**31}, "count", "int32"),
+        ({"count": -(2**31) - 1}, "count", "int32"),
+        ({"level": 1e39}, "level", "float32"),
+        ({"level": -(2**200)}, "level", "float32"),
+    ],
+)
+def test_validation_refuses_numbers_beyond_narrower_training_types(
+    changes: dict[str, Any], feature: str, type_name: str
+) -> None:
+    body = {"instances": [{"count": None, "level": 1.0}, {"count": 3, "level": 2.5, **changes}]}
+    by_rows = outcome(Validator(NARROW, columnwise_from=10**9), body)
+    by_columns = outcome(Validator(NARROW, columnwise_from=1), body)
+    problem = f"outside the range of this feature's type ({type_name})"
+    assert (
+        by_rows
+        == by_columns
+        == (
+            "invalid_input",
+            [{"row": 1, "feature": feature, "problem": problem}],
+        )
+    )
+
+
+def test_validation_number_matrix_refuses_values_a_float32_feature_cannot_hold() -> None:
+    spec = InputSpec(
+        format="dataframe",
+        names_generated=False,
+        features=(FeatureSpec("level", "number", nullable=False, dtype="float32"),),
+    )
+    body = {"instances": [{"level": 1.0}, {"level": 3.5e38}]}
+    assert outcome(Validator(spec, columnwise_from=1), body) == (
+        "invalid_input",
+        [
+            {
+                "row": 1,
+                "feature": "level",
+                "problem": "outside the range of this feature's type (float32)",
+            }
+        ],
+    )
+
+
+def test_validation_counts_unknown_keys_without_repeating_them() -> None:
+    secret = SECRET_TEXT * 700  # 10 KB of a key that could be a patient's name
+    body = {"instances": [row(**{secret: 1, "x" + SECRET_TEXT: 2}), GOOD]}
+    by_rows, by_columns = both_paths(body)
+    assert (
+        by_rows
+        == by_columns
+        == (
+            "invalid_input",
+            [
+                {
+                    "row": 0,
+                    "problem": "2 unknown features (names are not repeated back); "
+                    "this model was not trained on them",
+                }
+            ],
+        )
+    )
+    assert SECRET_TEXT[:6] not in repr(by_rows)
+
+
+def test_validation_suggests_the_missing_feature_an_unknown_key_looks_like() -> None:
+    code, details = outcome(Validator(SPEC), {"instances": [row(bmi=..., bmii=25.0)]})
+    assert code == "invalid_input"
+    assert details == [
+        {"row": 0, "feature": "bmi", "problem": checks.MISSING},
+        {
+            "row": 0,
+            "problem": "an unknown feature (names are not repeated back); this model was not "
+            'trained on it; did you mean "bmi"?',
+        },
+    ]
+
+
+def test_payload_refuses_repeated_column_names_without_repeating_them_in_linear_time() -> None:
+    columns = [SECRET_TEXT, *(f"c{i}" for i in range(200_000)), SECRET_TEXT]
+    with pytest.raises(InvalidPayloadError) as caught:
+        read_payload({"columns": columns, "data": [[1] * len(columns)]}, max_rows=10)
+    assert caught.value.message == '"columns" repeats 1 name(s); name each column once'

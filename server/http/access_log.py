@@ -1,10 +1,12 @@
 """The JSON-lines access log: one line per request, without feature values.
 
-Each line holds: time, request id, method, route (the matched rule, never the raw path),
-status, rows, latency in milliseconds, the artefact's hash, and the client's name when API
-keys are required (``flask.g.client``, set by ``server.http.auth``; never the key). The
-request id is taken from an ``X-Request-ID`` header when it is a sane token, otherwise
-generated, and is sent back in the same header.
+Each line holds: time, request id, method, route (the matched rule, never the raw path
+or query string), status, rows, latency in milliseconds, the artefact's hash, and the
+client's name when API keys are required (``flask.g.client``, set by ``server.http.auth``;
+never the key). The request id is taken from an ``X-Request-ID`` header when it is a sane
+token, otherwise generated, and is sent back in the same header. No other request text
+reaches the line: a method that is not one of HTTP's standard methods is logged as
+``"OTHER"``.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ from flask import Flask, Response, g, request
 
 from server.logs import ACCESS_LOGGER
 
-__all__ = ["REQUEST_ID_HEADER", "install_access_log"]
+__all__ = ["REQUEST_ID_HEADER", "install_access_log", "logged_method"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Ids from clients go into logs and headers: accept only short, plain tokens.
 _SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+# Methods logged as sent; any other is text of the client's choosing, of any length.
+_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
+OTHER_METHOD = "OTHER"
 
 
 def request_id(given: str | None) -> str:
@@ -32,6 +39,11 @@ def request_id(given: str | None) -> str:
     if given is not None and _SANE_ID.fullmatch(given):
         return given
     return uuid.uuid4().hex
+
+
+def logged_method(method: str) -> str:
+    """The method as the access log shows it: a standard one as sent, else ``"OTHER"``."""
+    return method if method in _METHODS else OTHER_METHOD
 
 
 def install_access_log(app: Flask, model_sha256: str) -> None:
@@ -53,7 +65,7 @@ def install_access_log(app: Flask, model_sha256: str) -> None:
             line = {
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                 "request_id": rid,
-                "method": request.method,
+                "method": logged_method(request.method),
                 "route": request.url_rule.rule if request.url_rule else None,
                 "status": response.status_code,
                 "rows": g.get("rows"),

@@ -13,6 +13,7 @@ from server.http.access_log import install_access_log
 from server.http.audit_trail import install_audit_trail
 from server.http.auth import install_auth
 from server.http.metadata import metadata_document
+from server.http.refusals import register_body_errors
 from server.http.responses import register_error_handlers
 from server.http.routes import EXTENSION, State, blueprint
 from server.logs import SERVER_LOGGER, configure_logging
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions[EXTENSION] = state
     register_error_handlers(app)
+    register_body_errors(app)
     install_access_log(app, runtime.artefact.sha256)
     if audit is not None:
         install_audit_trail(app, audit, state.model)

@@ -20,7 +20,7 @@ from packager.errors import RequestError
 from server.errors import JSON_MIMETYPE, Detail
 from server.logs import SERVER_LOGGER
 
-__all__ = ["error_response", "json_response", "register_error_handlers"]
+__all__ = ["error_body", "error_response", "json_response", "register_error_handlers"]
 
 log = logging.getLogger(SERVER_LOGGER)
 
@@ -39,9 +39,14 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status=status, mimetype=JSON_MIMETYPE)
 
 
+def error_body(code: str, message: str, details: list[Detail]) -> bytes:
+    """The one JSON error body, serialized."""
+    return orjson.dumps({"error": {"code": code, "message": message, "details": details}})
+
+
 def error_response(status: int, code: str, message: str, details: list[Detail]) -> Response:
-    """The one JSON error body."""
-    return json_response({"error": {"code": code, "message": message, "details": details}}, status)
+    """The one JSON error body, as a response."""
+    return Response(error_body(code, message, details), status=status, mimetype=JSON_MIMETYPE)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -3,12 +3,21 @@
 A check returns ``None`` for an acceptable value or a problem that names the expected and
 the received JSON kind, never the value. The marshmallow fields (row by row) and the
 column-wise fast path both call these, so they cannot disagree on a message.
+
+Numbers must also fit the type the model was trained on (an ``int64`` holds less than
+JSON allows), so that building the model's input cannot overflow. Unknown feature names
+are request text (a key can be a patient's name): they are counted, never repeated.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
+from itertools import islice
+from typing import NamedTuple
+
+import numpy as np
 
 from packager.artefact import FeatureSpec, Label
 from server.validation.payload import kind_of
@@ -19,17 +28,28 @@ __all__ = [
     "MISSING",
     "NON_FINITE",
     "NULL",
-    "UNKNOWN",
     "UNSEEN_CATEGORY",
+    "Bounds",
     "Check",
     "category_types",
+    "close_features",
+    "type_bounds",
+    "unknown_features",
     "value_check",
 ]
 
 Check = Callable[[object], "str | None"]
 
+
+class Bounds(NamedTuple):
+    """The smallest and largest value a feature's training type holds, and the type's name."""
+
+    low: int | float
+    high: int | float
+    type_name: str
+
+
 MISSING = "missing; every feature of the schema is required"
-UNKNOWN = "unknown feature; this model was not trained on it"
 NULL = "null is not allowed; this feature had no missing values in training"
 NON_FINITE = "expected a finite number"
 ABOVE_RANGE = "above the largest value seen in training"
@@ -37,6 +57,9 @@ BELOW_RANGE = "below the smallest value seen in training"
 UNSEEN_CATEGORY = "a category not seen in training"
 
 _LABEL_KINDS: dict[type, str] = {str: "a string", int: "a number", float: "a number"}
+# Unknown names longer than this are not typos of a feature name: no suggestion is looked for.
+_SUGGEST_UP_TO = 64
+_SUGGESTIONS = 3
 
 
 def category_types(categories: list[Label] | None) -> frozenset[type]:
@@ -50,13 +73,58 @@ def category_types(categories: list[Label] | None) -> frozenset[type]:
     return found
 
 
+def type_bounds(feature: FeatureSpec) -> Bounds | None:
+    """The range of a number or integer feature's training type, where JSON can exceed it.
+
+    Integers are held as their recorded type (pandas' nullable ``Int64`` as ``int64``; an
+    unknown integer type as ``int64``); floats narrower than ``float64`` by their largest
+    finite value. ``None`` when every JSON number fits (``float64`` features).
+    """
+    try:
+        dtype = np.dtype(feature.dtype.lower())
+    except TypeError:
+        dtype = np.dtype(np.float64)
+    if feature.kind == "integer":
+        if dtype.kind not in "iu":
+            dtype = np.dtype(np.int64)
+        info = np.iinfo(dtype)
+        return Bounds(int(info.min), int(info.max), dtype.name)
+    if feature.kind == "number" and dtype.kind == "f" and dtype.itemsize < 8:
+        largest = float(np.finfo(dtype).max)
+        return Bounds(-largest, largest, dtype.name)
+    return None
+
+
+def unknown_features(count: int, suggestions: Iterable[str] = ()) -> str:
+    """The problem for ``count`` keys that are not features; their names are not repeated."""
+    them = "it" if count == 1 else "them"
+    found = "an unknown feature" if count == 1 else f"{count} unknown features"
+    message = f"{found} (names are not repeated back); this model was not trained on {them}"
+    named = list(suggestions)
+    if named:
+        quoted = " or ".join(f'"{name}"' for name in named)
+        message += f"; did you mean {quoted}?"
+    return message
+
+
+def close_features(unknown: Iterable[str], candidates: Collection[str]) -> list[str]:
+    """Features (from ``candidates``) that the first few unknown names look like typos of."""
+    found: list[str] = []
+    for key in islice(unknown, _SUGGESTIONS):
+        if len(key) <= _SUGGEST_UP_TO:
+            for name in difflib.get_close_matches(key, candidates, n=1, cutoff=0.75):
+                if name not in found:
+                    found.append(name)
+    return found
+
+
 def value_check(feature: FeatureSpec) -> Check:
     """The check for one non-null value of ``feature`` (nulls are handled by the caller)."""
     kind = feature.kind
-    if kind == "number":
-        return _number
-    if kind == "integer":
-        return _integer
+    bounds = type_bounds(feature)
+    if kind in ("number", "integer"):
+        check = _number if kind == "number" else _integer
+        return check if bounds is None else _bounded(check, bounds)
     if kind == "boolean":
         return _boolean
     if kind == "string":
@@ -84,6 +152,19 @@ def _integer(value: object) -> str | None:
             return None
         return "expected an integer, got a number with a fractional part"
     return f"expected an integer, got {kind_of(value)}"
+
+
+def _bounded(check: Check, bounds: Bounds) -> Check:
+    low, high, name = bounds
+    outside = f"outside the range of this feature's type ({name})"
+
+    def bounded(value: object) -> str | None:
+        problem = check(value)
+        if problem is None and not low <= value <= high:  # type: ignore[operator]
+            return outside
+        return problem
+
+    return bounded
 
 
 def _boolean(value: object) -> str | None:

@@ -31,6 +31,10 @@ class NumericMatrix:
         self.lows = np.array([np.nan if f.min is None else f.min for f in features])
         self.highs = np.array([np.nan if f.max is None else f.max for f in features])
         self.accepted = frozenset({int, float} | ({NoneType} if self.nullable.any() else set()))
+        # Features held as float32 (or narrower) overflow to inf above their largest value.
+        bounds = [checks.type_bounds(f) for f in features]
+        self.largest = np.array([np.inf if b is None else b.high for b in bounds])
+        self.narrow = any(b is not None for b in bounds)
 
     @staticmethod
     def applies_to(features: Sequence[FeatureSpec]) -> bool:
@@ -39,12 +43,14 @@ class NumericMatrix:
 
     def build(self, flat: list[Any], rows: int) -> np.ndarray | None:
         """The batch (values row after row) as a matrix, or None if some value is not a
-        finite number or an allowed null."""
+        finite number that fits its feature's type, or an allowed null."""
         kinds = set(map(type, flat))
         if not kinds <= self.accepted:
             return None
         matrix = np.array(flat, dtype=np.float64).reshape(rows, len(self.names))
         if np.isinf(matrix).any():
+            return None
+        if self.narrow and (np.abs(matrix) > self.largest).any():
             return None
         missing = np.isnan(matrix)
         # A NaN must come from a null (orjson yields no NaN), and only where nulls are allowed.

@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 
 from packager.artefact import FeatureSpec
-from server.errors import Detail, UnseenCategoryError
+from server.errors import MAX_DETAILS, Detail, UnseenCategoryError
 from server.validation import checks
-from server.validation.payload import MAX_DETAILS
 
 __all__ = ["Novelty"]
 
@@ -53,7 +52,9 @@ class Novelty:
                     warnings.append({"row": row, "feature": name, "problem": problem})
             elif name in self._categories:
                 refuse = self.strict_categories or name in self.unscorable
-                for row in _unseen(column, self._categories[name]):
+                rows_unseen = _unseen(column, self._categories[name])
+                # A refusal lists at most MAX_DETAILS rows: build no more than that.
+                for row in rows_unseen[:MAX_DETAILS] if refuse else rows_unseen:
                     detail: Detail = {
                         "row": row,
                         "feature": name,

@@ -10,13 +10,15 @@ An object whose only key is ``instances``, or whose keys are exactly ``columns``
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import orjson
 
 from server.errors import (
-    Detail,
+    MAX_DETAILS,
     EmptyBatchError,
     InvalidInputError,
     InvalidPayloadError,
@@ -26,7 +28,6 @@ from server.errors import (
 
 __all__ = ["MAX_DETAILS", "Payload", "kind_of", "parse_body", "read_payload"]
 
-MAX_DETAILS = 100
 _SHAPES = (
     'expected one instance as an object, {"instances": [{...}, ...]}, '
     'or {"columns": [...], "data": [[...], ...]}'
@@ -84,26 +85,33 @@ def read_payload(parsed: Any, max_rows: int) -> Payload:
         raise EmptyBatchError()
     if payload.rows > max_rows:
         raise TooManyRowsError(payload.rows, max_rows)
+    if payload.data is not None:
+        _check_row_shapes(payload.data, len(payload.columns or ()))
     return payload
 
 
 def _columnar(columns: Any, data: Any) -> Payload:
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise InvalidPayloadError('"columns" must be an array of feature names (strings)')
-    if len(set(columns)) != len(columns):
-        repeated = sorted({c for c in columns if columns.count(c) > 1})
-        raise InvalidPayloadError(f'"columns" names {", ".join(repeated)} more than once')
+    repeated = sum(1 for count in Counter(columns).values() if count > 1)
+    if repeated:
+        # The names are request text: count them, do not repeat them.
+        raise InvalidPayloadError(f'"columns" repeats {repeated} name(s); name each column once')
     if not isinstance(data, list):
         raise InvalidPayloadError(f'"data" is {kind_of(data)}; expected an array of rows')
-    width = len(columns)
-    if set(map(type, data)) - {list} or set(map(len, data)) - {width}:
-        details: list[Detail] = [
-            {"row": i, "problem": _row_shape_problem(row, width)}
-            for i, row in enumerate(data)
-            if not isinstance(row, list) or len(row) != width
-        ]
-        raise InvalidInputError(details[:MAX_DETAILS], len(details))
     return Payload(rows=len(data), columns=columns, data=data)
+
+
+def _check_row_shapes(data: list[Any], width: int) -> None:
+    """Refuse rows that are not arrays of ``width`` values, looking no further than the cap."""
+    if not set(map(type, data)) - {list} and not set(map(len, data)) - {width}:
+        return
+    wrong = (
+        {"row": i, "problem": _row_shape_problem(row, width)}
+        for i, row in enumerate(data)
+        if not isinstance(row, list) or len(row) != width
+    )
+    raise InvalidInputError(list(islice(wrong, MAX_DETAILS + 1)))
 
 
 def _row_shape_problem(row: Any, width: int) -> str:
