@@ -93,7 +93,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('DEPLOYML_PORT', '8000'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/readyz', timeout=4).status == 200 else 1)"]
 USER 10001:10001
-CMD ["gunicorn", "--config", "python:server.gunicorn_config", "server:create_app()"]
+CMD ["gunicorn", "--config", "python:server.gunicorn_config", "server.gunicorn_config:app()"]
 
 # -------------------------------------------------- example image (for compose)
 FROM base AS example

@@ -1,18 +1,22 @@
 """Gunicorn configuration from ``DEPLOYML_*`` variables, for the container's command line.
 
-    gunicorn --config python:server.gunicorn_config "server:create_app()"
+    gunicorn --config python:server.gunicorn_config "server.gunicorn_config:app()"
 
 runs the server exactly as ``deployml serve`` does (see :mod:`server.gunicorn_app`). A bad
 setting or an address that cannot be bound stops it here, in one line, before gunicorn loads
-the model.
+the model; an artefact that cannot be served stops it in one line in :func:`app`, as
+``deployml serve`` would, instead of gunicorn's traceback.
 """
 
 from __future__ import annotations
 
 import sys
 
+from flask import Flask
+
 from packager.errors import DeploymlError
 from server.gunicorn_app import check_address, gunicorn_options
+from server.http import create_app
 from server.settings import Settings
 
 try:
@@ -23,3 +27,11 @@ except DeploymlError as error:
     sys.exit(f"Error: {error.message}")
 
 globals().update(gunicorn_options(_settings))
+
+
+def app() -> Flask:
+    """The app gunicorn serves: loaded and self-tested once (``preload_app``), or one line."""
+    try:
+        return create_app(_settings)
+    except DeploymlError as error:
+        sys.exit(f"Error: {error.message}")

@@ -219,7 +219,7 @@ def test_the_container_command_answers_refusals_in_json_too(
     env = clean_env(
         DEPLOYML_ARTEFACT=str(regressor_artefact), DEPLOYML_PORT=str(port), DEPLOYML_WORKERS="1"
     )
-    with running([*command, "server:create_app()"], port, log, env):
+    with running([*command, "server.gunicorn_config:app()"], port, log, env):
         status, headers, body = Server(port, log).exchange(b"GET /livez?" + SENTINEL + b"\r\n\r\n")
     assert status == 400
     assert_json_error(status, headers, body, "malformed_request")

@@ -27,6 +27,15 @@ from packager import capture, package
 SECRET_TEXT = "ZQXJ-SECRET-7731"
 READY_WITHIN = 60.0
 DEPLOYML = [sys.executable, "-m", "deployml"]
+# What the image runs (Dockerfile CMD).
+CONTAINER_COMMAND = (
+    sys.executable,
+    "-m",
+    "gunicorn",
+    "--config",
+    "python:server.gunicorn_config",
+    "server.gunicorn_config:app()",
+)
 
 
 def free_port() -> int:
@@ -224,14 +233,7 @@ def test_container_command_serves_with_the_same_gunicorn_config(
     regressor_artefact: Path, tmp_path: Path
 ) -> None:
     port, log = free_port(), tmp_path / "gunicorn.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        "python:server.gunicorn_config",
-        "server:create_app()",
-    ]
+    command = [*CONTAINER_COMMAND]
     env = clean_env(
         DEPLOYML_ARTEFACT=str(regressor_artefact), DEPLOYML_PORT=str(port), DEPLOYML_WORKERS="1"
     )
@@ -239,6 +241,18 @@ def test_container_command_serves_with_the_same_gunicorn_config(
         status, body, _ = post(base, example_rows(regressor_artefact)[0])
         assert status == 200 and isinstance(body["predictions"][0], float)
     assert "Using worker: gthread" in log.read_text()
+
+
+def test_container_command_refuses_a_pickle_artefact_in_one_line(tmp_path: Path) -> None:
+    # The model is loaded after the config: its refusal is one line too, not a traceback.
+    old = Path(__file__).parent / "data" / "artefact-format-1.1"
+    command = [*CONTAINER_COMMAND]
+    env = clean_env(DEPLOYML_ARTEFACT=str(old), DEPLOYML_PORT=str(free_port()))
+    lines, _ = run_failing(command, env)
+    assert lines == [
+        f"Error: artefact {old} holds a pickle (model.joblib), which runs code when loaded; "
+        "load it only if you trust whoever wrote it, with DEPLOYML_ALLOW_PICKLE=true"
+    ]
 
 
 def test_a_key_from_keys_add_opens_a_real_server_that_never_logs_it(
@@ -335,14 +349,7 @@ def test_container_command_refuses_in_one_line_before_loading_the_model(
     binary_artefact: Path, tmp_path: Path, variables: dict[str, str], expected: str
 ) -> None:
     artefact, _ = tampered(binary_artefact, tmp_path)
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        "python:server.gunicorn_config",
-        "server:create_app()",
-    ]
+    command = [*CONTAINER_COMMAND]
     with busy_port() as port:
         env = clean_env(**{"DEPLOYML_ARTEFACT": str(artefact), "DEPLOYML_PORT": str(port)})
         env.update(variables)
