@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check a running deployml server from outside: readiness, /predict, /metadata, a 4xx error.
 
-    python .ci/check_service.py http://127.0.0.1:8000 [--deadline 90] [--examples examples.json]
+    python .ci/check_service.py http://127.0.0.1:8000 [--deadline 90] [--examples self_test.json]
 
 Sends SENTINEL as a feature value in one bad request; callers can check their logs lack it.
 
@@ -56,7 +56,7 @@ def wait_ready(base: str, deadline: float) -> None:
 
 
 def example_rows(base: str, examples: Path | None) -> list[dict[str, Any]]:
-    """Rows to score: the artefact's stored examples, else the server's own example."""
+    """Rows to score: the artefact's stored self-test rows, else the server's own example."""
     if examples is not None:
         stored = json.loads(examples.read_text())
         return list(stored["inputs"])[:3]
