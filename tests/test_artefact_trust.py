@@ -135,6 +135,19 @@ def test_the_imputer_and_forest_types_are_approved_and_recorded(tmp_path: Path) 
     assert manifest.model_file.trusted_types == ["numpy.dtype", "sklearn.tree._tree.Tree"]
 
 
+def test_a_skops_artefact_pins_the_skops_that_wrote_it_and_a_pickle_does_not(
+    pipeline_model: Any, patient_data: Any, tmp_path: Path
+) -> None:
+    from importlib import metadata
+
+    captured = capture(pipeline_model, *patient_data[:2])
+    skops = package(captured, tmp_path / "skops")
+    pickle = package(captured, tmp_path / "pickle", model_format="pickle")
+    assert f"skops=={metadata.version('skops')}" in (skops / "requirements.txt").read_text()
+    assert read_manifest(skops)[0].provenance.packages["skops"] == metadata.version("skops")
+    assert "skops" not in (pickle / "requirements.txt").read_text()
+
+
 def test_packaging_refuses_each_unapproved_type_by_name_and_writes_nothing(
     patient_data: Any, tmp_path: Path, runner: Callable[..., Result]
 ) -> None:

@@ -42,6 +42,7 @@ from packager.artefact.model_file import (
     ModelFormat,
     check_estimator,
     read_model_file,
+    recorded_with,
     skops_types,
     write_model_file,
 )
@@ -122,7 +123,7 @@ def package(
     Manifest.from_dict(captured.manifest.to_dict(), source=str(output / MANIFEST_FILE))
     with staged(output, directory=True) as build:
         model_file = _write_model(captured, build, output, model_format, trust)
-        manifest = replace(captured.manifest, model_file=model_file)
+        manifest = recorded_with(captured.manifest, model_file)
         manifest = _write_contents(replace(captured, manifest=manifest), build)
         _write_json(build / MANIFEST_FILE, manifest.to_dict())
     return output

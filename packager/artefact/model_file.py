@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import zipfile
+from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +22,13 @@ import skops.io
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from packager.artefact.manifest import MODEL_FILE, PICKLE_MODEL_FILE, ModelFile, Serializer
+from packager.artefact.manifest import (
+    MODEL_FILE,
+    PICKLE_MODEL_FILE,
+    Manifest,
+    ModelFile,
+    Serializer,
+)
 from packager.artefact.trust import check_recorded
 from packager.artefact.values import dotted_name
 from packager.errors import (
@@ -36,6 +44,7 @@ __all__ = [
     "check_estimator",
     "read_model_file",
     "read_pickle",
+    "recorded_with",
     "skops_types",
     "write_model_file",
     "write_pickle",
@@ -174,3 +183,13 @@ def check_estimator(obj: Any, source: str) -> None:
     except TypeError:
         # check_is_fitted refuses objects that are not estimators in its sense.
         raise NotAnEstimatorError(source, dotted_name(obj)) from None
+
+
+def recorded_with(manifest: Manifest, model_file: ModelFile) -> Manifest:
+    """``manifest`` naming ``model_file``; a skops file's reader joins the pinned packages, as
+    what wrote the file is part of what is needed to read it."""
+    packages = dict(manifest.provenance.packages)
+    if model_file.serializer == "skops":
+        packages["skops"] = metadata.version("skops")
+    provenance = replace(manifest.provenance, packages=packages)
+    return replace(manifest, model_file=model_file, provenance=provenance)
