@@ -48,6 +48,7 @@ class Settings:
     strict_categories: bool = False
     strict_versions: bool = False
     timeout: int = 30
+    client_timeout: int = 15
 
     @classmethod
     def from_env(
@@ -161,4 +162,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "strict_categories": _boolean,
     "strict_versions": _boolean,
     "timeout": _bounded(*TIMEOUTS),
+    "client_timeout": _bounded(*TIMEOUTS),
 }

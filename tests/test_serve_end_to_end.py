@@ -111,7 +111,7 @@ def test_serve_predicts_over_gunicorn_and_logs_json_lines_without_values(
     output = log.read_text()
     access = [json.loads(line) for line in output.splitlines() if line.startswith('{"time"')]
     assert any(line["request_id"] == "e2e-1" and line["status"] == 200 for line in access)
-    assert "Using worker: gthread" in output
+    assert "Using worker: ReadingWorker" in output
     assert SECRET_TEXT not in output
 
 
@@ -172,4 +172,4 @@ def test_container_command_serves_with_the_same_gunicorn_config(
     with running(command, port, log, env) as base:
         status, body, _ = post(base, example_rows(regressor_artefact)[0])
         assert status == 200 and isinstance(body["predictions"][0], float)
-    assert "Using worker: gthread" in log.read_text()
+    assert "Using worker: ReadingWorker" in log.read_text()

@@ -31,6 +31,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         "DEPLOYML_STRICT_CATEGORIES": "yes",
         "DEPLOYML_STRICT_VERSIONS": "on",
         "DEPLOYML_TIMEOUT": "12",
+        "DEPLOYML_CLIENT_TIMEOUT": "7",
     }
     # A field added without its variable (or a variable without its field) fails here.
     assert set(env) == {f"DEPLOYML_{field.name.upper()}" for field in fields(Settings)}
@@ -48,6 +49,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         strict_categories=True,
         strict_versions=True,
         timeout=12,
+        client_timeout=7,
     )
     assert settings.model_thread_limit == 2
 
@@ -79,6 +81,7 @@ def test_settings_ignore_blank_values() -> None:
         ("DEPLOYML_STRICT_CATEGORIES", "maybe", "expected one of true/false"),
         ("DEPLOYML_STRICT_VERSIONS", "2", "expected one of true/false"),
         ("DEPLOYML_TIMEOUT", "0", "must be from 1 to 3600"),
+        ("DEPLOYML_CLIENT_TIMEOUT", "0", "must be from 1 to 3600"),
     ],
 )
 def test_settings_refuse_bad_value_naming_the_variable(

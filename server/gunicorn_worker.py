@@ -1,0 +1,200 @@
+"""gunicorn's threaded worker, reading each request whole before a thread takes it.
+
+gunicorn's ``gthread`` worker hands a connection to one of its threads as soon as a byte
+arrives, and the thread then blocks until the rest of the request comes: two clients that send
+a request line and wait hold both threads of the default two workers for ever, and nothing
+else is answered. This worker reads in its event loop instead, without blocking, until it
+holds the request's head and the body its framing announces (see
+:mod:`server.request_framing`); only then does a thread parse and answer it, from memory. A
+slow client therefore costs a socket and its bytes so far, never a thread.
+
+A client has ``client_timeout`` seconds from its first byte (or from connecting) to send the
+whole request; then it gets a 408 in the JSON error shape and the connection is closed. A
+connection that sends nothing is closed without an answer. A request that asks for
+``Expect: 100-continue`` is told to continue by the event loop (gunicorn may send a second,
+harmless, 100 before its answer). Requests whose framing gunicorn refuses, and bodies over
+``max_body_bytes``, go to a thread as soon as that is clear, and are refused from there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import socket
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import orjson
+from gunicorn.workers.gthread import ThreadWorker
+
+from server.request_framing import Head, chunked_end, parse_head
+
+__all__ = ["ReadingWorker", "reading_worker"]
+
+_RECEIVE_BYTES = 256 * 1024
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# gunicorn's longest request line and header field, when its limits are switched off (0).
+_LINE_CAP = 8190
+_FIELDS_CAP = 32768
+
+
+def _timeout_response() -> bytes:
+    body = orjson.dumps(
+        {
+            "error": {
+                "code": "request_timeout",
+                "message": "the request was not received in time",
+                "details": [],
+            }
+        }
+    )
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+_TIMEOUT_RESPONSE = _timeout_response()
+
+
+@dataclass
+class _Incoming:
+    """A connection whose request is still arriving."""
+
+    conn: Any  # gunicorn's TConn
+    deadline: float
+    buffer: bytearray = field(default_factory=bytearray)
+    head: Head | None = None
+    chunk_resume: int = 0
+    continued: bool = False
+
+
+class ReadingWorker(ThreadWorker):
+    """A ``gthread`` worker whose event loop reads requests whole; see the module docstring."""
+
+    client_timeout: float = 15.0
+    max_body_bytes: int = 10 * 2**20
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # In arrival order, which is deadline order: every deadline is arrival + client_timeout.
+        self.incoming: dict[Any, _Incoming] = {}
+        line = self.cfg.limit_request_line or _LINE_CAP
+        fields = self.cfg.limit_request_fields or _FIELDS_CAP
+        field_size = self.cfg.limit_request_field_size or _LINE_CAP
+        self.line_cap = line + 2
+        self.head_cap = line + fields * (field_size + 2) + 4
+
+    def enqueue_req(self, conn: Any) -> None:
+        """Give ``conn`` to a thread once its request is whole; until then, read it here."""
+        if getattr(conn, "request_whole", False):
+            conn.request_whole = False
+            super().enqueue_req(conn)
+            return
+        # A new or kept-alive connection, or one whose client pipelined its next request.
+        leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
+        incoming = _Incoming(conn, time.monotonic() + self.client_timeout, bytearray(leftover))
+        conn.sock.setblocking(False)
+        self.incoming[conn] = incoming
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, incoming))
+        if leftover:
+            self._advance(incoming)
+
+    def handle(self, conn: Any) -> Any:
+        """In a thread: put the bytes read by the event loop in front of gunicorn's parser."""
+        whole = conn.__dict__.pop("whole_request", None)
+        if whole is not None:
+            conn.init()
+            conn.parser.unreader.unread(whole)
+        return super().handle(conn)
+
+    def murder_pending(self) -> None:
+        """Also close connections whose request is late, and all of them when stopping."""
+        super().murder_pending()
+        now = time.monotonic()
+        for incoming in list(self.incoming.values()):
+            if self.alive and incoming.deadline > now:
+                break
+            self._drop(incoming, answer=self.alive and bool(incoming.buffer))
+
+    def _on_readable(self, incoming: _Incoming, sock: socket.socket) -> None:
+        try:
+            data = sock.recv(_RECEIVE_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client closed, or reset, before sending a whole request
+            self._drop(incoming, answer=False)
+            return
+        incoming.buffer += data
+        self._advance(incoming)
+
+    def _advance(self, incoming: _Incoming) -> None:
+        """Hand the request to a thread if it is whole, or if waiting would not help."""
+        if incoming.head is None:
+            incoming.head = parse_head(incoming.buffer)
+            if incoming.head is None:
+                if self._head_too_long(incoming.buffer):
+                    self._hand_over(incoming)  # gunicorn answers 414 or 431
+                return
+            incoming.chunk_resume = incoming.head.end
+        head = incoming.head
+        if self._body_whole(incoming, head):
+            self._hand_over(incoming)
+        elif head.expects_continue and not incoming.continued:
+            incoming.continued = True
+            self._send_quietly(incoming.conn.sock, _CONTINUE)
+
+    def _head_too_long(self, buffer: bytearray) -> bool:
+        """Whether gunicorn would refuse this unfinished head already."""
+        return len(buffer) > self.head_cap or (b"\n" not in buffer and len(buffer) > self.line_cap)
+
+    def _body_whole(self, incoming: _Incoming, head: Head) -> bool:
+        """Whether the body is in, or will be refused without reading more of it."""
+        buffer = incoming.buffer
+        if head.odd or len(buffer) - head.end > self.max_body_bytes:
+            return True
+        if head.chunked:
+            end, incoming.chunk_resume = chunked_end(buffer, incoming.chunk_resume)
+            return end is not None
+        length = head.content_length or 0
+        return length > self.max_body_bytes or len(buffer) >= head.end + length
+
+    def _hand_over(self, incoming: _Incoming) -> None:
+        conn = incoming.conn
+        self._forget(incoming)
+        conn.whole_request = bytes(incoming.buffer)
+        conn.request_whole = True
+        conn.data_ready = True  # gunicorn must not wait for more bytes before parsing
+        self.enqueue_req(conn)
+
+    def _drop(self, incoming: _Incoming, answer: bool) -> None:
+        self._forget(incoming)
+        if answer:
+            self._send_quietly(incoming.conn.sock, _TIMEOUT_RESPONSE)
+        self.nr_conns -= 1
+        incoming.conn.close()
+
+    def _forget(self, incoming: _Incoming) -> None:
+        del self.incoming[incoming.conn]
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.poller.unregister(incoming.conn.sock)
+
+    @staticmethod
+    def _send_quietly(sock: socket.socket, data: bytes) -> None:
+        """Send without blocking the event loop; a client not reading loses the bytes."""
+        with contextlib.suppress(OSError):
+            sock.send(data)
+
+
+def reading_worker(client_timeout: int, max_body_bytes: int) -> type[ReadingWorker]:
+    """The worker class for these limits (gunicorn takes a class, not an instance)."""
+    return type(
+        "ReadingWorker",
+        (ReadingWorker,),
+        {"client_timeout": float(client_timeout), "max_body_bytes": max_body_bytes},
+    )
