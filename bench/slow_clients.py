@@ -9,9 +9,12 @@ a whole head announcing a 1,000-byte JSON body and then trickle the body a byte 
 Meanwhile one normal client sends ``POST /predict`` (the server's own example from
 ``/metadata``, a new connection each time, a 10 s timeout) and records each latency.
 
+With ``--reconnect`` each slow client opens a new connection as soon as the server closes
+its last one, so the server faces that many slow connections for the whole run.
+
 After ``--seconds`` it prints the normal client's p50, p99 and errors, and for each kind of
-slow connection how many the server closed and how long they stayed open (those still open at
-the end are counted as open for the whole run). ``--json`` prints the same as one JSON object.
+slow connection how many the server closed, after how long (median), how many were still open
+at the end, and the longest any stayed open. ``--json`` prints the same as one JSON object.
 Standard library only, so it runs against any server, in a container or not.
 """
 
@@ -94,6 +97,26 @@ def slow_connection(
         sock.close()
 
 
+def slow_client(
+    host: str,
+    port: int,
+    kind: str,
+    stop_at: float,
+    interval: float,
+    reconnect: bool,
+    results: list[SlowResult],
+) -> None:
+    """One slow connection, or (with ``reconnect``) one after another until ``stop_at``."""
+    while time.monotonic() < stop_at:
+        result = SlowResult(kind)
+        results.append(result)
+        slow_connection(host, port, kind, stop_at, interval, result)
+        if not reconnect:
+            return
+        if result.refused:
+            time.sleep(interval)
+
+
 def example_body(host: str, port: int) -> bytes:
     """The server's own example request, from /metadata."""
     connection = http.client.HTTPConnection(host, port, timeout=NORMAL_TIMEOUT)
@@ -158,7 +181,9 @@ def summary(slow: list[SlowResult], normal: NormalResults, seconds: float) -> di
             "closed_by_server": len(closed),
             "still_open_at_end": len(mine) - len(closed) - sum(r.refused for r in mine),
             "median_s_open_when_closed": round(statistics.median(closed), 1) if closed else None,
-            "max_s_open_when_closed": round(max(closed), 1) if closed else None,
+            "max_s_open": round(max(r.seconds_open for r in mine if not r.refused), 1)
+            if len(mine) > sum(r.refused for r in mine)
+            else None,
             "run_s": seconds,
         }
     return report
@@ -171,6 +196,7 @@ def main() -> None:
     parser.add_argument("--slow-bodies", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between bytes")
+    parser.add_argument("--reconnect", action="store_true", help="reopen closed slow ones")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     url = urllib.parse.urlsplit(args.base)
@@ -179,14 +205,14 @@ def main() -> None:
 
     stop_at = time.monotonic() + args.seconds
     kinds = ["header"] * args.slow_headers + ["body"] * args.slow_bodies
-    slow = [SlowResult(kind) for kind in kinds]
+    slow: list[SlowResult] = []
     threads = [
         threading.Thread(
-            target=slow_connection,
-            args=(host, port, result.kind, stop_at, args.interval, result),
+            target=slow_client,
+            args=(host, port, kind, stop_at, args.interval, args.reconnect, slow),
             daemon=True,
         )
-        for result in slow
+        for kind in kinds
     ]
     for thread in threads:
         thread.start()
@@ -209,9 +235,9 @@ def main() -> None:
             s = report[f"slow_{kind}"]
             print(
                 f"slow {kind}: {s['connections']} opened, {s['refused']} refused, "
-                f"{s['closed_by_server']} closed by the server (median "
-                f"{s['median_s_open_when_closed']} s, max {s['max_s_open_when_closed']} s "
-                f"open), {s['still_open_at_end']} still open after {args.seconds:.0f} s"
+                f"{s['closed_by_server']} closed by the server after a median "
+                f"{s['median_s_open_when_closed']} s, {s['still_open_at_end']} still open at "
+                f"the end; the longest was open {s['max_s_open']} s of {args.seconds:.0f} s"
             )
 
 
