@@ -5,7 +5,9 @@
 
 Opens ``--slow-headers`` connections that send a request line and then one header byte every
 ``--interval`` seconds, never finishing the head, and ``--slow-bodies`` connections that send
-a whole head announcing a 1,000-byte JSON body and then trickle the body a byte at a time.
+a whole head announcing a 1,000-byte JSON body and then trickle the body a byte at a time,
+and ``--slow-closers`` connections that ask for ``GET /livez`` with ``Connection: close`` and
+never close their end once answered.
 Meanwhile one normal client sends ``POST /predict`` (the server's own example from
 ``/metadata``, a new connection each time, a 10 s timeout) and records each latency.
 
@@ -70,6 +72,9 @@ def slow_connection(
         result.refused = True
         return
     sock.settimeout(interval)
+    if kind == "closer":
+        hold_open(sock, b"GET /livez HTTP/1.1\r\nHost: slow\r\nConnection: close\r\n\r\n", result)
+        return
     if kind == "header":
         first, trickle = b"POST /predict HTTP/1.1\r\nHost: slow\r\nX-Slow: ", b"a"
     else:
@@ -97,6 +102,23 @@ def slow_connection(
         sock.close()
 
 
+# Sockets of slow closers, kept from the garbage collector so they stay open until the end.
+_HELD: list[socket.socket] = []
+
+
+def hold_open(sock: socket.socket, request: bytes, result: SlowResult) -> None:
+    """Send ``request``, read the answer to the server's end, and never close this end."""
+    try:
+        sock.sendall(request)
+        while sock.recv(65536):
+            pass
+        result.closed_by_server = True
+    except OSError:
+        result.closed_by_server = True
+    result.seconds_open = time.monotonic() - result.opened
+    _HELD.append(sock)
+
+
 def slow_client(
     host: str,
     port: int,
@@ -113,7 +135,7 @@ def slow_client(
         slow_connection(host, port, kind, stop_at, interval, result)
         if not reconnect:
             return
-        if result.refused:
+        if result.refused or kind == "closer":  # a closer comes back every interval
             time.sleep(interval)
 
 
@@ -170,7 +192,7 @@ def summary(slow: list[SlowResult], normal: NormalResults, seconds: float) -> di
             "max_ms": round(1000 * max(normal.latencies, default=0.0), 1),
         }
     }
-    for kind in ("header", "body"):
+    for kind in ("header", "body", "closer"):
         mine = [result for result in slow if result.kind == kind]
         if not mine:
             continue
@@ -194,6 +216,7 @@ def main() -> None:
     parser.add_argument("base", help="the server, e.g. http://127.0.0.1:8000")
     parser.add_argument("--slow-headers", type=int, default=10)
     parser.add_argument("--slow-bodies", type=int, default=0)
+    parser.add_argument("--slow-closers", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between bytes")
     parser.add_argument("--reconnect", action="store_true", help="reopen closed slow ones")
@@ -204,7 +227,11 @@ def main() -> None:
     body = example_body(host, port)
 
     stop_at = time.monotonic() + args.seconds
-    kinds = ["header"] * args.slow_headers + ["body"] * args.slow_bodies
+    kinds = (
+        ["header"] * args.slow_headers
+        + ["body"] * args.slow_bodies
+        + ["closer"] * args.slow_closers
+    )
     slow: list[SlowResult] = []
     threads = [
         threading.Thread(
@@ -230,7 +257,7 @@ def main() -> None:
         f"normal /predict: {n['answered']} answered, p50 {n['p50_ms']} ms, "
         f"p99 {n['p99_ms']} ms, max {n['max_ms']} ms, errors {n['errors'] or 'none'}"
     )
-    for kind in ("header", "body"):
+    for kind in ("header", "body", "closer"):
         if f"slow_{kind}" in report:
             s = report[f"slow_{kind}"]
             print(

@@ -8,12 +8,20 @@ holds the request's head and the body its framing announces (see
 :mod:`server.request_framing`); only then does a thread parse and answer it, from memory. A
 slow client therefore costs a socket and its bytes so far, never a thread.
 
-A client has ``client_timeout`` seconds from its first byte (or from connecting) to send the
-whole request; then it gets a 408 in the JSON error shape and the connection is closed. A
+A client has ``client_timeout`` seconds from connecting (on a kept-alive connection, from the
+first byte of its next request) to send the whole request; then it gets a 408 in the JSON error shape and the connection is closed. A
 connection that sends nothing is closed without an answer. A request that asks for
 ``Expect: 100-continue`` is told to continue by the event loop (gunicorn may send a second,
 harmless, 100 before its answer). Requests whose framing gunicorn refuses, and bodies over
 ``max_body_bytes``, go to a thread as soon as that is clear, and are refused from there.
+
+The bytes held for unfinished requests are bounded: past four bodies of ``max_body_bytes``,
+a connection that has sent more than 64 KiB is not read further until others finish (its
+deadline still runs), while small requests are still read and answered.
+
+Connections are closed in the event loop too: gunicorn's own close waits, on the loop's
+thread, up to two seconds for the client to close its end, so a client that never does
+stalled the worker; here the wait is one more socket in the loop.
 """
 
 from __future__ import annotations
@@ -33,7 +41,14 @@ from server.request_framing import Head, chunked_end, parse_head
 
 __all__ = ["ReadingWorker", "reading_worker"]
 
-_RECEIVE_BYTES = 256 * 1024
+_RECEIVE_BYTES = 64 * 1024
+# Whole request bodies' worth of bytes a worker holds for requests still arriving. Beyond it,
+# connections holding more than _SMALL_BYTES are paused (not read) until others finish, so
+# clients that send large bodies and stall cannot exhaust memory; small requests still pass.
+_BUDGET_BODIES = 4
+_SMALL_BYTES = 64 * 1024
+# How long a closed connection is drained for the client's last bytes (gunicorn's own figure).
+_LINGER_SECONDS = 2.0
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # gunicorn's longest request line and header field, when its limits are switched off (0).
 _LINE_CAP = 8190
@@ -82,6 +97,11 @@ class ReadingWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         # In arrival order, which is deadline order: every deadline is arrival + client_timeout.
         self.incoming: dict[Any, _Incoming] = {}
+        self.paused: dict[Any, _Incoming] = {}
+        self.buffered = 0
+        # Sockets closing: written out, waiting (at most _LINGER_SECONDS) for the client's end.
+        self.lingering: dict[socket.socket, float] = {}
+        self.budget = _BUDGET_BODIES * self.max_body_bytes
         line = self.cfg.limit_request_line or _LINE_CAP
         fields = self.cfg.limit_request_fields or _FIELDS_CAP
         field_size = self.cfg.limit_request_field_size or _LINE_CAP
@@ -97,6 +117,7 @@ class ReadingWorker(ThreadWorker):
         # A new or kept-alive connection, or one whose client pipelined its next request.
         leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
         incoming = _Incoming(conn, time.monotonic() + self.client_timeout, bytearray(leftover))
+        self.buffered += len(leftover)
         conn.sock.setblocking(False)
         self.incoming[conn] = incoming
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, incoming))
@@ -111,10 +132,30 @@ class ReadingWorker(ThreadWorker):
             conn.parser.unreader.unread(whole)
         return super().handle(conn)
 
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        """Close a finished connection in the event loop, without waiting for the client.
+
+        gunicorn's own close waits up to two seconds for the client to close its end, on the
+        event loop's thread: a client that never does stalls the whole worker that long.
+        """
+        try:
+            finished = fs.cancelled() or not fs.result()
+        except Exception:
+            finished = False  # gunicorn closes it at once
+        if not finished:
+            super().finish_request(conn, fs)
+            return
+        self.nr_conns -= 1
+        self._linger(conn.sock)
+
     def murder_pending(self) -> None:
         """Also close connections whose request is late, and all of them when stopping."""
         super().murder_pending()
         now = time.monotonic()
+        for sock, deadline in list(self.lingering.items()):
+            if self.alive and deadline > now:
+                break
+            self._close_lingering(sock)
         for incoming in list(self.incoming.values()):
             if self.alive and incoming.deadline > now:
                 break
@@ -131,7 +172,12 @@ class ReadingWorker(ThreadWorker):
             self._drop(incoming, answer=False)
             return
         incoming.buffer += data
+        self.buffered += len(data)
         self._advance(incoming)
+        over_budget = self.buffered > self.budget and len(incoming.buffer) > _SMALL_BYTES
+        if over_budget and incoming.conn in self.incoming:
+            self.poller.unregister(sock)
+            self.paused[incoming.conn] = incoming
 
     def _advance(self, incoming: _Incoming) -> None:
         """Hand the request to a thread if it is whole, or if waiting would not help."""
@@ -174,15 +220,55 @@ class ReadingWorker(ThreadWorker):
 
     def _drop(self, incoming: _Incoming, answer: bool) -> None:
         self._forget(incoming)
+        self.nr_conns -= 1
         if answer:
             self._send_quietly(incoming.conn.sock, _TIMEOUT_RESPONSE)
-        self.nr_conns -= 1
-        incoming.conn.close()
+            self._linger(incoming.conn.sock)
+        else:
+            incoming.conn.close()
 
     def _forget(self, incoming: _Incoming) -> None:
         del self.incoming[incoming.conn]
+        self.buffered -= len(incoming.buffer)
+        if self.paused.pop(incoming.conn, None) is None:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self.poller.unregister(incoming.conn.sock)
+        while self.paused and self.buffered <= self.budget:
+            conn = next(iter(self.paused))  # the longest paused first
+            paused = self.paused.pop(conn)
+            self.poller.register(
+                conn.sock, selectors.EVENT_READ, partial(self._on_readable, paused)
+            )
+
+    def _linger(self, sock: socket.socket) -> None:
+        """Send the client our end of the connection, then drain its last bytes until it closes.
+
+        Closing with unread bytes would reset the connection, which can cut off the answer.
+        """
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            sock.setblocking(False)
+            self.poller.register(sock, selectors.EVENT_READ, self._on_lingering_readable)
+        except (OSError, ValueError):
+            sock.close()
+            return
+        self.lingering[sock] = time.monotonic() + _LINGER_SECONDS
+
+    def _on_lingering_readable(self, sock: socket.socket) -> None:
+        try:
+            if sock.recv(_RECEIVE_BYTES):
+                return
+        except BlockingIOError:
+            return
+        except OSError:
+            pass
+        self._close_lingering(sock)
+
+    def _close_lingering(self, sock: socket.socket) -> None:
+        del self.lingering[sock]
         with contextlib.suppress(KeyError, ValueError, OSError):
-            self.poller.unregister(incoming.conn.sock)
+            self.poller.unregister(sock)
+        sock.close()
 
     @staticmethod
     def _send_quietly(sock: socket.socket, data: bytes) -> None:

@@ -202,6 +202,11 @@ def test_serve_answers_while_ten_slow_clients_hang_and_closes_them_when_late(
             raw_request(port, b"POST /predict HTTP/1.1\r\nHost: a\r\nX-Wait: ") for _ in range(9)
         ]
         slow.append(raw_request(port, b"POST /predict HTTP/1.1\r\nContent-Length: 900\r\n\r\n[1,"))
+        # Clients that never close their end once answered (gunicorn waits 2 s for each).
+        closers = [
+            raw_request(port, b"GET /livez HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            for _ in range(4)
+        ]
         hung_at = time.monotonic()
         for _ in range(3):
             started = time.monotonic()
@@ -211,6 +216,8 @@ def test_serve_answers_while_ten_slow_clients_hang_and_closes_them_when_late(
             assert status == 200 and len(body["predictions"]) == 1
             assert time.monotonic() - started < 1.0
         answers = [read_until_closed(sock) for sock in slow]
+        for sock in closers:
+            sock.close()
         assert time.monotonic() - hung_at < 3 + 3  # the timeout, and the worker loop's second
     for answer in answers:
         status_line, _, rest = answer.partition(b"\r\n")
