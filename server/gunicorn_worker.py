@@ -11,10 +11,10 @@ slow client therefore costs a socket and its bytes so far, never a thread.
 A client has ``client_timeout`` seconds from connecting (on a kept-alive connection, from the
 first byte of its next request) to send the whole request; then it gets a 408 in the JSON
 error shape and the connection is closed. A connection that sends nothing is closed without an
-answer. A request that asks for
-``Expect: 100-continue`` is told to continue by the event loop (gunicorn may send a second,
-harmless, 100 before its answer). Requests whose framing gunicorn refuses, and bodies over
-``max_body_bytes``, go to a thread as soon as that is clear, and are refused from there.
+answer. A request that asks for ``Expect: 100-continue`` is told to continue by the event
+loop (gunicorn may send a second, harmless, 100 before its answer). Requests whose framing
+gunicorn refuses, and bodies over ``max_body_bytes``, go to a thread as soon as that is clear,
+and are refused from there.
 
 The bytes held for unfinished requests are bounded: past four bodies of ``max_body_bytes``,
 a connection that has sent more than 64 KiB is not read further until others finish (its
