@@ -73,7 +73,8 @@ def slow_connection(
         return
     sock.settimeout(interval)
     if kind == "closer":
-        hold_open(sock, b"GET /livez HTTP/1.1\r\nHost: slow\r\nConnection: close\r\n\r\n", result)
+        request = b"GET /livez HTTP/1.1\r\nHost: slow\r\nConnection: close\r\n\r\n"
+        hold_open(sock, request, stop_at, result)
         return
     if kind == "header":
         first, trickle = b"POST /predict HTTP/1.1\r\nHost: slow\r\nX-Slow: ", b"a"
@@ -106,13 +107,17 @@ def slow_connection(
 _HELD: list[socket.socket] = []
 
 
-def hold_open(sock: socket.socket, request: bytes, result: SlowResult) -> None:
+def hold_open(sock: socket.socket, request: bytes, stop_at: float, result: SlowResult) -> None:
     """Send ``request``, read the answer to the server's end, and never close this end."""
     try:
         sock.sendall(request)
-        while sock.recv(65536):
-            pass
-        result.closed_by_server = True
+        while time.monotonic() < stop_at:
+            try:
+                if not sock.recv(65536):
+                    result.closed_by_server = True
+                    break
+            except TimeoutError:
+                continue
     except OSError:
         result.closed_by_server = True
     result.seconds_open = time.monotonic() - result.opened

@@ -35,10 +35,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import orjson
 from gunicorn.workers.gthread import ThreadWorker
 
-from server.request_framing import Head, chunked_end, parse_head
+from server.request_framing import CONTINUE, TIMEOUT_ANSWER, Head, chunked_end, parse_head
 
 __all__ = ["ReadingWorker", "reading_worker"]
 
@@ -50,30 +49,9 @@ _BUDGET_BODIES = 4
 _SMALL_BYTES = 64 * 1024
 # How long a closed connection is drained for the client's last bytes (gunicorn's own figure).
 _LINGER_SECONDS = 2.0
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # gunicorn's longest request line and header field, when its limits are switched off (0).
 _LINE_CAP = 8190
 _FIELDS_CAP = 32768
-
-
-def _timeout_response() -> bytes:
-    body = orjson.dumps(
-        {
-            "error": {
-                "code": "request_timeout",
-                "message": "the request was not received in time",
-                "details": [],
-            }
-        }
-    )
-    head = (
-        "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-_TIMEOUT_RESPONSE = _timeout_response()
 
 
 @dataclass
@@ -85,6 +63,7 @@ class _Incoming:
     buffer: bytearray = field(default_factory=bytearray)
     head: Head | None = None
     chunk_resume: int = 0
+    scanned: int = 0  # how much of an unfinished head has been searched for its end
     continued: bool = False
 
 
@@ -183,7 +162,7 @@ class ReadingWorker(ThreadWorker):
     def _advance(self, incoming: _Incoming) -> None:
         """Hand the request to a thread if it is whole, or if waiting would not help."""
         if incoming.head is None:
-            incoming.head = parse_head(incoming.buffer)
+            incoming.head = self._head(incoming)
             if incoming.head is None:
                 if self._head_too_long(incoming.buffer):
                     self._hand_over(incoming)  # gunicorn answers 414 or 431
@@ -194,11 +173,20 @@ class ReadingWorker(ThreadWorker):
             self._hand_over(incoming)
         elif head.expects_continue and not incoming.continued:
             incoming.continued = True
-            self._send_quietly(incoming.conn.sock, _CONTINUE)
+            self._send_quietly(incoming.conn.sock, CONTINUE)
+
+    @staticmethod
+    def _head(incoming: _Incoming) -> Head | None:
+        """The head, once a blank line has arrived; only new bytes are searched for one."""
+        buffer, start = incoming.buffer, max(0, incoming.scanned - 3)
+        incoming.scanned = len(buffer)
+        if buffer.find(b"\n\n", start) == -1 and buffer.find(b"\r\n\r\n", start) == -1:
+            return None
+        return parse_head(buffer)
 
     def _head_too_long(self, buffer: bytearray) -> bool:
         """Whether gunicorn would refuse this unfinished head already."""
-        return len(buffer) > self.head_cap or (b"\n" not in buffer and len(buffer) > self.line_cap)
+        return len(buffer) > self.head_cap or (len(buffer) > self.line_cap and b"\n" not in buffer)
 
     def _body_whole(self, incoming: _Incoming, head: Head) -> bool:
         """Whether the body is in, or will be refused without reading more of it."""
@@ -223,7 +211,7 @@ class ReadingWorker(ThreadWorker):
         self._forget(incoming)
         self.nr_conns -= 1
         if answer:
-            self._send_quietly(incoming.conn.sock, _TIMEOUT_RESPONSE)
+            self._send_quietly(incoming.conn.sock, TIMEOUT_ANSWER)
             self._linger(incoming.conn.sock)
         else:
             incoming.conn.close()

@@ -5,13 +5,20 @@ has all of it: the head (up to the blank line) and the body its ``Content-Length
 framing announces. Anything odd (a duplicate or non-numeric length, a transfer coding other
 than chunked, bad chunk framing, a body over the limit) counts as complete here: gunicorn's
 parser or the app then refuses it from the bytes already read, without waiting for more.
+
+It also holds the two answers the worker writes itself, before any thread: ``100 Continue``
+and the ``408`` for a request that did not arrive in time, in the JSON error shape.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Head", "chunked_end", "parse_head"]
+import orjson
+
+__all__ = ["CONTINUE", "TIMEOUT_ANSWER", "Head", "chunked_end", "parse_head"]
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 _HEAD_ENDS = (b"\r\n\r\n", b"\n\n")
 
@@ -101,3 +108,23 @@ def _trailers_end(buffer: bytes | bytearray, position: int) -> int | None:
         if not buffer[position:line_end].strip():
             return line_end + 1
         position = line_end + 1
+
+
+def _timeout_answer() -> bytes:
+    body = orjson.dumps(
+        {
+            "error": {
+                "code": "request_timeout",
+                "message": "the whole request did not arrive in time",
+                "details": [],
+            }
+        }
+    )
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+TIMEOUT_ANSWER = _timeout_answer()
