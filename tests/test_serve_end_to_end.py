@@ -249,3 +249,32 @@ def test_serve_answers_requests_sent_in_pieces_pipelined_chunked_or_expecting_co
         assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
         sock.sendall(body)
         assert b"HTTP/1.1 200 OK\r\n" in read_until_closed(sock)
+
+
+def test_serve_stops_reading_large_unfinished_bodies_past_its_budget_until_others_finish(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    # The worker holds four bodies' worth (400,000 bytes) of unfinished requests.
+    env = clean_env(DEPLOYML_MAX_REQUEST_BYTES="100000", DEPLOYML_CLIENT_TIMEOUT="20")
+    head = b"POST /predict HTTP/1.1\r\nConnection: close\r\nContent-Length: 99000\r\n\r\n"
+    answered = b"HTTP/1.1 415 "  # read whole and refused: no JSON Content-Type
+    with running(command, port, log, env) as base:
+        stalled = []
+        for _ in range(5):  # all but the last byte of each body; the fifth is over the budget
+            stalled.append(raw_request(port, head + b" " * 98_999))
+            time.sleep(0.3)
+        last = stalled.pop()
+        last.sendall(b"1")
+        last.settimeout(1.5)
+        with pytest.raises(TimeoutError):
+            last.recv(1024)  # its last byte is not read: the connection is paused
+        status, _, _ = post(base, example_rows(binary_artefact)[0])
+        assert status == 200  # a small request is still read and answered
+        stalled[0].sendall(b"1")  # one finishes: the paused one is read again
+        assert read_until_closed(stalled[0]).startswith(answered)
+        last.settimeout(10)
+        assert read_until_closed(last).startswith(answered)
+        for sock in stalled[1:]:
+            sock.close()
