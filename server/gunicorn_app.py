@@ -5,6 +5,9 @@ both take their options from :func:`gunicorn_options`, so they serve identically
 
 - ``gthread`` workers keep client connections alive between requests, which saves a TCP
   handshake per prediction; ``DEPLOYML_WORKER_THREADS`` (default 1) sets their threads.
+  Their class, ``server.gunicorn_worker.ReadingWorker``, reads each request whole (within
+  ``DEPLOYML_CLIENT_TIMEOUT`` seconds) before a thread takes it, so slow clients hold no
+  thread.
 - ``preload_app``: the model is loaded and self-tested once in the master, and the workers
   fork from it and share its memory.
 - gunicorn's own access log is off; the app writes JSON lines without feature values.
@@ -34,6 +37,7 @@ from gunicorn.app.base import BaseApplication
 
 from packager.capture import TYPICAL, synthetic_rows
 from server.errors import ListenError
+from server.gunicorn_worker import reading_worker
 from server.http import EXTENSION, State, create_app, install_refusals, log_request_start
 from server.settings import Settings
 
@@ -55,7 +59,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "bind": [settings.bind],
         "workers": settings.workers,
-        "worker_class": "gthread",
+        "worker_class": reading_worker(settings.client_timeout, settings.max_request_bytes),
         "threads": settings.worker_threads,
         "preload_app": True,
         "keepalive": KEEPALIVE_SECONDS,

@@ -62,6 +62,7 @@ class Settings:
     api_keys_file: Path | None = None
     allow_pickle: bool = False
     expected_sha256: str | None = None
+    client_timeout: int = 15
 
     def __post_init__(self) -> None:
         if self.audit_log is not None and self.audit_key is None:
@@ -228,4 +229,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "api_keys_file": _keys_file,
     "allow_pickle": _boolean,
     "expected_sha256": _sha256,
+    "client_timeout": _bounded(*TIMEOUTS),
 }

@@ -109,7 +109,7 @@ def test_concurrent_requests_to_real_gunicorn_each_get_one_whole_chained_line(
     records = [orjson.loads(line) for f in report.files for line in f.read_bytes().splitlines()]
     assert sorted(r["request_id"] for r in records) == sorted(f"load-{i}" for i in range(REQUESTS))
     assert {r["status"] for r in records} == {200}
-    assert "Using worker: gthread" in log.read_text()
+    assert "Using worker: ReadingWorker" in log.read_text()
 
 
 def test_real_gunicorn_refuses_unaudited_answers_and_recovers(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from gunicorn.workers.gthread import ThreadWorker
 
 from server.errors import ListenError
 from server.gunicorn_app import check_address, curl_example, gunicorn_options
@@ -75,10 +76,14 @@ def test_serve_reports_a_bad_environment_variable_in_one_line(
 
 
 def test_gunicorn_options_preload_the_model_and_keep_connections_alive() -> None:
-    options = gunicorn_options(Settings(host="0.0.0.0", port=9000, workers=3, worker_threads=2))
+    options = gunicorn_options(
+        Settings(host="0.0.0.0", port=9000, workers=3, worker_threads=2, client_timeout=7)
+    )
     assert options["bind"] == ["0.0.0.0:9000"]
     assert (options["workers"], options["threads"]) == (3, 2)
-    assert options["worker_class"] == "gthread" and options["preload_app"] is True
+    worker = options["worker_class"]
+    assert issubclass(worker, ThreadWorker) and options["preload_app"] is True
+    assert (worker.client_timeout, worker.max_body_bytes) == (7, Settings().max_request_bytes)
     assert options["keepalive"] > 0 and options["accesslog"] is None
     assert callable(options["pre_fork"])
 

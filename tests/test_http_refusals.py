@@ -201,14 +201,15 @@ def test_an_odd_method_and_query_string_reach_the_access_log_as_other_and_nothin
     assert_no_sentinel(log)
 
 
-def test_a_request_cut_short_is_logged_by_its_error_type_only(server: Server) -> None:
-    marker = "Ignored premature client disconnection. NoMoreData"
-    before = server.log.read_text(errors="replace").count(marker)
+def test_a_request_cut_short_leaves_no_request_text_in_the_log(server: Server) -> None:
+    # deployml's worker reads a request whole before a thread takes it: one cut short is
+    # dropped in its event loop, and nothing of it is logged.
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(b"GET /livez?patient=" + SENTINEL)
-    log = server.log_after(marker, before + 1)
-    assert log.count(marker) == before + 1
-    assert_no_sentinel(log)
+    time.sleep(0.5)
+    status, _, _ = server.exchange(b"GET /livez HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert status == 200
+    assert_no_sentinel(server.log.read_text(errors="replace"))
 
 
 def test_the_container_command_answers_refusals_in_json_too(

@@ -146,7 +146,7 @@ def test_serve_predicts_over_gunicorn_and_logs_json_lines_without_values(
     output = log.read_text()
     access = [json.loads(line) for line in output.splitlines() if line.startswith('{"time"')]
     assert any(line["request_id"] == "e2e-1" and line["status"] == 200 for line in access)
-    assert "Using worker: gthread" in output
+    assert "Using worker: ReadingWorker" in output
     assert SECRET_TEXT not in output
 
 
@@ -240,7 +240,7 @@ def test_container_command_serves_with_the_same_gunicorn_config(
     with running(command, port, log, env) as base:
         status, body, _ = post(base, example_rows(regressor_artefact)[0])
         assert status == 200 and isinstance(body["predictions"][0], float)
-    assert "Using worker: gthread" in log.read_text()
+    assert "Using worker: ReadingWorker" in log.read_text()
 
 
 def test_container_command_refuses_a_pickle_artefact_in_one_line(tmp_path: Path) -> None:
@@ -393,3 +393,108 @@ def test_serve_banner_curl_holds_a_row_made_from_the_schema_never_a_stored_real_
     for row in real:
         assert json.dumps(row, separators=(",", ":")) not in output
         assert json.dumps(row) not in output
+
+
+def raw_request(port: int, data: bytes) -> socket.socket:
+    """A connection that has sent ``data`` and waits."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(data)
+    return sock
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    received = b""
+    with sock:
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def test_serve_answers_while_ten_slow_clients_hang_and_closes_them_when_late(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port)]
+    row = example_rows(binary_artefact)[0]
+    # The default two workers of one thread each, which two such clients used to block.
+    with running(command, port, log, clean_env(DEPLOYML_CLIENT_TIMEOUT="3")) as base:
+        slow = [
+            raw_request(port, b"POST /predict HTTP/1.1\r\nHost: a\r\nX-Wait: ") for _ in range(9)
+        ]
+        slow.append(raw_request(port, b"POST /predict HTTP/1.1\r\nContent-Length: 900\r\n\r\n[1,"))
+        # Clients that never close their end once answered (gunicorn waits 2 s for each).
+        closers = [
+            raw_request(port, b"GET /livez HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            for _ in range(4)
+        ]
+        hung_at = time.monotonic()
+        for _ in range(3):
+            started = time.monotonic()
+            with urllib.request.urlopen(f"{base}/livez", timeout=5) as response:
+                assert response.status == 200
+            status, body, _ = post(base, row)
+            assert status == 200 and len(body["predictions"]) == 1
+            assert time.monotonic() - started < 1.0
+        answers = [read_until_closed(sock) for sock in slow]
+        for sock in closers:
+            sock.close()
+        assert time.monotonic() - hung_at < 3 + 3  # the timeout, and the worker loop's second
+    for answer in answers:
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert status_line == b"HTTP/1.1 408 Request Timeout"
+        assert json.loads(rest.partition(b"\r\n\r\n")[2])["error"]["code"] == "request_timeout"
+
+
+def test_serve_answers_requests_sent_in_pieces_pipelined_chunked_or_expecting_continue(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    body = json.dumps(example_rows(binary_artefact)[0]).encode()
+    head = b"POST /predict HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+    whole = head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    with running(command, port, log, clean_env()):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            for start in range(0, len(whole), 50):  # in pieces
+                sock.sendall(whole[start : start + 50])
+                time.sleep(0.01)
+            sock.sendall(whole * 2 + head + b"Connection: close\r\n" + whole[len(head) :])
+            assert read_until_closed(sock).count(b"HTTP/1.1 200 OK\r\n") == 4
+        chunked = head + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:9], body[9:]))
+        with raw_request(port, chunked + chunks + b"0\r\n\r\n") as sock:
+            assert read_until_closed(sock).startswith(b"HTTP/1.1 200 OK\r\n")
+        expecting = head + b"Expect: 100-continue\r\nConnection: close\r\n"
+        sock = raw_request(port, expecting + b"Content-Length: %d\r\n\r\n" % len(body))
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        assert b"HTTP/1.1 200 OK\r\n" in read_until_closed(sock)
+
+
+def test_serve_stops_reading_large_unfinished_bodies_past_its_budget_until_others_finish(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    # The worker holds four bodies' worth (400,000 bytes) of unfinished requests.
+    env = clean_env(DEPLOYML_MAX_REQUEST_BYTES="100000", DEPLOYML_CLIENT_TIMEOUT="20")
+    head = b"POST /predict HTTP/1.1\r\nConnection: close\r\nContent-Length: 99000\r\n\r\n"
+    answered = b"HTTP/1.1 415 "  # read whole and refused: no JSON Content-Type
+    with running(command, port, log, env) as base:
+        stalled = []
+        for _ in range(5):  # all but the last byte of each body; the fifth is over the budget
+            stalled.append(raw_request(port, head + b" " * 98_999))
+            time.sleep(0.3)
+        last = stalled.pop()
+        last.sendall(b"1")
+        last.settimeout(1.5)
+        with pytest.raises(TimeoutError):
+            last.recv(1024)  # its last byte is not read: the connection is paused
+        status, _, _ = post(base, example_rows(binary_artefact)[0])
+        assert status == 200  # a small request is still read and answered
+        stalled[0].sendall(b"1")  # one finishes: the paused one is read again
+        assert read_until_closed(stalled[0]).startswith(answered)
+        last.settimeout(10)
+        assert read_until_closed(last).startswith(answered)
+        for sock in stalled[1:]:
+            sock.close()

@@ -41,6 +41,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         "DEPLOYML_API_KEYS_FILE": str(keys),
         "DEPLOYML_ALLOW_PICKLE": "true",
         "DEPLOYML_EXPECTED_SHA256": "AB" * 32,
+        "DEPLOYML_CLIENT_TIMEOUT": "7",
     }
     # A field added without its variable (or a variable without its field) fails here.
     assert set(env) == {f"DEPLOYML_{field.name.upper()}" for field in fields(Settings)}
@@ -66,6 +67,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         api_keys_file=keys,
         allow_pickle=True,
         expected_sha256="ab" * 32,
+        client_timeout=7,
     )
     assert settings.model_thread_limit == 2
 
@@ -100,6 +102,7 @@ def test_settings_ignore_blank_values() -> None:
         ("DEPLOYML_API_KEYS_FILE", "/no/such/keys", "/no/such/keys: cannot read it"),
         ("DEPLOYML_EXPECTED_SHA256", "ab" * 31, "expected a SHA-256: 64 hexadecimal digits"),
         ("DEPLOYML_EXPECTED_SHA256", "xy" * 32, "expected a SHA-256"),
+        ("DEPLOYML_CLIENT_TIMEOUT", "0", "must be from 1 to 3600"),
     ],
 )
 def test_settings_refuse_bad_value_naming_the_variable(
