@@ -15,6 +15,7 @@ from packager.review import VersionDifference
 
 __all__ = [
     "AuditUnavailableError",
+    "BodyTooLargeError",
     "EmptyBatchError",
     "InvalidInputError",
     "InvalidPayloadError",
@@ -77,6 +78,17 @@ class EmptyBatchError(RequestError):
 
     def __init__(self) -> None:
         super().__init__("the batch holds no rows; send at least one instance")
+
+
+class BodyTooLargeError(RequestError):
+    """The body, declared or chunked, is larger than ``DEPLOYML_MAX_REQUEST_BYTES``."""
+
+    status = 413
+    code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body is larger than the {limit:,} bytes this server accepts")
+        self.limit = limit
 
 
 class TooManyRowsError(RequestError):

@@ -64,6 +64,15 @@ def test_predict_refuses_bad_requests_with_the_json_error_shape(
     assert_error(response, status, code)
 
 
+def test_a_body_over_the_limit_names_the_limit_not_the_body(app: Flask) -> None:
+    response = app.test_client().post(
+        "/predict", data=b'{"pad": "' + b"x" * 5000 + b'"}', content_type="application/json"
+    )
+    error = assert_error(response, 413, "payload_too_large")
+    # The app's limit is 4096 bytes.
+    assert error["message"] == "the body is larger than the 4,096 bytes this server accepts"
+
+
 def test_predict_refuses_too_many_rows(app: Flask, row: dict[str, Any]) -> None:
     response = app.test_client().post("/predict", json={"instances": [row] * 4})
     error = assert_error(response, 413, "too_many_rows")

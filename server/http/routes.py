@@ -6,10 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from server.audit import AuditLog
-from server.errors import JSON_MIMETYPE, NotReadyError, UnsupportedMediaTypeError
+from server.errors import (
+    JSON_MIMETYPE,
+    BodyTooLargeError,
+    NotReadyError,
+    UnsupportedMediaTypeError,
+)
 from server.http.responses import json_response
 from server.runtime import Runtime
 from server.settings import Settings
@@ -73,10 +77,10 @@ def _body(settings: Settings) -> bytes:
         # large. Werkzeug's own limit would cut the body there and carry on with it.
         chunked: bytes = request.environ["wsgi.input"].read(limit + 1)
         if len(chunked) > limit:
-            raise RequestEntityTooLarge()
+            raise BodyTooLargeError(limit)
         return chunked
     if length > limit:
-        raise RequestEntityTooLarge()
+        raise BodyTooLargeError(limit)
     # Werkzeug's own reader copies a large body chunk by chunk; a tenth of a 10,000-row
     # request went there.
     body: bytes = request.environ["wsgi.input"].read(length)
