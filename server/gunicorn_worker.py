@@ -9,20 +9,17 @@ holds the request's head and the body its framing announces (see
 slow client therefore costs a socket and its bytes so far, never a thread.
 
 A client has ``client_timeout`` seconds from connecting (on a kept-alive connection, from the
-first byte of its next request) to send the whole request; then it gets a 408 in the JSON
-error shape and the connection is closed. A connection that sends nothing is closed without an
-answer. A request that asks for ``Expect: 100-continue`` is told to continue by the event
-loop (gunicorn may send a second, harmless, 100 before its answer). Requests whose framing
-gunicorn refuses, and bodies over ``max_body_bytes``, go to a thread as soon as that is clear,
-and are refused from there.
+first byte of its next request) to send the whole request, else a 408 in the JSON error shape
+and the connection is closed; one that sends nothing is closed without an answer. The event
+loop answers ``Expect: 100-continue`` (gunicorn may send a second, harmless, 100). Requests
+whose framing gunicorn refuses, and bodies over ``max_body_bytes``, go to a thread as soon as
+that is clear, and are refused from there.
 
-The bytes held for unfinished requests are bounded: past four bodies of ``max_body_bytes``,
-a connection that has sent more than 64 KiB is not read further until others finish (its
-deadline still runs), while small requests are still read and answered.
-
-Connections are closed in the event loop too: gunicorn's own close waits, on the loop's
-thread, up to two seconds for the client to close its end, so a client that never does
-stalled the worker; here the wait is one more socket in the loop.
+The bytes held for unfinished requests are bounded: past four bodies of ``max_body_bytes``, a
+connection that has sent more than 64 KiB is not read until others finish (its deadline still
+runs), while small requests are still read and answered. Connections are closed in the event
+loop too: gunicorn's own close waits up to two seconds, on the loop's thread, for the client to
+close its end, so a client that never did stalled the worker.
 """
 
 from __future__ import annotations
@@ -42,6 +39,9 @@ from server.request_framing import CONTINUE, TIMEOUT_ANSWER, Head, chunked_end, 
 __all__ = ["ReadingWorker", "reading_worker"]
 
 _RECEIVE_BYTES = 64 * 1024
+# Once the head is in, larger reads: each recv() gives up the GIL, and getting it back from a
+# busy thread can take a switch interval (5 ms), as gunicorn's own body reader notes.
+_BODY_RECEIVE_BYTES = 1024 * 1024
 # Whole request bodies' worth of bytes a worker holds for requests still arriving. Beyond it,
 # connections holding more than _SMALL_BYTES are paused (not read) until others finish, so
 # clients that send large bodies and stall cannot exhaust memory; small requests still pass.
@@ -109,7 +109,7 @@ class ReadingWorker(ThreadWorker):
         whole = conn.__dict__.pop("whole_request", None)
         if whole is not None:
             conn.init()
-            conn.parser.unreader.unread(whole)
+            _feed(conn.parser.unreader, whole, conn.__dict__.pop("head_end"))
         return super().handle(conn)
 
     def finish_request(self, conn: Any, fs: Any) -> None:
@@ -142,22 +142,28 @@ class ReadingWorker(ThreadWorker):
             self._drop(incoming, answer=self.alive and bool(incoming.buffer))
 
     def _on_readable(self, incoming: _Incoming, sock: socket.socket) -> None:
-        try:
-            data = sock.recv(_RECEIVE_BYTES)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:  # the client closed, or reset, before sending a whole request
-            self._drop(incoming, answer=False)
-            return
-        incoming.buffer += data
-        self.buffered += len(data)
-        self._advance(incoming)
-        over_budget = self.buffered > self.budget and len(incoming.buffer) > _SMALL_BYTES
-        if over_budget and incoming.conn in self.incoming:
-            self.poller.unregister(sock)
-            self.paused[incoming.conn] = incoming
+        # Read what has arrived, not one piece per wake-up: a 10 MB body would otherwise take
+        # 150 trips round the event loop.
+        while incoming.conn in self.incoming and incoming.conn not in self.paused:
+            size = _RECEIVE_BYTES if incoming.head is None else _BODY_RECEIVE_BYTES
+            try:
+                data = sock.recv(size)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:  # the client closed, or reset, before sending a whole request
+                self._drop(incoming, answer=False)
+                return
+            incoming.buffer += data
+            self.buffered += len(data)
+            self._advance(incoming)
+            over_budget = self.buffered > self.budget and len(incoming.buffer) > _SMALL_BYTES
+            if over_budget and incoming.conn in self.incoming:
+                self.poller.unregister(sock)
+                self.paused[incoming.conn] = incoming
+            if len(data) < size:
+                return
 
     def _advance(self, incoming: _Incoming) -> None:
         """Hand the request to a thread if it is whole, or if waiting would not help."""
@@ -202,7 +208,8 @@ class ReadingWorker(ThreadWorker):
     def _hand_over(self, incoming: _Incoming) -> None:
         conn = incoming.conn
         self._forget(incoming)
-        conn.whole_request = bytes(incoming.buffer)
+        conn.whole_request = incoming.buffer
+        conn.head_end = incoming.head.end if incoming.head else len(incoming.buffer)
         conn.request_whole = True
         conn.data_ready = True  # gunicorn must not wait for more bytes before parsing
         self.enqueue_req(conn)
@@ -264,6 +271,23 @@ class ReadingWorker(ThreadWorker):
         """Send without blocking the event loop; a client not reading loses the bytes."""
         with contextlib.suppress(OSError):
             sock.send(data)
+
+
+def _feed(unreader: Any, whole: bytearray, head_end: int) -> None:
+    """Give gunicorn's parser the request: the head in its buffer, the rest as its source,
+    ahead of the socket (the parser copies its whole buffer again for each line of the head)."""
+    unreader.unread(bytes(whole[:head_end]))
+    rest, from_socket = memoryview(whole)[head_end:], unreader.chunk
+
+    def chunk(size_hint: int | None = None) -> bytes:
+        nonlocal rest
+        if not rest:
+            return bytes(from_socket(size_hint))
+        size = max(size_hint or 0, _RECEIVE_BYTES)
+        piece, rest = rest[:size], rest[size:]
+        return piece.tobytes()
+
+    unreader.chunk = chunk
 
 
 def reading_worker(client_timeout: int, max_body_bytes: int) -> type[ReadingWorker]:
