@@ -34,7 +34,14 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-from server.request_framing import CONTINUE, TIMEOUT_ANSWER, Head, chunked_end, parse_head
+from server.request_framing import (
+    CONTINUE,
+    TIMEOUT_ANSWER,
+    Head,
+    chunked_end,
+    feed_parser,
+    parse_head,
+)
 
 __all__ = ["ReadingWorker", "reading_worker"]
 
@@ -79,6 +86,7 @@ class ReadingWorker(ThreadWorker):
         self.incoming: dict[Any, _Incoming] = {}
         self.paused: dict[Any, _Incoming] = {}
         self.buffered = 0
+        self.answering = 0  # requests given to threads and not yet finished
         # Sockets closing: written out, waiting (at most _LINGER_SECONDS) for the client's end.
         self.lingering: dict[socket.socket, float] = {}
         self.budget = _BUDGET_BODIES * self.max_body_bytes
@@ -92,6 +100,7 @@ class ReadingWorker(ThreadWorker):
         """Give ``conn`` to a thread once its request is whole; until then, read it here."""
         if getattr(conn, "request_whole", False):
             conn.request_whole = False
+            self.answering += 1
             super().enqueue_req(conn)
             return
         # A new or kept-alive connection, or one whose client pipelined its next request.
@@ -109,7 +118,7 @@ class ReadingWorker(ThreadWorker):
         whole = conn.__dict__.pop("whole_request", None)
         if whole is not None:
             conn.init()
-            _feed(conn.parser.unreader, whole, conn.__dict__.pop("head_end"))
+            feed_parser(conn.parser.unreader, whole, conn.__dict__.pop("head_end"), _RECEIVE_BYTES)
         return super().handle(conn)
 
     def finish_request(self, conn: Any, fs: Any) -> None:
@@ -118,6 +127,7 @@ class ReadingWorker(ThreadWorker):
         gunicorn's own close waits up to two seconds for the client to close its end, on the
         event loop's thread: a client that never does stalls the whole worker that long.
         """
+        self.answering -= 1
         try:
             finished = fs.cancelled() or not fs.result()
         except Exception:
@@ -127,6 +137,13 @@ class ReadingWorker(ThreadWorker):
             return
         self.nr_conns -= 1
         self._linger(conn.sock)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """Accept only while a thread is free: reading in the event loop keeps a busy worker
+        quick to accept, and it took every connection while the others idled."""
+        free = self.answering < self.cfg.threads and self.nr_conns < self.worker_connections
+        self.set_accept_enabled(free and self.alive)
+        super().wait_for_and_dispatch_events(timeout)
 
     def murder_pending(self) -> None:
         """Also close connections whose request is late, and all of them when stopping."""
@@ -271,23 +288,6 @@ class ReadingWorker(ThreadWorker):
         """Send without blocking the event loop; a client not reading loses the bytes."""
         with contextlib.suppress(OSError):
             sock.send(data)
-
-
-def _feed(unreader: Any, whole: bytearray, head_end: int) -> None:
-    """Give gunicorn's parser the request: the head in its buffer, the rest as its source,
-    ahead of the socket (the parser copies its whole buffer again for each line of the head)."""
-    unreader.unread(bytes(whole[:head_end]))
-    rest, from_socket = memoryview(whole)[head_end:], unreader.chunk
-
-    def chunk(size_hint: int | None = None) -> bytes:
-        nonlocal rest
-        if not rest:
-            return bytes(from_socket(size_hint))
-        size = max(size_hint or 0, _RECEIVE_BYTES)
-        piece, rest = rest[:size], rest[size:]
-        return piece.tobytes()
-
-    unreader.chunk = chunk
 
 
 def reading_worker(client_timeout: int, max_body_bytes: int) -> type[ReadingWorker]:

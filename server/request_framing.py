@@ -7,16 +7,18 @@ than chunked, bad chunk framing, a body over the limit) counts as complete here:
 parser or the app then refuses it from the bytes already read, without waiting for more.
 
 It also holds the two answers the worker writes itself, before any thread: ``100 Continue``
-and the ``408`` for a request that did not arrive in time, in the JSON error shape.
+and the ``408`` for a request that did not arrive in time, in the JSON error shape; and
+:func:`feed_parser`, which hands a request read whole to gunicorn's parser.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
-__all__ = ["CONTINUE", "TIMEOUT_ANSWER", "Head", "chunked_end", "parse_head"]
+__all__ = ["CONTINUE", "TIMEOUT_ANSWER", "Head", "chunked_end", "feed_parser", "parse_head"]
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -128,3 +130,25 @@ def _timeout_answer() -> bytes:
 
 
 TIMEOUT_ANSWER = _timeout_answer()
+
+
+def feed_parser(unreader: Any, whole: bytearray, head_end: int, least: int) -> None:
+    """Give gunicorn's parser the request: the head in its buffer, the rest as its source,
+    ahead of the socket (the parser copies its whole buffer again for each line of the head),
+    in pieces of at least ``least`` bytes."""
+    # A kept-alive connection keeps its parser: wrap the socket's reader, never an earlier
+    # request's wrapper, which would keep that request's bytes alive.
+    from_socket = unreader.chunk = unreader.__dict__.setdefault("socket_chunk", unreader.chunk)
+    unreader.unread(bytes(whole[:head_end]))
+    rest = memoryview(whole)[head_end:]
+
+    def chunk(size_hint: int | None = None) -> bytes:
+        nonlocal rest
+        size = max(size_hint or 0, least)
+        piece, rest = rest[:size].tobytes(), rest[size:]
+        if not rest:
+            unreader.chunk = from_socket  # this function, and the request's bytes, go
+        return piece
+
+    if rest:
+        unreader.chunk = chunk

@@ -498,3 +498,38 @@ def test_serve_stops_reading_large_unfinished_bodies_past_its_budget_until_other
         assert read_until_closed(last).startswith(answered)
         for sock in stalled[1:]:
             sock.close()
+
+
+def worker_rss_mb(log: Path) -> float:
+    """The resident memory of the one worker the log says was booted."""
+    booted = [line for line in log.read_text().splitlines() if "Booting worker with pid" in line]
+    pid = booted[-1].rsplit(" ", 1)[-1]
+    status = Path(f"/proc/{pid}/status").read_text()
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(kib) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_large_requests_on_one_kept_alive_connection_do_not_pile_up_in_the_worker(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    # Each request's bytes, read by the event loop, must go with its answer.
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    env = clean_env(DEPLOYML_MAX_ROWS="5000", DEPLOYML_MAX_REQUEST_BYTES=str(8 * 2**20))
+    body = json.dumps({"instances": example_rows(binary_artefact)[:1] * 4000}).encode()
+    assert len(body) > 2_000_000
+    with running(command, port, log, env):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Content-Type": "application/json"}
+        for sent in range(30):
+            connection.request("POST", "/predict", body=body, headers=headers)
+            answer = connection.getresponse()
+            assert answer.status == 200
+            answer.read()
+            if sent == 4:
+                settled = worker_rss_mb(log)
+        grown = worker_rss_mb(log) - settled
+        connection.close()
+    # 25 more requests of 2.4 MB each: kept, they would add at least 60 MB.
+    assert grown < 30, f"the worker grew by {grown:.0f} MB"
