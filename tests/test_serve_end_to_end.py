@@ -173,15 +173,10 @@ def test_serve_refuses_a_tampered_artefact_with_a_one_line_error(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
     artefact, model_file = tampered(binary_artefact, tmp_path)
-    result = subprocess.run(
-        [*DEPLOYML, "serve", str(artefact), "--port", str(free_port())],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    lines, _ = run_failing(
+        [*DEPLOYML, "serve", str(artefact), "--port", str(free_port())], clean_env()
     )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
+    assert lines == [
         f"Error: {model_file}: differs from its SHA-256; the artefact was changed after packaging"
     ]
 
@@ -202,9 +197,8 @@ def test_serve_refuses_any_artefact_but_the_pinned_one_in_one_line(
         env = clean_env()
     else:
         env = clean_env(DEPLOYML_EXPECTED_SHA256=pinned)
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
+    lines, _ = run_failing(command, env)
+    assert lines == [
         f"Error: the artefact's sha256 is {found}, not the expected {pinned}; refusing to load it"
     ]
 
@@ -216,17 +210,10 @@ def test_serve_refuses_a_malformed_manifest_in_one_line(
     manifest = json.loads((artefact / "manifest.json").read_text())
     manifest["input"]["features"][0]["min"] = "abc"
     (artefact / "manifest.json").write_text(json.dumps(manifest))
-    result = subprocess.run(
-        [*DEPLOYML, "serve", str(artefact), "--port", str(free_port())],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    lines, _ = run_failing(
+        [*DEPLOYML, "serve", str(artefact), "--port", str(free_port())], clean_env()
     )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        f"Error: {artefact / 'manifest.json'}: input.features[0].min must be a number"
-    ]
+    assert lines == [f"Error: {artefact / 'manifest.json'}: input.features[0].min must be a number"]
 
 
 def test_container_command_serves_with_the_same_gunicorn_config(
