@@ -12,11 +12,15 @@ the line's text: a line may hold a key pasted where its hash belongs.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,12 +118,32 @@ def add_client(path: Path, name: str) -> str:
     """Append a new client ``name`` to the file (made, mode 0600, if absent); return its key.
 
     The file is rewritten whole or not at all, keeping its mode; a malformed file, a taken
-    name or a name that breaks NAME_RULE is refused and the file left as it was.
+    name or a name that breaks NAME_RULE is refused and the file left as it was. Two adds at
+    once take turns, so neither loses the other's line.
     """
     if not valid_name(name):
         raise KeysFileError(str(path), f"a client's name must be {NAME_RULE}")
     # Write through a symbolic link to its target rather than replacing the link.
     target = path.resolve()
+    with _locked(target.parent):
+        return _add(path, target, name)
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``directory`` (the file itself is replaced, not edited)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError as error:
+        raise KeysFileError(str(directory), f"cannot open it: {error.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _add(path: Path, target: Path, name: str) -> str:
     exists = target.exists()
     text = _read_text(path) if exists else ""
     if name in _parse(path, text).names:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import stat
 from pathlib import Path
 
@@ -163,3 +164,22 @@ def test_adding_on_a_full_disk_leaves_the_file_as_it_was(
         add_client(path, "lab")
     assert path.read_bytes() == f"ward-3 {HASH_A}\n".encode()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keys"]
+
+
+def _add_in_a_process(path: Path, name: str) -> None:
+    add_client(path, name)
+
+
+# Forking a test process that another test left with threads warns on Python 3.12+.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_adds_at_the_same_time_take_turns_and_lose_no_client(tmp_path: Path) -> None:
+    path = tmp_path / "keys"
+    names = [f"ward-{i}" for i in range(24)]
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_add_in_a_process, args=(path, n)) for n in names]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    assert [process.exitcode for process in processes] == [0] * len(names)
+    assert sorted(read_api_keys(path).names) == sorted(names)
