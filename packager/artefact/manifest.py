@@ -34,6 +34,7 @@ __all__ = [
     "REQUIREMENTS_FILE",
     "SELF_TEST_FILE",
     "SERIALIZER",
+    "DataRecord",
     "EstimatorInfo",
     "ExampleRows",
     "FeatureSpec",
@@ -43,12 +44,14 @@ __all__ = [
     "ModelDetails",
     "ModelFile",
     "ModelInfo",
+    "ParentRecord",
     "Provenance",
     "TargetSpec",
+    "ThresholdProfile",
     "check_format_version",
 ]
 
-FORMAT_VERSION = "2.0"
+FORMAT_VERSION = "2.1"
 
 MANIFEST_FILE = "manifest.json"
 EXAMPLES_FILE = "examples.json"
@@ -107,6 +110,7 @@ class TargetSpec:
     classes: list[Label] | None = None
     class_balance: dict[str, float] | None = None
     summary: dict[str, float] | None = None
+    positive_class: Label | None = None  # binary; before 2.1 implicitly the second class
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +181,39 @@ class FileRecord:
 
 
 @dataclass(frozen=True)
+class DataRecord:
+    """Labelled rows something was measured on: whence, how many, how common the positive."""
+
+    source: str
+    rows: int
+    sha256: str | None = None
+    prevalence: float | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class ThresholdProfile:
+    """A named decision rule for a binary classifier: positive when the score reaches
+    ``threshold``, chosen by ``rule`` on ``chosen_on``, giving ``metrics`` there."""
+
+    name: str
+    threshold: float
+    rule: str
+    chosen_on: DataRecord
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParentRecord:
+    """The artefact this one was derived from without retraining, and what changed."""
+
+    sha256: str
+    name: str
+    version: str
+    change: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything recorded about a packaged model; serialized to ``manifest.json``."""
 
@@ -191,6 +228,10 @@ class Manifest:
     missing: list[str] = field(default_factory=list)
     files: dict[str, FileRecord] = field(default_factory=dict)
     example_rows: ExampleRows = "synthetic"  # what /metadata shows; 1.x: "real" if any
+    subgroups: dict[str, Any] | None = None
+    profiles: list[ThresholdProfile] = field(default_factory=list)
+    default_profile: str | None = None
+    parent: ParentRecord | None = None
     format_version: str = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

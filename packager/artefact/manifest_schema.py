@@ -250,6 +250,7 @@ def manifest_from_dict(data: Any, source: str = MANIFEST_FILE) -> Manifest:
         "estimator.params": manifest.estimator.params,
         "metrics": manifest.metrics,
         "training": manifest.training,
+        "subgroups": manifest.subgroups,
     }
     for path, value in free_form.items():
         found = unusable_value(value, MAX_DEPTH)

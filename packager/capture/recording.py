@@ -16,6 +16,7 @@ from packager.artefact import (
     ExampleRows,
     Examples,
     InputSpec,
+    Label,
     Manifest,
     ModelDetails,
     ModelFile,
@@ -27,22 +28,17 @@ from packager.artefact import (
     json_label,
     json_value,
     model_input,
-    model_outputs,
     records_to_columns,
 )
+from packager.capture.assessment import assess, score
 from packager.capture.data import Dataset, features_of, target_of
 from packager.capture.details import model_info
 from packager.capture.estimator import allows_nan, estimator_info, task_of
-from packager.capture.metrics import (
-    classification_metrics,
-    cross_validation,
-    folds_of,
-    regression_metrics,
-    scoring_for,
-)
+from packager.capture.metrics import cross_validation, folds_of, scoring_for
 from packager.capture.provenance import collect_provenance
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
+from packager.evaluation import Bootstrap, EdgeCaseSource, EvaluationPlan
 
 __all__ = ["CV_SEED", "TrainingRecord", "capture"]
 
@@ -78,6 +74,13 @@ def capture(
     examples: ExampleRows = "synthetic",
     n_examples: int = 5,
     record: TrainingRecord | None = None,
+    positive_class: Label | None = None,
+    subgroups: Sequence[str] = (),
+    thresholds: Sequence[str] = (),
+    edge_cases: EdgeCaseSource | None = None,
+    allow_failing_edge_cases: bool = False,
+    requirements: Sequence[str] = (),
+    bootstrap: Bootstrap | None = None,
 ) -> CapturedModel:
     """Record ``model`` (fitted on ``X``, ``y``) with its schema, metrics and provenance.
 
@@ -86,7 +89,23 @@ def capture(
     The self-test rows are always synthetic, made from the schema; ``examples`` says which
     rows /metadata shows: those (``"synthetic"``), the first ``n_examples`` rows of the test
     data, else of ``X`` (``"real"``: stored in examples.json), or none (``"none"``).
+
+    The rest is the clinical evaluation (docs/clinical.md): ``positive_class`` (binary; the
+    second class by default), ``subgroups`` (columns of ``X_test``, ``"age:0,40,65,120"`` to
+    bin one), ``thresholds`` (``"NAME:RULE"`` profiles chosen on the test data),
+    ``edge_cases`` (a CSV file or DataFrame of cases the model must get right),
+    ``requirements`` (release gates such as ``"roc_auc>=0.80"``; a failed one raises) and how
+    ``bootstrap`` intervals are made.
     """
+    plan = EvaluationPlan(
+        positive_class=positive_class,
+        subgroups=tuple(subgroups),
+        thresholds=tuple(thresholds),
+        edge_cases=edge_cases,
+        allow_failing_edge_cases=allow_failing_edge_cases,
+        requirements=tuple(requirements),
+        bootstrap=bootstrap or Bootstrap(),
+    )
     check_estimator(model, "model")
     _check_examples_choice(examples, n_examples)
     task = task_of(model)
@@ -106,6 +125,7 @@ def capture(
     if train.names_generated:
         missing.append("input: feature names were not given; they are generated as x0, x1, ...")
     metrics: dict[str, Any] = {}
+    assessment = None
     examples_from = train
     if (X_test is None) != (y_test is None):
         raise CaptureError("give X_test and y_test together")
@@ -115,7 +135,8 @@ def capture(
             raise CaptureError("the columns of X_test differ from those of X")
         y_test_array, _ = target_of(y_test, len(test.frame), "y_test", "X_test")
         _check_labels(model, y_test_array, task, "y_test")
-        metrics["test"] = _evaluate(model, test, y_test_array, task, missing)
+        assessment = assess(model, test, y_test_array, task, plan, missing)
+        metrics["test"] = assessment.metrics
         examples_from = test
     else:
         missing.append("metrics: no test data was given")
@@ -136,11 +157,13 @@ def capture(
         estimator=estimator_info(model, len(train.frame)),
         input=spec,
         provenance=provenance,
-        target=_target(model, task, y_array, target_name or y_name),
+        target=_target(model, task, y_array, target_name or y_name, plan.positive_class),
         metrics=metrics or None,
         training=None if record is None else json_value(record.training),
         missing=missing,
         example_rows=examples,
+        subgroups=None if assessment is None else assessment.subgroups,
+        profiles=[] if assessment is None else assessment.profiles,
     )
     attachments = {} if record is None else dict(record.attachments)
     return CapturedModel(model, manifest, self_test, real, attachments)
@@ -189,26 +212,6 @@ def _check_labels(model: Any, y: np.ndarray, task: Task, what: str) -> None:
         raise CaptureError("the target y has one class; a classifier needs at least two")
 
 
-def _evaluate(model: Any, test: Dataset, y: np.ndarray, task: Task, missing: list[str]) -> Any:
-    scores = _score(model, test.model_X, task, "X_test")
-    if task == "regression":
-        return regression_metrics(y, np.asarray(scores.predictions, dtype=np.float64))
-    predictions = np.asarray(model.predict(test.model_X))
-    proba = None if scores.probabilities is None else np.asarray(scores.probabilities)
-    return classification_metrics(y, predictions, proba, model.classes_, missing)
-
-
-def _score(model: Any, X: Any, task: Task, what: str) -> Any:
-    try:
-        return model_outputs(model, X, task)
-    except (ValueError, TypeError, KeyError, IndexError) as error:
-        # The estimator's own message may quote data values, so only its type is shown.
-        raise CaptureError(
-            f"the {type(model).__name__} could not score {what} ({type(error).__name__}); "
-            "check it has the columns and kinds the model was trained on"
-        ) from error
-
-
 def _examples(model: Any, data: Dataset, spec: InputSpec, task: Task, n: int) -> Examples:
     if n <= 0:
         return Examples()
@@ -218,9 +221,9 @@ def _examples(model: Any, data: Dataset, spec: InputSpec, task: Task, n: int) ->
         for row in head.itertuples(index=False, name=None)
     ]
     rebuilt = model_input(records_to_columns(records, spec.names), spec)
-    scores = _score(model, rebuilt, task, "the example rows")
+    scores = score(model, rebuilt, task, "the example rows")
     original = data.model_X.iloc[:n] if hasattr(data.model_X, "iloc") else data.model_X[:n]
-    direct = _score(model, original, task, "the example rows")
+    direct = score(model, original, task, "the example rows")
     expected = Examples(records, direct.predictions, direct.probabilities)
     if compare_outputs(expected, scores):
         raise CaptureError(
@@ -232,7 +235,9 @@ def _examples(model: Any, data: Dataset, spec: InputSpec, task: Task, n: int) ->
     )
 
 
-def _target(model: Any, task: Task, y: np.ndarray | None, name: str | None) -> TargetSpec:
+def _target(
+    model: Any, task: Task, y: np.ndarray | None, name: str | None, positive: Label | None
+) -> TargetSpec:
     if task == "regression":
         summary = None
         if y is not None:
@@ -253,4 +258,8 @@ def _target(model: Any, task: Task, y: np.ndarray | None, name: str | None) -> T
     if y is not None:
         counts = pd.Series(y).value_counts(normalize=True)
         balance = {str(json_label(c)): float(counts.get(c, 0.0)) for c in model.classes_}
-    return TargetSpec(task=task, name=name, classes=classes, class_balance=balance)
+    if task == "binary" and positive is None:
+        positive = classes[1]
+    return TargetSpec(
+        task=task, name=name, classes=classes, class_balance=balance, positive_class=positive
+    )

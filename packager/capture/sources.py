@@ -39,6 +39,7 @@ from packager.capture.provenance import collect_provenance, packaging_provenance
 from packager.capture.recording import capture
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
+from packager.evaluation import EvaluationPlan
 
 __all__ = ["load_model_file"]
 
@@ -51,12 +52,14 @@ def load_model_file(
     target: str | None = None,
     details: ModelDetails | None = None,
     examples: ExampleRows = "synthetic",
+    evaluation: EvaluationPlan | None = None,
 ) -> CapturedModel:
     """A CapturedModel from a capture file, or from a plain estimator plus optional data.
 
     ``train``/``test`` (DataFrames holding the ``target`` column) and ``examples`` (as in
     :func:`~packager.capture.capture`) apply only to a plain estimator with data; the fields
     given in ``details`` replace what a capture file recorded, which keeps its own examples.
+    ``evaluation`` is the clinical evaluation of the test data, as in ``capture``.
     """
     source = str(path)
     obj = read_pickle(path)
@@ -89,6 +92,7 @@ def load_model_file(
         target_name=target,
         details=details,
         examples=examples,
+        **(evaluation or EvaluationPlan()).capture_options(),
     )
     return _packaged_now(captured)
 

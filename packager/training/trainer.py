@@ -36,6 +36,7 @@ from packager.artefact import (
 )
 from packager.capture import TrainingRecord, capture
 from packager.errors import DeploymlWarning, TrainingError
+from packager.evaluation import EvaluationPlan
 from packager.training.columns import ColumnPlan, plan_columns
 from packager.training.models import build_pipeline, family, search_grid
 from packager.training.record import DataSource, training_record, warning_lines
@@ -68,11 +69,13 @@ def train(
     source: DataSource | None = None,
     details: ModelDetails | None = None,
     examples: ExampleRows = "synthetic",
+    evaluation: EvaluationPlan | None = None,
 ) -> CapturedModel:
     """Train ``model`` to predict ``target`` from the other columns of ``data``; capture it.
 
     The options mirror ``deployml train``'s (docs/training.md); ``details`` describe the
-    model as in :func:`~packager.capture`, and ``examples`` which rows /metadata shows. With
+    model as in :func:`~packager.capture`, ``examples`` which rows /metadata shows, and
+    ``evaluation`` the clinical evaluation of the test rows (docs/clinical.md). With
     ``plots``, evaluation plots are attached under plots/. Raises TrainingError for data or
     options that cannot make a model.
     """
@@ -141,6 +144,7 @@ def train(
         target_name=plan.target,
         examples=examples,
         record=TrainingRecord(training, measured, drawn),
+        **(evaluation or EvaluationPlan()).capture_options(),
     )
     _say(notes)
     return captured

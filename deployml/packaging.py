@@ -1,0 +1,179 @@
+"""``deployml package``, ``train`` and ``example``: the commands that write an artefact.
+
+Registered on the command line in :mod:`deployml.cli`; their errors reach the same boundary.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, cast
+
+import click
+
+from deployml.evaluation_options import evaluation_options
+from deployml.options import (
+    data_options,
+    details_options,
+    model_file_options,
+    output_option,
+    train_options,
+)
+from packager import (
+    CapturedModel,
+    ModelDetails,
+    ModelFormat,
+    load_model_file,
+    package,
+    read_manifest,
+)
+from packager.artefact import ExampleRows
+from packager.errors import ArtefactError, DeploymlWarning, OutputExistsError
+from packager.evaluation import EvaluationPlan
+from packager.example import build_example
+from packager.training import TerminalProgress, read_table, train_csv, training_report
+
+__all__ = ["example_command", "package_command", "train_command"]
+
+
+def _report_packaged(path: Path) -> None:
+    manifest, sha256 = read_manifest(path)
+    click.echo(f"Packaged {manifest.model.name} {manifest.model.version} into {path}")
+    click.echo(f"Artefact sha256: {sha256}")
+    for item in manifest.missing:
+        click.echo(f"Not recorded: {item}")
+
+
+def _check_model_file_options(model_format: ModelFormat, trust: tuple[str, ...]) -> None:
+    # Before any work: train would otherwise say so only after fitting.
+    if trust and model_format == "pickle":
+        raise click.UsageError("--trust approves types in a skops file; --format pickle has none")
+
+
+def _package(
+    captured: CapturedModel,
+    output: Path,
+    force: bool,
+    model_format: ModelFormat,
+    trust: tuple[str, ...],
+) -> None:
+    path = package(captured, output, force=force, model_format=model_format, trust=trust)
+    _report_packaged(path)
+
+
+@click.command("package")
+@click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@output_option("Artefact directory to write (must not exist unless --force).")
+@click.option("--force", is_flag=True, help="Replace an existing artefact at --output.")
+@model_file_options
+@data_options
+@details_options
+@evaluation_options
+def package_command(
+    model_file: Path,
+    output: Path,
+    force: bool,
+    model_format: ModelFormat,
+    trust: tuple[str, ...],
+    train: Path | None,
+    test: Path | None,
+    target: str | None,
+    examples: str | None,
+    details: ModelDetails,
+    evaluation: EvaluationPlan,
+) -> None:
+    """Package MODEL_FILE (a capture file or a pickled estimator) as an artefact directory.
+
+    MODEL_FILE is unpickled, which runs any code it holds: give only files you trust. The
+    artefact holds the model as a skops file, which loads without running code.
+    """
+    _check_model_file_options(model_format, trust)
+    if (train is None) != (target is None):
+        raise click.UsageError("--train and --target go together")
+    if test is not None and train is None:
+        raise click.UsageError("--test needs --train and --target")
+    if examples is not None and train is None:
+        raise click.UsageError(
+            "--examples needs --train and --target (a capture file keeps what it chose)"
+        )
+    captured = load_model_file(
+        model_file,
+        train=None if train is None else read_table(train, "training data"),
+        test=None if test is None else read_table(test, "test data"),
+        target=target,
+        details=details,
+        examples=cast(ExampleRows, examples or "synthetic"),
+        evaluation=evaluation,
+    )
+    _package(captured, output, force, model_format, trust)
+
+
+@click.command("train")
+@train_options
+@model_file_options
+@details_options
+@evaluation_options
+def train_command(
+    data_file: Path,
+    output: Path,
+    force: bool,
+    no_plots: bool,
+    no_package: bool,
+    model_format: ModelFormat,
+    trust: tuple[str, ...],
+    class_weight: str,
+    model_name: str,
+    details: ModelDetails,
+    evaluation: EvaluationPlan,
+    **options: Any,
+) -> None:
+    """Train, evaluate and package a model predicting --target from the columns of DATA_FILE."""
+    if no_package and (trust or model_format != "skops"):
+        raise click.UsageError("--format and --trust apply to packaging, not to --no-package")
+    _check_model_file_options(model_format, trust)
+    # Fail before training, not after; package() still decides what --force may replace.
+    if not force and os.path.lexists(output):
+        raise OutputExistsError(str(output))
+    if not output.absolute().parent.is_dir():
+        raise ArtefactError(f"cannot write {output}: {output.parent} is not a directory")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _print_warning  # as they arise, not after a long run
+        captured = train_csv(
+            data_file,
+            model=model_name,
+            plots=not no_plots,
+            progress=TerminalProgress(),
+            class_weight=None if class_weight == "none" else class_weight,
+            details=details,
+            evaluation=evaluation,
+            **options,
+        )
+    click.echo(training_report(captured.manifest, plots=captured.attachments))
+    click.echo()
+    if no_package:
+        path = captured.save(output)
+        click.echo(f"Saved the captured model to {path}; package it with:")
+        click.echo(f"  deployml package {path} -o DIR")
+    else:
+        _package(captured, output, force, model_format, trust)
+
+
+def _print_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    kind = "" if issubclass(category, DeploymlWarning) else f"{category.__name__}: "
+    click.echo(f"Warning: {kind}{message}", err=True)
+
+
+@click.command("example")
+@output_option(
+    "Artefact directory to write (must not exist unless --force).", default="example-artefact"
+)
+@click.option("--force", is_flag=True, help="Replace an existing artefact at --output.")
+def example_command(output: Path, force: bool) -> None:
+    """Train, capture and package the bundled breast-cancer example model (no download)."""
+    path = build_example(output, force=force)
+    manifest, sha256 = read_manifest(path)
+    click.echo(f"Packaged {manifest.model.name} {manifest.model.version} into {path}")
+    click.echo(f"Artefact sha256: {sha256}")
+    click.echo(f"Serve it with: deployml serve {path}")

@@ -1,0 +1,76 @@
+"""The test data, scored once and evaluated under the plan: metrics, subgroups, profiles.
+
+:func:`assess` scores the test rows with the model (one call each to ``predict`` and, for
+classifiers, ``predict_proba``) and hands the same :class:`~packager.evaluation.Scored` rows
+to every evaluation, so the headline metrics, the subgroups and the threshold profiles all
+describe the same outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from packager.artefact import Task, ThresholdProfile, json_label, model_outputs
+from packager.capture.data import Dataset
+from packager.capture.metrics import classification_metrics, regression_metrics
+from packager.errors import CaptureError
+from packager.evaluation import EvaluationPlan, Scored
+
+__all__ = ["Assessment", "assess", "score_rows"]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the test data says of the model: ``metrics["test"]``, subgroups, profiles."""
+
+    metrics: dict[str, Any]
+    subgroups: dict[str, Any] | None = None
+    profiles: list[ThresholdProfile] = field(default_factory=list)
+
+
+def assess(
+    model: Any,
+    test: Dataset,
+    y: np.ndarray,
+    task: Task,
+    plan: EvaluationPlan,
+    missing: list[str],
+) -> Assessment:
+    """Score the test rows and evaluate them as ``plan`` asks; say what could not be done."""
+    scored = score_rows(model, test.model_X, y, task, plan, "X_test")
+    if task == "regression":
+        return Assessment(regression_metrics(scored.y_true, scored.y_pred))
+    proba = scored.proba
+    return Assessment(
+        classification_metrics(scored.y_true, scored.y_pred, proba, model.classes_, missing)
+    )
+
+
+def score_rows(
+    model: Any, X: Any, y: np.ndarray, task: Task, plan: EvaluationPlan, what: str
+) -> Scored:
+    """The model's outputs for the rows ``X`` whose true labels are ``y``."""
+    outputs = score(model, X, task, what)
+    if task == "regression":
+        return Scored(task, y.astype(np.float64), np.asarray(outputs.predictions, dtype=np.float64))
+    classes = tuple(json_label(c) for c in model.classes_)
+    proba = None if outputs.probabilities is None else np.asarray(outputs.probabilities)
+    positive = None
+    if task == "binary":
+        positive = classes[1] if plan.positive_class is None else plan.positive_class
+    return Scored(task, y, np.asarray(model.predict(X)), proba, classes, positive)
+
+
+def score(model: Any, X: Any, task: Task, what: str) -> Any:
+    """``model_outputs`` of ``X``, its failures one line that quotes no data value."""
+    try:
+        return model_outputs(model, X, task)
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        # The estimator's own message may quote data values, so only its type is shown.
+        raise CaptureError(
+            f"the {type(model).__name__} could not score {what} ({type(error).__name__}); "
+            "check it has the columns and kinds the model was trained on"
+        ) from error
