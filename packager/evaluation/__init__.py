@@ -7,14 +7,19 @@ It builds on the artefact format and nothing else of deployml.
 """
 
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
+from packager.evaluation.headline import HEADLINE, headline, headline_intervals, rate
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
 from packager.evaluation.scored import Scored
 
 __all__ = [
+    "HEADLINE",
     "Bootstrap",
     "EdgeCaseSource",
     "EvaluationPlan",
     "Scored",
     "Statistic",
+    "headline",
+    "headline_intervals",
     "intervals",
+    "rate",
 ]

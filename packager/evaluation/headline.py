@@ -1,0 +1,141 @@
+"""The headline metrics of scored rows, and their bootstrap intervals.
+
+One function per task computes every headline metric of some rows, so the test data, each
+subgroup and every resample are measured by the same code. Binary metrics count the positive
+class (``Scored.positive_class``): sensitivity is the share of positive rows the model
+predicts positive. A metric undefined on the rows (a sensitivity with no positive row, a ROC
+AUC with one class) is ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn import metrics as skm
+
+from packager.artefact import Task
+from packager.evaluation.bootstrap import Bootstrap, intervals
+from packager.evaluation.scored import Scored
+
+__all__ = ["HEADLINE", "headline", "headline_intervals", "rate"]
+
+# The headline metrics of each task, in the order they are shown.
+HEADLINE: dict[Task, tuple[str, ...]] = {
+    "binary": (
+        "roc_auc",
+        "accuracy",
+        "balanced_accuracy",
+        "sensitivity",
+        "specificity",
+        "ppv",
+        "npv",
+        "brier",
+        "log_loss",
+    ),
+    "multiclass": ("accuracy", "balanced_accuracy", "roc_auc", "log_loss"),
+    "regression": ("mae", "rmse", "r2"),
+}
+
+# Probabilities are clipped this far from 0 and 1 for the log loss, as scikit-learn does.
+_EPS = np.finfo(np.float64).eps
+
+Values = dict[str, float | None]
+
+
+def headline(scored: Scored) -> Values:
+    """Every headline metric of ``scored``'s task, measured on its rows."""
+    measure: Callable[[Scored], Values] = {
+        "binary": _binary,
+        "multiclass": _multiclass,
+        "regression": _regression,
+    }[scored.task]
+    return measure(scored)
+
+
+def headline_intervals(scored: Scored, bootstrap: Bootstrap) -> dict[str, list[float] | None]:
+    """Bootstrap intervals of every headline metric (stratified by class for classifiers)."""
+    strata = None if scored.task == "regression" else scored.y_true
+    return intervals(len(scored), lambda rows: headline(scored.subset(rows)), bootstrap, strata)
+
+
+def rate(num: int, den: int) -> float | None:
+    """``num / den``, or None when there is nothing to divide by."""
+    return num / den if den else None
+
+
+def _binary(scored: Scored) -> Values:
+    positive = scored.positive
+    predicted = np.asarray(scored.y_pred == scored.positive_class)
+    tp = int(np.sum(predicted & positive))
+    fp = int(np.sum(predicted & ~positive))
+    fn = int(np.sum(~predicted & positive))
+    tn = int(np.sum(~predicted & ~positive))
+    sensitivity, specificity = rate(tp, tp + fn), rate(tn, tn + fp)
+    values: Values = {
+        "roc_auc": None,
+        "accuracy": rate(tp + tn, len(positive)),
+        "balanced_accuracy": None
+        if sensitivity is None or specificity is None
+        else (sensitivity + specificity) / 2,
+        "sensitivity": sensitivity,
+        "specificity": specificity,
+        "ppv": rate(tp, tp + fp),
+        "npv": rate(tn, tn + fn),
+        "brier": None,
+        "log_loss": None,
+    }
+    if scored.proba is None or len(positive) == 0:
+        return values
+    score = scored.score
+    values["roc_auc"] = _auc(positive, score)
+    values["brier"] = float(np.mean((score - positive) ** 2))
+    p_true = np.clip(np.where(positive, score, 1 - score), _EPS, 1 - _EPS)
+    values["log_loss"] = float(-np.mean(np.log(p_true)))
+    return values
+
+
+def _auc(positive: np.ndarray, score: np.ndarray) -> float | None:
+    """ROC AUC as the Mann-Whitney statistic: ties count half, as in scikit-learn."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = rankdata(score)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _multiclass(scored: Scored) -> Values:
+    y, labels = scored.y_true, list(scored.classes)
+    present = [label for label in labels if np.any(y == label)]
+    recalls = [float(np.mean(scored.y_pred[y == label] == label)) for label in present]
+    values: Values = {
+        "accuracy": float(np.mean(scored.y_pred == y)) if len(y) else None,
+        "balanced_accuracy": float(np.mean(recalls)) if recalls else None,
+        "roc_auc": None,
+        "log_loss": None,
+    }
+    if scored.proba is None or len(y) == 0:
+        return values
+    if len(present) == len(labels):
+        values["roc_auc"] = float(
+            skm.roc_auc_score(y, scored.proba, multi_class="ovr", average="macro", labels=labels)
+        )
+    index = np.array([labels.index(label) for label in y])
+    p_true = np.clip(scored.proba[np.arange(len(y)), index], _EPS, 1)
+    values["log_loss"] = float(-np.mean(np.log(p_true)))
+    return values
+
+
+def _regression(scored: Scored) -> Values:
+    y = np.asarray(scored.y_true, dtype=np.float64)
+    errors = np.asarray(scored.y_pred, dtype=np.float64) - y
+    if len(y) == 0:
+        return {"mae": None, "rmse": None, "r2": None}
+    spread = float(np.sum((y - y.mean()) ** 2))
+    return {
+        "mae": float(np.mean(np.abs(errors))),
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "r2": 1 - float(np.sum(errors**2)) / spread if len(y) >= 2 and spread > 0 else None,
+    }
