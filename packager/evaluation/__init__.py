@@ -8,13 +8,35 @@ It builds on the artefact format and nothing else of deployml.
 
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
+from packager.evaluation.profiles import (
+    PROFILE_METRICS,
+    check_profiles_possible,
+    data_record,
+    default_profile,
+    operating_metrics,
+    rows_sha256,
+    threshold_profiles,
+)
+from packager.evaluation.rules import FORMS, ProfileSpec, Rule, parse_profiles, parse_rule
 from packager.evaluation.scored import Scored
 
 __all__ = [
+    "FORMS",
+    "PROFILE_METRICS",
     "Bootstrap",
     "EdgeCaseSource",
     "EvaluationPlan",
+    "ProfileSpec",
+    "Rule",
     "Scored",
     "Statistic",
+    "check_profiles_possible",
+    "data_record",
+    "default_profile",
     "intervals",
+    "operating_metrics",
+    "parse_profiles",
+    "parse_rule",
+    "rows_sha256",
+    "threshold_profiles",
 ]
