@@ -18,6 +18,7 @@ from packager.capture.data import Dataset
 from packager.capture.metrics import classification_metrics, regression_metrics
 from packager.errors import CaptureError
 from packager.evaluation import (
+    TEST_DATA,
     EvaluationPlan,
     Scored,
     data_record,
@@ -62,7 +63,7 @@ def _profiles(test: Dataset, y: np.ndarray, scored: Scored, plan: EvaluationPlan
     specs = parse_profiles(plan.thresholds)
     if not specs:
         return []
-    chosen_on = data_record("test data", scored, rows_sha256(test.frame, y))
+    chosen_on = data_record(TEST_DATA, scored, rows_sha256(test.frame, y))
     return threshold_profiles(specs, scored, chosen_on, plan.bootstrap)
 
 

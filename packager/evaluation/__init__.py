@@ -10,10 +10,12 @@ from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
 from packager.evaluation.profiles import (
     PROFILE_METRICS,
+    TEST_DATA,
     check_profiles_possible,
     data_record,
     default_profile,
     operating_metrics,
+    profile_metrics,
     rows_sha256,
     threshold_profiles,
 )
@@ -23,6 +25,7 @@ from packager.evaluation.scored import Scored
 __all__ = [
     "FORMS",
     "PROFILE_METRICS",
+    "TEST_DATA",
     "Bootstrap",
     "EdgeCaseSource",
     "EvaluationPlan",
@@ -37,6 +40,7 @@ __all__ = [
     "operating_metrics",
     "parse_profiles",
     "parse_rule",
+    "profile_metrics",
     "rows_sha256",
     "threshold_profiles",
 ]

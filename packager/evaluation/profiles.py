@@ -24,14 +24,18 @@ from packager.evaluation.scored import Scored
 
 __all__ = [
     "PROFILE_METRICS",
+    "TEST_DATA",
     "check_profiles_possible",
     "data_record",
     "default_profile",
     "operating_metrics",
+    "profile_metrics",
     "rows_sha256",
     "threshold_profiles",
 ]
 
+# The source recorded for profiles chosen at capture, on the test data.
+TEST_DATA = "test data"
 PROFILE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "alerts_per_100")
 DEFAULT_PROFILE = "default"
 
