@@ -113,10 +113,12 @@ def capture(
         requirements=tuple(requirements),
         bootstrap=bootstrap or Bootstrap(),
     )
+    profiles = parse_profiles(plan.thresholds)  # a typo fails before any work
     check_estimator(model, "model")
     _check_examples_choice(examples, n_examples)
     task = task_of(model)
-    _check_thresholds(model, task, plan, X_test)
+    if profiles:
+        _check_thresholds(model, task, X_test)
     train = features_of(model, X, "X", feature_names)
     missing: list[str] = []
     y_array, y_name = (None, None) if y is None else target_of(y, len(train.frame), "y", "X")
@@ -189,10 +191,8 @@ def _check_examples_choice(examples: Any, n_examples: Any) -> None:
         raise CaptureError(f"real examples need n_examples of at least 1, not {n_examples!r}")
 
 
-def _check_thresholds(model: Any, task: Task, plan: EvaluationPlan, X_test: Any) -> None:
+def _check_thresholds(model: Any, task: Task, X_test: Any) -> None:
     """Refuse threshold profiles this model or data cannot have, before any scoring."""
-    if not parse_profiles(plan.thresholds):
-        return
     check_profiles_possible(task, hasattr(model, "predict_proba"))
     if X_test is None:
         raise CaptureError(
