@@ -105,7 +105,7 @@ def site_lines(review: SiteReview) -> list[str]:
         f"How {on.source} differs from the test data:",
         f"  prevalence    {for_people(on.prevalence)} here, "
         f"{for_people(review.test_prevalence)} on the test data",
-        f"  at {review.reference} (threshold {for_people(review.reference_threshold)}): "
+        f"  at {review.reference}, threshold {for_people(review.reference_threshold)}: "
         f"here | recorded on {review.recorded_on}",
     ]
     recorded = review.recorded or {}

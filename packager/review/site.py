@@ -50,7 +50,7 @@ class SiteReview:
 
     profile: ThresholdProfile  # chosen on the site
     test_prevalence: float | None  # as recorded for the test data, when it was
-    reference: str  # the threshold in use before: "profile 'default'" or "0.5"
+    reference: str  # the threshold in use before: "profile 'default'" or "no profile" (0.5)
     reference_threshold: float
     at_reference: dict[str, Any]  # the site's metrics at that threshold, with intervals
     recorded: dict[str, Any] | None  # the same metrics as recorded where it was chosen
@@ -84,7 +84,7 @@ def review_site(
     return SiteReview(
         profile=profile,
         test_prevalence=test.get("prevalence", _test_prevalence(manifest)),
-        reference="0.5" if reference is None else f"profile {reference.name!r}",
+        reference="no profile" if reference is None else f"profile {reference.name!r}",
         reference_threshold=threshold,
         at_reference=profile_metrics(scored.positive, scored.score, threshold, bootstrap),
         recorded=recorded,
