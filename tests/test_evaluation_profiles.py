@@ -112,7 +112,7 @@ def test_capture_records_profiles_chosen_on_the_test_data_and_the_default(
     on = manifest.profiles[0].chosen_on
     assert (on.source, on.rows) == ("test data", len(X_test))
     assert on.prevalence == pytest.approx(np.mean(y_test == "yes"))
-    assert len(on.sha256 or "") == 64 and (on.date or "").endswith("+00:00")
+    assert len(on.sha256 or "") == 64 and (on.date or "").endswith("Z")
     stored = json.loads((path / "manifest.json").read_text())["profiles"][0]
     assert set(stored) == {"name", "threshold", "rule", "chosen_on", "metrics"}
     assert set(stored["metrics"]) == {

@@ -123,7 +123,7 @@ def default_profile(profiles: Sequence[ThresholdProfile]) -> str | None:
 def data_record(source: str, scored: Scored, sha256: str) -> DataRecord:
     """What labelled rows a profile was chosen on: whence, how many, prevalence, when (UTC)."""
     prevalence = float(np.mean(scored.positive)) if len(scored) else None
-    date = datetime.now(UTC).replace(microsecond=0).isoformat()
+    date = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return DataRecord(source, len(scored), sha256, prevalence, date)
 
 
