@@ -6,7 +6,8 @@ Commands are thin: each parses its options and calls a plain function of ``packa
 exit code (``--debug`` shows the traceback instead); usage errors exit 2, as click's do.
 ``serve`` imports the server (Flask, gunicorn) only when it runs. The commands that write an
 artefact live in :mod:`deployml.packaging`, the ``audit`` and ``keys`` groups in
-:mod:`deployml.audit` and :mod:`deployml.keys`; all are added here, under the same error
+:mod:`deployml.audit` and :mod:`deployml.keys`, ``threshold`` (a profile for a new site) in
+:mod:`deployml.threshold`; all are added here, under the same error
 boundary.
 """
 
@@ -22,6 +23,7 @@ from deployml.audit import audit
 from deployml.keys import keys_group
 from deployml.options import serve_options
 from deployml.packaging import example_command, package_command, train_command
+from deployml.threshold import threshold_command
 from packager import read_manifest, summarise, verify
 from packager.errors import ArtefactError, ConfigError, DeploymlError
 from server.settings import PREFIX, Settings
@@ -89,6 +91,7 @@ cli.add_command(audit)
 cli.add_command(package_command)
 cli.add_command(train_command)
 cli.add_command(example_command)
+cli.add_command(threshold_command)
 
 # serve's options, by the variable (without its prefix) each one overrides.
 _SERVE_OPTIONS = {

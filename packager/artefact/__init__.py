@@ -7,6 +7,7 @@ other part of deployml but its errors.
 """
 
 from packager.artefact.captured import CapturedModel, is_capture_file
+from packager.artefact.derived import derive
 from packager.artefact.directory import (
     Artefact,
     load_artefact,
@@ -100,6 +101,7 @@ __all__ = [
     "ThresholdProfile",
     "check_estimator",
     "compare_outputs",
+    "derive",
     "dotted_name",
     "file_problems",
     "file_sha256",

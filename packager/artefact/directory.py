@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -23,10 +22,12 @@ from packager.artefact.files import (
     check_file_names,
     check_files,
     check_no_links,
+    check_output,
     file_record,
     parse_json,
     read_capped,
     staged,
+    write_json,
 )
 from packager.artefact.manifest import (
     EXAMPLES_FILE,
@@ -53,7 +54,6 @@ from packager.errors import (
     ArtefactHashError,
     ManifestError,
     ModelFileError,
-    OutputExistsError,
     RoundTripError,
 )
 
@@ -114,18 +114,14 @@ def package(
     an empty directory) is replaced, after the new one is complete.
     """
     output = Path(output_dir)
-    _check_output(output, force)
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        problem = "is not a directory" if parent.exists() else "does not exist"
-        raise ArtefactError(f"cannot write {output}: {parent} {problem}")
+    check_output(output, force)
     # A manifest readers would refuse is refused now, before anything is written.
     Manifest.from_dict(captured.manifest.to_dict(), source=str(output / MANIFEST_FILE))
     with staged(output, directory=True) as build:
         model_file = _write_model(captured, build, output, model_format, trust)
         manifest = recorded_with(captured.manifest, model_file)
         manifest = _write_contents(replace(captured, manifest=manifest), build)
-        _write_json(build / MANIFEST_FILE, manifest.to_dict())
+        write_json(build / MANIFEST_FILE, manifest.to_dict())
     return output
 
 
@@ -164,20 +160,6 @@ def _check_round_trip(captured: CapturedModel, model: Any, source: str) -> None:
         raise RoundTripError(source, problems)
 
 
-def _check_output(output: Path, force: bool) -> None:
-    if not output.exists() and not output.is_symlink():
-        return
-    if not force:
-        raise OutputExistsError(str(output))
-    if output.is_symlink() or not output.is_dir():
-        raise ArtefactError(f"{output} exists and is not a directory; refusing to replace it")
-    if any(output.iterdir()) and not (output / MANIFEST_FILE).is_file():
-        raise ArtefactError(
-            f"{output} is not an earlier artefact (it has no {MANIFEST_FILE}); "
-            "refusing to replace it even with --force"
-        )
-
-
 def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
     manifest = captured.manifest
     model_path = manifest.model_file.path
@@ -203,12 +185,12 @@ def _write_rows(captured: CapturedModel, build: Path) -> list[str]:
     """
     if not captured.self_test.inputs:
         raise ArtefactError("the capture holds no self-test rows; the server could never be ready")
-    _write_json(build / SELF_TEST_FILE, captured.self_test.to_dict())
+    write_json(build / SELF_TEST_FILE, captured.self_test.to_dict())
     if captured.manifest.example_rows != "real":
         return [SELF_TEST_FILE]
     if not captured.examples.inputs:
         raise ArtefactError("real example rows were chosen, but the capture holds none")
-    _write_json(build / EXAMPLES_FILE, captured.examples.to_dict())
+    write_json(build / EXAMPLES_FILE, captured.examples.to_dict())
     return [SELF_TEST_FILE, EXAMPLES_FILE]
 
 
@@ -230,13 +212,6 @@ def _safe_relative(name: str, reserved: set[str]) -> str:
     ):
         raise ArtefactError(f"attachment name {name!r} must be a plain relative path")
     return name
-
-
-def _write_json(path: Path, data: Any) -> None:
-    # allow_nan=False: the writers turn NaN into null, so a NaN here is a bug to surface.
-    path.write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
-    )
 
 
 def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, str]:

@@ -20,20 +20,22 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from packager.artefact.manifest import FileRecord, Manifest
-from packager.errors import ArtefactError, IntegrityError, ManifestError
+from packager.artefact.manifest import MANIFEST_FILE, FileRecord, Manifest
+from packager.errors import ArtefactError, IntegrityError, ManifestError, OutputExistsError
 
 __all__ = [
     "MAX_JSON_BYTES",
     "check_file_names",
     "check_files",
     "check_no_links",
+    "check_output",
     "file_problems",
     "file_record",
     "file_sha256",
     "parse_json",
     "read_capped",
     "staged",
+    "write_json",
 ]
 
 _BLOCK = 1 << 20
@@ -123,6 +125,34 @@ def check_files(root: Path, manifest: Manifest) -> None:
     problems = file_problems(root, manifest)
     if problems:
         raise IntegrityError(*problems[0])
+
+
+def check_output(output: Path, force: bool) -> None:
+    """Refuse to write at ``output`` if something is there, unless ``force`` and it is an
+    earlier artefact (or an empty directory), nor where its folder does not exist."""
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        problem = "is not a directory" if parent.exists() else "does not exist"
+        raise ArtefactError(f"cannot write {output}: {parent} {problem}")
+    if not output.exists() and not output.is_symlink():
+        return
+    if not force:
+        raise OutputExistsError(str(output))
+    if output.is_symlink() or not output.is_dir():
+        raise ArtefactError(f"{output} exists and is not a directory; refusing to replace it")
+    if any(output.iterdir()) and not (output / MANIFEST_FILE).is_file():
+        raise ArtefactError(
+            f"{output} is not an earlier artefact (it has no {MANIFEST_FILE}); "
+            "refusing to replace it even with --force"
+        )
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented UTF-8 JSON; a NaN is a bug and raises."""
+    # allow_nan=False: the writers turn NaN into null, so a NaN here is a bug to surface.
+    path.write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
 
 
 @contextmanager

@@ -17,7 +17,15 @@ from packager.artefact import Task, ThresholdProfile, json_label, model_outputs
 from packager.capture.data import Dataset
 from packager.capture.metrics import classification_metrics, regression_metrics
 from packager.errors import CaptureError
-from packager.evaluation import EvaluationPlan, Scored
+from packager.evaluation import (
+    TEST_DATA,
+    EvaluationPlan,
+    Scored,
+    data_record,
+    parse_profiles,
+    rows_sha256,
+    threshold_profiles,
+)
 
 __all__ = ["Assessment", "assess", "score_rows"]
 
@@ -45,8 +53,18 @@ def assess(
         return Assessment(regression_metrics(scored.y_true, scored.y_pred))
     proba = scored.proba
     return Assessment(
-        classification_metrics(scored.y_true, scored.y_pred, proba, model.classes_, missing)
+        classification_metrics(scored.y_true, scored.y_pred, proba, model.classes_, missing),
+        profiles=_profiles(test, y, scored, plan),
     )
+
+
+def _profiles(test: Dataset, y: np.ndarray, scored: Scored, plan: EvaluationPlan) -> list[Any]:
+    """The plan's threshold profiles, chosen on the test rows."""
+    specs = parse_profiles(plan.thresholds)
+    if not specs:
+        return []
+    chosen_on = data_record(TEST_DATA, scored, rows_sha256(test.frame, y))
+    return threshold_profiles(specs, scored, chosen_on, plan.bootstrap)
 
 
 def score_rows(

@@ -38,7 +38,14 @@ from packager.capture.metrics import cross_validation, folds_of, scoring_for
 from packager.capture.provenance import collect_provenance
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
-from packager.evaluation import Bootstrap, EdgeCaseSource, EvaluationPlan
+from packager.evaluation import (
+    Bootstrap,
+    EdgeCaseSource,
+    EvaluationPlan,
+    check_profiles_possible,
+    default_profile,
+    parse_profiles,
+)
 
 __all__ = ["CV_SEED", "TrainingRecord", "capture"]
 
@@ -106,9 +113,12 @@ def capture(
         requirements=tuple(requirements),
         bootstrap=bootstrap or Bootstrap(),
     )
+    profiles = parse_profiles(plan.thresholds)  # a typo fails before any work
     check_estimator(model, "model")
     _check_examples_choice(examples, n_examples)
     task = task_of(model)
+    if profiles:
+        _check_thresholds(model, task, X_test)
     train = features_of(model, X, "X", feature_names)
     missing: list[str] = []
     y_array, y_name = (None, None) if y is None else target_of(y, len(train.frame), "y", "X")
@@ -164,6 +174,7 @@ def capture(
         example_rows=examples,
         subgroups=None if assessment is None else assessment.subgroups,
         profiles=[] if assessment is None else assessment.profiles,
+        default_profile=None if assessment is None else default_profile(assessment.profiles),
     )
     attachments = {} if record is None else dict(record.attachments)
     return CapturedModel(model, manifest, self_test, real, attachments)
@@ -178,6 +189,16 @@ def _check_examples_choice(examples: Any, n_examples: Any) -> None:
         isinstance(n_examples, bool) or not isinstance(n_examples, int) or n_examples < 1
     ):
         raise CaptureError(f"real examples need n_examples of at least 1, not {n_examples!r}")
+
+
+def _check_thresholds(model: Any, task: Task, X_test: Any) -> None:
+    """Refuse threshold profiles this model or data cannot have, before any scoring."""
+    check_profiles_possible(task, hasattr(model, "predict_proba"))
+    if X_test is None:
+        raise CaptureError(
+            "threshold profiles are chosen on test data; give X_test and y_test "
+            "(--test on the command line)"
+        )
 
 
 def _cross_validation(

@@ -39,7 +39,7 @@ from packager.capture.provenance import collect_provenance, packaging_provenance
 from packager.capture.recording import capture
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
-from packager.evaluation import EvaluationPlan
+from packager.evaluation import EvaluationPlan, parse_profiles
 
 __all__ = ["load_model_file"]
 
@@ -62,6 +62,7 @@ def load_model_file(
     ``evaluation`` is the clinical evaluation of the test data, as in ``capture``.
     """
     source = str(path)
+    thresholds = parse_profiles((evaluation or EvaluationPlan()).thresholds)
     obj = read_pickle(path)
     details = details or ModelDetails()
     if is_capture_file(obj):
@@ -69,6 +70,12 @@ def load_model_file(
             raise CaptureError(
                 f"{source} is a capture file and already holds its data; "
                 "training and test data apply only to a plain pickled estimator"
+            )
+        if thresholds:
+            raise CaptureError(
+                f"{source} is a capture file, which holds no test data to choose threshold "
+                "profiles on; give them to capture(thresholds=...), or set one for a site "
+                "with deployml threshold"
             )
         captured = _with_self_test(CapturedModel.from_dict(obj, source))
         return replace(captured, manifest=with_details(captured.manifest, details))

@@ -9,17 +9,43 @@ It builds on the artefact format and nothing else of deployml.
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
 from packager.evaluation.headline import HEADLINE, headline, headline_intervals, rate
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
+from packager.evaluation.profiles import (
+    PROFILE_METRICS,
+    TEST_DATA,
+    check_profiles_possible,
+    data_record,
+    default_profile,
+    operating_metrics,
+    profile_metrics,
+    rows_sha256,
+    threshold_profiles,
+)
+from packager.evaluation.rules import FORMS, ProfileSpec, Rule, parse_profiles, parse_rule
 from packager.evaluation.scored import Scored
 
 __all__ = [
+    "FORMS",
     "HEADLINE",
+    "PROFILE_METRICS",
+    "TEST_DATA",
     "Bootstrap",
     "EdgeCaseSource",
     "EvaluationPlan",
+    "ProfileSpec",
+    "Rule",
     "Scored",
     "Statistic",
+    "check_profiles_possible",
+    "data_record",
+    "default_profile",
     "headline",
     "headline_intervals",
     "intervals",
+    "operating_metrics",
+    "parse_profiles",
+    "parse_rule",
+    "profile_metrics",
     "rate",
+    "rows_sha256",
+    "threshold_profiles",
 ]

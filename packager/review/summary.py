@@ -45,6 +45,7 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     width = max((len(f.name) for f in spec.features), default=0)
     lines += [f"  {f.name:<{width}}  {f.kind:<8}  {_feature(f)}".rstrip() for f in spec.features]
     lines += _metrics(manifest.metrics or {})
+    lines += _profiles(manifest)
     if manifest.training:
         t = manifest.training
         source = f" on {t['data']['source']}" if t["data"].get("source") else ""
@@ -69,6 +70,27 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
         lines.append("Not recorded:")
         lines += [f"  - {item}" for item in manifest.missing]
     return "\n".join(lines)
+
+
+def _profiles(manifest: Manifest) -> list[str]:
+    """One line a threshold profile, the default marked; and the artefact derived from."""
+    lines = []
+    for p in manifest.profiles:
+        mark = " (default)" if p.name == manifest.default_profile else ""
+        m = p.metrics
+        lines.append(
+            f"Profile:    {p.name}{mark}: {p.rule} -> threshold {for_people(p.threshold)}; "
+            f"sensitivity {for_people(m.get('sensitivity'))}, "
+            f"specificity {for_people(m.get('specificity'))}, ppv {for_people(m.get('ppv'))}, "
+            f"{for_people(m.get('alerts_per_100'))} alerts/100 on {p.chosen_on.source} "
+            f"({p.chosen_on.rows} rows, prevalence {for_people(p.chosen_on.prevalence)})"
+        )
+    if manifest.parent is not None:
+        parent = manifest.parent
+        lines.append(
+            f"Parent:     {parent.name} {parent.version}, sha256 {parent.sha256}; {parent.change}"
+        )
+    return lines
 
 
 def _model_file(manifest: Manifest) -> str:

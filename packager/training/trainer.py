@@ -36,7 +36,7 @@ from packager.artefact import (
 )
 from packager.capture import TrainingRecord, capture
 from packager.errors import DeploymlWarning, TrainingError
-from packager.evaluation import EvaluationPlan
+from packager.evaluation import EvaluationPlan, check_profiles_possible, parse_profiles
 from packager.training.columns import ColumnPlan, plan_columns
 from packager.training.models import build_pipeline, family, search_grid
 from packager.training.record import DataSource, training_record, warning_lines
@@ -80,6 +80,7 @@ def train(
     options that cannot make a model.
     """
     _check_options(data, test_size, seed, cv, class_weight, max_categories)
+    thresholds = parse_profiles((evaluation or EvaluationPlan()).thresholds)
     if plots:
         from packager.training.plots import require_matplotlib
 
@@ -105,6 +106,10 @@ def train(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         X, y = _features_and_target(frame, plan)
+        if thresholds:  # before fitting, not after
+            classes = "binary" if y.nunique() == 2 else "multiclass"
+            kind = "regression" if plan.task == "regression" else classes
+            check_profiles_possible(kind, has_proba=True)
         X_train, X_test, y_train, y_test = _split(X, y, plan, test_size, seed)
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
         resample = Resampler(plan, X_train, y_train, cv, seed, report)
