@@ -42,6 +42,7 @@ SECRET_TEXT = "ZQXJ-SECRET-7731"
 POSITIVE = 0  # malignant
 EDGE_ROW = 3  # the row whose probability the "edge" profiles sit on
 ROWS = 20
+RULES = {"screening": "sensitivity>=0.95", "site-b": "ppv>=0.95"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +87,7 @@ def profiled(tmp_path_factory: pytest.TempPathFactory) -> Profiled:
     manifest = dataclasses.replace(
         captured.manifest,
         profiles=[
-            profile(name, threshold, "sensitivity>=0.95" if name == "screening" else "fixed")
+            profile(name, threshold, RULES.get(name, f"fixed:{threshold!r}"))
             for name, threshold in thresholds.items()
         ],
         default_profile="screening",
@@ -371,6 +372,9 @@ def test_a_real_server_decides_with_the_profile_it_was_started_with(
     output = log.read_text()
     access = [json.loads(line) for line in output.splitlines() if line.startswith('{"time"')]
     assert [line["profile"] for line in access if line["request_id"] == "site-b-1"] == ["site-b"]
+    assert (
+        "decisions: profile site-b (threshold 0.9, rule ppv>=0.95, from DEPLOYML_PROFILE)" in output
+    )
     assert SECRET_TEXT not in output
 
 

@@ -130,6 +130,7 @@ def load_runtime(settings: Settings) -> Runtime:
     profiles = served_profiles(
         manifest, artefact.model, task, settings.profile, str(artefact.path / MANIFEST_FILE)
     )
+    _report_profile(profiles)
     classes = getattr(artefact.model, "classes_", None) if task != "regression" else None
     runtime = Runtime(
         artefact=artefact,
@@ -153,6 +154,20 @@ def load_runtime(settings: Settings) -> Runtime:
         return replace(runtime, not_ready=f"self-test failed: {'; '.join(problems)}")
     log.info("model %s %s loaded and self-tested", manifest.model.name, manifest.model.version)
     return runtime
+
+
+def _report_profile(profiles: Profiles) -> None:
+    """Say which profile decides when a request names none, and why that one."""
+    default = profiles.default
+    if default is not None:
+        log.info(
+            "decisions: profile %s (threshold %s, rule %s, from %s) on positive class %r",
+            default.name,
+            default.threshold,
+            default.rule,
+            profiles.default_from,
+            default.positive_class,
+        )
 
 
 def _silence_reported_warnings() -> None:
