@@ -101,6 +101,7 @@ _SERVE_OPTIONS = {
     "WORKERS": "--workers",
     "ALLOW_PICKLE": "--allow-pickle",
     "EXPECTED_SHA256": "--expected-sha256",
+    "PROFILE": "--profile",
 }
 
 
@@ -113,6 +114,7 @@ def serve_command(
     workers: int | None,
     allow_pickle: bool | None,
     expected_sha256: str | None,
+    profile: str | None,
 ) -> None:
     """Serve ARTEFACT_DIR (default: DEPLOYML_ARTEFACT) over HTTP with gunicorn."""
     given = {
@@ -122,6 +124,7 @@ def serve_command(
         "WORKERS": workers,
         "ALLOW_PICKLE": "true" if allow_pickle else None,
         "EXPECTED_SHA256": expected_sha256,
+        "PROFILE": profile,
     }
     overrides = {k: str(v) for k, v in given.items() if v is not None}
     try:
@@ -136,4 +139,10 @@ def serve_command(
     # Imported here so that the other commands start without Flask and gunicorn.
     from server.gunicorn_app import serve
 
-    serve(settings)
+    try:
+        serve(settings)
+    except ConfigError as error:
+        # Checked against the artefact once it is loaded: one line naming the option given.
+        if error.variable != PREFIX + "PROFILE" or "PROFILE" not in overrides:
+            raise
+        raise ConfigError(_SERVE_OPTIONS["PROFILE"], error.problem) from None

@@ -236,6 +236,12 @@ serve_options = _together(
         metavar="SHA256",
         help="Serve only the artefact with this hash (default: DEPLOYML_EXPECTED_SHA256).",
     ),
+    click.option(
+        "--profile",
+        metavar="NAME",
+        help="The threshold profile binary decisions use when a request names none "
+        "(default: DEPLOYML_PROFILE, else the artefact's default).",
+    ),
 )
-"""Where `serve` finds the artefact (and which one it must be) and binds; unset ones come from
-DEPLOYML_* variables."""
+"""Where `serve` finds the artefact (and which one it must be), binds, and which profile decides;
+unset ones come from DEPLOYML_* variables."""

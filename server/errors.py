@@ -22,8 +22,10 @@ __all__ = [
     "ListenError",
     "MalformedJSONError",
     "NotReadyError",
+    "ProfileNotApplicableError",
     "TooManyRowsError",
     "UnauthorizedError",
+    "UnknownProfileError",
     "UnscorableInputError",
     "UnseenCategoryError",
     "UnsupportedMediaTypeError",
@@ -149,6 +151,32 @@ class UnscorableInputError(RequestError):
 
     def __init__(self, error_type: str) -> None:
         super().__init__(f"the model could not score this input ({error_type})")
+
+
+class UnknownProfileError(RequestError):
+    """The request names no profile of this model; the name sent is never repeated."""
+
+    status = 422
+    code = "unknown_profile"
+
+    def __init__(self, known: list[str], kind: str | None = None) -> None:
+        # kind: the JSON kind of a "profile" that is not a string; None for an unknown name.
+        what = "names no profile of this model" if kind is None else f"is {kind}, not a name"
+        super().__init__(f'"profile" {what}; its profiles are: {", ".join(known)}')
+        self.known = known
+
+
+class ProfileNotApplicableError(RequestError):
+    """The request names a profile, but the model makes no yes/no decision to apply one to."""
+
+    status = 422
+    code = "profile_not_applicable"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            "profiles apply to binary classifiers that give probabilities; this model is "
+            f'{model}: send the request without "profile"'
+        )
 
 
 class NotReadyError(RequestError):

@@ -30,6 +30,7 @@ ROWS = (1, 10_000_000)
 TIMEOUTS = (1, 3600)
 # An audit key shorter than this is refused: HMAC under a short key can be brute-forced.
 MIN_AUDIT_KEY = 16
+MAX_PROFILE_NAME = 100
 _KEY_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -63,6 +64,9 @@ class Settings:
     allow_pickle: bool = False
     expected_sha256: str | None = None
     client_timeout: int = 15
+    # The threshold profile in force when a request names none; checked against the
+    # artefact's profiles when it is loaded (server.runtime.profiles).
+    profile: str | None = None
 
     def __post_init__(self) -> None:
         if self.audit_log is not None and self.audit_key is None:
@@ -201,6 +205,15 @@ def _keys_file(raw: str) -> Path:
     return path
 
 
+def _profile(raw: str) -> str:
+    # Only its form here: whether the artefact has such a profile is known once it is loaded.
+    if len(raw) > MAX_PROFILE_NAME or not raw.isprintable():
+        raise ValueError(
+            f"expected a profile's name: up to {MAX_PROFILE_NAME} printable characters"
+        )
+    return raw
+
+
 def _sha256(raw: str) -> str:
     lowered = raw.lower()
     if len(lowered) != 64 or not all(ch in "0123456789abcdef" for ch in lowered):
@@ -230,4 +243,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "allow_pickle": _boolean,
     "expected_sha256": _sha256,
     "client_timeout": _bounded(*TIMEOUTS),
+    "profile": _profile,
 }

@@ -63,3 +63,23 @@ def test_a_record_holds_hashes_kinds_and_outputs_but_no_value() -> None:
         {"row": 0, "feature": "sex", "kind": "a category not seen in training"}
     ]
     assert record["profile"] is None and record["threshold"] is None
+
+
+def test_a_record_names_the_profile_and_keeps_each_rows_decision_with_its_outputs() -> None:
+    request = AuditRequest(
+        request_id="r-2",
+        endpoint="/predict",
+        method="POST",
+        status=200,
+        latency_ms=1.0,
+        rows=[{"age": 52}, {"age": 61}],
+        predictions=["no", "no"],
+        probabilities=[{"no": 0.75, "yes": 0.25}, {"no": 0.9, "yes": 0.1}],
+        profile="site-b",
+        threshold=0.2,
+        decisions=["yes", "no"],
+    )
+    record = audit_record(request, MODEL, KEY, default_key_id(KEY))
+    assert (record["profile"], record["threshold"]) == ("site-b", 0.2)
+    assert [o["decision"] for o in record["outputs"]] == ["yes", "no"]
+    assert record["outputs"][0]["probabilities"] == {"no": 0.75, "yes": 0.25}

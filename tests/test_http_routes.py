@@ -215,6 +215,7 @@ def test_predict_writes_one_json_access_line_without_values(
         "latency_ms",
         "model_sha256",
         "client",
+        "profile",
     }
     assert (line["request_id"], line["route"], line["status"], line["rows"]) == (
         "r-1",
@@ -223,6 +224,7 @@ def test_predict_writes_one_json_access_line_without_values(
         2,
     )
     assert line["client"] is None  # no API keys file: nobody is named
+    assert line["profile"] is None  # refused: no decision was made
     assert line["model_sha256"] == load_artefact(pipeline_artefact).sha256
     assert SECRET_TEXT not in logs.text and str(SECRET_NUMBER) not in logs.text
 

@@ -42,6 +42,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         "DEPLOYML_ALLOW_PICKLE": "true",
         "DEPLOYML_EXPECTED_SHA256": "AB" * 32,
         "DEPLOYML_CLIENT_TIMEOUT": "7",
+        "DEPLOYML_PROFILE": "site-b",
     }
     # A field added without its variable (or a variable without its field) fails here.
     assert set(env) == {f"DEPLOYML_{field.name.upper()}" for field in fields(Settings)}
@@ -68,6 +69,7 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         allow_pickle=True,
         expected_sha256="ab" * 32,
         client_timeout=7,
+        profile="site-b",
     )
     assert settings.model_thread_limit == 2
 
@@ -102,6 +104,8 @@ def test_settings_ignore_blank_values() -> None:
         ("DEPLOYML_API_KEYS_FILE", "/no/such/keys", "/no/such/keys: cannot read it"),
         ("DEPLOYML_EXPECTED_SHA256", "ab" * 31, "expected a SHA-256: 64 hexadecimal digits"),
         ("DEPLOYML_EXPECTED_SHA256", "xy" * 32, "expected a SHA-256"),
+        ("DEPLOYML_PROFILE", "site\tb", "expected a profile's name"),
+        ("DEPLOYML_PROFILE", "x" * 101, "up to 100 printable characters"),
         ("DEPLOYML_CLIENT_TIMEOUT", "0", "must be from 1 to 3600"),
     ],
 )

@@ -266,6 +266,29 @@ def test_payload_object_with_other_keys_is_one_instance() -> None:
     assert payload.rows == 1 and payload.records == [{"instances": [], "age": 3}]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"profile": "site-b", "instances": [{"age": 3}]},
+        {"columns": ["age"], "profile": "site-b", "data": [[3]]},
+    ],
+)
+def test_payload_batch_may_name_a_profile(body: dict[str, Any]) -> None:
+    payload = read_payload(body, max_rows=10)
+    assert payload.rows == 1 and (payload.profile, payload.names_profile) == ("site-b", True)
+
+
+@pytest.mark.parametrize("sent", [None, 7, ["site-b"]])
+def test_payload_keeps_a_profile_of_any_kind_for_the_runtime_to_refuse(sent: Any) -> None:
+    payload = read_payload({"profile": sent, "instances": [{"age": 3}]}, max_rows=10)
+    assert payload.names_profile and payload.profile == sent
+
+
+def test_payload_single_instance_with_a_profile_key_keeps_it_as_a_feature() -> None:
+    payload = read_payload({"profile": "site-b", "age": 3}, max_rows=10)
+    assert payload.records == [{"profile": "site-b", "age": 3}] and not payload.names_profile
+
+
 NUMBERS = InputSpec(
     format="dataframe",
     names_generated=False,

@@ -22,6 +22,7 @@ __all__ = [
     "Examples",
     "Outputs",
     "compare_outputs",
+    "has_predict_proba",
     "model_outputs",
     "read_examples",
     "read_self_test",
@@ -75,7 +76,7 @@ def model_outputs(model: Any, X: Any, task: str) -> Outputs:
     if task == "regression":
         predictions = [None if p is None else float(p) for p in predictions]
     probabilities = None
-    if task != "regression" and _has_predict_proba(model):
+    if task != "regression" and has_predict_proba(model):
         probabilities = json_value(np.asarray(model.predict_proba(X), dtype=np.float64))
     return Outputs(predictions=predictions, probabilities=probabilities)
 
@@ -91,7 +92,8 @@ def rescore(model: Any, manifest: Manifest, rows: Examples) -> list[str]:
         return [f"re-scoring raised {type(error).__name__}"]
 
 
-def _has_predict_proba(model: Any) -> bool:
+def has_predict_proba(model: Any) -> bool:
+    """Whether ``model`` gives probabilities (``predict_proba`` exists and is usable)."""
     # hasattr runs available_if checks, e.g. SVC(probability=False) has no predict_proba.
     try:
         return hasattr(model, "predict_proba")

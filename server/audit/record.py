@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,8 +76,11 @@ class AuditRequest:
     probabilities: Sequence[dict[str, float]] | None = None
     warnings: Sequence[Mapping[str, object]] = ()
     error_code: str | None = None
-    # Set by a later issue (operating profiles, decision thresholds); written as null now.
-    decision: dict[str, Any] = field(default_factory=lambda: {"profile": None, "threshold": None})
+    # The threshold profile a binary classifier's answer decided with, by name, and its
+    # decisions; None when no decision was made (other models, refused requests).
+    profile: str | None = None
+    threshold: float | None = None
+    decisions: Sequence[Any] | None = None
 
 
 def audit_record(
@@ -97,12 +100,13 @@ def audit_record(
         "latency_ms": request.latency_ms,
         "caller": request.caller,
         "model": {"name": model["name"], "version": model["version"], "sha256": model["sha256"]},
-        **request.decision,
+        "profile": request.profile,
+        "threshold": request.threshold,
         "rows": None if rows is None else len(rows),
         "key_id": key_id,
         "input_hmacs": None if rows is None else [row_hmac(key, row) for row in rows],
         "warnings": [_warning(w) for w in request.warnings],
-        "outputs": _outputs(request.predictions, request.probabilities),
+        "outputs": _outputs(request.predictions, request.probabilities, request.decisions),
     }
 
 
@@ -116,16 +120,24 @@ def _warning(warning: Mapping[str, object]) -> dict[str, object]:
 
 
 def _outputs(
-    predictions: Sequence[Any] | None, probabilities: Sequence[dict[str, float]] | None
+    predictions: Sequence[Any] | None,
+    probabilities: Sequence[dict[str, float]] | None,
+    decisions: Sequence[Any] | None,
 ) -> list[dict[str, Any]] | None:
-    """One entry per row: the model's label (or value) and, when it gives them, its scores."""
+    """One entry per row: the model's label (or value), and when it gives them, its scores
+    and the decision under the profile."""
     if predictions is None:
         return None
     if probabilities is None:
         return [{"prediction": p} for p in predictions]
+    if decisions is None:
+        return [
+            {"prediction": p, "probabilities": s}
+            for p, s in zip(predictions, probabilities, strict=True)
+        ]
     return [
-        {"prediction": p, "probabilities": s}
-        for p, s in zip(predictions, probabilities, strict=True)
+        {"prediction": p, "probabilities": s, "decision": d}
+        for p, s, d in zip(predictions, probabilities, decisions, strict=True)
     ]
 
 

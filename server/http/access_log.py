@@ -1,12 +1,13 @@
 """The JSON-lines access log: one line per request, without feature values.
 
 Each line holds: time, request id, method, route (the matched rule, never the raw path
-or query string), status, rows, latency in milliseconds, the artefact's hash, and the
+or query string), status, rows, latency in milliseconds, the artefact's hash, the
 client's name when API keys are required (``flask.g.client``, set by ``server.http.auth``;
-never the key). The request id is taken from an ``X-Request-ID`` header when it is a sane
-token, otherwise generated, and is sent back in the same header. No other request text
-reaches the line: a method that is not one of HTTP's standard methods is logged as
-``"OTHER"``.
+never the key), and the name of the threshold profile a /predict answer decided with
+(``flask.g.profile``; null otherwise). The request id is taken from an ``X-Request-ID``
+header when it is a sane token, otherwise generated, and is sent back in the same header. No
+other request text reaches the line: a method that is not one of HTTP's standard methods is
+logged as ``"OTHER"``.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def install_access_log(app: Flask, model_sha256: str) -> None:
                 "latency_ms": round((time.perf_counter() - started) * 1000, 3),
                 "model_sha256": model_sha256,
                 "client": g.get("client"),
+                "profile": g.get("profile"),
             }
             logger.info(orjson.dumps(line).decode())
         return response

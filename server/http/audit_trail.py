@@ -42,6 +42,7 @@ def _audited(response: Response) -> AuditRequest:
     """What this request was, from what the view left on ``g`` and the response."""
     payload = g.get("payload")
     answer: dict[str, Any] = g.get("answer") or {}
+    profile: dict[str, Any] = answer.get("profile") or {}
     started = g.get("started", time.perf_counter())
     return AuditRequest(
         request_id=g.get("request_id") or "",
@@ -55,6 +56,9 @@ def _audited(response: Response) -> AuditRequest:
         probabilities=answer.get("probabilities"),
         warnings=answer.get("warnings", ()),
         error_code=_error_code(response),
+        profile=profile.get("name"),
+        threshold=profile.get("threshold"),
+        decisions=answer.get("decisions"),
     )
 
 

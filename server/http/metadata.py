@@ -15,11 +15,13 @@ _PAYLOADS = {
     "one": {"<feature>": "<value>", "...": "..."},
     "batch": {"instances": [{"<feature>": "<value>"}]},
     "columnar": {"columns": ["<feature>", "..."], "data": [["<value>", "..."]]},
+    "batch_with_profile": {"profile": "<profile>", "instances": [{"<feature>": "<value>"}]},
 }
 
 
 def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
-    """Schema, target, metrics, training, provenance, versions and an example request, as JSON."""
+    """Schema, target, metrics, profiles, training, provenance, versions and an example
+    request, as JSON."""
     artefact = runtime.artefact
     manifest = artefact.manifest
     return {
@@ -45,6 +47,8 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         },
         "estimator": asdict(manifest.estimator),
         "metrics": manifest.metrics,
+        # A binary classifier's threshold profiles and the one in force; null for other models.
+        "profiles": runtime.profiles.document(),
         "training": manifest.training,
         "provenance": asdict(manifest.provenance),
         "version_differences": [asdict(d) for d in runtime.version_differences],

@@ -43,7 +43,8 @@ def _state() -> State:
 
 @blueprint.post("/predict")
 def predict() -> Response:
-    """Validate the rows, score them, and return predictions with per-row warnings."""
+    """Validate the rows, score them, and return predictions (with a binary classifier's
+    decisions under the profile in force) and per-row warnings."""
     state = _state()
     runtime = state.runtime
     if runtime.not_ready is not None:
@@ -53,11 +54,17 @@ def predict() -> Response:
     payload = read_payload(parse_body(_body(state.settings)), state.settings.max_rows)
     g.rows = payload.rows
     g.payload = payload  # for the audit line: its rows' keyed hashes, never their values
+    # Before validation: a profile the model lacks is refused before any row is looked at.
+    profile = runtime.profiles.resolve(payload.profile, payload.names_profile)
     batch = runtime.validator.validate(payload)
     scores = runtime.predict(batch)
     body: dict[str, Any] = {"predictions": scores.predictions}
     if runtime.labels is not None and scores.probabilities is not None:
         body["probabilities"] = _keyed(runtime.labels, scores.probabilities)
+        if profile is not None:
+            body["decisions"] = profile.decide(scores.probabilities)
+            body["profile"] = profile.answer()
+            g.profile = profile.name  # for the access line: the name only
     body["warnings"] = batch.warnings
     body["model"] = state.model
     body["request_id"] = g.request_id

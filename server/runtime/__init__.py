@@ -2,9 +2,11 @@
 
 ``load_runtime`` loads the artefact (hashes first), reports version differences, finds what
 the model accepts (``probe``), re-scores the stored examples, and caps the model's threads per
-worker (``threads``); the ``Runtime`` it returns predicts validated batches.
+worker (``threads``); the ``Runtime`` it returns predicts validated batches, and its
+``profiles`` (``profiles``) turn a binary classifier's probabilities into decisions.
 """
 
 from server.runtime.loaded import Runtime, load_runtime
+from server.runtime.profiles import Profiles, ServedProfile
 
-__all__ = ["Runtime", "load_runtime"]
+__all__ = ["Profiles", "Runtime", "ServedProfile", "load_runtime"]

@@ -1,9 +1,10 @@
 """The loaded model: integrity and version checks, the self-test, and prediction.
 
 Built once per server, in the gunicorn master before workers fork (so they share its
-memory). Loading refuses a changed file, a newer format and, when asked, a different
-scikit-learn; a failed self-test (re-scoring self_test.json, and examples.json when present)
-leaves the server up but not ready.
+memory). Loading refuses a changed file, a newer format, a ``DEPLOYML_PROFILE`` the artefact
+does not have and, when asked, a different scikit-learn; a failed self-test (re-scoring
+self_test.json, and examples.json when present) leaves the server up but not ready. The
+threshold profiles (``profiles``) decide yes or no for binary classifiers.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from packager.review import VersionDifference, version_differences
 from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
 from server.runtime.probe import takes_arrays, unscorable_features
+from server.runtime.profiles import Profiles, served_profiles
 from server.runtime.threads import ThreadLimit
 from server.settings import PREFIX, Settings
 from server.validation import Batch, Payload, Validator
@@ -65,6 +67,7 @@ class Runtime:
     version_differences: list[VersionDifference]
     not_ready: str | None
     threads: ThreadLimit
+    profiles: Profiles
     takes_arrays: bool = False
     argmax_predicts: bool = False
 
@@ -123,6 +126,11 @@ def load_runtime(settings: Settings) -> Runtime:
     # One thread in the master: OpenMP pools started before fork can hang the workers.
     threads.apply(1)
     task = manifest.target.task if manifest.target else task_of(artefact.model)
+    # Before the self-test: a DEPLOYML_PROFILE the artefact lacks stops start-up at once.
+    profiles = served_profiles(
+        manifest, artefact.model, task, settings.profile, str(artefact.path / MANIFEST_FILE)
+    )
+    _report_profile(profiles)
     classes = getattr(artefact.model, "classes_", None) if task != "regression" else None
     runtime = Runtime(
         artefact=artefact,
@@ -136,6 +144,7 @@ def load_runtime(settings: Settings) -> Runtime:
         version_differences=differences,
         not_ready=None,
         threads=threads,
+        profiles=profiles,
         takes_arrays=takes_arrays(artefact),
         argmax_predicts=_argmax_classifier(artefact.model),
     )
@@ -145,6 +154,20 @@ def load_runtime(settings: Settings) -> Runtime:
         return replace(runtime, not_ready=f"self-test failed: {'; '.join(problems)}")
     log.info("model %s %s loaded and self-tested", manifest.model.name, manifest.model.version)
     return runtime
+
+
+def _report_profile(profiles: Profiles) -> None:
+    """Say which profile decides when a request names none, and why that one."""
+    default = profiles.default
+    if default is not None:
+        log.info(
+            "decisions: profile %s (threshold %s, rule %s, from %s) on positive class %r",
+            default.name,
+            default.threshold,
+            default.rule,
+            profiles.default_from,
+            default.positive_class,
+        )
 
 
 def _silence_reported_warnings() -> None:

@@ -5,7 +5,7 @@ model, checks each value's JSON kind and returns the rows with per-row warnings 
 unlike training), or raises an error naming the row and feature, never the value.
 """
 
-from server.validation.payload import Payload, parse_body, read_payload
+from server.validation.payload import Payload, kind_of, parse_body, read_payload
 from server.validation.validator import Batch, Validator
 
-__all__ = ["Batch", "Payload", "Validator", "parse_body", "read_payload"]
+__all__ = ["Batch", "Payload", "Validator", "kind_of", "parse_body", "read_payload"]

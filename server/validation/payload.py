@@ -5,13 +5,15 @@
 - a columnar batch: ``{"columns": ["age", "sex"], "data": [[52, "F"], [61, "M"]]}``.
 
 An object whose only key is ``instances``, or whose keys are exactly ``columns`` and
-``data``, is read as a batch; any other object is one instance.
+``data``, is read as a batch; any other object is one instance. A batch may also name the
+threshold profile to decide with (``{"profile": "site-b", "instances": [...]}``); one
+instance cannot, since ``profile`` may be a feature's name: send it as a batch of one.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
@@ -26,7 +28,10 @@ from server.errors import (
     TooManyRowsError,
 )
 
-__all__ = ["MAX_DETAILS", "Payload", "kind_of", "parse_body", "read_payload"]
+__all__ = ["MAX_DETAILS", "PROFILE_KEY", "Payload", "kind_of", "parse_body", "read_payload"]
+
+# The key of a batch that names the threshold profile to decide with.
+PROFILE_KEY = "profile"
 
 _SHAPES = (
     'expected one instance as an object, {"instances": [{...}, ...]}, '
@@ -56,6 +61,10 @@ class Payload:
     records: list[Any] | None = None
     columns: list[str] | None = None
     data: list[list[Any]] | None = None
+    # A batch's "profile" as sent (any JSON value: server.runtime.profiles checks it), when
+    # the body had that key.
+    profile: Any = None
+    names_profile: bool = False
 
 
 def parse_body(body: bytes) -> Any:
@@ -71,7 +80,8 @@ def read_payload(parsed: Any, max_rows: int) -> Payload:
     """Recognise the shape of a parsed body and enforce the row limits."""
     if not isinstance(parsed, dict):
         raise InvalidPayloadError(f"the body is {kind_of(parsed)}; {_SHAPES}")
-    keys = parsed.keys()
+    keys = parsed.keys() - {PROFILE_KEY}
+    names_profile = PROFILE_KEY in parsed
     if keys == {"instances"}:
         records = parsed["instances"]
         if not isinstance(records, list):
@@ -80,7 +90,11 @@ def read_payload(parsed: Any, max_rows: int) -> Payload:
     elif keys == {"columns", "data"}:
         payload = _columnar(parsed["columns"], parsed["data"])
     else:
+        # One instance: a "profile" key is one of its features, as it always was.
+        names_profile = False
         payload = Payload(rows=1, records=[parsed])
+    if names_profile:
+        payload = replace(payload, profile=parsed[PROFILE_KEY], names_profile=True)
     if payload.rows == 0:
         raise EmptyBatchError()
     if payload.rows > max_rows:
