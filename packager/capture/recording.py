@@ -38,7 +38,13 @@ from packager.capture.metrics import cross_validation, folds_of, scoring_for
 from packager.capture.provenance import collect_provenance
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
-from packager.evaluation import Bootstrap, EdgeCaseSource, EvaluationPlan
+from packager.evaluation import (
+    Bootstrap,
+    EdgeCaseSource,
+    EvaluationPlan,
+    check_requirements,
+    parse_requirements,
+)
 
 __all__ = ["CV_SEED", "TrainingRecord", "capture"]
 
@@ -106,6 +112,7 @@ def capture(
         requirements=tuple(requirements),
         bootstrap=bootstrap or Bootstrap(),
     )
+    parse_requirements(plan.requirements)  # a typo fails before the model is scored
     check_estimator(model, "model")
     _check_examples_choice(examples, n_examples)
     task = task_of(model)
@@ -165,6 +172,8 @@ def capture(
         subgroups=None if assessment is None else assessment.subgroups,
         profiles=[] if assessment is None else assessment.profiles,
     )
+    # Last, on the finished manifest: a failed gate raises, and nothing is made of the model.
+    manifest = check_requirements(manifest, plan.requirements)
     attachments = {} if record is None else dict(record.attachments)
     return CapturedModel(model, manifest, self_test, real, attachments)
 

@@ -8,13 +8,23 @@ It builds on the artefact format and nothing else of deployml.
 
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
+from packager.evaluation.requirements import (
+    Requirement,
+    check_requirements,
+    parse_requirements,
+    requirement_line,
+)
 from packager.evaluation.scored import Scored
 
 __all__ = [
     "Bootstrap",
     "EdgeCaseSource",
     "EvaluationPlan",
+    "Requirement",
     "Scored",
     "Statistic",
+    "check_requirements",
     "intervals",
+    "parse_requirements",
+    "requirement_line",
 ]
