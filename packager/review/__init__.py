@@ -1,7 +1,10 @@
-"""Reviewing an artefact: ``verify`` (files, versions, model, re-scored examples) and
-``summarise`` (what ``deployml inspect`` prints). Built on the artefact format only.
+"""Reviewing an artefact: ``verify`` (files, versions, model, re-scored examples),
+``summarise`` (what ``deployml inspect`` prints) and ``diff_artefacts`` (what differs between
+two artefacts, ``deployml diff``). Built on the artefact format and the evaluation.
 """
 
+from packager.review.diff import SECTIONS, diff_artefacts, diff_manifests
+from packager.review.diff_text import diff_text
 from packager.review.summary import summarise
 from packager.review.verification import (
     Verification,
@@ -10,4 +13,14 @@ from packager.review.verification import (
     version_differences,
 )
 
-__all__ = ["Verification", "VersionDifference", "summarise", "verify", "version_differences"]
+__all__ = [
+    "SECTIONS",
+    "Verification",
+    "VersionDifference",
+    "diff_artefacts",
+    "diff_manifests",
+    "diff_text",
+    "summarise",
+    "verify",
+    "version_differences",
+]
