@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from packager.review import diff_artefacts, diff_text
+from packager.review import diff_artefacts, render_diff
 
 __all__ = ["diff_command"]
 
@@ -26,4 +26,4 @@ def diff_command(artefact_a: Path, artefact_b: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(diff, indent=2, ensure_ascii=False))
     else:
-        click.echo(diff_text(diff))
+        click.echo(render_diff(diff))

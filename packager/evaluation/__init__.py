@@ -9,6 +9,8 @@ It builds on the artefact format and nothing else of deployml.
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
 from packager.evaluation.requirements import (
+    METRICS,
+    PROFILE_METRICS,
     Requirement,
     check_requirements,
     parse_requirements,
@@ -17,6 +19,8 @@ from packager.evaluation.requirements import (
 from packager.evaluation.scored import Scored
 
 __all__ = [
+    "METRICS",
+    "PROFILE_METRICS",
     "Bootstrap",
     "EdgeCaseSource",
     "EvaluationPlan",

@@ -4,7 +4,7 @@ two artefacts, ``deployml diff``). Built on the artefact format and the evaluati
 """
 
 from packager.review.diff import SECTIONS, diff_artefacts, diff_manifests
-from packager.review.diff_text import diff_text
+from packager.review.diff_report import render_diff
 from packager.review.summary import summarise
 from packager.review.verification import (
     Verification,
@@ -19,7 +19,7 @@ __all__ = [
     "VersionDifference",
     "diff_artefacts",
     "diff_manifests",
-    "diff_text",
+    "render_diff",
     "summarise",
     "verify",
     "version_differences",

@@ -8,7 +8,7 @@ from typing import Any
 from packager.artefact import for_people
 from packager.review.diff import SECTIONS
 
-__all__ = ["diff_text"]
+__all__ = ["render_diff"]
 
 TITLES = {
     "model": "Model",
@@ -24,7 +24,7 @@ TITLES = {
 }
 
 
-def diff_text(diff: dict[str, Any]) -> str:
+def render_diff(diff: dict[str, Any]) -> str:
     """A readable account of ``diff``: the two artefacts, then each section that changed."""
     a, b = diff["a"], diff["b"]
     lines = [_side("A", a), _side("B", b)]
