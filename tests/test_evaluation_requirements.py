@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import joblib
 import pandas as pd
 import pytest
 from click.testing import Result
@@ -321,3 +322,15 @@ def test_package_holds_a_capture_file_to_the_gates_given_on_its_recorded_manifes
     assert "PASS  accuracy>=0.5: " in passed.stdout
     manifest, _ = read_manifest(tmp_path / "yes")
     assert [r.requirement for r in manifest.requirements] == ["accuracy>=0.5"]
+
+
+def test_a_bare_pickle_packaged_without_data_fails_every_gate_as_not_measured(
+    tmp_path: Path, runner: Runner, cancer_model: Any
+) -> None:
+    joblib.dump(cancer_model, tmp_path / "bare.pkl")
+    result = runner(
+        "package", tmp_path / "bare.pkl", "-o", tmp_path / "out", "--require", "roc_auc>=0.5"
+    )
+    assert result.exit_code == 1
+    assert not (tmp_path / "out").exists()
+    assert "FAIL  roc_auc>=0.5: not measured, no test data was given" in result.stderr
