@@ -283,3 +283,20 @@ def test_a_path_that_is_not_an_artefact_is_a_clear_error(
         result.output.strip()
         == f"Error: {tmp_path / 'missing'} does not exist; expected an artefact directory"
     )
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        {"columns": "junk"},
+        {"columns": [1, None, {"no": "spec"}]},
+        {"columns": [{"spec": "sex", "groups": 3, "gaps": []}]},
+    ],
+)
+def test_a_malformed_free_form_subgroups_object_is_compared_without_failing(
+    manifest: Manifest, junk: dict[str, Any]
+) -> None:
+    good = {"columns": [{"column": "sex", "spec": "sex", "groups": [{"group": "F", "n": 5}]}]}
+    a, b = replace(manifest, subgroups=junk), replace(manifest, subgroups=good)
+    subgroups = _by_what(diff_manifests(a, "a", b, "b"), "subgroups")
+    assert subgroups.get("subgroup sex", subgroups.get("sex=F n"))["b"] in (["F"], 5)

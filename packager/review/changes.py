@@ -7,10 +7,20 @@ value's change adds both intervals, the difference B - A and whether the interva
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, is_dataclass
 from typing import Any
 
-__all__ = ["Change", "change_of", "changed", "flat", "measured_changes", "pick", "union"]
+__all__ = [
+    "Change",
+    "change_of",
+    "changed",
+    "flat",
+    "keyed",
+    "mapping",
+    "measured_changes",
+    "pick",
+    "union",
+]
 
 Change = dict[str, Any]
 
@@ -24,8 +34,8 @@ def measured_changes(
     where_b: Mapping[str, Any] | None = None,
 ) -> list[Change]:
     """Changes of measured values, each with both intervals, B - A and whether they overlap."""
-    intervals_a = (where_a if where_a is not None else a).get("intervals") or {}
-    intervals_b = (where_b if where_b is not None else b).get("intervals") or {}
+    intervals_a = mapping((where_a if where_a is not None else a).get("intervals"))
+    intervals_b = mapping((where_b if where_b is not None else b).get("intervals"))
     changes = []
     for name in names:
         value_a, value_b = a.get(name), b.get(name)
@@ -39,11 +49,7 @@ def measured_changes(
             if isinstance(value_a, int | float) and isinstance(value_b, int | float)
             else None
         )
-        record["intervals_overlap"] = (
-            None
-            if interval_a is None or interval_b is None
-            else interval_a[0] <= interval_b[1] and interval_b[0] <= interval_a[1]
-        )
+        record["intervals_overlap"] = _overlap(interval_a, interval_b)
         changes.append(record)
     return changes
 
@@ -76,8 +82,10 @@ def flat(value: Any, prefix: str = "") -> dict[str, Any]:
     """A dataclass or nested dicts as one level of dotted keys; lists are kept whole."""
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if is_dataclass(value) and not isinstance(value, type):
         value = asdict(value)
+    if not isinstance(value, Mapping):
+        return {prefix.rstrip(". ") or "value": value}
     keyed: dict[str, Any] = {}
     for key, item in value.items():
         if _named_steps(item):
@@ -98,3 +106,33 @@ def _named_steps(value: Any) -> bool:
             for pair in value
         )
     )
+
+
+def _overlap(a: Any, b: Any) -> bool | None:
+    """Whether two ``[low, high]`` intervals overlap; None unless both are intervals."""
+    if not (_interval(a) and _interval(b)):
+        return None
+    return bool(a[0] <= b[1] and b[0] <= a[1])
+
+
+def _interval(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    )
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is an object, else an empty one: free-form fields may hold anything."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def keyed(items: Any, *keys: str) -> dict[str, Mapping[str, Any]]:
+    """The objects of the list ``items`` by the first of ``keys`` each has (as text)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for item in items if isinstance(items, list) else []:
+        name = next((item[k] for k in keys if isinstance(item, Mapping) and k in item), None)
+        if name is not None:
+            found[str(name)] = item
+    return found

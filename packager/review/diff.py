@@ -22,6 +22,8 @@ from packager.review.changes import (
     change_of,
     changed,
     flat,
+    keyed,
+    mapping,
     measured_changes,
     pick,
     union,
@@ -59,7 +61,7 @@ def diff_manifests(a: Manifest, sha_a: str, b: Manifest, sha_b: str) -> dict[str
         "schema": _schema(a, b),
         "target": changed("", flat(a.target), flat(b.target)),
         "metrics": _metrics(a.metrics or {}, b.metrics or {}),
-        "subgroups": _subgroups(a.subgroups or {}, b.subgroups or {}),
+        "subgroups": _subgroups(mapping(a.subgroups), mapping(b.subgroups)),
         "profiles": _profiles(a, b),
         "edge_cases": changed(
             "edge_cases.",
@@ -153,7 +155,7 @@ def _schema(a: Manifest, b: Manifest) -> list[Change]:
 
 
 def _metrics(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
-    test_a, test_b = a.get("test") or {}, b.get("test") or {}
+    test_a, test_b = mapping(a.get("test")), mapping(b.get("test"))
     changes = changed(
         "test.",
         pick(test_a, ("n_rows", "positive_class")),
@@ -176,8 +178,8 @@ def _metrics(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
 
 def _subgroups(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
     changes = changed("subgroups.", pick(a, ("min_rows",)), pick(b, ("min_rows",)))
-    columns_a = {c["spec"]: c for c in a.get("columns") or []}
-    columns_b = {c["spec"]: c for c in b.get("columns") or []}
+    columns_a = keyed(a.get("columns"), "spec", "column")
+    columns_b = keyed(b.get("columns"), "spec", "column")
     for spec in union(columns_a, columns_b):
         if spec not in columns_a or spec not in columns_b:
             changes.append(
@@ -187,26 +189,26 @@ def _subgroups(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
             )
             continue
         column_a, column_b = columns_a[spec], columns_b[spec]
-        groups_a = {str(g["group"]): g for g in column_a.get("groups") or []}
-        groups_b = {str(g["group"]): g for g in column_b.get("groups") or []}
+        groups_a = keyed(column_a.get("groups"), "group")
+        groups_b = keyed(column_b.get("groups"), "group")
         for group in union(groups_a, groups_b):
             what = f"{spec}={group} "
-            old, new = groups_a.get(group) or {}, groups_b.get(group) or {}
+            old, new = mapping(groups_a.get(group)), mapping(groups_b.get(group))
             facts = ("n", "prevalence", "too_small")
             changes += changed(what, pick(old, facts), pick(new, facts))
             changes += measured_changes(
-                what, old.get("metrics") or {}, new.get("metrics") or {}, METRICS, old, new
+                what, mapping(old.get("metrics")), mapping(new.get("metrics")), METRICS, old, new
             )
-        gaps_a, gaps_b = column_a.get("gaps") or {}, column_b.get("gaps") or {}
+        gaps_a, gaps_b = mapping(column_a.get("gaps")), mapping(column_b.get("gaps"))
         for metric in union(gaps_a, gaps_b):
             changes += changed(
-                f"{spec} gap in {metric} ", gaps_a.get(metric) or {}, gaps_b.get(metric) or {}
+                f"{spec} gap in {metric} ", mapping(gaps_a.get(metric)), mapping(gaps_b.get(metric))
             )
     return changes
 
 
-def _groups(column: Mapping[str, Any] | None) -> list[Any] | None:
-    return None if column is None else [g["group"] for g in column.get("groups") or []]
+def _groups(column: Mapping[str, Any] | None) -> list[str] | None:
+    return None if column is None else list(keyed(column.get("groups"), "group"))
 
 
 def _profiles(a: Manifest, b: Manifest) -> list[Change]:
