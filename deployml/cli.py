@@ -5,9 +5,9 @@ Commands are thin: each parses its options and calls a plain function of ``packa
 :class:`~packager.errors.DeploymlError` raised by any command becomes ``Error: ...`` and its
 exit code (``--debug`` shows the traceback instead); usage errors exit 2, as click's do.
 ``serve`` imports the server (Flask, gunicorn) only when it runs. The commands that write an
-artefact live in :mod:`deployml.packaging`, the ``audit`` and ``keys`` groups in
-:mod:`deployml.audit` and :mod:`deployml.keys`, ``threshold`` (a profile for a new site) in
-:mod:`deployml.threshold`; all are added here, under the same error
+artefact live in :mod:`deployml.packaging`, ``threshold`` (a profile for a new site) in
+:mod:`deployml.threshold`, ``diff`` in :mod:`deployml.diff`, the ``audit`` and ``keys`` groups
+in :mod:`deployml.audit` and :mod:`deployml.keys`; all are added here, under the same error
 boundary.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from deployml.audit import audit
+from deployml.diff import diff_command
 from deployml.keys import keys_group
 from deployml.options import serve_options
 from deployml.packaging import example_command, package_command, train_command
@@ -92,6 +93,7 @@ cli.add_command(package_command)
 cli.add_command(train_command)
 cli.add_command(example_command)
 cli.add_command(threshold_command)
+cli.add_command(diff_command)
 
 # serve's options, by the variable (without its prefix) each one overrides.
 _SERVE_OPTIONS = {

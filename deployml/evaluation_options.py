@@ -15,11 +15,24 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from packager.evaluation import EvaluationPlan
+from packager.errors import CaptureError
+from packager.evaluation import EvaluationPlan, parse_requirements
 
 __all__ = ["evaluation_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _parsed_requirements(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """--require's gates, checked as the command line is read, before any work starts."""
+    try:
+        parse_requirements(value)
+    except CaptureError as error:
+        raise click.BadParameter(error.message) from None
+    return value
+
 
 _OPTIONS = (
     click.option(
@@ -57,6 +70,7 @@ _OPTIONS = (
         "requirements",
         multiple=True,
         metavar="GATE",
+        callback=_parsed_requirements,
         help='A release gate, e.g. "roc_auc>=0.80"; a model that fails one is not written '
         "(repeatable).",
     ),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,8 +31,13 @@ from packager import (
     read_manifest,
 )
 from packager.artefact import ExampleRows
-from packager.errors import ArtefactError, DeploymlWarning, OutputExistsError
-from packager.evaluation import EvaluationPlan
+from packager.errors import (
+    ArtefactError,
+    DeploymlWarning,
+    OutputExistsError,
+    RequirementsNotMetError,
+)
+from packager.evaluation import EvaluationPlan, requirement_line
 from packager.example import build_example
 from packager.training import TerminalProgress, read_table, train_csv, training_report
 
@@ -43,6 +50,25 @@ def _report_packaged(path: Path) -> None:
     click.echo(f"Artefact sha256: {sha256}")
     for item in manifest.missing:
         click.echo(f"Not recorded: {item}")
+    _report_requirements([requirement_line(r) for r in manifest.requirements])
+
+
+def _report_requirements(lines: list[str], *, err: bool = False) -> None:
+    """Each release gate, PASS or FAIL, with what it measured and its interval."""
+    if lines:
+        click.echo("Release requirements:", err=err)
+    for line in lines:
+        click.echo(f"  {line}", err=err)
+
+
+@contextmanager
+def _gates_reported() -> Iterator[None]:
+    """When a gate fails, every gate's line (on stderr) before the error says what failed."""
+    try:
+        yield
+    except RequirementsNotMetError as error:
+        _report_requirements(error.report, err=True)
+        raise
 
 
 def _check_model_file_options(model_format: ModelFormat, trust: tuple[str, ...]) -> None:
@@ -97,15 +123,16 @@ def package_command(
         raise click.UsageError(
             "--examples needs --train and --target (a capture file keeps what it chose)"
         )
-    captured = load_model_file(
-        model_file,
-        train=None if train is None else read_table(train, "training data"),
-        test=None if test is None else read_table(test, "test data"),
-        target=target,
-        details=details,
-        examples=cast(ExampleRows, examples or "synthetic"),
-        evaluation=evaluation,
-    )
+    with _gates_reported():
+        captured = load_model_file(
+            model_file,
+            train=None if train is None else read_table(train, "training data"),
+            test=None if test is None else read_table(test, "test data"),
+            target=target,
+            details=details,
+            examples=cast(ExampleRows, examples or "synthetic"),
+            evaluation=evaluation,
+        )
     _package(captured, output, force, model_format, trust)
 
 
@@ -137,7 +164,7 @@ def train_command(
         raise OutputExistsError(str(output))
     if not output.absolute().parent.is_dir():
         raise ArtefactError(f"cannot write {output}: {output.parent} is not a directory")
-    with warnings.catch_warnings():
+    with _gates_reported(), warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _print_warning  # as they arise, not after a long run
         captured = train_csv(
@@ -156,6 +183,7 @@ def train_command(
         path = captured.save(output)
         click.echo(f"Saved the captured model to {path}; package it with:")
         click.echo(f"  deployml package {path} -o DIR")
+        _report_requirements([requirement_line(r) for r in captured.manifest.requirements])
     else:
         _package(captured, output, force, model_format, trust)
 

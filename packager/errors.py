@@ -13,6 +13,7 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   └── RoundTripError           the model read back from its file answers differently
     ├── CaptureError                 training data or options do not fit the model
     ├── TrainingError                `train` cannot make a model from this data or options
+    ├── RequirementsNotMetError      a release gate (--require) failed; the model was not written
     ├── ArtefactError                an artefact directory cannot be written or read
     │   ├── OutputExistsError        the output directory exists and --force was not given
     │   ├── ManifestError            the manifest is missing, malformed or lacks a field
@@ -55,6 +56,7 @@ __all__ = [
     "OutputExistsError",
     "PickleRefusedError",
     "RequestError",
+    "RequirementsNotMetError",
     "RoundTripError",
     "TrainingError",
     "UntrustedTypesError",
@@ -126,6 +128,22 @@ class CaptureError(DeploymlError):
 
 class TrainingError(DeploymlError):
     """The data or options given to ``train`` cannot make a model; the message says why."""
+
+
+class RequirementsNotMetError(DeploymlError):
+    """A release gate failed (or measured nothing), so the model was not written.
+
+    ``failed`` says what each failed gate measured; ``report`` is one line for every gate,
+    passed or not, for the command line to print before the error.
+    """
+
+    def __init__(self, failed: list[str], report: list[str]) -> None:
+        super().__init__(
+            f"{len(failed)} of {len(report)} release requirement(s) not met: "
+            f"{'; '.join(failed)}; nothing was written"
+        )
+        self.failed = failed
+        self.report = report
 
 
 class DeploymlWarning(UserWarning):

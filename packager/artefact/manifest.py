@@ -46,6 +46,7 @@ __all__ = [
     "ModelInfo",
     "ParentRecord",
     "Provenance",
+    "RequirementResult",
     "TargetSpec",
     "ThresholdProfile",
     "check_format_version",
@@ -214,6 +215,16 @@ class ParentRecord:
 
 
 @dataclass(frozen=True)
+class RequirementResult:
+    """A release gate (``roc_auc>=0.80``) and what the finished manifest measured for it."""
+
+    requirement: str
+    measured: float | None
+    interval: list[float] | None
+    passed: bool
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything recorded about a packaged model; serialized to ``manifest.json``."""
 
@@ -232,6 +243,7 @@ class Manifest:
     profiles: list[ThresholdProfile] = field(default_factory=list)
     default_profile: str | None = None
     parent: ParentRecord | None = None
+    requirements: list[RequirementResult] = field(default_factory=list)
     format_version: str = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

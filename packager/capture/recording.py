@@ -43,8 +43,10 @@ from packager.evaluation import (
     EdgeCaseSource,
     EvaluationPlan,
     check_profiles_possible,
+    check_requirements,
     default_profile,
     parse_profiles,
+    parse_requirements,
 )
 
 __all__ = ["CV_SEED", "TrainingRecord", "capture"]
@@ -114,6 +116,7 @@ def capture(
         bootstrap=bootstrap or Bootstrap(),
     )
     profiles = parse_profiles(plan.thresholds)  # a typo fails before any work
+    parse_requirements(plan.requirements)  # a typo fails before the model is scored
     check_estimator(model, "model")
     _check_examples_choice(examples, n_examples)
     task = task_of(model)
@@ -176,6 +179,8 @@ def capture(
         profiles=[] if assessment is None else assessment.profiles,
         default_profile=None if assessment is None else default_profile(assessment.profiles),
     )
+    # Last, on the finished manifest: a failed gate raises, and nothing is made of the model.
+    manifest = check_requirements(manifest, plan.requirements)
     attachments = {} if record is None else dict(record.attachments)
     return CapturedModel(model, manifest, self_test, real, attachments)
 

@@ -39,7 +39,12 @@ from packager.capture.provenance import collect_provenance, packaging_provenance
 from packager.capture.recording import capture
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
-from packager.evaluation import EvaluationPlan, parse_profiles
+from packager.evaluation import (
+    EvaluationPlan,
+    check_requirements,
+    parse_profiles,
+    parse_requirements,
+)
 
 __all__ = ["load_model_file"]
 
@@ -63,6 +68,8 @@ def load_model_file(
     """
     source = str(path)
     thresholds = parse_profiles((evaluation or EvaluationPlan()).thresholds)
+    evaluation = evaluation or EvaluationPlan()
+    parse_requirements(evaluation.requirements)  # before unpickling and scoring
     obj = read_pickle(path)
     details = details or ModelDetails()
     if is_capture_file(obj):
@@ -78,14 +85,16 @@ def load_model_file(
                 "with deployml threshold"
             )
         captured = _with_self_test(CapturedModel.from_dict(obj, source))
-        return replace(captured, manifest=with_details(captured.manifest, details))
+        return _gated(
+            replace(captured, manifest=with_details(captured.manifest, details)), evaluation
+        )
     check_estimator(obj, source)
     if test is not None and train is None:
         raise CaptureError("test data needs training data too")
     if train is None:
         if examples == "real":
             raise CaptureError("real example rows need training data")
-        return _packaged_now(_from_estimator(obj, details, examples))
+        return _gated(_packaged_now(_from_estimator(obj, details, examples)), evaluation)
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
     X, y = _split(train, target, "the training data")
@@ -99,9 +108,18 @@ def load_model_file(
         target_name=target,
         details=details,
         examples=examples,
-        **(evaluation or EvaluationPlan()).capture_options(),
+        **evaluation.capture_options(),
     )
     return _packaged_now(captured)
+
+
+def _gated(captured: CapturedModel, evaluation: EvaluationPlan) -> CapturedModel:
+    """A model captured earlier, held to the gates given now (its own results are kept
+    when none are)."""
+    if not evaluation.requirements:
+        return captured
+    manifest = check_requirements(captured.manifest, evaluation.requirements)
+    return replace(captured, manifest=manifest)
 
 
 def _packaged_now(captured: CapturedModel) -> CapturedModel:

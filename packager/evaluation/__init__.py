@@ -20,32 +20,47 @@ from packager.evaluation.profiles import (
     rows_sha256,
     threshold_profiles,
 )
+from packager.evaluation.requirements import (
+    METRICS,
+    Requirement,
+    check_requirements,
+    parse_requirements,
+    requirement_line,
+)
 from packager.evaluation.rules import FORMS, ProfileSpec, Rule, parse_profiles, parse_rule
 from packager.evaluation.scored import Scored
 
 __all__ = [
     "FORMS",
     "HEADLINE",
+    "METRICS",
     "PROFILE_METRICS",
     "TEST_DATA",
     "Bootstrap",
     "EdgeCaseSource",
     "EvaluationPlan",
     "ProfileSpec",
+    "Requirement",
     "Rule",
     "Scored",
     "Statistic",
+    "__all__ = [",
     "check_profiles_possible",
+    "check_requirements",
     "data_record",
     "default_profile",
+    "from packager.evaluation.requirements import (",
+    "from packager.evaluation.scored import Scored",
     "headline",
     "headline_intervals",
     "intervals",
     "operating_metrics",
     "parse_profiles",
+    "parse_requirements",
     "parse_rule",
     "profile_metrics",
     "rate",
+    "requirement_line",
     "rows_sha256",
     "threshold_profiles",
 ]

@@ -1,9 +1,11 @@
-"""Reviewing an artefact: ``verify`` (files, versions, model, re-scored examples) and
-``summarise`` (what ``deployml inspect`` prints), and ``review_site`` (a threshold profile
-chosen on a new site's data, and how that site differs). Built on the artefact format and the
-clinical evaluation.
+"""Reviewing an artefact: ``verify`` (files, versions, model, re-scored examples),
+``summarise`` (what ``deployml inspect`` prints), ``review_site`` (a threshold profile chosen
+on a new site's data, and how that site differs) and ``diff_artefacts`` (what differs between
+two artefacts, ``deployml diff``). Built on the artefact format and the clinical evaluation.
 """
 
+from packager.review.diff import SECTIONS, diff_artefacts, diff_manifests
+from packager.review.diff_report import render_diff
 from packager.review.site import SiteReview, review_site, with_profile
 from packager.review.summary import summarise
 from packager.review.verification import (
@@ -14,9 +16,13 @@ from packager.review.verification import (
 )
 
 __all__ = [
+    "SECTIONS",
     "SiteReview",
     "Verification",
     "VersionDifference",
+    "diff_artefacts",
+    "diff_manifests",
+    "render_diff",
     "review_site",
     "summarise",
     "verify",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from packager.artefact import Artefact, FeatureSpec, Manifest, for_people
+from packager.evaluation import requirement_line
 
 __all__ = ["summarise"]
 
@@ -46,6 +47,9 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     lines += [f"  {f.name:<{width}}  {f.kind:<8}  {_feature(f)}".rstrip() for f in spec.features]
     lines += _metrics(manifest.metrics or {})
     lines += _profiles(manifest)
+    if manifest.requirements:
+        lines.append("Requirements (release gates met when packaged):")
+        lines += [f"  {requirement_line(r)}" for r in manifest.requirements]
     if manifest.training:
         t = manifest.training
         source = f" on {t['data']['source']}" if t["data"].get("source") else ""

@@ -36,7 +36,12 @@ from packager.artefact import (
 )
 from packager.capture import TrainingRecord, capture
 from packager.errors import DeploymlWarning, TrainingError
-from packager.evaluation import EvaluationPlan, check_profiles_possible, parse_profiles
+from packager.evaluation import (
+    EvaluationPlan,
+    check_profiles_possible,
+    parse_profiles,
+    parse_requirements,
+)
 from packager.training.columns import ColumnPlan, plan_columns
 from packager.training.models import build_pipeline, family, search_grid
 from packager.training.record import DataSource, training_record, warning_lines
@@ -81,6 +86,8 @@ def train(
     """
     _check_options(data, test_size, seed, cv, class_weight, max_categories)
     thresholds = parse_profiles((evaluation or EvaluationPlan()).thresholds)
+    evaluation = evaluation or EvaluationPlan()
+    parse_requirements(evaluation.requirements)  # a typo in a gate fails before fitting
     if plots:
         from packager.training.plots import require_matplotlib
 
@@ -149,7 +156,7 @@ def train(
         target_name=plan.target,
         examples=examples,
         record=TrainingRecord(training, measured, drawn),
-        **(evaluation or EvaluationPlan()).capture_options(),
+        **evaluation.capture_options(),
     )
     _say(notes)
     return captured
