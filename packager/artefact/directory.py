@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packager.artefact.captured import CapturedModel
-from packager.artefact.card import model_card
+from packager.artefact.card.markdown import model_card
 from packager.artefact.examples import (
     Examples,
     read_examples,
