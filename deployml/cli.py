@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from deployml.audit import audit
+from deployml.card import card_command
 from deployml.keys import keys_group
 from deployml.options import serve_options
 from deployml.packaging import example_command, package_command, train_command
@@ -89,6 +90,7 @@ cli.add_command(audit)
 cli.add_command(package_command)
 cli.add_command(train_command)
 cli.add_command(example_command)
+cli.add_command(card_command)
 
 # serve's options, by the variable (without its prefix) each one overrides.
 _SERVE_OPTIONS = {
