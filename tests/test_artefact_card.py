@@ -63,11 +63,11 @@ def real() -> Manifest:
     ).manifest
 
 
-def clinical(manifest: Manifest, name: str = "sex") -> WithChecks:
+def clinical(manifest: Manifest, name: str = "sex", positive: Any = 1) -> WithChecks:
     """``manifest`` with every clinical field of the contract, subgroup column ``name``."""
     test = {
         **manifest.metrics["test"],  # type: ignore[index]
-        "positive_class": 1,
+        "positive_class": positive,
         "prevalence": 0.6213,
         "roc_auc": 0.97,
         "sensitivity": 0.93,

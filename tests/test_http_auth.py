@@ -104,7 +104,9 @@ def test_predict_without_a_key_is_refused_before_its_body_is_read(api: FlaskClie
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/no-such-path"), ("POST", "/metadata"), ("GET", "/")])
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/no-such-path"), ("POST", "/metadata"), ("GET", "/")]
+)
 def test_every_other_route_needs_a_key_too(api: FlaskClient, method: str, path: str) -> None:
     assert api.open(path, method=method).status_code == 401
 

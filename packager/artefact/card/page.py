@@ -52,7 +52,7 @@ table.pairs th{width:190px}
 code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef1f4;
 padding:1px 4px;border-radius:3px;overflow-wrap:anywhere}
 td code{overflow-wrap:normal;white-space:nowrap}
-figure{display:inline-block;margin:8px 16px 8px 0;max-width:100%}
+figure{display:inline-block;vertical-align:top;margin:8px 16px 8px 0;max-width:100%}
 figure img{max-width:100%;width:480px;height:auto;border:1px solid #d8dde3;border-radius:4px}
 figcaption{font-size:13px;color:#4a5560;text-align:center}
 footer{color:#5f6b76;font-size:13px;padding-bottom:32px}
