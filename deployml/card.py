@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from deployml.options import output_option
-from packager import card_files, card_page, read_manifest
-from packager.artefact import staged
+from packager import read_manifest
+from packager.artefact import card_files, card_page, staged
 from packager.errors import ArtefactError, OutputExistsError
 
 __all__ = ["card_command"]

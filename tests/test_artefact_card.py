@@ -26,13 +26,19 @@ from sklearn.preprocessing import StandardScaler
 from packager import (
     ModelDetails,
     capture,
-    card_files,
-    card_page,
     load_artefact,
     package,
     read_manifest,
 )
-from packager.artefact import DataRecord, Manifest, ParentRecord, ThresholdProfile, model_card
+from packager.artefact import (
+    DataRecord,
+    Manifest,
+    ParentRecord,
+    ThresholdProfile,
+    card_files,
+    card_page,
+    model_card,
+)
 from packager.errors import IntegrityError
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]

@@ -7,7 +7,7 @@ import logging
 import orjson
 from flask import Flask
 
-from packager import card_files, card_page
+from packager.artefact import card_files, card_page
 from server.api_keys import read_api_keys
 from server.audit import AuditLog, open_audit_log
 from server.http.access_log import install_access_log
