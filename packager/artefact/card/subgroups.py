@@ -46,7 +46,8 @@ def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
     columns = [c for c in subgroups["columns"] if isinstance(c, dict)]
     groups = [g for c in columns for g in c.get("groups", [])]
     shown = [k for k in HEADLINE if any(k in (g.get("metrics") or {}) for g in groups)]
-    head = ("Column", "Group", "n", "Prevalence", *(metric_name(k, positive) for k in shown))
+    names = [metric_name(k, positive) for k in shown] or ["Metrics"]
+    head = ("Column", "Group", "n", "Prevalence", *names)
     rows: list[tuple[str, ...]] = []
     marked: set[tuple[int, int]] = set()
     for column in columns:
@@ -60,15 +61,18 @@ def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
             row.append(for_people(group.get("prevalence")))
             if group.get("too_small"):
                 reason = group.get("reason") or "too few rows"
-                row += [f"too small: {reason}"] + [""] * (len(shown) - 1) if shown else []
+                # The reason fills the first metric column; a too-small group is never dropped.
+                row += [f"too small: {reason}"] + [""] * (max(len(shown), 1) - 1)
             else:
                 values, intervals = group.get("metrics") or {}, group.get("intervals") or {}
                 for j, metric in enumerate(shown):
                     cell = with_interval(values.get(metric), intervals.get(metric))
-                    if worst.get(metric) is not None and worst[metric] == group.get("group"):
+                    if worst.get(metric) is not None and str(worst[metric]) == str(group["group"]):
                         cell += " (worst)"
                         marked.add((len(rows), 4 + j))
                     row.append(cell)
+                if not shown:
+                    row.append("n/a")
             rows.append(tuple(row))
     blocks: list[Block] = [
         Text(
