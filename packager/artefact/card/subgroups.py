@@ -67,7 +67,9 @@ def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
                 values, intervals = group.get("metrics") or {}, group.get("intervals") or {}
                 for j, metric in enumerate(shown):
                     cell = with_interval(values.get(metric), intervals.get(metric))
-                    if worst.get(metric) is not None and str(worst[metric]) == str(group["group"]):
+                    if worst.get(metric) is not None and str(worst[metric]) == str(
+                        group.get("group")
+                    ):
                         cell += " (worst)"
                         marked.add((len(rows), 4 + j))
                     row.append(cell)
