@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from deployml.audit import audit
+from deployml.card import card_command
 from deployml.diff import diff_command
 from deployml.keys import keys_group
 from deployml.options import serve_options
@@ -94,6 +95,7 @@ cli.add_command(train_command)
 cli.add_command(example_command)
 cli.add_command(threshold_command)
 cli.add_command(diff_command)
+cli.add_command(card_command)
 
 # serve's options, by the variable (without its prefix) each one overrides.
 _SERVE_OPTIONS = {

@@ -1,16 +1,165 @@
-"""MODEL_CARD.md: what a reviewer reads about a packaged model, plots included."""
+"""The model card: MODEL_CARD.md and the HTML page, drawn from one set of facts.
+
+The clinical fields of format 2.1 are shaped by hand here (as the contract gives them) on a
+real capture, so that the card is tested apart from the code that computes them; an older
+artefact has none of them and must show none of their sections.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import base64
+import json
+import re
+import shutil
+from dataclasses import dataclass, field, fields, replace
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from packager import ModelDetails, capture, load_artefact, package, read_manifest
+from packager import (
+    ModelDetails,
+    capture,
+    load_artefact,
+    package,
+    read_manifest,
+)
+from packager.artefact import (
+    DataRecord,
+    Manifest,
+    ParentRecord,
+    ThresholdProfile,
+    card_files,
+    card_page,
+    model_card,
+)
+from packager.errors import IntegrityError
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
+HOSTILE = '<script>alert("x")</script>'
+# The smallest valid PNG: one transparent pixel.
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+BOOT = {"resamples": 1000, "seed": 0, "level": 0.95, "method": "percentile"}
+
+
+@dataclass(frozen=True)
+class WithChecks(Manifest):
+    """A manifest with the edge cases and requirements the other parts of issue 10 record."""
+
+    edge_cases: dict[str, Any] | None = None
+    requirements: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def real() -> Manifest:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    model.fit(X[:400], y[:400])
+    details = ModelDetails(name="breast-cancer", description="Malignant or benign.")
+    return capture(
+        model, X[:400], y[:400], X_test=X[400:], y_test=y[400:], details=details
+    ).manifest
+
+
+def clinical(manifest: Manifest, name: str = "sex", positive: Any = 1) -> WithChecks:
+    """``manifest`` with every clinical field of the contract, subgroup column ``name``."""
+    test = {
+        **manifest.metrics["test"],  # type: ignore[index]
+        "positive_class": positive,
+        "prevalence": 0.6213,
+        "roc_auc": 0.97,
+        "sensitivity": 0.93,
+        "specificity": 0.88,
+        "ppv": 0.91,
+        "npv": 0.9,
+        "brier": 0.061,
+        "calibration": {
+            "strategy": "quantile",
+            "bins": [
+                {"mean_predicted": 0.05, "observed": 0.04, "n": 34},
+                {"mean_predicted": 0.95, "observed": 0.97, "n": 135},
+            ],
+        },
+        "intervals": {"roc_auc": [0.94, 0.99], "sensitivity": [0.9, 0.96], "ppv": None},
+        "bootstrap": BOOT,
+        "baseline": {"strategy": "majority class", "roc_auc": 0.5, "sensitivity": 1.0},
+        "worse_than_baseline": ["Specificity 0.88 is below the baseline's 0.9."],
+    }
+    group = {"too_small": False, "reason": None, "prevalence": 0.6}
+    groups = [
+        {**group, "group": "F", "n": 90, "metrics": {"roc_auc": 0.97}, "intervals": {}},
+        {
+            **group,
+            "group": "M",
+            "n": 70,
+            "metrics": {"roc_auc": 0.89},
+            "intervals": {"roc_auc": [0.82, 0.95]},
+        },
+        {**group, "group": "X", "n": 9, "too_small": True, "reason": "fewer than 30 rows"},
+    ]
+    column = {"column": name, "spec": name, "edges": None, "in_model": False, "groups": groups}
+    column["gaps"] = {"roc_auc": {"value": 0.08, "best": "F", "worst": "M"}}
+    chosen = DataRecord("site_b.csv", 412, "ab" * 32, 0.12, "2026-11-30")
+    values = {"sensitivity": 0.9, "specificity": 0.8, "ppv": 0.4, "npv": 0.98}
+    metrics = {
+        **values,
+        "alerts_per_100": 27.0,
+        "intervals": {"sensitivity": [0.85, 0.95]},
+        "bootstrap": BOOT,
+    }
+    base = {f.name: getattr(manifest, f.name) for f in fields(manifest)}
+    base.update(
+        metrics={**(manifest.metrics or {}), "test": test},
+        subgroups={"min_rows": 30, "bootstrap": BOOT, "columns": [column]},
+        profiles=[ThresholdProfile("site-b", 0.31, "sensitivity>=0.9", chosen, metrics)],
+        default_profile="site-b",
+        parent=ParentRecord("cd" * 32, "breast-cancer", "1.0.0", "profile site-b added"),
+    )
+    edge_cases = {
+        "file": "edge_cases.json",
+        "total": 2,
+        "passed": 1,
+        "failing": ["huge tumour"],
+        "allowed_failing": True,
+    }
+    requirements = [
+        {
+            "requirement": "roc_auc>=0.80",
+            "measured": 0.97,
+            "interval": [0.94, 0.99],
+            "passed": True,
+        },
+        {"requirement": "brier<=0.05", "measured": 0.061, "interval": None, "passed": False},
+    ]
+    return WithChecks(**base, edge_cases=edge_cases, requirements=requirements)
+
+
+def cases(note: str = "small & benign") -> dict[str, bytes]:
+    found = [
+        {
+            "id": "tiny tumour",
+            "note": note,
+            "inputs": {},
+            "expected": {"label": 1},
+            "outcome": {"prediction": 1, "score": 0.93, "passed": True},
+        },
+        {
+            "id": "huge tumour",
+            "note": "should be flagged",
+            "inputs": {},
+            "expected": {"min": 0.0, "max": 0.2},
+            "outcome": {"prediction": 1, "score": 0.7, "passed": False},
+        },
+    ]
+    return {"edge_cases.json": json.dumps({"cases": found}).encode()}
 
 
 def test_model_card_covers_purpose_data_metrics_limits_and_versions(binary_artefact: Path) -> None:
@@ -20,34 +169,181 @@ def test_model_card_covers_purpose_data_metrics_limits_and_versions(binary_artef
     for text in (
         "Malignant or benign from a tumour's cell measurements.",
         "| Author | Test Author |",
+        "| Positive class | 1 |",
         "## Intended use\n\nTests of deployml.",
         "## Limitations\n\nA toy model.",
         "| mean radius | number, required | 0.0% |",
-        "| accuracy |",
-        "| Threshold | Sensitivity | Specificity | PPV | NPV |",
+        "| Accuracy |",
+        "| Threshold | Sensitivity (positive: 1) | Specificity (positive: 1) | PPV (positive: 1) "
+        "| NPV (positive: 1) |",
         f"| scikit-learn | {manifest.provenance.packages['scikit-learn']} |",
         "deployml verify",
     ):
         assert text in card
 
 
-def test_model_card_says_what_was_not_stated(array_artefact: Path) -> None:
-    card = (array_artefact / "MODEL_CARD.md").read_text()
-    assert "## Intended use\n\n_Not stated by the model's author._" in card
-    assert "- model.author: not given" in card
-    assert "generated (x0, x1, ...)" in card
+def test_an_artefact_without_clinical_fields_shows_none_of_their_sections(
+    binary_artefact: Path,
+) -> None:
+    manifest, sha256 = read_manifest(binary_artefact)
+    bare = replace(manifest, subgroups=None, profiles=[], default_profile=None, parent=None)
+    card = model_card(bare)
+    page = card_page(bare, {}, sha256)
+    for title, key in [
+        ("Warnings", "warnings"),
+        ("Subgroups", "subgroups"),
+        ("Threshold profiles", "profiles"),
+        ("Parent artefact", "parent"),
+        ("Edge cases", "edge-cases"),
+        ("Requirements", "requirements"),
+        ("Plots", "plots"),
+    ]:
+        assert f"## {title}\n" not in card
+        assert f'id="{key}"' not in page
+    assert f"<code>{sha256}</code>" in page
 
 
-def test_model_card_embeds_plots_with_a_caption(
+def test_the_card_says_first_and_loudly_what_is_wrong(real: Manifest) -> None:
+    manifest = clinical(real)
+    card = model_card(manifest, cases())
+    top = card[: card.index("## Model details")]
+    assert "> **Warning:** Specificity 0.88 is below the baseline's 0.9." in top
+    assert "> **Warning:** 1 of 2 edge cases fail: huge tumour (packaged anyway" in top
+    assert "> **Warning:** Requirement brier<=0.05 fails: measured 0.061." in top
+    page = card_page(manifest, cases())
+    assert page.index('class="alerts"') < page.index('id="details"')
+    assert "Requirement brier&lt;=0.05 fails: measured 0.061." in page
+
+
+def test_every_sensitivity_specificity_ppv_and_npv_names_the_positive_class(real: Manifest) -> None:
+    card = model_card(clinical(real), cases())
+    card = card[card.index("## Model details") :]  # the warnings quote the metrics' own words
+    for name in ("Sensitivity", "Specificity", "PPV", "NPV"):
+        found = re.findall(rf"{name}\b.{{0,14}}", card)
+        assert found, name
+        assert all(f.startswith(f"{name} (positive: 1)") for f in found), found
+
+
+def test_headline_metrics_show_intervals_the_method_prevalence_baseline_and_calibration(
+    real: Manifest,
+) -> None:
+    card = model_card(clinical(real))
+    for text in (
+        "prevalence of 1: 0.6213",
+        "| Metric | Value (interval) | Trivial baseline (majority class) |",
+        "| ROC AUC | 0.97 (0.94 to 0.99) | 0.5 |",
+        "| Sensitivity (positive: 1) | 0.93 (0.9 to 0.96) | 1 |",
+        "| PPV (positive: 1) | 0.91 | n/a |",
+        "Intervals: 95% percentile bootstrap, 1000 resamples, seed 0.",
+        "(Brier score 0.061; lower is better), in quantile bins.",
+        "| Bin | Mean predicted | Observed | Rows |",
+        "| 2 | 0.95 | 0.97 | 135 |",
+    ):
+        assert text in card
+
+
+def test_subgroups_are_one_table_with_the_worst_group_marked_and_small_groups_kept(
+    real: Manifest,
+) -> None:
+    manifest = clinical(real)
+    card = model_card(manifest)
+    section = card[card.index("## Subgroups") : card.index("## Threshold profiles")]
+    assert section.count("| Column | Group | n | Prevalence |") == 1
+    assert "| sex | F | 90 | 0.6 | 0.97 |" in section
+    assert "| sex | M | 70 | 0.6 | **0.89 (0.82 to 0.95) (worst)** |" in section
+    assert "| sex | X | 9 | 0.6 | too small: fewer than 30 rows |" in section
+    assert "- ROC AUC: 0.08 by sex, between F (best) and M (worst)" in section
+    assert "Groups under 30 rows count as too small." in section
+    page = card_page(manifest)
+    assert '<td class="marked">0.89 (0.82 to 0.95) (worst)</td>' in page
+
+
+def test_profiles_say_how_and_on_what_data_their_threshold_was_chosen(real: Manifest) -> None:
+    card = model_card(clinical(real))
+    row = (
+        "| site-b | `sensitivity>=0.9` | 0.31 | yes | site_b.csv: 412 rows, prevalence 0.12, "
+        "2026-11-30, SHA-256 abababababab | 0.9 (0.85 to 0.95) | 0.8 | 0.4 | 0.98 | 27 |"
+    )
+    assert row in card
+    assert "The server uses `site-b` unless a request names another." in card
+    assert (
+        f"Derived without retraining from breast-cancer 1.0.0, artefact SHA-256 `{'cd' * 32}`"
+        in card
+    )
+    assert "profile site-b added" in card
+
+
+def test_edge_cases_are_listed_case_by_case_and_requirements_with_their_verdict(
+    real: Manifest,
+) -> None:
+    manifest = clinical(real)
+    card = model_card(manifest, cases())
+    assert "| tiny tumour | small & benign | label 1 | label 1, score 0.93 | PASS |" in card
+    assert (
+        "| huge tumour | should be flagged | score 0 to 0.2 | label 1, score 0.7 | FAIL |" in card
+    )
+    assert "| `roc_auc>=0.80` | 0.97 | 0.94 to 0.99 | PASS |" in card
+    assert "| `brier<=0.05` | 0.061 | n/a | FAIL |" in card
+    # Without the file's contents (names only), the card still gives the count.
+    assert "1 of 2 edge cases pass." in model_card(manifest, ["edge_cases.json"])
+    assert "| tiny tumour |" not in model_card(manifest, ["edge_cases.json"])
+    page = card_page(manifest, cases())
+    assert '<td class="fail">FAIL</td>' in page and '<td class="pass">PASS</td>' in page
+
+
+def test_hostile_names_and_notes_are_escaped_in_the_page(real: Manifest) -> None:
+    model = replace(real.model, name=HOSTILE, description="<img src=x onerror=alert(1)>")
+    manifest = replace(clinical(real, name=HOSTILE), model=model)
+    page = card_page(manifest, cases(note=HOSTILE), "ef" * 32)
+    assert "<script" not in page.lower() and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    # A pipe in a name cannot break the Markdown table either.
+    card = model_card(replace(manifest, subgroups=clinical(real, name="a|b").subgroups))
+    assert "| a\\|b | F |" in card
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.links: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.links += [(k, v or "") for k, v in attrs if k in ("src", "href", "action", "srcset")]
+
+
+def test_the_page_loads_nothing_from_elsewhere_and_embeds_plots_as_data(
     pipeline_model: Any, patient_data: PatientData, tmp_path: Path
 ) -> None:
     captured = capture(pipeline_model, *patient_data[:2], details=ModelDetails(name="with-plots"))
-    attachments = {"plots/roc_curve.png": b"\x89PNG\r\n\x1a\n", "data/notes.txt": b"not an image"}
-    captured = replace(captured, attachments=attachments)
-    out = package(captured, tmp_path / "out")
-    card = (out / "MODEL_CARD.md").read_text()
-    assert "![Roc curve](plots/roc_curve.png)\n\n*Roc curve*" in card
-    assert "notes.txt" not in card
-    artefact = load_artefact(out)
-    assert {"plots/roc_curve.png", "data/notes.txt"} <= set(artefact.manifest.files)
-    assert (out / "plots" / "roc_curve.png").read_bytes() == b"\x89PNG\r\n\x1a\n"
+    attachments = {"plots/roc_curve.png": PIXEL, "data/notes.txt": b"not an image"}
+    out = package(replace(captured, attachments=attachments), tmp_path / "out")
+    manifest = load_artefact(out).manifest
+    files = card_files(out, manifest)
+    assert files == {"plots/roc_curve.png": PIXEL}
+    page = card_page(manifest, files)
+    found = _Links()
+    found.feed(page)
+    assert not found.tags & {"script", "link", "iframe", "object", "embed", "base", "form"}
+    assert ("src", "data:image/png;base64," + base64.b64encode(PIXEL).decode()) in found.links
+    for name, value in found.links:
+        assert value.startswith("#" if name == "href" else "data:image/"), (name, value)
+    assert "http://" not in page and "https://" not in page and "url(" not in page
+
+
+def test_card_files_refuse_a_plot_that_differs_from_its_hash(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+) -> None:
+    captured = capture(pipeline_model, *patient_data[:2], details=ModelDetails(name="with-plots"))
+    out = package(replace(captured, attachments={"plots/roc.png": PIXEL}), tmp_path / "out")
+    manifest, _ = read_manifest(out)
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / "plots" / "roc.png").write_bytes(PIXEL + b"x")
+    with pytest.raises(IntegrityError, match=r"^plots/roc.png: differs from its SHA-256"):
+        card_files(copy, manifest)
+    (copy / "plots" / "roc.png").unlink()
+    with pytest.raises(IntegrityError, match=r"^plots/roc.png: is missing"):
+        card_files(copy, manifest)

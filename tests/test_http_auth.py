@@ -90,12 +90,13 @@ def test_predict_answers_a_bearer_key(
     assert response.status_code == 200, response.get_json()
 
 
-def test_predict_and_metadata_answer_an_x_api_key(
+def test_predict_metadata_and_the_card_answer_an_x_api_key(
     api: FlaskClient, binary_artefact: Path, keys: tuple[Path, str, str]
 ) -> None:
     headers = {"X-API-Key": keys[2]}
     assert api.post("/predict", json=example(binary_artefact), headers=headers).status_code == 200
     assert api.get("/metadata", headers=headers).status_code == 200
+    assert api.get("/", headers=headers).status_code == 200
 
 
 def test_predict_without_a_key_is_refused_before_its_body_is_read(api: FlaskClient) -> None:
@@ -103,7 +104,9 @@ def test_predict_without_a_key_is_refused_before_its_body_is_read(api: FlaskClie
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/no-such-path"), ("POST", "/metadata")])
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/no-such-path"), ("POST", "/metadata"), ("GET", "/")]
+)
 def test_every_other_route_needs_a_key_too(api: FlaskClient, method: str, path: str) -> None:
     assert api.open(path, method=method).status_code == 401
 

@@ -286,3 +286,16 @@ def test_predict_matches_the_models_own_predict_and_predict_proba(
     assert body["predictions"] == artefact.model.predict(X).tolist()
     got = [list(p.values()) for p in body["probabilities"]]
     np.testing.assert_allclose(got, artefact.model.predict_proba(X), rtol=1e-12)
+
+
+def test_the_root_is_the_model_card_page_under_a_policy_that_loads_nothing(
+    binary_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
+    response = client(binary_artefact).get("/")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    policy = response.headers["Content-Security-Policy"]
+    assert policy == "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    page = response.get_data(as_text=True)
+    assert f"<code>{load_artefact(binary_artefact).sha256}</code>" in page
+    assert "<h1>breast-cancer 1.0.0</h1>" in page

@@ -2,11 +2,13 @@
 
 This package owns the format (``FORMAT_VERSION``, every file name, the manifest's types), the
 one place a model file is serialized and read, which types a skops model file may hold, the
-feature schema, the stored examples, and the model card made from a manifest. It imports no
+feature schema, the stored examples, and the model card made from a manifest (Markdown, and
+the HTML page). It imports no
 other part of deployml but its errors.
 """
 
 from packager.artefact.captured import CapturedModel, is_capture_file
+from packager.artefact.card import card_files, card_page, model_card
 from packager.artefact.derived import derive
 from packager.artefact.directory import (
     Artefact,
@@ -102,6 +104,8 @@ __all__ = [
     "TargetSpec",
     "Task",
     "ThresholdProfile",
+    "card_files",
+    "card_page",
     "check_estimator",
     "compare_outputs",
     "derive",
@@ -115,6 +119,7 @@ __all__ = [
     "json_label",
     "json_value",
     "load_artefact",
+    "model_card",
     "model_input",
     "model_outputs",
     "package",

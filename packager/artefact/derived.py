@@ -70,9 +70,12 @@ def derive(
     with staged(output, directory=True) as build:
         for name in names:
             _copy(original, name, build)
-        attachments = sorted(
-            n for n in names if n not in _WRITTEN and n != manifest.model_file.path
-        )
+        # By content, as package() gives them, so the card lists what the files hold.
+        attachments = {
+            n: (build / n).read_bytes()
+            for n in sorted(names)
+            if n not in _WRITTEN and n != manifest.model_file.path
+        }
         (build / MODEL_CARD_FILE).write_text(model_card(manifest, attachments), encoding="utf-8")
         files = {name: file_record(build / name) for name in sorted([*names, MODEL_CARD_FILE])}
         write_json(build / MANIFEST_FILE, replace(manifest, files=files).to_dict())

@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packager.artefact.captured import CapturedModel
-from packager.artefact.card import model_card
+from packager.artefact.card.markdown import model_card
 from packager.artefact.examples import (
     Examples,
     read_examples,
@@ -171,7 +171,7 @@ def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
         target.write_bytes(data)
     names.extend(sorted(captured.attachments))
     (build / MODEL_CARD_FILE).write_text(
-        model_card(manifest, sorted(captured.attachments)), encoding="utf-8"
+        model_card(manifest, captured.attachments), encoding="utf-8"
     )
     names.append(MODEL_CARD_FILE)
     files = {name: file_record(build / name) for name in sorted(names)}

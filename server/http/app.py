@@ -7,6 +7,7 @@ import logging
 import orjson
 from flask import Flask
 
+from packager.artefact import card_files, card_page
 from server.api_keys import read_api_keys
 from server.audit import AuditLog, open_audit_log
 from server.http.access_log import install_access_log
@@ -17,7 +18,7 @@ from server.http.refusals import register_body_errors
 from server.http.responses import register_error_handlers
 from server.http.routes import EXTENSION, State, blueprint
 from server.logs import SERVER_LOGGER, configure_logging
-from server.runtime import load_runtime
+from server.runtime import Runtime, load_runtime
 from server.settings import Settings
 
 __all__ = ["create_app"]
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "sha256": runtime.artefact.sha256,
         },
         audit=audit,
+        card=_card(runtime),
     )
     app.extensions[EXTENSION] = state
     register_error_handlers(app)
@@ -58,6 +60,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_auth(app, keys)
     app.register_blueprint(blueprint)
     return app
+
+
+def _card(runtime: Runtime) -> bytes:
+    """The model card page for GET /, made once from the loaded artefact's manifest and its
+    plots (read again and checked against their hashes)."""
+    artefact = runtime.artefact
+    files = card_files(artefact.path, artefact.manifest)
+    return card_page(artefact.manifest, files, artefact.sha256).encode("utf-8")
 
 
 def _report_audit_log(audit: AuditLog) -> None:

@@ -1,4 +1,5 @@
-"""The HTTP endpoints: predict, metadata, liveness and readiness. Views hold no try/except."""
+"""The HTTP endpoints: predict, metadata, the model card, liveness and readiness. Views hold no
+try/except."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class State:
     metadata: bytes
     model: dict[str, str]
     audit: AuditLog | None = None
+    card: bytes = b""
 
 
 def _state() -> State:
@@ -107,6 +109,19 @@ def _keyed(labels: list[str], rows: list[list[float]]) -> list[dict[str, float]]
 def metadata() -> Response:
     """The model's documentation: schema, target, metrics, provenance, versions, example."""
     return Response(_state().metadata, mimetype=JSON_MIMETYPE)
+
+
+# The card page may load nothing: no script, no other origin; only its inline style and the
+# plots it carries as data: URIs.
+CARD_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+@blueprint.get("/")
+def card() -> Response:
+    """The model card as one HTML page, made at start-up from the artefact served."""
+    response = Response(_state().card, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CARD_POLICY
+    return response
 
 
 @blueprint.get("/livez")

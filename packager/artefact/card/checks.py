@@ -1,0 +1,139 @@
+"""The card's checks: edge cases case by case, release requirements, and the loud warnings.
+
+The warnings open the card: a model worse than its trivial baseline, failing edge cases,
+failed requirements. Manifests older than format 2.1 have none of these fields.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from packager.artefact.card.blocks import Block, Section, Table, Text, code
+from packager.artefact.manifest import Manifest
+from packager.artefact.values import for_people
+
+__all__ = ["alerts", "checks_sections", "edge_cases_of"]
+
+Case = dict[str, Any]
+
+
+def edge_cases_of(manifest: Manifest, files: Mapping[str, bytes]) -> list[Case] | None:
+    """The stored edge cases, when their file is among ``files``; None when it is not."""
+    record = _edge_record(manifest)
+    data = files.get(str(record.get("file"))) if record else None
+    if data is None:
+        return None
+    try:
+        cases = json.loads(data).get("cases")
+    except (ValueError, AttributeError):
+        return None
+    return [c for c in cases if isinstance(c, dict)] if isinstance(cases, list) else None
+
+
+def _edge_record(manifest: Manifest) -> dict[str, Any]:
+    record = getattr(manifest, "edge_cases", None)
+    return record if isinstance(record, dict) else {}
+
+
+def _requirements(manifest: Manifest) -> list[dict[str, Any]]:
+    found = getattr(manifest, "requirements", None) or []
+    return [r for r in found if isinstance(r, dict)]
+
+
+def alerts(manifest: Manifest, cases: list[Case] | None) -> tuple[str, ...]:
+    """What a reader must see first, one sentence each."""
+    test = (manifest.metrics or {}).get("test") or {}
+    said = [str(s) for s in test.get("worse_than_baseline") or []]
+    record = _edge_record(manifest)
+    failing = [str(i) for i in record.get("failing") or []]
+    if failing:
+        said.append(
+            f"{len(failing)} of {record.get('total')} edge cases fail: {', '.join(failing)}"
+            + (
+                " (packaged anyway, with --allow-failing-edge-cases)."
+                if record.get("allowed_failing")
+                else "."
+            )
+        )
+    for r in _requirements(manifest):
+        if not r.get("passed"):
+            said.append(f"Requirement {r.get('requirement')} fails: measured {_measured(r)}.")
+    return tuple(said)
+
+
+def _measured(requirement: dict[str, Any]) -> str:
+    interval = requirement.get("interval")
+    text = for_people(requirement.get("measured"))
+    if interval and len(interval) == 2:
+        text += f" (interval {for_people(interval[0])} to {for_people(interval[1])})"
+    return text
+
+
+def checks_sections(manifest: Manifest, cases: list[Case] | None) -> list[Section]:
+    """The edge cases and the requirements, those the manifest records."""
+    sections = []
+    record = _edge_record(manifest)
+    if record:
+        sections.append(Section("Edge cases", _edge_cases(record, cases), "edge-cases"))
+    found = _requirements(manifest)
+    if found:
+        rows = tuple(
+            (
+                code(r.get("requirement")),
+                for_people(r.get("measured")),
+                _interval(r.get("interval")),
+                "PASS" if r.get("passed") else "FAIL",
+            )
+            for r in found
+        )
+        table = Table(("Requirement", "Measured", "Interval", "Result"), rows)
+        text = Text("The release requirements this artefact was checked against when packaged.")
+        sections.append(Section("Requirements", (text, table), "requirements"))
+    return sections
+
+
+def _interval(interval: Any) -> str:
+    if not interval or len(interval) != 2:
+        return "n/a"
+    return f"{for_people(interval[0])} to {for_people(interval[1])}"
+
+
+def _edge_cases(record: dict[str, Any], cases: list[Case] | None) -> tuple[Block, ...]:
+    text = (
+        f"{record.get('passed')} of {record.get('total')} edge cases pass. They are stored in "
+        f"{record.get('file')} and re-run by `deployml verify` and by the server's self-test."
+    )
+    blocks: list[Block] = [Text(text, "alert" if record.get("failing") else "good")]
+    if cases is None:
+        return tuple(blocks)
+    rows = tuple(
+        (
+            str(c.get("id")),
+            str(c.get("note") or ""),
+            _expected(c.get("expected")),
+            _got(c.get("outcome")),
+            "PASS" if (c.get("outcome") or {}).get("passed") else "FAIL",
+        )
+        for c in cases
+    )
+    blocks.append(Table(("Case", "Note", "Expected", "Got", "Result"), rows))
+    return tuple(blocks)
+
+
+def _expected(expected: Any) -> str:
+    if not isinstance(expected, dict):
+        return "n/a"
+    if "label" in expected:
+        return f"label {expected['label']}"
+    return f"score {for_people(expected.get('min'))} to {for_people(expected.get('max'))}"
+
+
+def _got(outcome: Any) -> str:
+    if not isinstance(outcome, dict):
+        return "n/a"
+    text = f"label {outcome.get('prediction')}"
+    if outcome.get("score") is not None:
+        text += f", score {for_people(outcome['score'])}"
+    return text

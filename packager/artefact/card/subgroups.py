@@ -1,0 +1,160 @@
+"""The card's subgroups (one table, the worst group marked), threshold profiles and parent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from packager.artefact.card.blocks import (
+    Block,
+    Items,
+    Section,
+    Table,
+    Text,
+    code,
+    metric_name,
+    with_interval,
+)
+from packager.artefact.card.performance import HEADLINE, bootstrap_sentence, positive_of
+from packager.artefact.manifest import Manifest, ThresholdProfile
+from packager.artefact.values import for_people
+
+__all__ = ["evaluation_sections"]
+
+PROFILE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "alerts_per_100")
+
+
+def evaluation_sections(manifest: Manifest) -> list[Section]:
+    """Subgroups, threshold profiles and the parent artefact: those the manifest records."""
+    positive = positive_of(manifest)
+    sections = []
+    if manifest.subgroups and manifest.subgroups.get("columns"):
+        sections.append(Section("Subgroups", _subgroups(manifest.subgroups, positive), "subgroups"))
+    if manifest.profiles:
+        blocks = _profiles(manifest.profiles, manifest.default_profile, positive)
+        sections.append(Section("Threshold profiles", blocks, "profiles"))
+    if manifest.parent is not None:
+        p = manifest.parent
+        text = (
+            f"Derived without retraining from {p.name} {p.version}, artefact SHA-256 "
+            f"{code(p.sha256)}: {p.change}"
+        )
+        sections.append(Section("Parent artefact", (Text(text),), "parent"))
+    return sections
+
+
+def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
+    columns = [c for c in subgroups["columns"] if isinstance(c, dict)]
+    groups = [g for c in columns for g in c.get("groups", [])]
+    shown = [k for k in HEADLINE if any(k in (g.get("metrics") or {}) for g in groups)]
+    names = [metric_name(k, positive) for k in shown] or ["Metrics"]
+    head = ("Column", "Group", "n", "Prevalence", *names)
+    rows: list[tuple[str, ...]] = []
+    marked: set[tuple[int, int]] = set()
+    for column in columns:
+        worst = {
+            metric: gap.get("worst")
+            for metric, gap in (column.get("gaps") or {}).items()
+            if isinstance(gap, dict)
+        }
+        for group in column.get("groups", []):
+            row = [str(column.get("column")), str(group.get("group")), for_people(group.get("n"))]
+            row.append(for_people(group.get("prevalence")))
+            if group.get("too_small"):
+                reason = group.get("reason") or "too few rows"
+                # The reason fills the first metric column; a too-small group is never dropped.
+                row += [f"too small: {reason}"] + [""] * (max(len(shown), 1) - 1)
+            else:
+                values, intervals = group.get("metrics") or {}, group.get("intervals") or {}
+                for j, metric in enumerate(shown):
+                    cell = with_interval(values.get(metric), intervals.get(metric))
+                    if worst.get(metric) is not None and str(worst[metric]) == str(
+                        group.get("group")
+                    ):
+                        cell += " (worst)"
+                        marked.add((len(rows), 4 + j))
+                    row.append(cell)
+                if not shown:
+                    row.append("n/a")
+            rows.append(tuple(row))
+    blocks: list[Block] = [
+        Text(
+            "Every group of each subgroup column, with its own metrics and intervals. The worst "
+            "group for each metric is marked; a group too small to say anything is listed with "
+            "its size and why."
+            + (
+                f" Groups under {subgroups['min_rows']} rows count as too small."
+                if subgroups.get("min_rows")
+                else ""
+            )
+        ),
+        Table(head, tuple(rows), frozenset(marked)),
+    ]
+    gaps = _gaps(columns, positive)
+    if gaps:
+        blocks += [Text("Largest gap between groups:"), Items(gaps)]
+    said = bootstrap_sentence(subgroups.get("bootstrap"))
+    if said:
+        blocks.append(Text(said))
+    return tuple(blocks)
+
+
+def _gaps(columns: list[dict[str, Any]], positive: Any) -> tuple[str, ...]:
+    """Per metric, the largest gap across all columns, with its best and worst group."""
+    largest: dict[str, tuple[float, str, dict[str, Any]]] = {}
+    for column in columns:
+        for metric, gap in (column.get("gaps") or {}).items():
+            value = gap.get("value") if isinstance(gap, dict) else None
+            if value is not None and (metric not in largest or value > largest[metric][0]):
+                largest[metric] = (value, str(column.get("column")), gap)
+    order = [k for k in HEADLINE if k in largest] + sorted(set(largest) - set(HEADLINE))
+    return tuple(
+        f"{metric_name(k, positive)}: {for_people(largest[k][0])} by {largest[k][1]}, "
+        f"between {largest[k][2].get('best')} (best) and {largest[k][2].get('worst')} (worst)"
+        for k in order
+    )
+
+
+def _profiles(
+    profiles: list[ThresholdProfile], default: str | None, positive: Any
+) -> tuple[Block, ...]:
+    head = (
+        "Profile",
+        "Rule",
+        "Threshold",
+        "Default",
+        "Chosen on",
+        *(metric_name(k, positive) for k in PROFILE_METRICS),
+    )
+    rows = []
+    for p in profiles:
+        intervals = p.metrics.get("intervals") or {}
+        values = (with_interval(p.metrics.get(k), intervals.get(k)) for k in PROFILE_METRICS)
+        is_default = "yes" if p.name == default else ""
+        rows.append(
+            (p.name, code(p.rule), for_people(p.threshold), is_default, _chosen_on(p), *values)
+        )
+    who = "the positive class" if positive is None else f"the positive class, {positive},"
+    text = (
+        f"A profile is a named decision rule: {who} "
+        "is predicted when its probability is at least the profile's threshold. Its metrics are "
+        "those on the data it was chosen on."
+    )
+    if default:
+        text += f" The server uses {code(default)} unless a request names another."
+    blocks: list[Block] = [Text(text), Table(head, tuple(rows))]
+    said = bootstrap_sentence(profiles[0].metrics.get("bootstrap"))
+    if said:
+        blocks.append(Text(said))
+    return tuple(blocks)
+
+
+def _chosen_on(profile: ThresholdProfile) -> str:
+    data = profile.chosen_on
+    parts = [f"{data.source}: {data.rows} rows"]
+    if data.prevalence is not None:
+        parts.append(f"prevalence {for_people(data.prevalence)}")
+    if data.date:
+        parts.append(data.date)
+    if data.sha256:
+        parts.append(f"SHA-256 {data.sha256[:12]}")
+    return ", ".join(parts)

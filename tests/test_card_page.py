@@ -1,0 +1,135 @@
+"""The model card page in a real browser: headless Chromium opens GET / of a real gunicorn and
+the offline ``deployml card`` file; the page must render with no console error, every plot
+must load, and a screenshot is kept (in ``CARD_SCREENSHOT_DIR``, default the test's tmp_path).
+
+Without Chromium (``/usr/bin/chromium`` and ``/usr/bin/chromedriver``, Debian's packages
+``chromium`` and ``chromium-driver``) the tests are skipped, unless ``CI_REQUIRE_BROWSER=1``,
+when they fail: CI must not pass without having looked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sklearn.datasets import load_breast_cancer
+from test_artefact_card import clinical
+from test_serve_end_to_end import DEPLOYML, clean_env, free_port, running
+
+from packager import Manifest, ModelDetails, package, train
+from packager.evaluation import EvaluationPlan
+
+CHROMIUM = Path("/usr/bin/chromium")
+DRIVER = Path("/usr/bin/chromedriver")
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+PLOTS = 5  # deployml train draws five for a binary classifier
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"CI_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium through Selenium, with its console log kept, in a fresh profile."""
+    if not (CHROMIUM.is_file() and DRIVER.is_file()):
+        _unavailable(
+            f"no browser: {CHROMIUM} or {DRIVER} is missing (apt-get install chromium "
+            "chromium-driver)"
+        )
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _unavailable("selenium is not installed (pip install -e '.[test]')")
+    with tempfile.TemporaryDirectory(prefix="card-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in (*FLAGS, f"--user-data-dir={profile}", "--window-size=1280,900"):
+            options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+@pytest.fixture(scope="module")
+def trained_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Breast-cancer data trained by deployml (with its plots), malignant (0) positive, and the
+    clinical fields shaped as the contract gives them."""
+    frame = load_breast_cancer(as_frame=True).frame
+    details = ModelDetails(name="breast-cancer", description="Malignant or benign.")
+    plan = EvaluationPlan(positive_class=0)
+    captured = train(frame, "target", model="logistic-regression", details=details, evaluation=plan)
+    shaped = clinical(captured.manifest, positive=0)
+    manifest = Manifest(**{f.name: getattr(shaped, f.name) for f in fields(Manifest)})
+    return package(replace(captured, manifest=manifest), tmp_path_factory.mktemp("card") / "a")
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("CARD_SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def check_page(driver: Any, url: str, shot: Path) -> None:
+    """Open ``url``; no console message, every image decoded, the key facts there; screenshot."""
+    driver.get(url)
+    body = driver.find_element("tag name", "body").text
+    images = driver.execute_script(
+        "return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);"
+    )
+    height = driver.execute_script("return document.documentElement.scrollHeight;")
+    driver.set_window_size(1280, min(int(height) + 40, 12000))
+    driver.save_screenshot(str(shot))
+    errors = [e for e in driver.get_log("browser") if e.get("level") in ("SEVERE", "WARNING")]
+    assert errors == []
+    assert len(images) == PLOTS and all(done and width > 0 for done, width in images), images
+    assert "breast-cancer" in body and "Sensitivity (positive: 0)" in body
+    assert re.search(r"\d \(\d[.\d]* to \d[.\d]*\)", body)
+    assert "Read this first" in body  # the shaped metrics say it is worse than its baseline
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_served_card_renders_in_chromium_with_its_plots_and_no_console_error(
+    browser: Any, trained_artefact: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    command = [*DEPLOYML, "serve", str(trained_artefact), "--port", str(port), "--workers", "1"]
+    with running(command, port, tmp_path / "serve.log", clean_env()) as base:
+        check_page(browser, f"{base}/", screenshot_dir(tmp_path) / "card-served.png")
+
+
+def test_the_offline_card_file_renders_in_chromium_from_disk(
+    browser: Any, trained_artefact: Path, tmp_path: Path
+) -> None:
+    page = tmp_path / "card.html"
+    result = subprocess.run(
+        [*DEPLOYML, "card", str(trained_artefact), "-o", str(page)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    check_page(browser, page.as_uri(), screenshot_dir(tmp_path) / "card-offline.png")
