@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -12,6 +11,7 @@ from typing import Any
 
 from packager.artefact.captured import CapturedModel
 from packager.artefact.card import model_card
+from packager.artefact.edge_cases import EdgeCases, read_edge_cases, write_edge_cases
 from packager.artefact.examples import (
     Examples,
     read_examples,
@@ -27,8 +27,10 @@ from packager.artefact.files import (
     parse_json,
     read_capped,
     staged,
+    write_json,
 )
 from packager.artefact.manifest import (
+    EDGE_CASES_FILE,
     EXAMPLES_FILE,
     MANIFEST_FILE,
     MODEL_CARD_FILE,
@@ -65,7 +67,8 @@ __all__ = [
     "requirements",
 ]
 
-RESERVED = {MANIFEST_FILE, EXAMPLES_FILE, SELF_TEST_FILE, REQUIREMENTS_FILE, MODEL_CARD_FILE}
+RESERVED = {MANIFEST_FILE, EXAMPLES_FILE, SELF_TEST_FILE, EDGE_CASES_FILE}
+RESERVED |= {REQUIREMENTS_FILE, MODEL_CARD_FILE}
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ class Artefact:
     """A loaded artefact; ``sha256`` is the SHA-256 of manifest.json, covering every file.
 
     ``self_test`` holds the rows the model must re-score identically (self_test.json; for a
-    format 1.x artefact, its examples.json); ``examples`` the real rows of examples.json.
+    format 1.x artefact, its examples.json); ``examples`` the real rows of examples.json;
+    ``edge_cases`` the cases of edge_cases.json, when packaged with some.
     """
 
     path: Path
@@ -82,6 +86,7 @@ class Artefact:
     self_test: Examples
     examples: Examples
     sha256: str
+    edge_cases: EdgeCases | None = None
 
     def stored_rows(self) -> dict[str, Examples]:
         """Every stored file of rows with outputs, by file name: each must re-score alike."""
@@ -125,7 +130,7 @@ def package(
         model_file = _write_model(captured, build, output, model_format, trust)
         manifest = recorded_with(captured.manifest, model_file)
         manifest = _write_contents(replace(captured, manifest=manifest), build)
-        _write_json(build / MANIFEST_FILE, manifest.to_dict())
+        write_json(build / MANIFEST_FILE, manifest.to_dict())
     return output
 
 
@@ -183,6 +188,7 @@ def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
     model_path = manifest.model_file.path
     (build / REQUIREMENTS_FILE).write_text(requirements(manifest), encoding="utf-8")
     names = [model_path, REQUIREMENTS_FILE, *_write_rows(captured, build)]
+    names += write_edge_cases(captured.edge_cases, build)
     for name, data in sorted(captured.attachments.items()):
         target = build / _safe_relative(name, reserved=RESERVED | {model_path})
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -203,12 +209,12 @@ def _write_rows(captured: CapturedModel, build: Path) -> list[str]:
     """
     if not captured.self_test.inputs:
         raise ArtefactError("the capture holds no self-test rows; the server could never be ready")
-    _write_json(build / SELF_TEST_FILE, captured.self_test.to_dict())
+    write_json(build / SELF_TEST_FILE, captured.self_test.to_dict())
     if captured.manifest.example_rows != "real":
         return [SELF_TEST_FILE]
     if not captured.examples.inputs:
         raise ArtefactError("real example rows were chosen, but the capture holds none")
-    _write_json(build / EXAMPLES_FILE, captured.examples.to_dict())
+    write_json(build / EXAMPLES_FILE, captured.examples.to_dict())
     return [SELF_TEST_FILE, EXAMPLES_FILE]
 
 
@@ -230,13 +236,6 @@ def _safe_relative(name: str, reserved: set[str]) -> str:
     ):
         raise ArtefactError(f"attachment name {name!r} must be a plain relative path")
     return name
-
-
-def _write_json(path: Path, data: Any) -> None:
-    # allow_nan=False: the writers turn NaN into null, so a NaN here is a bug to surface.
-    path.write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
-    )
 
 
 def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, str]:
@@ -292,4 +291,5 @@ def load_artefact(
         self_test=read_self_test(root, manifest),
         examples=read_examples(root, manifest),
         sha256=sha256,
+        edge_cases=read_edge_cases(root, manifest),
     )

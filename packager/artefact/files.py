@@ -34,6 +34,7 @@ __all__ = [
     "parse_json",
     "read_capped",
     "staged",
+    "write_json",
 ]
 
 _BLOCK = 1 << 20
@@ -195,3 +196,10 @@ def check_file_names(manifest: Manifest, manifest_path: Path) -> None:
             raise ManifestError(
                 str(manifest_path), f"files lists {name!r}, which is outside the artefact"
             )
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON text; NaN is refused, as every writer nulls it first."""
+    path.write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )

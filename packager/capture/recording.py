@@ -38,7 +38,7 @@ from packager.capture.metrics import cross_validation, folds_of, scoring_for
 from packager.capture.provenance import collect_provenance
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
-from packager.evaluation import Bootstrap, EdgeCaseSource, EvaluationPlan
+from packager.evaluation import Bootstrap, EdgeCaseSource, EvaluationPlan, edge_case_suite
 
 __all__ = ["CV_SEED", "TrainingRecord", "capture"]
 
@@ -124,6 +124,9 @@ def capture(
     )
     if train.names_generated:
         missing.append("input: feature names were not given; they are generated as x0, x1, ...")
+    target = _target(model, task, y_array, target_name or y_name, plan.positive_class)
+    # Before the slow work (bootstrap, cross-validation): a bad case file fails at once.
+    suite = edge_case_suite(model, spec, target, plan)
     metrics: dict[str, Any] = {}
     assessment = None
     examples_from = train
@@ -157,16 +160,17 @@ def capture(
         estimator=estimator_info(model, len(train.frame)),
         input=spec,
         provenance=provenance,
-        target=_target(model, task, y_array, target_name or y_name, plan.positive_class),
+        target=target,
         metrics=metrics or None,
         training=None if record is None else json_value(record.training),
         missing=missing,
         example_rows=examples,
         subgroups=None if assessment is None else assessment.subgroups,
         profiles=[] if assessment is None else assessment.profiles,
+        edge_cases=None if suite is None else suite.summary(plan.allow_failing_edge_cases),
     )
     attachments = {} if record is None else dict(record.attachments)
-    return CapturedModel(model, manifest, self_test, real, attachments)
+    return CapturedModel(model, manifest, self_test, real, attachments, suite)
 
 
 def _check_examples_choice(examples: Any, n_examples: Any) -> None:

@@ -7,6 +7,15 @@ It builds on the artefact format and nothing else of deployml.
 """
 
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
+from packager.evaluation.edge_cases import (
+    changed_outcomes,
+    describe_case,
+    describe_expected,
+    edge_case_suite,
+    judge,
+    parse_edge_cases,
+    rerun_edge_cases,
+)
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
 from packager.evaluation.scored import Scored
 
@@ -16,5 +25,12 @@ __all__ = [
     "EvaluationPlan",
     "Scored",
     "Statistic",
+    "changed_outcomes",
+    "describe_case",
+    "describe_expected",
+    "edge_case_suite",
     "intervals",
+    "judge",
+    "parse_edge_cases",
+    "rerun_edge_cases",
 ]
