@@ -13,7 +13,7 @@ from packager.artefact.directory import (
     package,
     read_manifest,
 )
-from packager.artefact.edge_cases import EdgeCase, EdgeCases, Outcome
+from packager.artefact.edge_cases import EdgeCase, EdgeCases, Outcome, read_edge_cases
 from packager.artefact.examples import (
     Examples,
     Outputs,
@@ -124,6 +124,7 @@ __all__ = [
     "model_input",
     "model_outputs",
     "package",
+    "read_edge_cases",
     "read_examples",
     "read_manifest",
     "read_model_file",

@@ -39,7 +39,7 @@ from packager.capture.provenance import collect_provenance, packaging_provenance
 from packager.capture.recording import capture
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
-from packager.evaluation import EvaluationPlan
+from packager.evaluation import EvaluationPlan, edge_case_suite
 
 __all__ = ["load_model_file"]
 
@@ -71,14 +71,15 @@ def load_model_file(
                 "training and test data apply only to a plain pickled estimator"
             )
         captured = _with_self_test(CapturedModel.from_dict(obj, source))
-        return replace(captured, manifest=with_details(captured.manifest, details))
+        captured = replace(captured, manifest=with_details(captured.manifest, details))
+        return _with_edge_cases(captured, evaluation)
     check_estimator(obj, source)
     if test is not None and train is None:
         raise CaptureError("test data needs training data too")
     if train is None:
         if examples == "real":
             raise CaptureError("real example rows need training data")
-        return _packaged_now(_from_estimator(obj, details, examples))
+        return _with_edge_cases(_packaged_now(_from_estimator(obj, details, examples)), evaluation)
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
     X, y = _split(train, target, "the training data")
@@ -103,6 +104,20 @@ def _packaged_now(captured: CapturedModel) -> CapturedModel:
     provenance, missing = packaging_provenance(manifest.provenance, manifest.missing)
     missing.append("model.created_at: the packaging time; the training time is unknown")
     return replace(captured, manifest=replace(manifest, provenance=provenance, missing=missing))
+
+
+def _with_edge_cases(captured: CapturedModel, plan: EvaluationPlan | None) -> CapturedModel:
+    """Cases given at packaging run now against the captured estimator (no data needed);
+    they replace any the capture file held."""
+    if plan is None or plan.edge_cases is None:
+        return captured
+    manifest = captured.manifest
+    target = manifest.target or TargetSpec(task=task_of(captured.estimator))
+    suite = edge_case_suite(captured.estimator, manifest.input, target, plan)
+    if suite is None:
+        return captured
+    summary = suite.summary(plan.allow_failing_edge_cases)
+    return replace(captured, edge_cases=suite, manifest=replace(manifest, edge_cases=summary))
 
 
 def _with_self_test(captured: CapturedModel) -> CapturedModel:

@@ -32,11 +32,15 @@ from packager.artefact import (
     CapturedModel,
     ExampleRows,
     ModelDetails,
+    TargetSpec,
+    Task,
     file_sha256,
+    infer_input_spec,
+    json_label,
 )
 from packager.capture import TrainingRecord, capture
 from packager.errors import DeploymlWarning, TrainingError
-from packager.evaluation import EvaluationPlan
+from packager.evaluation import EvaluationPlan, parse_edge_cases
 from packager.training.columns import ColumnPlan, plan_columns
 from packager.training.models import build_pipeline, family, search_grid
 from packager.training.record import DataSource, training_record, warning_lines
@@ -105,6 +109,7 @@ def train(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         X, y = _features_and_target(frame, plan)
+        _check_edge_cases(evaluation, X, y, plan.task)
         X_train, X_test, y_train, y_test = _split(X, y, plan, test_size, seed)
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
         resample = Resampler(plan, X_train, y_train, cv, seed, report)
@@ -148,6 +153,22 @@ def train(
     )
     _say(notes)
     return captured
+
+
+def _check_edge_cases(
+    evaluation: EvaluationPlan | None, X: pd.DataFrame, y: pd.Series, task: str
+) -> None:
+    """Read the edge cases against the table's schema before fitting, so a bad file fails at
+    once; capture reads them again against the schema it records (of the training rows)."""
+    if evaluation is None or evaluation.edge_cases is None:
+        return
+    spec = infer_input_spec(X, format="dataframe", names_generated=False, allow_nan=False)
+    classes = None if task == "regression" else [json_label(c) for c in np.unique(y)]
+    kind: Task = (
+        "regression" if classes is None else "binary" if len(classes) == 2 else "multiclass"
+    )
+    target = TargetSpec(kind, classes=classes, positive_class=evaluation.positive_class)
+    parse_edge_cases(evaluation.edge_cases, spec, target)
 
 
 def _warn_of_a_slow_svm(model: str, rows: int) -> None:
