@@ -150,8 +150,8 @@ class EdgeCasesFailedError(CaptureError):
     def __init__(self, failures: list[str]) -> None:
         super().__init__(
             f"{len(failures)} edge case(s) fail, so nothing was written "
-            f"(--allow-failing-edge-cases packages anyway and shows them as failing): "
-            + "; ".join(failures)
+            "(--allow-failing-edge-cases, or allow_failing_edge_cases=True, packages anyway and "
+            "shows them as failing): " + "; ".join(failures)
         )
         self.failures = failures
 
