@@ -256,6 +256,7 @@ BAD_FILES = [
     ({"sex": "X"}, "column 'sex': is not one of the categories the model was trained on"),
     ({"smoker": "sometimes"}, "column 'smoker': is not true or false"),
     ({"age": ""}, "column 'age': is empty, and this feature may not be missing"),
+    ({"age": "1e30"}, "column 'age': is outside the range of this feature's type"),
 ]
 
 

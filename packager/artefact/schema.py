@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from packager.artefact.manifest import FeatureSpec, InputSpec, Kind, Label
-from packager.artefact.values import json_label, json_value, sorted_labels
+from packager.artefact.values import INT64, json_label, json_value, sorted_labels
 
 __all__ = [
     "MAX_CATEGORIES",
@@ -226,7 +226,10 @@ def value_from_text(text: str, feature: FeatureSpec) -> Label | None:
             raise ValueError(f"is not a finite number, as this {kind} feature needs")
         if kind == "integer" and not value.is_integer():
             raise ValueError("is not a whole number, as this integer feature needs")
-        return int(value) if value.is_integer() and kind == "integer" else _as_written(text, value)
+        low, high = _integer_range(feature.dtype)
+        if kind == "integer" and not low <= value <= high:
+            raise ValueError("is outside the range of this feature's type, as a request would be")
+        return int(value) if kind == "integer" else _as_written(text, value)
     if kind == "boolean":
         if text.strip().lower() not in TRUE_TEXT + FALSE_TEXT:
             raise ValueError("is not true or false, as this boolean feature needs")
@@ -242,6 +245,17 @@ def value_from_text(text: str, feature: FeatureSpec) -> Label | None:
 def _as_written(text: str, value: float) -> int | float:
     """A number as a request would send it: a whole number written so stays an integer."""
     try:
-        return int(text)
+        whole = int(text)
     except ValueError:
         return value
+    return whole if INT64[0] <= whole <= INT64[1] else value
+
+
+def _integer_range(dtype: str) -> tuple[int, int]:
+    """The whole numbers an integer feature's type holds (as the request checks hold them)."""
+    try:
+        found = np.dtype(dtype.lower())
+    except TypeError:
+        return INT64
+    info = np.iinfo(found if found.kind in "iu" else np.int64)
+    return int(info.min), int(info.max)

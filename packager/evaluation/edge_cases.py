@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from packager.artefact import (
+    EDGE_CASES_FILE,
     EdgeCase,
     EdgeCases,
     InputSpec,
@@ -83,10 +84,10 @@ def rerun_edge_cases(
     """What differs when ``model`` re-runs the stored ``cases``; empty when every outcome is
     as recorded. A failure to score is itself the finding."""
     try:
-        outputs = _outputs(model, spec, target, cases)
+        fresh = judge(cases, _outputs(model, spec, target, cases), target, EDGE_CASES_FILE)
     except Exception as error:  # any failure to re-score is itself the finding
         return [f"re-running the edge cases raised {type(error).__name__}"]
-    return changed_outcomes(cases, judge(cases, outputs, target, "edge_cases.json"))
+    return changed_outcomes(cases, fresh)
 
 
 def changed_outcomes(recorded: EdgeCases, fresh: EdgeCases) -> list[str]:
