@@ -50,6 +50,10 @@ def _report_packaged(path: Path) -> None:
     click.echo(f"Artefact sha256: {sha256}")
     for item in manifest.missing:
         click.echo(f"Not recorded: {item}")
+    cases = manifest.edge_cases
+    if cases is not None:
+        failing = f"; failing (allowed): {', '.join(cases.failing)}" if cases.failing else ""
+        click.echo(f"Edge cases: {cases.passed} of {cases.total} pass{failing}")
     _report_requirements([requirement_line(r) for r in manifest.requirements])
 
 

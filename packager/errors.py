@@ -12,6 +12,8 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   ├── UntrustedTypesError      a skops file holds types nobody approved
     │   └── RoundTripError           the model read back from its file answers differently
     ├── CaptureError                 training data or options do not fit the model
+    │   ├── EdgeCaseFileError        an edge-case file is malformed (names file, case, column)
+    │   └── EdgeCasesFailedError     edge cases fail, and failing ones were not allowed
     ├── TrainingError                `train` cannot make a model from this data or options
     ├── RequirementsNotMetError      a release gate (--require) failed; the model was not written
     ├── ArtefactError                an artefact directory cannot be written or read
@@ -46,6 +48,8 @@ __all__ = [
     "ConfigError",
     "DeploymlError",
     "DeploymlWarning",
+    "EdgeCaseFileError",
+    "EdgeCasesFailedError",
     "FormatVersionError",
     "IntegrityError",
     "KeysFileError",
@@ -124,6 +128,34 @@ class RoundTripError(ModelFileError):
 
 class CaptureError(DeploymlError):
     """Training data, test data or options do not fit the model."""
+
+
+class EdgeCaseFileError(CaptureError):
+    """An edge-case file cannot be used: it names the file, and the case and column at fault.
+
+    The message never quotes a feature's value, only where it is and what rule it breaks.
+    """
+
+    def __init__(
+        self, source: str, problem: str, case: str | None = None, column: str | None = None
+    ) -> None:
+        where = "".join(
+            [f", case {case}" if case else "", f", column {column!r}" if column else ""]
+        )
+        super().__init__(f"edge cases {source}{where}: {problem}")
+        self.source, self.problem, self.case, self.column = source, problem, case, column
+
+
+class EdgeCasesFailedError(CaptureError):
+    """Edge cases the model gets wrong; nothing is written unless failing ones are allowed."""
+
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__(
+            f"{len(failures)} edge case(s) fail, so nothing was written "
+            "(--allow-failing-edge-cases, or allow_failing_edge_cases=True, packages anyway and "
+            "shows them as failing): " + "; ".join(failures)
+        )
+        self.failures = failures
 
 
 class TrainingError(DeploymlError):

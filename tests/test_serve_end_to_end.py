@@ -382,6 +382,28 @@ def test_serve_banner_curl_holds_a_row_made_from_the_schema_never_a_stored_real_
         assert json.dumps(row) not in output
 
 
+def test_serve_reruns_edge_cases_of_every_kind_through_the_request_checks_and_is_ready(
+    tmp_path: Path, pipeline_model: Any, patient_data: Any
+) -> None:
+    X, y, _, _ = patient_data
+    cases = tmp_path / "cases.csv"
+    cases.write_text(
+        "case,age,bmi,sex,ward,smoker,expected_label,note\n"
+        "old-smoker,88,,M,c,true,yes,an old smoker with no bmi recorded\n"
+        "young,19,22.5,F,,false,yes,young and no ward: expected to fail\n"
+    )
+    plan = {"edge_cases": cases, "allow_failing_edge_cases": True}
+    artefact = package(capture(pipeline_model, X, y, **plan), tmp_path / "cases-artefact")
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(artefact), "--port", str(port), "--workers", "1"]
+    with running(command, port, log, clean_env()) as base:
+        status, metadata, _ = post(base, None, path="/metadata")
+    assert status == 200 and metadata["ready"] is True
+    shown = metadata["edge_cases"]
+    assert (shown["total"], shown["failing"], shown["allowed_failing"]) == (2, ["young"], True)
+    assert "self-test failed" not in log.read_text()
+
+
 def raw_request(port: int, data: bytes) -> socket.socket:
     """A connection that has sent ``data`` and waits."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)

@@ -16,6 +16,7 @@ from packager.artefact.directory import (
     package,
     read_manifest,
 )
+from packager.artefact.edge_cases import EdgeCase, EdgeCases, Outcome, read_edge_cases
 from packager.artefact.examples import (
     Examples,
     Outputs,
@@ -24,10 +25,12 @@ from packager.artefact.examples import (
     model_outputs,
     read_examples,
     read_self_test,
+    same_output,
     stored_rows,
 )
 from packager.artefact.files import file_problems, file_sha256, staged
 from packager.artefact.manifest import (
+    EDGE_CASES_FILE,
     EXAMPLES_FILE,
     FORMAT_VERSION,
     MANIFEST_FILE,
@@ -37,6 +40,7 @@ from packager.artefact.manifest import (
     SELF_TEST_FILE,
     SERIALIZER,
     DataRecord,
+    EdgeCaseSummary,
     EstimatorInfo,
     ExampleRows,
     FeatureSpec,
@@ -64,13 +68,16 @@ from packager.artefact.model_file import (
 from packager.artefact.schema import (
     MAX_CATEGORIES,
     infer_input_spec,
+    label_from_text,
     model_input,
     records_to_columns,
+    value_from_text,
 )
 from packager.artefact.trust import KNOWN_TYPES
 from packager.artefact.values import dotted_name, for_people, json_label, json_value, sorted_labels
 
 __all__ = [
+    "EDGE_CASES_FILE",
     "EXAMPLES_FILE",
     "FORMAT_VERSION",
     "KNOWN_TYPES",
@@ -85,6 +92,9 @@ __all__ = [
     "Artefact",
     "CapturedModel",
     "DataRecord",
+    "EdgeCase",
+    "EdgeCaseSummary",
+    "EdgeCases",
     "EstimatorInfo",
     "ExampleRows",
     "Examples",
@@ -97,6 +107,7 @@ __all__ = [
     "ModelFile",
     "ModelFormat",
     "ModelInfo",
+    "Outcome",
     "Outputs",
     "ParentRecord",
     "Provenance",
@@ -118,18 +129,22 @@ __all__ = [
     "is_capture_file",
     "json_label",
     "json_value",
+    "label_from_text",
     "load_artefact",
     "model_card",
     "model_input",
     "model_outputs",
     "package",
+    "read_edge_cases",
     "read_examples",
     "read_manifest",
     "read_model_file",
     "read_pickle",
     "read_self_test",
     "records_to_columns",
+    "same_output",
     "sorted_labels",
     "staged",
     "stored_rows",
+    "value_from_text",
 ]

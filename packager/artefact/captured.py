@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from packager.artefact.edge_cases import EdgeCases
 from packager.artefact.examples import Examples
 from packager.artefact.files import staged
 from packager.artefact.manifest import FORMAT_VERSION, Manifest, check_format_version
@@ -29,13 +30,14 @@ CAPTURE_KEY = "deployml_capture"
 @dataclass(frozen=True)
 class CapturedModel:
     """A fitted estimator with its manifest, self-test rows, real example rows (only when
-    chosen) and extra files, ready to package."""
+    chosen), extra files and edge cases (when given), ready to package."""
 
     estimator: Any
     manifest: Manifest
     self_test: Examples
     examples: Examples = field(default_factory=Examples)
     attachments: Mapping[str, bytes] = field(default_factory=dict)
+    edge_cases: EdgeCases | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The plain dict a capture file holds."""
@@ -47,6 +49,7 @@ class CapturedModel:
             "self_test": self.self_test.to_dict(),
             "examples": self.examples.to_dict(),
             "attachments": dict(self.attachments),
+            "edge_cases": None if self.edge_cases is None else self.edge_cases.to_dict(),
         }
 
     @classmethod
@@ -66,6 +69,8 @@ class CapturedModel:
                 if "self_test" in data
                 else Examples()
             )
+            cases = data.get("edge_cases")
+            edge_cases = None if cases is None else EdgeCases.from_dict(cases, source=source)
         except ManifestError as error:
             raise ModelFileError(source, f"capture file is malformed: {error.problem}") from None
         attachments = data.get("attachments") or {}
@@ -76,7 +81,7 @@ class CapturedModel:
         if "self_test" not in data and examples.inputs:
             # Format 1.x: its example rows were real, and published as such.
             manifest = replace(manifest, example_rows="real")
-        return cls(estimator, manifest, self_test, examples, dict(attachments))
+        return cls(estimator, manifest, self_test, examples, dict(attachments), edge_cases)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the capture file (joblib) to ``path`` whole or not at all; returns the path."""

@@ -10,7 +10,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packager.artefact.captured import CapturedModel
-from packager.artefact.card.markdown import model_card
+from packager.artefact.card import model_card
+from packager.artefact.edge_cases import EdgeCases, read_edge_cases, write_edge_cases
 from packager.artefact.examples import (
     Examples,
     read_examples,
@@ -30,6 +31,7 @@ from packager.artefact.files import (
     write_json,
 )
 from packager.artefact.manifest import (
+    EDGE_CASES_FILE,
     EXAMPLES_FILE,
     MANIFEST_FILE,
     MODEL_CARD_FILE,
@@ -65,7 +67,8 @@ __all__ = [
     "requirements",
 ]
 
-RESERVED = {MANIFEST_FILE, EXAMPLES_FILE, SELF_TEST_FILE, REQUIREMENTS_FILE, MODEL_CARD_FILE}
+RESERVED = {MANIFEST_FILE, EXAMPLES_FILE, SELF_TEST_FILE, EDGE_CASES_FILE}
+RESERVED |= {REQUIREMENTS_FILE, MODEL_CARD_FILE}
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ class Artefact:
     """A loaded artefact; ``sha256`` is the SHA-256 of manifest.json, covering every file.
 
     ``self_test`` holds the rows the model must re-score identically (self_test.json; for a
-    format 1.x artefact, its examples.json); ``examples`` the real rows of examples.json.
+    format 1.x artefact, its examples.json); ``examples`` the real rows of examples.json;
+    ``edge_cases`` the cases of edge_cases.json, when packaged with some.
     """
 
     path: Path
@@ -82,6 +86,7 @@ class Artefact:
     self_test: Examples
     examples: Examples
     sha256: str
+    edge_cases: EdgeCases | None = None
 
     def stored_rows(self) -> dict[str, Examples]:
         """Every stored file of rows with outputs, by file name: each must re-score alike."""
@@ -165,6 +170,7 @@ def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
     model_path = manifest.model_file.path
     (build / REQUIREMENTS_FILE).write_text(requirements(manifest), encoding="utf-8")
     names = [model_path, REQUIREMENTS_FILE, *_write_rows(captured, build)]
+    names += write_edge_cases(captured.edge_cases, build)
     for name, data in sorted(captured.attachments.items()):
         target = build / _safe_relative(name, reserved=RESERVED | {model_path})
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -267,4 +273,5 @@ def load_artefact(
         self_test=read_self_test(root, manifest),
         examples=read_examples(root, manifest),
         sha256=sha256,
+        edge_cases=read_edge_cases(root, manifest),
     )

@@ -27,6 +27,7 @@ __all__ = [
     "read_examples",
     "read_self_test",
     "rescore",
+    "same_output",
     "stored_rows",
 ]
 
@@ -111,7 +112,7 @@ def compare_outputs(expected: Examples, got: Outputs) -> list[str]:
     if len(got.predictions) != len(expected.predictions):
         return [f"expected {len(expected.predictions)} predictions, got {len(got.predictions)}"]
     for i, (want, have) in enumerate(zip(expected.predictions, got.predictions, strict=False)):
-        if not _same(want, have):
+        if not same_output(want, have):
             problems.append(f"example {i}: the prediction differs from the recorded one")
     if expected.probabilities is not None:
         if got.probabilities is None:
@@ -124,7 +125,8 @@ def compare_outputs(expected: Examples, got: Outputs) -> list[str]:
     return problems
 
 
-def _same(want: Any, have: Any) -> bool:
+def same_output(want: Any, have: Any) -> bool:
+    """Whether two outputs (labels, or numbers within RTOL/ATOL; null is null) are the same."""
     if isinstance(want, float) or isinstance(have, float):
         return _close([want], [have])
     return bool(want == have)

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from packager.errors import FormatVersionError, ManifestError
 
 __all__ = [
+    "EDGE_CASES_FILE",
     "EXAMPLES_FILE",
     "FORMAT_VERSION",
     "MANIFEST_FILE",
@@ -35,6 +36,7 @@ __all__ = [
     "SELF_TEST_FILE",
     "SERIALIZER",
     "DataRecord",
+    "EdgeCaseSummary",
     "EstimatorInfo",
     "ExampleRows",
     "FeatureSpec",
@@ -57,6 +59,7 @@ FORMAT_VERSION = "2.1"
 MANIFEST_FILE = "manifest.json"
 EXAMPLES_FILE = "examples.json"
 SELF_TEST_FILE = "self_test.json"
+EDGE_CASES_FILE = "edge_cases.json"
 REQUIREMENTS_FILE = "requirements.txt"
 MODEL_CARD_FILE = "MODEL_CARD.md"
 MODEL_FILE = "model.skops"
@@ -225,6 +228,18 @@ class RequirementResult:
 
 
 @dataclass(frozen=True)
+class EdgeCaseSummary:
+    """The edge cases stored in ``file``: how many, how many passed, which failed, and
+    whether packaging was allowed to go ahead with failing ones."""
+
+    file: str
+    total: int
+    passed: int
+    failing: list[str] = field(default_factory=list)
+    allowed_failing: bool = False
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything recorded about a packaged model; serialized to ``manifest.json``."""
 
@@ -244,6 +259,7 @@ class Manifest:
     default_profile: str | None = None
     parent: ParentRecord | None = None
     requirements: list[RequirementResult] = field(default_factory=list)
+    edge_cases: EdgeCaseSummary | None = None
     format_version: str = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from packager.artefact.manifest import FeatureSpec, InputSpec, Kind
-from packager.artefact.values import json_label, json_value, sorted_labels
+from packager.artefact.manifest import FeatureSpec, InputSpec, Kind, Label
+from packager.artefact.values import INT64, json_label, json_value, sorted_labels
 
 __all__ = [
     "MAX_CATEGORIES",
@@ -17,8 +18,10 @@ __all__ = [
     "QUANTILES",
     "feature_spec",
     "infer_input_spec",
+    "label_from_text",
     "model_input",
     "records_to_columns",
+    "value_from_text",
 ]
 
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
@@ -27,6 +30,8 @@ QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
 MIN_SHARED_TEXT = 10
 # A text column with more distinct values than this is free text ("string"), not a category.
 MAX_CATEGORIES = 50
+# How a boolean may be written as text (a CSV cell), in any case.
+TRUE_TEXT, FALSE_TEXT = ("true", "1"), ("false", "0")
 
 
 def infer_input_spec(
@@ -183,3 +188,74 @@ def _is_numpy_numeric(dtype: str) -> bool:
         return np.dtype(dtype).kind in "biuf"
     except TypeError:
         return False
+
+
+def label_from_text(text: str, classes: Sequence[Label]) -> Label | None:
+    """The model's class written as ``text``, or None."""
+    for label in classes:
+        if isinstance(label, bool):
+            if text.lower() == str(label).lower():
+                return label
+        elif isinstance(label, int | float):
+            if _finite(text) == label:
+                return label
+        elif text == label:
+            return label
+    return None
+
+
+def _finite(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def value_from_text(text: str, feature: FeatureSpec) -> Label | None:
+    """``text`` as the JSON value of ``feature``'s kind; ValueError says what the schema refuses
+    (never the value)."""
+    if text == "":
+        if not feature.nullable:
+            raise ValueError("is empty, and this feature may not be missing")
+        return None
+    kind = feature.kind
+    if kind in ("number", "integer"):
+        value = _finite(text)
+        if value is None:
+            raise ValueError(f"is not a finite number, as this {kind} feature needs")
+        if kind == "integer" and not value.is_integer():
+            raise ValueError("is not a whole number, as this integer feature needs")
+        low, high = _integer_range(feature.dtype)
+        if kind == "integer" and not low <= value <= high:
+            raise ValueError("is outside the range of this feature's type, as a request would be")
+        return int(value) if kind == "integer" else _as_written(text, value)
+    if kind == "boolean":
+        if text.strip().lower() not in TRUE_TEXT + FALSE_TEXT:
+            raise ValueError("is not true or false, as this boolean feature needs")
+        return text.strip().lower() in TRUE_TEXT
+    if kind == "category" and feature.categories:
+        found = label_from_text(text, feature.categories)
+        if found is None:
+            raise ValueError("is not one of the categories the model was trained on")
+        return found
+    return text
+
+
+def _as_written(text: str, value: float) -> int | float:
+    """A number as a request would send it: a whole number written so stays an integer."""
+    try:
+        whole = int(text)
+    except ValueError:
+        return value
+    return whole if INT64[0] <= whole <= INT64[1] else value
+
+
+def _integer_range(dtype: str) -> tuple[int, int]:
+    """The whole numbers an integer feature's type holds (as the request checks hold them)."""
+    try:
+        found = np.dtype(dtype.lower())
+    except TypeError:
+        return INT64
+    info = np.iinfo(found if found.kind in "iu" else np.int64)
+    return int(info.min), int(info.max)

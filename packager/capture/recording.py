@@ -45,6 +45,7 @@ from packager.evaluation import (
     check_profiles_possible,
     check_requirements,
     default_profile,
+    edge_case_suite,
     parse_profiles,
     parse_requirements,
 )
@@ -102,7 +103,8 @@ def capture(
     The rest is the clinical evaluation (docs/clinical.md): ``positive_class`` (binary; the
     second class by default), ``subgroups`` (columns of ``X_test``, ``"age:0,40,65,120"`` to
     bin one), ``thresholds`` (``"NAME:RULE"`` profiles chosen on the test data),
-    ``edge_cases`` (a CSV file or DataFrame of cases the model must get right),
+    ``edge_cases`` (a CSV file or DataFrame of cases the model must get right; a failing one
+    raises unless ``allow_failing_edge_cases``),
     ``requirements`` (release gates such as ``"roc_auc>=0.80"``; a failed one raises) and how
     ``bootstrap`` intervals are made.
     """
@@ -137,6 +139,9 @@ def capture(
     )
     if train.names_generated:
         missing.append("input: feature names were not given; they are generated as x0, x1, ...")
+    target = _target(model, task, y_array, target_name or y_name, plan.positive_class)
+    # Before the slow work (bootstrap, cross-validation): a bad case file fails at once.
+    suite = edge_case_suite(model, spec, target, plan)
     metrics: dict[str, Any] = {}
     assessment = None
     examples_from = train
@@ -170,7 +175,7 @@ def capture(
         estimator=estimator_info(model, len(train.frame)),
         input=spec,
         provenance=provenance,
-        target=_target(model, task, y_array, target_name or y_name, plan.positive_class),
+        target=target,
         metrics=metrics or None,
         training=None if record is None else json_value(record.training),
         missing=missing,
@@ -178,11 +183,12 @@ def capture(
         subgroups=None if assessment is None else assessment.subgroups,
         profiles=[] if assessment is None else assessment.profiles,
         default_profile=None if assessment is None else default_profile(assessment.profiles),
+        edge_cases=None if suite is None else suite.summary(plan.allow_failing_edge_cases),
     )
     # Last, on the finished manifest: a failed gate raises, and nothing is made of the model.
     manifest = check_requirements(manifest, plan.requirements)
     attachments = {} if record is None else dict(record.attachments)
-    return CapturedModel(model, manifest, self_test, real, attachments)
+    return CapturedModel(model, manifest, self_test, real, attachments, suite)
 
 
 def _check_examples_choice(examples: Any, n_examples: Any) -> None:

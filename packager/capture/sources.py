@@ -42,6 +42,7 @@ from packager.errors import CaptureError
 from packager.evaluation import (
     EvaluationPlan,
     check_requirements,
+    edge_case_suite,
     parse_profiles,
     parse_requirements,
 )
@@ -85,16 +86,16 @@ def load_model_file(
                 "with deployml threshold"
             )
         captured = _with_self_test(CapturedModel.from_dict(obj, source))
-        return _gated(
-            replace(captured, manifest=with_details(captured.manifest, details)), evaluation
-        )
+        captured = replace(captured, manifest=with_details(captured.manifest, details))
+        return _gated(_with_edge_cases(captured, evaluation), evaluation)
     check_estimator(obj, source)
     if test is not None and train is None:
         raise CaptureError("test data needs training data too")
     if train is None:
         if examples == "real":
             raise CaptureError("real example rows need training data")
-        return _gated(_packaged_now(_from_estimator(obj, details, examples)), evaluation)
+        bare = _packaged_now(_from_estimator(obj, details, examples))
+        return _gated(_with_edge_cases(bare, evaluation), evaluation)
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
     X, y = _split(train, target, "the training data")
@@ -128,6 +129,20 @@ def _packaged_now(captured: CapturedModel) -> CapturedModel:
     provenance, missing = packaging_provenance(manifest.provenance, manifest.missing)
     missing.append("model.created_at: the packaging time; the training time is unknown")
     return replace(captured, manifest=replace(manifest, provenance=provenance, missing=missing))
+
+
+def _with_edge_cases(captured: CapturedModel, plan: EvaluationPlan | None) -> CapturedModel:
+    """Cases given at packaging run now against the captured estimator (no data needed);
+    they replace any the capture file held."""
+    if plan is None or plan.edge_cases is None:
+        return captured
+    manifest = captured.manifest
+    target = manifest.target or TargetSpec(task=task_of(captured.estimator))
+    suite = edge_case_suite(captured.estimator, manifest.input, target, plan)
+    if suite is None:
+        return captured
+    summary = suite.summary(plan.allow_failing_edge_cases)
+    return replace(captured, edge_cases=suite, manifest=replace(manifest, edge_cases=summary))
 
 
 def _with_self_test(captured: CapturedModel) -> CapturedModel:

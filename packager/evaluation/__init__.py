@@ -7,6 +7,15 @@ It builds on the artefact format and nothing else of deployml.
 """
 
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
+from packager.evaluation.edge_cases import (
+    changed_outcomes,
+    describe_case,
+    describe_expected,
+    edge_case_suite,
+    judge,
+    parse_edge_cases,
+    rerun_edge_cases,
+)
 from packager.evaluation.headline import HEADLINE, headline, headline_intervals, rate
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
 from packager.evaluation.profiles import (
@@ -45,22 +54,29 @@ __all__ = [
     "Scored",
     "Statistic",
     "__all__ = [",
+    "changed_outcomes",
     "check_profiles_possible",
     "check_requirements",
     "data_record",
     "default_profile",
+    "describe_case",
+    "describe_expected",
+    "edge_case_suite",
     "from packager.evaluation.requirements import (",
     "from packager.evaluation.scored import Scored",
     "headline",
     "headline_intervals",
     "intervals",
+    "judge",
     "operating_metrics",
+    "parse_edge_cases",
     "parse_profiles",
     "parse_requirements",
     "parse_rule",
     "profile_metrics",
     "rate",
     "requirement_line",
+    "rerun_edge_cases",
     "rows_sha256",
     "threshold_profiles",
 ]

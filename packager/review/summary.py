@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from packager.artefact import Artefact, FeatureSpec, Manifest, for_people
+from packager.artefact import Artefact, EdgeCaseSummary, FeatureSpec, Manifest, for_people
 from packager.evaluation import requirement_line
 
 __all__ = ["summarise"]
@@ -50,6 +50,8 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     if manifest.requirements:
         lines.append("Requirements (release gates met when packaged):")
         lines += [f"  {requirement_line(r)}" for r in manifest.requirements]
+    if manifest.edge_cases is not None:
+        lines.append(f"Edge cases: {_edge_cases(manifest.edge_cases)}")
     if manifest.training:
         t = manifest.training
         source = f" on {t['data']['source']}" if t["data"].get("source") else ""
@@ -147,3 +149,12 @@ def _metrics(metrics: dict[str, Any]) -> list[str]:
             f"(sd {for_people(cv['std'])})"
         )
     return lines
+
+
+def _edge_cases(summary: EdgeCaseSummary) -> str:
+    """``5 cases, 4 pass; FAILING (allowed at packaging): case-3``."""
+    text = f"{summary.total} cases, {summary.passed} pass"
+    if summary.failing:
+        allowed = " (allowed at packaging)" if summary.allowed_failing else ""
+        text += f"; FAILING{allowed}: {', '.join(summary.failing)}"
+    return text

@@ -2,7 +2,9 @@
 
 The stored rows are the synthetic self-test (self_test.json, check "self-test") and, when
 chosen at packaging, real example rows (examples.json, check "examples"); a format 1.x
-artefact has only examples.json, which is its self-test.
+artefact has only examples.json, which is its self-test. Edge cases (edge_cases.json, check
+"edge cases") are re-run too: each must give the outcome recorded at packaging, and each
+still failing is shown (allowed at packaging, else a failure).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from packager.artefact import (
     file_problems,
     model_input,
     model_outputs,
+    read_edge_cases,
     read_examples,
     read_manifest,
     read_model_file,
@@ -33,6 +36,7 @@ from packager.artefact import (
     stored_rows,
 )
 from packager.errors import ArtefactError, DeploymlError, IntegrityError
+from packager.evaluation import describe_case, rerun_edge_cases
 
 __all__ = [
     "STRICT_PACKAGES",
@@ -131,6 +135,7 @@ def verify(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> Verif
     model = _check_model(report, manifest, allow_pickle)
     if model is not None:
         _check_stored_rows(report, manifest, model)
+        _check_edge_cases(report, manifest, model)
     return report
 
 
@@ -219,3 +224,31 @@ def _check_rows(
         report.add(check, "fail", "; ".join(problems))
     else:
         report.add(check, "ok", f"{len(rows.inputs)} stored rows re-scored identically")
+
+
+def _check_edge_cases(report: Verification, manifest: Manifest, model: Any) -> None:
+    summary = manifest.edge_cases
+    if summary is None:
+        return
+    try:
+        cases = read_edge_cases(report.path, manifest)
+    except ArtefactError as error:
+        report.add("edge cases", "fail", error.message)
+        return
+    if cases is None or manifest.target is None:
+        report.add("edge cases", "fail", "the manifest records no task to re-run them for")
+        return
+    if cases.summary(summary.allowed_failing) != summary:
+        report.add("edge cases", "fail", f"the manifest's summary disagrees with {summary.file}")
+    changed = rerun_edge_cases(model, manifest.input, manifest.target, cases)
+    for problem in changed:
+        report.add("edge cases", "fail", problem)
+    for case in cases.cases:
+        if case.outcome is not None and not case.outcome.passed:
+            allowed = summary.allowed_failing
+            status: Status = "warn" if allowed else "fail"
+            why = "failing (allowed at packaging)" if allowed else "failing, and not allowed"
+            report.add(f"edge case {case.id}", status, f"{why}: {describe_case(case)}")
+    if not changed:
+        passed = f"{summary.passed} of {summary.total} pass"
+        report.add("edge cases", "ok", f"{summary.total} cases re-run as recorded; {passed}")

@@ -32,13 +32,18 @@ from packager.artefact import (
     CapturedModel,
     ExampleRows,
     ModelDetails,
+    TargetSpec,
+    Task,
     file_sha256,
+    infer_input_spec,
+    json_label,
 )
 from packager.capture import TrainingRecord, capture
 from packager.errors import DeploymlWarning, TrainingError
 from packager.evaluation import (
     EvaluationPlan,
     check_profiles_possible,
+    parse_edge_cases,
     parse_profiles,
     parse_requirements,
 )
@@ -117,6 +122,7 @@ def train(
             classes = "binary" if y.nunique() == 2 else "multiclass"
             kind = "regression" if plan.task == "regression" else classes
             check_profiles_possible(kind, has_proba=True)
+        _check_edge_cases(evaluation, X, y, plan.task)
         X_train, X_test, y_train, y_test = _split(X, y, plan, test_size, seed)
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
         resample = Resampler(plan, X_train, y_train, cv, seed, report)
@@ -160,6 +166,22 @@ def train(
     )
     _say(notes)
     return captured
+
+
+def _check_edge_cases(
+    evaluation: EvaluationPlan | None, X: pd.DataFrame, y: pd.Series, task: str
+) -> None:
+    """Read the edge cases against the table's schema before fitting, so a bad file fails at
+    once; capture reads them again against the schema it records (of the training rows)."""
+    if evaluation is None or evaluation.edge_cases is None:
+        return
+    spec = infer_input_spec(X, format="dataframe", names_generated=False, allow_nan=False)
+    classes = None if task == "regression" else [json_label(c) for c in np.unique(y)]
+    kind: Task = (
+        "regression" if classes is None else "binary" if len(classes) == 2 else "multiclass"
+    )
+    target = TargetSpec(kind, classes=classes, positive_class=evaluation.positive_class)
+    parse_edge_cases(evaluation.edge_cases, spec, target)
 
 
 def _warn_of_a_slow_svm(model: str, rows: int) -> None:

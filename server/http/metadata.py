@@ -53,6 +53,7 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         "provenance": asdict(manifest.provenance),
         "version_differences": [asdict(d) for d in runtime.version_differences],
         "example": _example(artefact),
+        "edge_cases": _edge_cases(artefact),
         "ready": runtime.not_ready is None,
     }
 
@@ -67,6 +68,16 @@ def _example(artefact: Artefact) -> dict[str, Any] | None:
         "request": {"instances": rows.inputs[:1]},
         "predictions": rows.predictions[:1],
     }
+
+
+def _edge_cases(artefact: Artefact) -> dict[str, Any] | None:
+    """The manifest's summary with each case's id, note, expectation and recorded outcome
+    (its inputs stay in edge_cases.json); None if the model has no edge cases."""
+    summary, cases = artefact.manifest.edge_cases, artefact.edge_cases
+    if summary is None or cases is None:
+        return None
+    shown = [{k: v for k, v in asdict(c).items() if k != "inputs"} for c in cases.cases]
+    return {**asdict(summary), "cases": shown}
 
 
 def _feature(feature: FeatureSpec) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 Built once per server, in the gunicorn master before workers fork (so they share its
 memory). Loading refuses a changed file, a newer format, a ``DEPLOYML_PROFILE`` the artefact
 does not have and, when asked, a different scikit-learn; a failed self-test (re-scoring
-self_test.json, and examples.json when present) leaves the server up but not ready. The
-threshold profiles (``profiles``) decide yes or no for binary classifiers.
+self_test.json, and examples.json when present, and re-running edge_cases.json: each case's
+outcome as recorded) leaves the server up but not ready. The threshold profiles
+(``profiles``) decide yes or no for binary classifiers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 import sklearn
 
 from packager.artefact import (
+    EDGE_CASES_FILE,
     MANIFEST_FILE,
     Artefact,
     Outputs,
@@ -29,6 +31,7 @@ from packager.artefact import (
 )
 from packager.capture import task_of
 from packager.errors import ManifestError, RequestError
+from packager.evaluation import changed_outcomes, judge
 from packager.review import VersionDifference, version_differences
 from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
@@ -201,7 +204,24 @@ def _self_test(runtime: Runtime) -> list[str]:
             problems.append(f"re-scoring {name} raised {type(error).__name__}")
             continue
         problems.extend(f"{name}: {problem}" for problem in compare_outputs(rows, scores))
-    return problems
+    return problems + _edge_cases(runtime)
+
+
+def _edge_cases(runtime: Runtime) -> list[str]:
+    """Re-run the stored edge cases along a request's path; each outcome must be as recorded."""
+    cases, target = runtime.artefact.edge_cases, runtime.artefact.manifest.target
+    if cases is None or target is None:
+        return []
+    try:
+        batch = _validate_rows(runtime, [case.inputs for case in cases.cases])
+    except RequestError as error:
+        return [f"{EDGE_CASES_FILE} fails the request checks: {_first_detail(error)}"]
+    try:
+        scores = runtime._score(runtime._model_input(batch))
+        fresh = judge(cases, scores, target, EDGE_CASES_FILE)
+    except Exception as error:  # any failure to re-run means not ready
+        return [f"re-running {EDGE_CASES_FILE} raised {type(error).__name__}"]
+    return changed_outcomes(cases, fresh)
 
 
 def _validate_rows(runtime: Runtime, inputs: list[dict[str, Any]]) -> Batch:
