@@ -16,18 +16,6 @@ from packager.artefact.directory import (
     package,
     read_manifest,
 )
-from packager.artefact.edge_cases import EdgeCase, EdgeCases, Outcome, read_edge_cases
-from packager.artefact.examples import (
-    Examples,
-    Outputs,
-    compare_outputs,
-    has_predict_proba,
-    model_outputs,
-    read_examples,
-    read_self_test,
-    same_output,
-    stored_rows,
-)
 from packager.artefact.files import file_problems, file_sha256, staged
 from packager.artefact.manifest import (
     EDGE_CASES_FILE,
@@ -64,6 +52,21 @@ from packager.artefact.model_file import (
     check_estimator,
     read_model_file,
     read_pickle,
+)
+from packager.artefact.rows import (
+    EdgeCase,
+    EdgeCases,
+    Examples,
+    Outcome,
+    Outputs,
+    compare_outputs,
+    has_predict_proba,
+    model_outputs,
+    read_edge_cases,
+    read_examples,
+    read_self_test,
+    same_output,
+    stored_rows,
 )
 from packager.artefact.schema import (
     MAX_CATEGORIES,

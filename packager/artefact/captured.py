@@ -15,11 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from packager.artefact.edge_cases import EdgeCases
-from packager.artefact.examples import Examples
 from packager.artefact.files import staged
 from packager.artefact.manifest import FORMAT_VERSION, Manifest, check_format_version
 from packager.artefact.model_file import check_estimator, write_pickle
+from packager.artefact.rows import EdgeCases, Examples
 from packager.errors import ManifestError, ModelFileError
 
 __all__ = ["CAPTURE_KEY", "CapturedModel", "is_capture_file"]

@@ -11,14 +11,6 @@ from typing import Any
 
 from packager.artefact.captured import CapturedModel
 from packager.artefact.card import model_card
-from packager.artefact.edge_cases import EdgeCases, read_edge_cases, write_edge_cases
-from packager.artefact.examples import (
-    Examples,
-    read_examples,
-    read_self_test,
-    rescore,
-    stored_rows,
-)
 from packager.artefact.files import (
     check_file_names,
     check_files,
@@ -48,6 +40,16 @@ from packager.artefact.model_file import (
     recorded_with,
     skops_types,
     write_model_file,
+)
+from packager.artefact.rows import (
+    EdgeCases,
+    Examples,
+    read_edge_cases,
+    read_examples,
+    read_self_test,
+    rescore,
+    stored_rows,
+    write_edge_cases,
 )
 from packager.artefact.trust import approve
 from packager.artefact.values import dotted_name
