@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from packager.artefact import Task, ThresholdProfile, json_label, model_outputs
 from packager.capture.data import Dataset
 from packager.capture.metrics import classification_metrics, regression_metrics
 from packager.errors import CaptureError
-from packager.evaluation import EvaluationPlan, Scored
+from packager.evaluation import EvaluationPlan, Scored, parse_subgroups, subgroup_report
 
 __all__ = ["Assessment", "assess", "score_rows"]
 
@@ -38,15 +39,25 @@ def assess(
     task: Task,
     plan: EvaluationPlan,
     missing: list[str],
+    groups: pd.DataFrame | None = None,
 ) -> Assessment:
-    """Score the test rows and evaluate them as ``plan`` asks; say what could not be done."""
+    """Score the test rows and evaluate them as ``plan`` asks; say what could not be done.
+
+    ``groups`` holds the subgroup columns of the test rows, in order (default: the features).
+    """
     scored = score_rows(model, test.model_X, y, task, plan, "X_test")
     if task == "regression":
-        return Assessment(regression_metrics(scored.y_true, scored.y_pred))
-    proba = scored.proba
-    return Assessment(
-        classification_metrics(scored.y_true, scored.y_pred, proba, model.classes_, missing)
-    )
+        metrics = regression_metrics(scored.y_true, scored.y_pred)
+    else:
+        metrics = classification_metrics(
+            scored.y_true, scored.y_pred, scored.proba, model.classes_, missing
+        )
+    subgroups = None
+    if plan.subgroups:
+        values = test.frame.reset_index(drop=True) if groups is None else groups
+        specs = parse_subgroups(plan.subgroups)
+        subgroups = subgroup_report(scored, specs, values, test.names, plan.bootstrap)
+    return Assessment(metrics, subgroups)
 
 
 def score_rows(

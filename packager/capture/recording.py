@@ -31,14 +31,20 @@ from packager.artefact import (
     records_to_columns,
 )
 from packager.capture.assessment import assess, score
-from packager.capture.data import Dataset, features_of, target_of
+from packager.capture.data import (
+    Dataset,
+    features_of,
+    split_subgroups,
+    subgroup_values,
+    target_of,
+)
 from packager.capture.details import model_info
 from packager.capture.estimator import allows_nan, estimator_info, task_of
 from packager.capture.metrics import cross_validation, folds_of, scoring_for
 from packager.capture.provenance import collect_provenance
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
-from packager.evaluation import Bootstrap, EdgeCaseSource, EvaluationPlan
+from packager.evaluation import Bootstrap, EdgeCaseSource, EvaluationPlan, parse_subgroups
 
 __all__ = ["CV_SEED", "TrainingRecord", "capture"]
 
@@ -106,6 +112,9 @@ def capture(
         requirements=tuple(requirements),
         bootstrap=bootstrap or Bootstrap(),
     )
+    grouped_by = [spec.column for spec in parse_subgroups(plan.subgroups)]
+    if grouped_by and X_test is None:
+        raise CaptureError("subgroups are measured on the test data: give X_test and y_test")
     check_estimator(model, "model")
     _check_examples_choice(examples, n_examples)
     task = task_of(model)
@@ -130,12 +139,14 @@ def capture(
     if (X_test is None) != (y_test is None):
         raise CaptureError("give X_test and y_test together")
     if X_test is not None:
+        X_test, extra = split_subgroups(X_test, grouped_by, train.names)
         test = features_of(model, X_test, "X_test", train.names if feature_names else None)
         if test.names != train.names:
             raise CaptureError("the columns of X_test differ from those of X")
         y_test_array, _ = target_of(y_test, len(test.frame), "y_test", "X_test")
         _check_labels(model, y_test_array, task, "y_test")
-        assessment = assess(model, test, y_test_array, task, plan, missing)
+        groups = subgroup_values(test, extra, grouped_by)
+        assessment = assess(model, test, y_test_array, task, plan, missing, groups)
         metrics["test"] = assessment.metrics
         examples_from = test
     else:

@@ -39,7 +39,7 @@ from packager.capture.provenance import collect_provenance, packaging_provenance
 from packager.capture.recording import capture
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
-from packager.evaluation import EvaluationPlan
+from packager.evaluation import EvaluationPlan, parse_subgroups
 
 __all__ = ["load_model_file"]
 
@@ -62,6 +62,8 @@ def load_model_file(
     ``evaluation`` is the clinical evaluation of the test data, as in ``capture``.
     """
     source = str(path)
+    evaluation = evaluation or EvaluationPlan()
+    _check_subgroups(evaluation, target)
     obj = read_pickle(path)
     details = details or ModelDetails()
     if is_capture_file(obj):
@@ -70,11 +72,18 @@ def load_model_file(
                 f"{source} is a capture file and already holds its data; "
                 "training and test data apply only to a plain pickled estimator"
             )
+        if evaluation.subgroups:
+            raise CaptureError(
+                f"{source} is a capture file, which does not keep its test data, so it cannot "
+                "be split into subgroups; pass subgroups to capture() when making it"
+            )
         captured = _with_self_test(CapturedModel.from_dict(obj, source))
         return replace(captured, manifest=with_details(captured.manifest, details))
     check_estimator(obj, source)
     if test is not None and train is None:
         raise CaptureError("test data needs training data too")
+    if evaluation.subgroups and test is None:
+        raise CaptureError("subgroups are measured on the test data; give test data (--test) too")
     if train is None:
         if examples == "real":
             raise CaptureError("real example rows need training data")
@@ -92,9 +101,16 @@ def load_model_file(
         target_name=target,
         details=details,
         examples=examples,
-        **(evaluation or EvaluationPlan()).capture_options(),
+        **evaluation.capture_options(),
     )
     return _packaged_now(captured)
+
+
+def _check_subgroups(evaluation: EvaluationPlan, target: str | None) -> None:
+    """Subgroup specs checked before the model file is read: the target cannot be one."""
+    for spec in parse_subgroups(evaluation.subgroups):
+        if spec.column == target:
+            raise CaptureError(f"the target {target!r} cannot be a subgroup column")
 
 
 def _packaged_now(captured: CapturedModel) -> CapturedModel:
