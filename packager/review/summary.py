@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from packager.artefact import Artefact, FeatureSpec, Manifest, for_people
+from packager.evaluation import HEADLINE
 
 __all__ = ["summarise"]
 
@@ -45,6 +46,8 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     width = max((len(f.name) for f in spec.features), default=0)
     lines += [f"  {f.name:<{width}}  {f.kind:<8}  {_feature(f)}".rstrip() for f in spec.features]
     lines += _metrics(manifest.metrics or {})
+    if manifest.subgroups and target is not None:
+        lines += _subgroups(manifest.subgroups, HEADLINE.get(target.task, ()))
     if manifest.training:
         t = manifest.training
         source = f" on {t['data']['source']}" if t["data"].get("source") else ""
@@ -120,4 +123,22 @@ def _metrics(metrics: dict[str, Any]) -> list[str]:
             f"Cross-val:  {cv['folds']} folds, {cv['scoring']} mean {for_people(cv['mean'])} "
             f"(sd {for_people(cv['std'])})"
         )
+    return lines
+
+
+def _subgroups(subgroups: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
+    """One line per subgroup column: its groups and sizes, the gap of the main metric."""
+    lines = [f"Subgroups:  (a group needs {subgroups['min_rows']} rows to be measured)"]
+    for column in subgroups["columns"]:
+        sizes = ", ".join(
+            f"{g['group']} {g['n']}" + (" too small" if g["too_small"] else "")
+            for g in column["groups"]
+        )
+        line = f"  {column['spec']}: {len(column['groups'])} groups ({sizes})"
+        # The main metric is the first headline metric measured in two groups or more.
+        main = next((m for m in metrics if m in column["gaps"]), None)
+        if main is not None:
+            gap = column["gaps"][main]
+            line += f"; {main} gap {for_people(gap['value'])}, worst {gap['worst']}"
+        lines.append(line)
     return lines

@@ -19,7 +19,7 @@ _PAYLOADS = {
 
 
 def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
-    """Schema, target, metrics, training, provenance, versions and an example request, as JSON."""
+    """Schema, target, metrics, subgroups, training, provenance, versions, an example, as JSON."""
     artefact = runtime.artefact
     manifest = artefact.manifest
     return {
@@ -45,6 +45,7 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         },
         "estimator": asdict(manifest.estimator),
         "metrics": manifest.metrics,
+        "subgroups": manifest.subgroups,
         "training": manifest.training,
         "provenance": asdict(manifest.provenance),
         "version_differences": [asdict(d) for d in runtime.version_differences],
