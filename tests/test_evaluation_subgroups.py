@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_cohort
 from flask.testing import FlaskClient
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -25,23 +26,6 @@ from packager.evaluation import (
 )
 
 QUICK = Bootstrap(resamples=200)
-
-
-def make_cohort(n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
-    """Patients whose outcome follows ``marker`` for men only: for women it is a coin toss.
-
-    ``age`` has gaps and a few values above 120; ``sex`` and ``age`` are not model inputs.
-    """
-    rng = np.random.default_rng(seed)
-    sex = rng.choice(["F", "M"], n)
-    marker = rng.normal(size=n)
-    follows = marker + 0.3 * rng.normal(size=n) > 0
-    outcome = np.where(sex == "M", follows, rng.random(n) < 0.5).astype(int)
-    age = rng.uniform(18, 100, n).round()
-    age[rng.random(n) < 0.05] = np.nan
-    age[rng.random(n) < 0.05] = 130
-    frame = pd.DataFrame({"marker": marker, "other": rng.normal(size=n), "sex": sex, "age": age})
-    return frame, pd.Series(outcome, name="outcome")
 
 
 @pytest.fixture(scope="module")

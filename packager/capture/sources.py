@@ -63,7 +63,7 @@ def load_model_file(
     """
     source = str(path)
     evaluation = evaluation or EvaluationPlan()
-    _check_subgroups(evaluation, target)
+    _check_subgroups(evaluation, target, test)
     obj = read_pickle(path)
     details = details or ModelDetails()
     if is_capture_file(obj):
@@ -91,6 +91,7 @@ def load_model_file(
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
     X, y = _split(train, target, "the training data")
+    X = _without_subgroups(X, obj, evaluation)
     X_test, y_test = (None, None) if test is None else _split(test, target, "the test data")
     captured = capture(
         obj,
@@ -106,11 +107,24 @@ def load_model_file(
     return _packaged_now(captured)
 
 
-def _check_subgroups(evaluation: EvaluationPlan, target: str | None) -> None:
-    """Subgroup specs checked before the model file is read: the target cannot be one."""
+def _without_subgroups(X: pd.DataFrame, model: Any, evaluation: EvaluationPlan) -> pd.DataFrame:
+    """The training data without subgroup columns the model does not use (they are for the
+    test data's groups; one file layout may serve both)."""
+    used = {str(n) for n in getattr(model, "feature_names_in_", X.columns)}
+    grouped_by = {spec.column for spec in parse_subgroups(evaluation.subgroups)}
+    return X.drop(columns=[c for c in X.columns if str(c) in grouped_by - used])
+
+
+def _check_subgroups(
+    evaluation: EvaluationPlan, target: str | None, test: pd.DataFrame | None
+) -> None:
+    """Subgroup specs checked before the model file is read: columns of the test data, and
+    not the target."""
     for spec in parse_subgroups(evaluation.subgroups):
         if spec.column == target:
             raise CaptureError(f"the target {target!r} cannot be a subgroup column")
+        if test is not None and spec.column not in {str(c) for c in test.columns}:
+            raise CaptureError(f"subgroup column {spec.column!r} is not a column of the test data")
 
 
 def _packaged_now(captured: CapturedModel) -> CapturedModel:
