@@ -120,6 +120,11 @@ def test_a_category_column_groups_by_its_values_with_missing_last() -> None:
     values = pd.Series([3, 1, None, 2, 1], dtype="Int64")
     labels = group_labels(SubgroupSpec("stage", "stage"), values)
     assert labels.tolist() == ["3", "1", "missing", "2", "1"]
+    # A column of whole numbers with gaps reads as floats; its groups are still named 1, 2, 3.
+    scored = _scored(70, 70)
+    stage = pd.DataFrame({"stage": [3.0, 1.0, np.nan, 2.0] * 35})
+    report = subgroup_report(scored, parse_subgroups(["stage"]), stage, (), QUICK)
+    assert [g["group"] for g in report["columns"][0]["groups"]] == ["1", "2", "3", "missing"]
 
 
 def _scored(n_pos: int, n_neg: int, seed: int = 0) -> Scored:

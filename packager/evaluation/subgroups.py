@@ -117,8 +117,7 @@ def group_labels(spec: SubgroupSpec, values: pd.Series) -> np.ndarray:
     absent = values.isna().to_numpy()
     if spec.edges is None:
         texts = [
-            MISSING_GROUP if gone else str(json_label(v))
-            for v, gone in zip(values, absent, strict=True)
+            MISSING_GROUP if gone else _text(v) for v, gone in zip(values, absent, strict=True)
         ]
         labels = np.array(texts, dtype=object)
         distinct = set(labels[~absent])
@@ -192,7 +191,7 @@ def _column(
 def _order(spec: SubgroupSpec, values: pd.Series, labels: np.ndarray) -> list[str]:
     """Bins in edge order, or the values sorted; then outside the edges, then missing."""
     if spec.edges is None:
-        named = [str(json_label(v)) for v in sorted_labels(list(pd.unique(values.dropna())))]
+        named = [_text(v) for v in sorted_labels(list(pd.unique(values.dropna())))]
     else:
         named = [*spec.bins, spec.outside]
     present = set(labels)
@@ -276,6 +275,14 @@ def _gaps(groups: list[dict[str, Any]], metrics: Sequence[str]) -> dict[str, Any
         best, worst = (low, high) if metric in LOWER_IS_BETTER else (high, low)
         gaps[metric] = {"value": high[0] - low[0], "best": best[1], "worst": worst[1]}
     return gaps
+
+
+def _text(value: Any) -> str:
+    """A value as a group's name: ``F``, ``2`` (also for 2.0, as a column with gaps reads)."""
+    label = json_label(value)
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label)
 
 
 def _number(edge: float) -> int | float:
