@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,11 @@ def test_inspect_and_metadata_show_the_subgroups(
     assert "  age:0,40,65,120: 5 groups (0-40 " in summary
     body = client(path).get("/metadata").get_json()
     assert body["subgroups"] == cohort_capture.manifest.subgroups
+
+
+@pytest.mark.parametrize("shape", [{"a": 1}, [1, "a"], "abc", {"min_rows": 30, "columns": [1]}])
+def test_inspect_says_so_rather_than_failing_on_subgroups_of_another_shape(
+    cohort_capture: Any, shape: Any
+) -> None:
+    manifest = dataclasses.replace(cohort_capture.manifest, subgroups=shape)
+    assert "Subgroups:  recorded in a shape this deployml does not read" in summarise(manifest)

@@ -128,17 +128,24 @@ def _metrics(metrics: dict[str, Any]) -> list[str]:
 
 def _subgroups(subgroups: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
     """One line per subgroup column: its groups and sizes, the gap of the main metric."""
-    lines = [f"Subgroups:  (a group needs {subgroups['min_rows']} rows to be measured)"]
-    for column in subgroups["columns"]:
-        sizes = ", ".join(
-            f"{g['group']} {g['n']}" + (" too small" if g["too_small"] else "")
-            for g in column["groups"]
-        )
-        line = f"  {column['spec']}: {len(column['groups'])} groups ({sizes})"
-        # The main metric is the first headline metric measured in two groups or more.
-        main = next((m for m in metrics if m in column["gaps"]), None)
-        if main is not None:
-            gap = column["gaps"][main]
-            line += f"; {main} gap {for_people(gap['value'])}, worst {gap['worst']}"
-        lines.append(line)
+    # A free-form field: a manifest from elsewhere may hold any shape; say so, do not crash.
+    try:
+        lines = [f"Subgroups:  (a group needs {subgroups['min_rows']} rows to be measured)"]
+        lines += [_subgroup_column(column, metrics) for column in subgroups["columns"]]
+    except (KeyError, TypeError, AttributeError):
+        return ["Subgroups:  recorded in a shape this deployml does not read (see --json)"]
     return lines
+
+
+def _subgroup_column(column: dict[str, Any], metrics: tuple[str, ...]) -> str:
+    sizes = ", ".join(
+        f"{g['group']} {g['n']}" + (" too small" if g["too_small"] else "")
+        for g in column["groups"]
+    )
+    line = f"  {column['spec']}: {len(column['groups'])} groups ({sizes})"
+    # The main metric is the first headline metric measured in two groups or more.
+    main = next((m for m in metrics if m in column["gaps"]), None)
+    if main is not None:
+        gap = column["gaps"][main]
+        line += f"; {main} gap {for_people(gap['value'])}, worst {gap['worst']}"
+    return line
