@@ -98,7 +98,8 @@ def capture(
 
     The rest is the clinical evaluation (docs/clinical.md): ``positive_class`` (binary; the
     second class by default), ``subgroups`` (columns of ``X_test``, ``"age:0,40,65,120"`` to
-    bin one), ``thresholds`` (``"NAME:RULE"`` profiles chosen on the test data),
+    bin one; ``X_test`` may hold a column the model does not use only when it is one),
+    ``thresholds`` (``"NAME:RULE"`` profiles chosen on the test data),
     ``edge_cases`` (a CSV file or DataFrame of cases the model must get right),
     ``requirements`` (release gates such as ``"roc_auc>=0.80"``; a failed one raises) and how
     ``bootstrap`` intervals are made.
