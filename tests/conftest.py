@@ -20,6 +20,10 @@ trained on) with an identifier, free-text names, a mostly empty cabin column, mi
 categories; ``passengers_csv`` writes 240 of its rows to a CSV for ``deployml train``, and
 ``passengers`` gives 200 rows without the columns ``train`` would warn about.
 
+``make_cohort`` builds patients whose outcome a marker predicts for men only (a coin toss for
+women), with an ``age`` column holding gaps and values above 120: a model of the marker is
+worse for women, which the subgroup tests find.
+
 ``patient_data`` returns ``(X_train, y_train, X_test, y_test)`` for the pipeline model, and
 ``pipeline_model`` the fitted pipeline, for tests that capture it themselves.
 
@@ -84,6 +88,23 @@ def make_patients(n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
     risk = (X["age"] - 55) / 15 + X["smoker"] * 1.0 + rng.normal(0, 1, n)
     y = pd.Series(np.where(risk > 0, "yes", "no"), name="readmitted")
     return X, y
+
+
+def make_cohort(n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Patients whose outcome follows ``marker`` for men only: for women it is a coin toss.
+
+    ``age`` has gaps and a few values above 120; ``sex`` and ``age`` are not model inputs.
+    """
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["F", "M"], n)
+    marker = rng.normal(size=n)
+    follows = marker + 0.3 * rng.normal(size=n) > 0
+    outcome = np.where(sex == "M", follows, rng.random(n) < 0.5).astype(int)
+    age = rng.uniform(18, 100, n).round()
+    age[rng.random(n) < 0.05] = np.nan
+    age[rng.random(n) < 0.05] = 130
+    frame = pd.DataFrame({"marker": marker, "other": rng.normal(size=n), "sex": sex, "age": age})
+    return frame, pd.Series(outcome, name="outcome")
 
 
 def make_passengers(n: int, seed: int) -> pd.DataFrame:

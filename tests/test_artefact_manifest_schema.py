@@ -32,6 +32,7 @@ from packager.artefact.manifest import (
 )
 from packager.artefact.manifest_schema import MAX_DEPTH, _load, manifest_from_dict, schema_for
 from packager.errors import DeploymlError, ManifestError
+from packager.evaluation import EvaluationPlan
 from packager.review import summarise, verify
 from packager.training import train_csv
 from server import Settings, create_app
@@ -41,11 +42,18 @@ Mutate = Callable[[dict[str, Any]], None]
 
 @pytest.fixture(scope="module")
 def trained_artefact(passengers_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A `deployml train` artefact: every manifest field, `training` and cross-validation too."""
+    """A `deployml train` artefact: every manifest field, `training`, cross-validation and
+    subgroups too."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         captured = train_csv(
-            passengers_csv, "Survived", model="logistic-regression", plots=False, cv=3, search=True
+            passengers_csv,
+            "Survived",
+            model="logistic-regression",
+            plots=False,
+            cv=3,
+            search=True,
+            evaluation=EvaluationPlan(subgroups=("Sex",)),
         )
     return package(captured, tmp_path_factory.mktemp("trained") / "trained")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from packager.artefact import Task, ThresholdProfile, json_label, model_outputs
 from packager.capture.data import Dataset
@@ -23,7 +24,9 @@ from packager.evaluation import (
     Scored,
     data_record,
     parse_profiles,
+    parse_subgroups,
     rows_sha256,
+    subgroup_report,
     threshold_profiles,
 )
 
@@ -46,16 +49,26 @@ def assess(
     task: Task,
     plan: EvaluationPlan,
     missing: list[str],
+    groups: pd.DataFrame | None = None,
 ) -> Assessment:
-    """Score the test rows and evaluate them as ``plan`` asks; say what could not be done."""
+    """Score the test rows and evaluate them as ``plan`` asks; say what could not be done.
+
+    ``groups`` holds the subgroup columns of the test rows, in order (default: the features).
+    """
     scored = score_rows(model, test.model_X, y, task, plan, "X_test")
     if task == "regression":
-        return Assessment(regression_metrics(scored.y_true, scored.y_pred))
-    proba = scored.proba
-    return Assessment(
-        classification_metrics(scored.y_true, scored.y_pred, proba, model.classes_, missing),
-        profiles=_profiles(test, y, scored, plan),
-    )
+        metrics = regression_metrics(scored.y_true, scored.y_pred)
+    else:
+        metrics = classification_metrics(
+            scored.y_true, scored.y_pred, scored.proba, model.classes_, missing
+        )
+    subgroups = None
+    if plan.subgroups:
+        values = test.frame.reset_index(drop=True) if groups is None else groups
+        specs = parse_subgroups(plan.subgroups)
+        subgroups = subgroup_report(scored, specs, values, test.names, plan.bootstrap)
+    profiles = [] if task == "regression" else _profiles(test, y, scored, plan)
+    return Assessment(metrics, subgroups, profiles)
 
 
 def _profiles(test: Dataset, y: np.ndarray, scored: Scored, plan: EvaluationPlan) -> list[Any]:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from packager.errors import CaptureError
 
-__all__ = ["Dataset", "features_of", "target_of"]
+__all__ = ["Dataset", "features_of", "split_subgroups", "subgroup_values", "target_of"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,37 @@ def features_of(
     if len(dataset.frame) == 0:
         raise CaptureError(f"{what} has no rows")
     return dataset
+
+
+def split_subgroups(
+    X_test: Any, columns: Sequence[str], features: Sequence[str]
+) -> tuple[Any, pd.DataFrame]:
+    """``X_test`` without the subgroup columns the model does not take, and those columns.
+
+    A column the model does not use is allowed in ``X_test`` only when it is named as a
+    subgroup; it is taken out here, before ``X_test`` is checked against the model.
+    """
+    if not isinstance(X_test, pd.DataFrame):
+        unknown = [c for c in columns if c not in features]
+        if unknown:
+            raise CaptureError(
+                f"subgroup column {unknown[0]!r} is not a feature, and X_test is an array of "
+                "features only; give X_test as a DataFrame holding that column"
+            )
+        return X_test, pd.DataFrame(index=range(len(X_test)))
+    names = [str(c) for c in X_test.columns]
+    unknown = [c for c in columns if c not in names]
+    if unknown:
+        raise CaptureError(f"subgroup column {unknown[0]!r} is not a column of X_test")
+    extra = [c for c in columns if c not in features]
+    kept = X_test.loc[:, [name not in extra for name in names]]
+    return kept, X_test.set_axis(names, axis=1)[extra].reset_index(drop=True)
+
+
+def subgroup_values(test: Dataset, extra: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The subgroup columns of the test rows, by position: features and the extra columns."""
+    features = [c for c in columns if c not in extra.columns]
+    return pd.concat([test.frame[features].reset_index(drop=True), extra], axis=1)[list(columns)]
 
 
 def _check_names(model_names: list[str], columns: list[str], what: str) -> None:

@@ -31,7 +31,13 @@ from packager.artefact import (
     records_to_columns,
 )
 from packager.capture.assessment import assess, score
-from packager.capture.data import Dataset, features_of, target_of
+from packager.capture.data import (
+    Dataset,
+    features_of,
+    split_subgroups,
+    subgroup_values,
+    target_of,
+)
 from packager.capture.details import model_info
 from packager.capture.estimator import allows_nan, estimator_info, task_of
 from packager.capture.metrics import cross_validation, folds_of, scoring_for
@@ -48,6 +54,7 @@ from packager.evaluation import (
     edge_case_suite,
     parse_profiles,
     parse_requirements,
+    parse_subgroups,
 )
 
 __all__ = ["CV_SEED", "TrainingRecord", "capture"]
@@ -102,7 +109,8 @@ def capture(
 
     The rest is the clinical evaluation (docs/clinical.md): ``positive_class`` (binary; the
     second class by default), ``subgroups`` (columns of ``X_test``, ``"age:0,40,65,120"`` to
-    bin one), ``thresholds`` (``"NAME:RULE"`` profiles chosen on the test data),
+    bin one; ``X_test`` may hold a column the model does not use only when it is one),
+    ``thresholds`` (``"NAME:RULE"`` profiles chosen on the test data),
     ``edge_cases`` (a CSV file or DataFrame of cases the model must get right; a failing one
     raises unless ``allow_failing_edge_cases``),
     ``requirements`` (release gates such as ``"roc_auc>=0.80"``; a failed one raises) and how
@@ -119,6 +127,9 @@ def capture(
     )
     profiles = parse_profiles(plan.thresholds)  # a typo fails before any work
     parse_requirements(plan.requirements)  # a typo fails before the model is scored
+    grouped_by = [spec.column for spec in parse_subgroups(plan.subgroups)]
+    if grouped_by and X_test is None:
+        raise CaptureError("subgroups are measured on the test data: give X_test and y_test")
     check_estimator(model, "model")
     _check_examples_choice(examples, n_examples)
     task = task_of(model)
@@ -148,12 +159,14 @@ def capture(
     if (X_test is None) != (y_test is None):
         raise CaptureError("give X_test and y_test together")
     if X_test is not None:
+        X_test, extra = split_subgroups(X_test, grouped_by, train.names)
         test = features_of(model, X_test, "X_test", train.names if feature_names else None)
         if test.names != train.names:
             raise CaptureError("the columns of X_test differ from those of X")
         y_test_array, _ = target_of(y_test, len(test.frame), "y_test", "X_test")
         _check_labels(model, y_test_array, task, "y_test")
-        assessment = assess(model, test, y_test_array, task, plan, missing)
+        groups = subgroup_values(test, extra, grouped_by)
+        assessment = assess(model, test, y_test_array, task, plan, missing, groups)
         metrics["test"] = assessment.metrics
         examples_from = test
     else:

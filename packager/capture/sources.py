@@ -45,6 +45,7 @@ from packager.evaluation import (
     edge_case_suite,
     parse_profiles,
     parse_requirements,
+    parse_subgroups,
 )
 
 __all__ = ["load_model_file"]
@@ -71,6 +72,7 @@ def load_model_file(
     thresholds = parse_profiles((evaluation or EvaluationPlan()).thresholds)
     evaluation = evaluation or EvaluationPlan()
     parse_requirements(evaluation.requirements)  # before unpickling and scoring
+    _check_subgroups(evaluation, target, test)
     obj = read_pickle(path)
     details = details or ModelDetails()
     if is_capture_file(obj):
@@ -85,12 +87,19 @@ def load_model_file(
                 "profiles on; give them to capture(thresholds=...), or set one for a site "
                 "with deployml threshold"
             )
+        if evaluation.subgroups:
+            raise CaptureError(
+                f"{source} is a capture file, which does not keep its test data, so it cannot "
+                "be split into subgroups; pass subgroups to capture() when making it"
+            )
         captured = _with_self_test(CapturedModel.from_dict(obj, source))
         captured = replace(captured, manifest=with_details(captured.manifest, details))
         return _gated(_with_edge_cases(captured, evaluation), evaluation)
     check_estimator(obj, source)
     if test is not None and train is None:
         raise CaptureError("test data needs training data too")
+    if evaluation.subgroups and test is None:
+        raise CaptureError("subgroups are measured on the test data; give test data (--test) too")
     if train is None:
         if examples == "real":
             raise CaptureError("real example rows need training data")
@@ -99,6 +108,7 @@ def load_model_file(
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
     X, y = _split(train, target, "the training data")
+    X = _without_subgroups(X, obj, evaluation)
     X_test, y_test = (None, None) if test is None else _split(test, target, "the test data")
     captured = capture(
         obj,
@@ -121,6 +131,26 @@ def _gated(captured: CapturedModel, evaluation: EvaluationPlan) -> CapturedModel
         return captured
     manifest = check_requirements(captured.manifest, evaluation.requirements)
     return replace(captured, manifest=manifest)
+
+
+def _without_subgroups(X: pd.DataFrame, model: Any, evaluation: EvaluationPlan) -> pd.DataFrame:
+    """The training data without subgroup columns the model does not use (they are for the
+    test data's groups; one file layout may serve both)."""
+    used = {str(n) for n in getattr(model, "feature_names_in_", X.columns)}
+    grouped_by = {spec.column for spec in parse_subgroups(evaluation.subgroups)}
+    return X.drop(columns=[c for c in X.columns if str(c) in grouped_by - used])
+
+
+def _check_subgroups(
+    evaluation: EvaluationPlan, target: str | None, test: pd.DataFrame | None
+) -> None:
+    """Subgroup specs checked before the model file is read: columns of the test data, and
+    not the target."""
+    for spec in parse_subgroups(evaluation.subgroups):
+        if spec.column == target:
+            raise CaptureError(f"the target {target!r} cannot be a subgroup column")
+        if test is not None and spec.column not in {str(c) for c in test.columns}:
+            raise CaptureError(f"subgroup column {spec.column!r} is not a column of the test data")
 
 
 def _packaged_now(captured: CapturedModel) -> CapturedModel:

@@ -38,11 +38,21 @@ from packager.evaluation.requirements import (
 )
 from packager.evaluation.rules import FORMS, ProfileSpec, Rule, parse_profiles, parse_rule
 from packager.evaluation.scored import Scored
+from packager.evaluation.subgroups import (
+    LOWER_IS_BETTER,
+    MIN_GROUP_ROWS,
+    SubgroupSpec,
+    group_labels,
+    parse_subgroups,
+    subgroup_report,
+)
 
 __all__ = [
     "FORMS",
     "HEADLINE",
+    "LOWER_IS_BETTER",
     "METRICS",
+    "MIN_GROUP_ROWS",
     "PROFILE_METRICS",
     "TEST_DATA",
     "Bootstrap",
@@ -53,6 +63,7 @@ __all__ = [
     "Rule",
     "Scored",
     "Statistic",
+    "SubgroupSpec",
     "__all__ = [",
     "changed_outcomes",
     "check_profiles_possible",
@@ -64,6 +75,7 @@ __all__ = [
     "edge_case_suite",
     "from packager.evaluation.requirements import (",
     "from packager.evaluation.scored import Scored",
+    "group_labels",
     "headline",
     "headline_intervals",
     "intervals",
@@ -73,10 +85,12 @@ __all__ = [
     "parse_profiles",
     "parse_requirements",
     "parse_rule",
+    "parse_subgroups",
     "profile_metrics",
     "rate",
     "requirement_line",
     "rerun_edge_cases",
     "rows_sha256",
+    "subgroup_report",
     "threshold_profiles",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from packager.artefact import Artefact, EdgeCaseSummary, FeatureSpec, Manifest, for_people
-from packager.evaluation import requirement_line
+from packager.evaluation import HEADLINE, requirement_line
 
 __all__ = ["summarise"]
 
@@ -52,6 +52,8 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
         lines += [f"  {requirement_line(r)}" for r in manifest.requirements]
     if manifest.edge_cases is not None:
         lines.append(f"Edge cases: {_edge_cases(manifest.edge_cases)}")
+    if manifest.subgroups and target is not None:
+        lines += _subgroups(manifest.subgroups, HEADLINE.get(target.task, ()))
     if manifest.training:
         t = manifest.training
         source = f" on {t['data']['source']}" if t["data"].get("source") else ""
@@ -158,3 +160,28 @@ def _edge_cases(summary: EdgeCaseSummary) -> str:
         allowed = " (allowed at packaging)" if summary.allowed_failing else ""
         text += f"; FAILING{allowed}: {', '.join(summary.failing)}"
     return text
+
+
+def _subgroups(subgroups: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
+    """One line per subgroup column: its groups and sizes, the gap of the main metric."""
+    # A free-form field: a manifest from elsewhere may hold any shape; say so, do not crash.
+    try:
+        lines = [f"Subgroups:  (a group needs {subgroups['min_rows']} rows to be measured)"]
+        lines += [_subgroup_column(column, metrics) for column in subgroups["columns"]]
+    except (KeyError, TypeError, AttributeError):
+        return ["Subgroups:  recorded in a shape this deployml does not read (see --json)"]
+    return lines
+
+
+def _subgroup_column(column: dict[str, Any], metrics: tuple[str, ...]) -> str:
+    sizes = ", ".join(
+        f"{g['group']} {g['n']}" + (" too small" if g["too_small"] else "")
+        for g in column["groups"]
+    )
+    line = f"  {column['spec']}: {len(column['groups'])} groups ({sizes})"
+    # The main metric is the first headline metric measured in two groups or more.
+    main = next((m for m in metrics if m in column["gaps"]), None)
+    if main is not None:
+        gap = column["gaps"][main]
+        line += f"; {main} gap {for_people(gap['value'])}, worst {gap['worst']}"
+    return line

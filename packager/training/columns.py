@@ -17,8 +17,16 @@ import pandas as pd
 
 from packager.artefact import MAX_CATEGORIES
 from packager.errors import DeploymlWarning, TrainingError
+from packager.evaluation import group_labels, parse_subgroups
 
-__all__ = ["MAX_INTEGER_CLASSES", "TASKS", "ColumnPlan", "TaskName", "plan_columns"]
+__all__ = [
+    "MAX_INTEGER_CLASSES",
+    "TASKS",
+    "ColumnPlan",
+    "TaskName",
+    "plan_columns",
+    "subgroup_columns",
+]
 
 TaskName = Literal["classification", "regression"]
 TASKS: tuple[TaskName, ...] = ("classification", "regression")
@@ -91,6 +99,25 @@ def plan_columns(
         dropped=dropped,
         rows_without_target=n_without,
     )
+
+
+def subgroup_columns(data: pd.DataFrame, target: str, specs: Sequence[str]) -> list[str]:
+    """The columns ``--subgroup`` names, checked against the data before anything is fitted.
+
+    A subgroup column may be a feature, a column left out (``--drop``, or one ``train``
+    cannot use), but not the target.
+    """
+    columns = [str(c) for c in data.columns]
+    parsed = parse_subgroups(specs)
+    for spec in parsed:
+        if spec.column == target:
+            raise TrainingError(f"--subgroup names the target column {target!r}")
+        if spec.column not in columns:
+            raise TrainingError(
+                f"--subgroup names {spec.column!r}, not in the data; {_listing(columns)}"
+            )
+        group_labels(spec, data[spec.column])  # refuses a column that cannot be grouped
+    return [spec.column for spec in parsed]
 
 
 def _task(y: pd.Series, target: str, task: str) -> tuple[TaskName, str]:

@@ -47,7 +47,7 @@ from packager.evaluation import (
     parse_profiles,
     parse_requirements,
 )
-from packager.training.columns import ColumnPlan, plan_columns
+from packager.training.columns import ColumnPlan, plan_columns, subgroup_columns
 from packager.training.models import build_pipeline, family, search_grid
 from packager.training.record import DataSource, training_record, warning_lines
 from packager.training.resampling import Progress, Resampler
@@ -90,8 +90,11 @@ def train(
     options that cannot make a model.
     """
     _check_options(data, test_size, seed, cv, class_weight, max_categories)
-    thresholds = parse_profiles((evaluation or EvaluationPlan()).thresholds)
     evaluation = evaluation or EvaluationPlan()
+    # Column names as text throughout: a ColumnTransformer would take integers as positions.
+    frame = data.set_axis([str(c) for c in data.columns], axis=1)
+    grouped_by = subgroup_columns(frame, str(target), evaluation.subgroups)
+    thresholds = parse_profiles(evaluation.thresholds)
     parse_requirements(evaluation.requirements)  # a typo in a gate fails before fitting
     if plots:
         from packager.training.plots import require_matplotlib
@@ -99,8 +102,6 @@ def train(
         require_matplotlib()
     _warn_of_a_slow_svm(model, round(len(data) * (1 - test_size)))
     report = progress or _silent
-    # Column names as text throughout: a ColumnTransformer would take integers as positions.
-    frame = data.set_axis([str(c) for c in data.columns], axis=1)
     with warnings.catch_warnings(record=True) as planning:
         warnings.simplefilter("always")
         plan = plan_columns(
@@ -117,13 +118,13 @@ def train(
     chosen = family(model, plan.task, class_weight)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        X, y = _features_and_target(frame, plan)
+        X, y, groups = _features_and_target(frame, plan, grouped_by)
         if thresholds:  # before fitting, not after
             classes = "binary" if y.nunique() == 2 else "multiclass"
             kind = "regression" if plan.task == "regression" else classes
             check_profiles_possible(kind, has_proba=True)
         _check_edge_cases(evaluation, X, y, plan.task)
-        X_train, X_test, y_train, y_test = _split(X, y, plan, test_size, seed)
+        X_train, X_test, y_train, y_test, _, groups = _split(X, y, groups, plan, test_size, seed)
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
         resample = Resampler(plan, X_train, y_train, cv, seed, report)
         searched = None
@@ -156,7 +157,10 @@ def train(
         pipeline,
         X_train,
         y_train,
-        X_test=X_test,
+        # Subgroup columns travel with the test rows; capture takes out those the model lacks.
+        X_test=pd.concat(
+            [X_test, groups.drop(columns=list(plan.features), errors="ignore")], axis=1
+        ),
         y_test=y_test,
         details=replace(details, name=details.name or default_name),
         target_name=plan.target,
@@ -250,7 +254,10 @@ def _check_options(
         raise TrainingError(f"max_categories must be a whole number of at least 2, not {max_cat!r}")
 
 
-def _features_and_target(frame: pd.DataFrame, plan: ColumnPlan) -> tuple[pd.DataFrame, pd.Series]:
+def _features_and_target(
+    frame: pd.DataFrame, plan: ColumnPlan, grouped_by: list[str]
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """The features, the target and the subgroup columns of the rows with a target."""
     rows = frame[frame[plan.target].notna()]
     y = rows[plan.target]
     if plan.task == "classification" and _whole_floats(y):
@@ -258,7 +265,8 @@ def _features_and_target(frame: pd.DataFrame, plan: ColumnPlan) -> tuple[pd.Data
         y = y.astype(np.int64)
     elif plan.task == "regression":
         y = y.astype(np.float64)
-    return rows[list(plan.features)].reset_index(drop=True), y.reset_index(drop=True)
+    features = rows[list(plan.features)].reset_index(drop=True)
+    return features, y.reset_index(drop=True), rows[grouped_by].reset_index(drop=True)
 
 
 def _whole_floats(y: pd.Series) -> bool:
@@ -268,7 +276,10 @@ def _whole_floats(y: pd.Series) -> bool:
     return bool(np.all(values == np.round(values)) and np.all(np.abs(values) < 2**53))
 
 
-def _split(X: pd.DataFrame, y: pd.Series, plan: ColumnPlan, test_size: float, seed: int) -> Any:
+def _split(
+    X: pd.DataFrame, y: pd.Series, groups: pd.DataFrame, plan: ColumnPlan, size: float, seed: int
+) -> Any:
+    """Training and test rows of X, y and the subgroup columns (which the model never sees)."""
     stratify = None
     if plan.task == "classification":
         counts = y.value_counts()
@@ -279,11 +290,9 @@ def _split(X: pd.DataFrame, y: pd.Series, plan: ColumnPlan, test_size: float, se
             )
         stratify = y
     try:
-        return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
+        return train_test_split(X, y, groups, test_size=size, random_state=seed, stratify=stratify)
     except ValueError as error:  # too few rows for the test size; the message has no values
-        raise TrainingError(
-            f"cannot split {len(y)} rows with test size {test_size}: {error}"
-        ) from None
+        raise TrainingError(f"cannot split {len(y)} rows with test size {size}: {error}") from None
 
 
 def _draw(

@@ -20,8 +20,8 @@ _PAYLOADS = {
 
 
 def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
-    """Schema, target, metrics, profiles, training, provenance, versions and an example
-    request, as JSON."""
+    """Schema, target, metrics, subgroups, profiles, training, provenance, versions and an
+    example request, as JSON."""
     artefact = runtime.artefact
     manifest = artefact.manifest
     return {
@@ -49,6 +49,7 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         "metrics": manifest.metrics,
         # A binary classifier's threshold profiles and the one in force; null for other models.
         "profiles": runtime.profiles.document(),
+        "subgroups": manifest.subgroups,
         "training": manifest.training,
         "provenance": asdict(manifest.provenance),
         "version_differences": [asdict(d) for d in runtime.version_differences],
