@@ -8,6 +8,7 @@ describe the same outputs.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +16,12 @@ import numpy as np
 
 from packager.artefact import Task, ThresholdProfile, json_label, model_outputs
 from packager.capture.data import Dataset
-from packager.capture.metrics import classification_metrics, regression_metrics
-from packager.errors import CaptureError
+from packager.capture.metrics import (
+    classification_metrics,
+    clinical_metrics,
+    regression_metrics,
+)
+from packager.errors import CaptureError, DeploymlWarning
 from packager.evaluation import EvaluationPlan, Scored
 
 __all__ = ["Assessment", "assess", "score_rows"]
@@ -38,15 +43,35 @@ def assess(
     task: Task,
     plan: EvaluationPlan,
     missing: list[str],
+    training_y: np.ndarray | None = None,
 ) -> Assessment:
-    """Score the test rows and evaluate them as ``plan`` asks; say what could not be done."""
+    """Score the test rows and evaluate them as ``plan`` asks; say what could not be done.
+
+    ``training_y`` (the training labels) makes the trivial baseline; a model no better than
+    it is warned of (a :class:`~packager.errors.DeploymlWarning`).
+    """
     scored = score_rows(model, test.model_X, y, task, plan, "X_test")
     if task == "regression":
-        return Assessment(regression_metrics(scored.y_true, scored.y_pred))
-    proba = scored.proba
-    return Assessment(
-        classification_metrics(scored.y_true, scored.y_pred, proba, model.classes_, missing)
-    )
+        metrics = regression_metrics(scored.y_true, scored.y_pred)
+    else:
+        metrics = classification_metrics(
+            scored.y_true,
+            scored.y_pred,
+            scored.proba,
+            model.classes_,
+            missing,
+            scored.positive_class,
+        )
+    metrics.update(clinical_metrics(scored, plan.bootstrap, training_y, missing))
+    if metrics["worse_than_baseline"]:
+        warnings.warn(
+            DeploymlWarning(
+                "the model is no better than a trivial baseline on the test data: "
+                + "; ".join(metrics["worse_than_baseline"])
+            ),
+            stacklevel=3,
+        )
+    return Assessment(metrics)
 
 
 def score_rows(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
 import numpy as np
@@ -38,7 +38,7 @@ from packager.capture.metrics import cross_validation, folds_of, scoring_for
 from packager.capture.provenance import collect_provenance
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
-from packager.evaluation import Bootstrap, EdgeCaseSource, EvaluationPlan
+from packager.evaluation import Bootstrap, EdgeCaseSource, EvaluationPlan, positive_class_of
 
 __all__ = ["CV_SEED", "TrainingRecord", "capture"]
 
@@ -109,6 +109,8 @@ def capture(
     check_estimator(model, "model")
     _check_examples_choice(examples, n_examples)
     task = task_of(model)
+    classes = [] if task == "regression" else [json_label(c) for c in model.classes_]
+    plan = replace(plan, positive_class=positive_class_of(plan.positive_class, classes, task))
     train = features_of(model, X, "X", feature_names)
     missing: list[str] = []
     y_array, y_name = (None, None) if y is None else target_of(y, len(train.frame), "y", "X")
@@ -135,7 +137,7 @@ def capture(
             raise CaptureError("the columns of X_test differ from those of X")
         y_test_array, _ = target_of(y_test, len(test.frame), "y_test", "X_test")
         _check_labels(model, y_test_array, task, "y_test")
-        assessment = assess(model, test, y_test_array, task, plan, missing)
+        assessment = assess(model, test, y_test_array, task, plan, missing, y_array)
         metrics["test"] = assessment.metrics
         examples_from = test
     else:

@@ -6,10 +6,12 @@ calibration, subgroups, threshold profiles and their rules, edge cases and relea
 It builds on the artefact format and nothing else of deployml.
 """
 
+from packager.evaluation.baseline import baseline, worse_than_baseline
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
+from packager.evaluation.calibration import calibration, calibration_bins
 from packager.evaluation.headline import HEADLINE, headline, headline_intervals, rate
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
-from packager.evaluation.scored import Scored
+from packager.evaluation.scored import Scored, positive_class_of
 
 __all__ = [
     "HEADLINE",
@@ -18,8 +20,13 @@ __all__ = [
     "EvaluationPlan",
     "Scored",
     "Statistic",
+    "baseline",
+    "calibration",
+    "calibration_bins",
     "headline",
     "headline_intervals",
     "intervals",
+    "positive_class_of",
     "rate",
+    "worse_than_baseline",
 ]
