@@ -130,7 +130,9 @@ def test_train_regression_draws_predicted_against_actual_and_residuals(
         tmp_path / "out",
     )
     assert result.exit_code == 0, result.output
-    assert "Test (30 rows): mae " in result.stdout
+    assert "Test:       30 rows; 95% intervals by percentile bootstrap (1000)" in result.stdout
+    assert "(baseline: training mean)" in result.stdout
+    assert any(line.split()[0] == "mae" for line in result.stdout.splitlines() if line.strip())
     plots = sorted(p.name for p in (tmp_path / "out" / "plots").iterdir())
     assert plots == ["learning_curve.png", "predicted_vs_actual.png", "residuals.png"]
 

@@ -23,6 +23,7 @@ from packager.artefact import (
     FeatureSpec,
     InputFormat,
     InputSpec,
+    Label,
     Manifest,
     ModelDetails,
     ModelFile,
@@ -39,7 +40,7 @@ from packager.capture.provenance import collect_provenance, packaging_provenance
 from packager.capture.recording import capture
 from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
-from packager.evaluation import EvaluationPlan
+from packager.evaluation import EvaluationPlan, positive_class_of
 
 __all__ = ["load_model_file"]
 
@@ -64,6 +65,7 @@ def load_model_file(
     source = str(path)
     obj = read_pickle(path)
     details = details or ModelDetails()
+    evaluation = evaluation or EvaluationPlan()
     if is_capture_file(obj):
         if train is not None or test is not None:
             raise CaptureError(
@@ -71,6 +73,7 @@ def load_model_file(
                 "training and test data apply only to a plain pickled estimator"
             )
         captured = _with_self_test(CapturedModel.from_dict(obj, source))
+        _check_positive_class(captured.manifest, evaluation.positive_class, source)
         return replace(captured, manifest=with_details(captured.manifest, details))
     check_estimator(obj, source)
     if test is not None and train is None:
@@ -78,7 +81,8 @@ def load_model_file(
     if train is None:
         if examples == "real":
             raise CaptureError("real example rows need training data")
-        return _packaged_now(_from_estimator(obj, details, examples))
+        bare = _from_estimator(obj, details, examples, evaluation.positive_class)
+        return _packaged_now(bare)
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
     X, y = _split(train, target, "the training data")
@@ -92,9 +96,24 @@ def load_model_file(
         target_name=target,
         details=details,
         examples=examples,
-        **(evaluation or EvaluationPlan()).capture_options(),
+        **evaluation.capture_options(),
     )
     return _packaged_now(captured)
+
+
+def _check_positive_class(manifest: Manifest, given: Label | None, source: str) -> None:
+    """A capture file's metrics count the positive class it recorded; another is refused."""
+    target = manifest.target
+    if given is None or target is None:
+        return
+    chosen = positive_class_of(given, target.classes or [], target.task)
+    recorded = target.positive_class
+    if chosen != recorded or type(chosen) is not type(recorded):
+        raise CaptureError(
+            f"{source} was captured with the positive class {recorded!r}, and its metrics "
+            f"count that class; to count {chosen!r}, capture the model again with "
+            f"positive_class={chosen!r}"
+        )
 
 
 def _packaged_now(captured: CapturedModel) -> CapturedModel:
@@ -140,9 +159,14 @@ def _bare_features(model: Any, names: list[str]) -> tuple[FeatureSpec, ...]:
     return tuple(features)
 
 
-def _from_estimator(model: Any, details: ModelDetails, examples: ExampleRows) -> CapturedModel:
+def _from_estimator(
+    model: Any, details: ModelDetails, examples: ExampleRows, positive: Label | None
+) -> CapturedModel:
     """What a bare estimator knows about itself, and plain statements of what it does not."""
     task = task_of(model)
+    classes = getattr(model, "classes_", None)
+    labels = [] if classes is None or task == "regression" else [json_label(c) for c in classes]
+    positive = positive_class_of(positive, labels, task)
     missing = [
         "input: no training data was given, so feature ranges and missing rates are unknown; "
         "categories come from the model's encoders and every other feature is recorded as a "
@@ -166,13 +190,7 @@ def _from_estimator(model: Any, details: ModelDetails, examples: ExampleRows) ->
         fmt, generated, names = "array", True, [f"x{i}" for i in range(int(count))]
         missing.append("input: feature names are unknown; they are generated as x0, x1, ...")
     spec = InputSpec(format=fmt, names_generated=generated, features=_bare_features(model, names))
-    classes = getattr(model, "classes_", None)
-    target = TargetSpec(
-        task=task,
-        classes=None
-        if classes is None or task == "regression"
-        else [json_label(c) for c in classes],
-    )
+    target = TargetSpec(task=task, classes=labels or None, positive_class=positive)
     provenance, unknown = collect_provenance(model, workdir=None)
     missing.extend(unknown)
     info, not_given = model_info(details, model)

@@ -2,7 +2,7 @@
 ``summarise`` (what ``deployml inspect`` prints). Built on the artefact format only.
 """
 
-from packager.review.summary import summarise
+from packager.review.summary import summarise, test_metric_lines
 from packager.review.verification import (
     Verification,
     VersionDifference,
@@ -10,4 +10,11 @@ from packager.review.verification import (
     version_differences,
 )
 
-__all__ = ["Verification", "VersionDifference", "summarise", "verify", "version_differences"]
+__all__ = [
+    "Verification",
+    "VersionDifference",
+    "summarise",
+    "test_metric_lines",
+    "verify",
+    "version_differences",
+]

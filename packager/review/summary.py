@@ -6,9 +6,22 @@ from typing import Any
 
 from packager.artefact import Artefact, FeatureSpec, Manifest, for_people
 
-__all__ = ["summarise"]
+__all__ = ["summarise", "test_metric_lines"]
 
-HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "log_loss", "mae", "rmse", "r2")
+HEADLINE_METRICS = (
+    "roc_auc",
+    "accuracy",
+    "balanced_accuracy",
+    "sensitivity",
+    "specificity",
+    "ppv",
+    "npv",
+    "brier",
+    "log_loss",
+    "mae",
+    "rmse",
+    "r2",
+)
 TASK_NAMES = {"binary": "binary classifier", "multiclass": "multiclass classifier"}
 EXAMPLE_ROWS = {
     "synthetic": "synthetic, made from the schema; no real row is stored",
@@ -44,7 +57,7 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     lines.append(f"Inputs ({len(spec.features)}, as {spec.format}{generated}):")
     width = max((len(f.name) for f in spec.features), default=0)
     lines += [f"  {f.name:<{width}}  {f.kind:<8}  {_feature(f)}".rstrip() for f in spec.features]
-    lines += _metrics(manifest.metrics or {})
+    lines += _metrics(manifest.metrics or {}, target)
     if manifest.training:
         t = manifest.training
         source = f" on {t['data']['source']}" if t["data"].get("source") else ""
@@ -108,12 +121,11 @@ def _feature(f: FeatureSpec) -> str:
     return "; ".join(parts)
 
 
-def _metrics(metrics: dict[str, Any]) -> list[str]:
+def _metrics(metrics: dict[str, Any], target: Any) -> list[str]:
     lines = []
     test = metrics.get("test")
     if test:
-        shown = ", ".join(f"{k} {for_people(test[k])}" for k in HEADLINE_METRICS if k in test)
-        lines.append(f"Test:       {test.get('n_rows')} rows; {shown}")
+        lines += test_metric_lines(test, target.positive_class if target else None)
     cv = metrics.get("cross_validation")
     if cv:
         lines.append(
@@ -121,3 +133,37 @@ def _metrics(metrics: dict[str, Any]) -> list[str]:
             f"(sd {for_people(cv['std'])})"
         )
     return lines
+
+
+def test_metric_lines(test: dict[str, Any], positive: Any) -> list[str]:
+    """One line a metric: its value, interval and the baseline's; the positive class first.
+
+    ``positive`` is the target's positive class, for metrics recorded before they named it.
+    """
+    head = f"Test:       {test.get('n_rows')} rows"
+    if positive is not None:
+        prevalence = test.get("prevalence")
+        share = "" if prevalence is None else f" (prevalence {prevalence:.1%})"
+        head += f"; positive class {test.get('positive_class', positive)!r}{share}"
+    intervals, reference = test.get("intervals") or {}, test.get("baseline") or {}
+    b = test.get("bootstrap")
+    if intervals and b:
+        head += f"; {b['level']:.0%} intervals by {b['method']} bootstrap ({b['resamples']})"
+    names = [k for k in HEADLINE_METRICS if k in test]
+    width = max(map(len, names), default=0)
+    lines = [head]
+    if reference:
+        lines.append(f"  {'':<{width}}  value      interval             baseline")
+    for name in names:
+        row = (
+            f"  {name:<{width}}  {for_people(test[name]):<9}  {_interval(intervals.get(name)):<19}"
+        )
+        lines.append((row + (f"  {for_people(reference.get(name))}" if reference else "")).rstrip())
+    if reference:
+        lines.append(f"  (baseline: {reference['strategy']})")
+    lines += [f"WARNING:    {sentence}" for sentence in test.get("worse_than_baseline") or []]
+    return lines
+
+
+def _interval(bounds: list[float] | None) -> str:
+    return "" if not bounds else f"{for_people(bounds[0])} to {for_people(bounds[1])}"
