@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PLOT_FILES",
+    "Curve",
+    "calibration_figure",
     "classification_plots",
     "confusion_matrix_figure",
     "contrast",
@@ -86,7 +88,7 @@ def classification_plots(
         one_class = len(np.unique(y_true)) < 2
         drawn[PLOT_FILES["roc_curve"]] = _roc(curves, one_class)
         drawn[PLOT_FILES["precision_recall_curve"]] = _precision_recall(curves, one_class)
-        drawn[PLOT_FILES["calibration_curve"]] = _calibration(curves)
+        drawn[PLOT_FILES["calibration_curve"]] = _png(calibration_figure(curves))
     return drawn
 
 
@@ -153,7 +155,8 @@ def _precision_recall(curves: list[Curve], one_class: bool) -> bytes:
     return _finish(fig, ax, "lower left", None if drew else _ONE_CLASS_NOTE)
 
 
-def _calibration(curves: list[Curve]) -> bytes:
+def calibration_figure(curves: list[Curve]) -> Figure:
+    """Observed against predicted share of positives per quantile bin, each with its count."""
     fig, ax = _figure(
         _title("Calibration curve", curves),
         "mean predicted probability (n: test rows in each bin)",
@@ -176,7 +179,8 @@ def _calibration(curves: list[Curve]) -> bytes:
                 fontsize=6,
                 color=line.get_color(),
             )
-    return _finish(fig, ax, "upper left", None)
+    _dress(ax, "upper left", None)
+    return fig
 
 
 def confusion_matrix_figure(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any]) -> Figure:
@@ -248,6 +252,12 @@ def _figure(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
 
 
 def _finish(fig: Figure, ax: Axes, legend: Corner, note: str | None) -> bytes:
+    _dress(ax, legend, note)
+    return _png(fig)
+
+
+def _dress(ax: Axes, legend: Corner, note: str | None) -> None:
+    """Unit axes, a grey note in the middle (when given) and the legend."""
     ax.set(xlim=(0.0, 1.0), ylim=(0.0, 1.02))
     if note:
         ax.text(
@@ -262,7 +272,6 @@ def _finish(fig: Figure, ax: Axes, legend: Corner, note: str | None) -> bytes:
         )
     if ax.get_legend_handles_labels()[0]:  # legend() warns when no artist has a label
         ax.legend(loc=legend, fontsize="small")
-    return _png(fig)
 
 
 def _png(fig: Figure) -> bytes:
