@@ -21,7 +21,7 @@ from sklearn.svm import LinearSVC
 
 from packager import capture
 from packager.errors import DeploymlWarning
-from packager.evaluation import Scored, baseline, worse_than_baseline
+from packager.evaluation import Scored, baseline_metrics, worse_than_baseline
 
 Split = tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]
 
@@ -93,7 +93,7 @@ def test_without_probabilities_accuracy_below_the_majority_share_is_worse() -> N
     y = np.array(["no"] * 8 + ["yes"] * 2)
     predicted = np.array(["yes"] * 4 + ["no"] * 4 + ["yes", "no"])
     scored = Scored("binary", y, predicted, None, ("no", "yes"), "yes")
-    reference = baseline(scored, training=np.array(["no"] * 7 + ["yes"] * 3))
+    reference = baseline_metrics(scored, training=np.array(["no"] * 7 + ["yes"] * 3))
     assert reference["accuracy"] == 0.8
     values: dict[str, Any] = {"accuracy": 0.5, "roc_auc": None, "brier": None}
     said = worse_than_baseline(values, reference, "binary", has_proba=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from packager.evaluation import Scored, calibration, calibration_bins
+from packager.evaluation import Scored, calibration_bins, calibration_curve
 
 
 @pytest.mark.parametrize("rows", [1, 4, 10, 37, 500])
@@ -35,9 +35,9 @@ def test_calibration_counts_the_positive_class() -> None:
     y = np.array(["a", "b", "b", "a"])
     proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])
     for positive, column in (("b", 1), ("a", 0)):
-        curve = calibration(Scored("binary", y, y.copy(), proba, ("a", "b"), positive))
+        curve = calibration_curve(Scored("binary", y, y.copy(), proba, ("a", "b"), positive))
         assert curve is not None and curve["strategy"] == "quantile"
         predicted = sorted(proba[:, column])
         assert [b["mean_predicted"] for b in curve["bins"]] == predicted
         assert [b["observed"] for b in curve["bins"]] == [0.0, 0.0, 1.0, 1.0]
-    assert calibration(Scored("binary", y, y.copy(), None, ("a", "b"), "b")) is None
+    assert calibration_curve(Scored("binary", y, y.copy(), None, ("a", "b"), "b")) is None

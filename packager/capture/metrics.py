@@ -15,16 +15,9 @@ from sklearn import metrics as skm
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
+from packager import evaluation
 from packager.artefact import Label, Task, json_label, json_value
-from packager.evaluation import (
-    Bootstrap,
-    Scored,
-    baseline,
-    calibration,
-    headline,
-    headline_intervals,
-    worse_than_baseline,
-)
+from packager.evaluation import Bootstrap, Scored
 
 __all__ = [
     "OPERATING_THRESHOLDS",
@@ -104,21 +97,22 @@ def clinical_metrics(
 
     ``training`` holds the training labels (or targets) the baseline is made from.
     """
-    values = headline(scored)
+    # Through the package: `headline` is also the name of a module of it (import-linter).
+    values = evaluation.headline(scored)
     result: dict[str, Any] = {}
     if scored.task == "binary":
         result["positive_class"] = scored.positive_class
         result["prevalence"] = float(np.mean(scored.positive)) if len(scored) else None
-        result["calibration"] = calibration(scored)
+        result["calibration"] = evaluation.calibration_curve(scored)
     result.update(values)
-    result["intervals"] = headline_intervals(scored, bootstrap)
+    result["intervals"] = evaluation.headline_intervals(scored, bootstrap)
     result["bootstrap"] = bootstrap.record()
     result["baseline"], result["worse_than_baseline"] = None, []
     if training is None:
         missing.append("metrics: no training labels were given, so no baseline to compare with")
     else:
-        result["baseline"] = baseline(scored, training)
-        result["worse_than_baseline"] = worse_than_baseline(
+        result["baseline"] = evaluation.baseline_metrics(scored, training)
+        result["worse_than_baseline"] = evaluation.worse_than_baseline(
             values, result["baseline"], scored.task, scored.proba is not None
         )
     return json_value(result)

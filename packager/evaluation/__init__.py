@@ -6,9 +6,9 @@ calibration, subgroups, threshold profiles and their rules, edge cases and relea
 It builds on the artefact format and nothing else of deployml.
 """
 
-from packager.evaluation.baseline import baseline, worse_than_baseline
+from packager.evaluation.baseline import baseline_metrics, worse_than_baseline
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
-from packager.evaluation.calibration import calibration, calibration_bins
+from packager.evaluation.calibration import calibration_bins, calibration_curve
 from packager.evaluation.headline import HEADLINE, headline, headline_intervals, rate
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
 from packager.evaluation.scored import Scored, positive_class_of
@@ -20,9 +20,9 @@ __all__ = [
     "EvaluationPlan",
     "Scored",
     "Statistic",
-    "baseline",
-    "calibration",
+    "baseline_metrics",
     "calibration_bins",
+    "calibration_curve",
     "headline",
     "headline_intervals",
     "intervals",

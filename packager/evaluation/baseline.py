@@ -19,13 +19,13 @@ from packager.artefact import Label, for_people
 from packager.evaluation.headline import headline
 from packager.evaluation.scored import Scored
 
-__all__ = ["CLASSIFIER_BASELINE", "REGRESSOR_BASELINE", "baseline", "worse_than_baseline"]
+__all__ = ["CLASSIFIER_BASELINE", "REGRESSOR_BASELINE", "baseline_metrics", "worse_than_baseline"]
 
 CLASSIFIER_BASELINE = "training class frequencies; majority class"
 REGRESSOR_BASELINE = "training mean"
 
 
-def baseline(scored: Scored, training: np.ndarray) -> dict[str, Any]:
+def baseline_metrics(scored: Scored, training: np.ndarray) -> dict[str, Any]:
     """The baseline's headline metrics on ``scored``'s rows, from the ``training`` labels."""
     rows = len(scored)
     if scored.task == "regression":

@@ -14,12 +14,12 @@ import numpy as np
 
 from packager.evaluation.scored import Scored
 
-__all__ = ["CALIBRATION_BINS", "calibration", "calibration_bins"]
+__all__ = ["CALIBRATION_BINS", "calibration_bins", "calibration_curve"]
 
 CALIBRATION_BINS = 10
 
 
-def calibration(scored: Scored) -> dict[str, Any] | None:
+def calibration_curve(scored: Scored) -> dict[str, Any] | None:
     """The quantile-binned calibration curve of a binary classifier (None without scores)."""
     if scored.proba is None or scored.task != "binary" or len(scored) == 0:
         return None
