@@ -139,16 +139,19 @@ def test_metric_lines(test: dict[str, Any], positive: Any) -> list[str]:
     """One line a metric: its value, interval and the baseline's; the positive class first.
 
     ``positive`` is the target's positive class, for metrics recorded before they named it.
+    The metrics are free-form in the manifest, so a value of an unexpected type is shown as
+    text (or left out), never trusted.
     """
     head = f"Test:       {test.get('n_rows')} rows"
     if positive is not None:
-        prevalence = test.get("prevalence")
-        share = "" if prevalence is None else f" (prevalence {prevalence:.1%})"
+        prevalence = _percent(test.get("prevalence"))
+        share = f" (prevalence {prevalence})" if prevalence else ""
         head += f"; positive class {test.get('positive_class', positive)!r}{share}"
-    intervals, reference = test.get("intervals") or {}, test.get("baseline") or {}
-    b = test.get("bootstrap")
+    intervals, reference = _object(test.get("intervals")), _object(test.get("baseline"))
+    b = _object(test.get("bootstrap"))
     if intervals and b:
-        head += f"; {b['level']:.0%} intervals by {b['method']} bootstrap ({b['resamples']})"
+        level = _percent(b.get("level"), 0)
+        head += f"; {level} intervals by {b.get('method')} bootstrap ({b.get('resamples')})"
     names = [k for k in HEADLINE_METRICS if k in test]
     width = max(map(len, names), default=0)
     lines = [head]
@@ -160,10 +163,22 @@ def test_metric_lines(test: dict[str, Any], positive: Any) -> list[str]:
         )
         lines.append((row + (f"  {for_people(reference.get(name))}" if reference else "")).rstrip())
     if reference:
-        lines.append(f"  (baseline: {reference['strategy']})")
-    lines += [f"WARNING:    {sentence}" for sentence in test.get("worse_than_baseline") or []]
+        lines.append(f"  (baseline: {reference.get('strategy')})")
+    worse = test.get("worse_than_baseline")
+    lines += [f"WARNING:    {said}" for said in (worse if isinstance(worse, list) else [])]
     return lines
 
 
-def _interval(bounds: list[float] | None) -> str:
-    return "" if not bounds else f"{for_people(bounds[0])} to {for_people(bounds[1])}"
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _percent(value: Any, digits: int = 1) -> str:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return f"{value:.{digits}%}" if number else ""
+
+
+def _interval(bounds: Any) -> str:
+    if not isinstance(bounds, list) or len(bounds) != 2:
+        return ""
+    return f"{for_people(bounds[0])} to {for_people(bounds[1])}"
