@@ -127,7 +127,11 @@ def package_command(
         raise click.UsageError(
             "--examples needs --train and --target (a capture file keeps what it chose)"
         )
-    with _gates_reported():
+    with _gates_reported(), warnings.catch_warnings():
+        # deployml's own warnings (a model no better than the baseline) every time; others
+        # keep their filters, and all are printed once, by _print_warning.
+        warnings.simplefilter("always", DeploymlWarning)
+        warnings.showwarning = _print_warning
         captured = load_model_file(
             model_file,
             train=None if train is None else read_table(train, "training data"),

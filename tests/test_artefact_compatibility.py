@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -73,3 +74,36 @@ def test_format_1_1_pickle_is_refused_unless_pickles_are_allowed() -> None:
         load_artefact(FORMAT_1_1)
     model = next(check for check in verify(FORMAT_1_1).checks if check.name == "model")
     assert model.status == "fail" and "--allow-pickle" in model.detail
+
+
+FORMAT_2_0 = Path(__file__).parent / "data" / "artefact-format-2.0"
+
+
+def test_format_2_0_artefact_verifies_and_reads_its_second_class_as_positive() -> None:
+    report = verify(FORMAT_2_0)
+    status = {check.name: check.status for check in report.checks}
+    manifest, _ = read_manifest(FORMAT_2_0)
+    assert manifest.format_version == "2.0"
+    assert status["manifest"] == status["files"] == status["self-test"] == "ok"
+    recorded = json.loads((FORMAT_2_0 / "manifest.json").read_text())
+    assert "positive_class" not in recorded["target"]
+    assert manifest.target is not None and manifest.target.classes == ["benign", "malignant"]
+    assert manifest.target.positive_class == "malignant"
+
+
+def test_format_2_0_artefact_is_inspected_and_served(
+    runner: Callable[..., Any], client: Callable[..., FlaskClient]
+) -> None:
+    shown = runner("inspect", FORMAT_2_0)
+    assert shown.exit_code == 0, shown.output
+    assert "format 2.0" in shown.output
+    assert "positive class 'malignant'" in shown.output
+    api = client(FORMAT_2_0)
+    assert api.get("/readyz").status_code == 200
+    metadata_doc = api.get("/metadata").get_json()
+    assert metadata_doc["artefact"]["format_version"] == "2.0"
+    assert metadata_doc["target"]["positive_class"] == "malignant"
+    instances = json.loads((FORMAT_2_0 / "self_test.json").read_text())["inputs"]
+    response = api.post("/predict", json={"instances": instances[:2]})
+    assert response.status_code == 200, response.get_json()
+    assert set(response.get_json()["predictions"]) <= {"benign", "malignant"}

@@ -111,6 +111,9 @@ def test_capture_evaluates_a_binary_classifier_on_test_data(
     json.dumps(manifest.to_dict(), allow_nan=False)
 
 
+CLINICAL_KEYS = {"intervals", "bootstrap", "baseline", "worse_than_baseline"}
+
+
 def test_capture_evaluates_a_regressor() -> None:
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"a": rng.normal(size=150), "b": rng.normal(size=150)})
@@ -118,7 +121,9 @@ def test_capture_evaluates_a_regressor() -> None:
     model = Ridge().fit(X[:100], y[:100])
     manifest = capture(model, X[:100], y[:100], X_test=X[100:], y_test=y[100:], cv=3).manifest
     metrics = manifest.metrics or {}
-    assert set(metrics["test"]) == {"n_rows", "mae", "rmse", "r2"}
+    assert set(metrics["test"]) == {"n_rows", "mae", "rmse", "r2", *CLINICAL_KEYS}
+    assert metrics["test"]["baseline"]["strategy"] == "training mean"
+    assert metrics["test"]["worse_than_baseline"] == []
     assert metrics["test"]["r2"] > 0.9
     assert metrics["cross_validation"]["folds"] == 3
     assert len(metrics["cross_validation"]["scores"]) == 3

@@ -359,6 +359,26 @@ BAD_PACKAGE_ARGS = [
         2,
         "Invalid value for '--examples'",
     ),
+    (
+        ["{d}/captured.pkl", "-o", "{d}/out", "--positive-class", "no"],
+        1,
+        "Error: {d}/captured.pkl was captured with the positive class 'yes', and its metrics",
+    ),
+    (
+        [
+            "{d}/plain.pkl",
+            "-o",
+            "{d}/out",
+            "--train",
+            "{d}/train.csv",
+            "--target",
+            "readmitted",
+            "--positive-class",
+            "maybe",
+        ],
+        1,
+        "Error: the positive class 'maybe' is not one of the model's classes: 'no', 'yes'",
+    ),
     (["{d}/nothere.pkl", "-o", "{d}/out"], 2, "does not exist"),
     (["{d}/plain.pkl"], 2, "Missing option '-o' / '--output'"),
 ]
@@ -455,3 +475,77 @@ def test_model_file_options_that_cannot_apply_are_usage_errors(
     assert result.exit_code == 2
     assert message in result.stderr
     assert not (workdir / "out").exists()
+
+
+def test_package_counts_the_positive_class_given_and_records_it_everywhere(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    X, y, X_test, y_test = patient_data
+    joblib.dump(pipeline_model, tmp_path / "plain.pkl")
+    X.assign(readmitted=y).to_csv(tmp_path / "train.csv", index=False)
+    X_test.assign(readmitted=y_test.to_numpy()).to_csv(tmp_path / "test.csv", index=False)
+    data = ["--train", tmp_path / "train.csv", "--test", tmp_path / "test.csv"]
+    result = runner(
+        "package", tmp_path / "plain.pkl", "-o", tmp_path / "out", *data,
+        "--target", "readmitted", "--positive-class", "no",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    test = manifest["metrics"]["test"]
+    assert manifest["target"]["positive_class"] == test["positive_class"] == "no"
+    assert test["sensitivity"] == test["per_class"]["no"]["recall"]
+    assert test["specificity"] == test["per_class"]["yes"]["recall"]
+    assert test["prevalence"] == pytest.approx(float((y_test == "no").mean()))
+    at_half = next(p for p in test["operating_points"] if p["threshold"] == 0.5)
+    proba_no = pipeline_model.predict_proba(X_test)[:, 0]
+    assert at_half["flagged"] == int((proba_no >= 0.5).sum())
+    inspected = runner("inspect", tmp_path / "out")
+    assert "positive class 'no' (prevalence" in inspected.stdout
+    # A capture file keeps the positive class it was captured with; naming it again is fine.
+    capture(pipeline_model, X, y, X_test=X_test, y_test=y_test, positive_class="no").save(
+        tmp_path / "captured.pkl"
+    )
+    again = runner(
+        "package", tmp_path / "captured.pkl", "-o", tmp_path / "again", "--positive-class", "no"
+    )
+    assert again.exit_code == 0, again.output
+
+
+def test_a_bare_estimator_records_its_positive_class(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    X, y, _, _ = _cancer()
+    joblib.dump(_scaled(LogisticRegression(max_iter=1000)).fit(X, y), tmp_path / "bare.pkl")
+    result = runner(
+        "package", tmp_path / "bare.pkl", "-o", tmp_path / "out", "--positive-class", "0"
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["target"]["positive_class"] == 0
+    result = runner("package", tmp_path / "bare.pkl", "-o", tmp_path / "default")
+    assert (
+        json.loads((tmp_path / "default" / "manifest.json").read_text())["target"]["positive_class"]
+        == 1
+    )
+
+
+def test_package_warns_once_when_the_model_is_no_better_than_the_baseline(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    noise = y.sample(frac=1, random_state=2).to_numpy()
+    model = RandomForestClassifier(n_estimators=50, random_state=0).fit(X.iloc[::2], noise[::2])
+    joblib.dump(model, tmp_path / "noise.pkl")
+    X.iloc[::2].assign(label=noise[::2]).to_csv(tmp_path / "train.csv", index=False)
+    X.iloc[1::2].assign(label=y.iloc[1::2]).to_csv(tmp_path / "test.csv", index=False)
+    result = runner(
+        "package", tmp_path / "noise.pkl", "-o", tmp_path / "out", "--train",
+        tmp_path / "train.csv", "--test", tmp_path / "test.csv", "--target", "label",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Warning: the model is no better than a trivial baseline on the test data: brier " in (
+        result.stderr
+    )
+    assert result.stderr.count("Warning:") == 1
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["metrics"]["test"]["worse_than_baseline"]

@@ -130,7 +130,9 @@ def test_train_regression_draws_predicted_against_actual_and_residuals(
         tmp_path / "out",
     )
     assert result.exit_code == 0, result.output
-    assert "Test (30 rows): mae " in result.stdout
+    assert "Test:       30 rows; 95% intervals by percentile bootstrap (1000)" in result.stdout
+    assert "(baseline: training mean)" in result.stdout
+    assert any(line.split()[0] == "mae" for line in result.stdout.splitlines() if line.strip())
     plots = sorted(p.name for p in (tmp_path / "out" / "plots").iterdir())
     assert plots == ["learning_curve.png", "predicted_vs_actual.png", "residuals.png"]
 
@@ -249,3 +251,64 @@ def test_train_missing_data_file_is_a_usage_error(
     result = runner("train", tmp_path / "absent.csv", "--target", "y", "-o", tmp_path / "out")
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
+
+
+def test_train_counts_the_positive_class_given_in_metrics_report_and_manifest(
+    passengers_csv: Path, tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    out = tmp_path / "died"
+    result = runner(
+        "train", passengers_csv, "--target", "Survived", "--drop", "PassengerId",
+        "--model", "logistic-regression", "--positive-class", "0", "--no-plots", "-o", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    test = manifest["metrics"]["test"]
+    assert manifest["target"]["positive_class"] == test["positive_class"] == 0
+    assert test["sensitivity"] == test["per_class"]["0"]["recall"]
+    assert "Test:       60 rows; positive class 0 (prevalence" in result.stdout
+    assert "(baseline: training class frequencies; majority class)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("target", "given", "message"),
+    [
+        ("Survived", "maybe", "the positive class 'maybe' is not one of the model's classes: 0, 1"),
+        ("Pclass", "1", "a positive class applies to binary classifiers; this model is a 3-class"),
+        ("Fare", "1", "a positive class applies to binary classifiers; this model is a regressor"),
+    ],
+)
+def test_train_refuses_a_positive_class_that_does_not_apply_before_fitting(
+    passengers_csv: Path,
+    tmp_path: Path,
+    runner: Callable[..., Result],
+    target: str,
+    given: str,
+    message: str,
+) -> None:
+    result = runner(
+        "train", passengers_csv, "--target", target, "--drop", "PassengerId",
+        "--positive-class", given, "--cv", "3", "-o", tmp_path / "out",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"Error: {message}" in result.stderr
+    assert "fits" not in result.stderr  # refused before any fitting started
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_warns_when_the_model_is_no_better_than_the_baseline(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "z": rng.normal(size=200)})
+    frame["outcome"] = rng.choice(["no", "yes"], 200, p=[0.7, 0.3])
+    frame.to_csv(tmp_path / "noise.csv", index=False)
+    result = runner(
+        "train", tmp_path / "noise.csv", "--target", "outcome", "--model", "random-forest",
+        "--no-plots", "-o", tmp_path / "out",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Warning: the model is no better than a trivial baseline on the test data" in (
+        result.stderr
+    )
+    assert "WARNING:    brier " in result.stdout

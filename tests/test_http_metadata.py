@@ -24,6 +24,8 @@ def test_metadata_documents_schema_target_metrics_provenance_and_example(
     assert body["artefact"]["sha256"] == artefact.sha256
     assert body["task"] == "binary"
     assert body["target"]["classes"] == ["no", "yes"]
+    assert body["target"]["positive_class"] == body["metrics"]["test"]["positive_class"] == "yes"
+    assert set(body["metrics"]["test"]["intervals"]) >= {"roc_auc", "sensitivity", "brier"}
     assert body["probability_keys"] == ["no", "yes"]
     features = {f["name"]: f for f in body["input"]["features"]}
     assert list(features) == ["age", "bmi", "sex", "ward", "smoker"]

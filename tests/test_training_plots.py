@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_rgb
 from PIL import Image
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
@@ -22,7 +23,10 @@ from sklearn.linear_model import LogisticRegression
 from packager.errors import TrainingError
 from packager.training.plots import (
     PLOT_FILES,
+    calibration_figure,
     classification_plots,
+    confusion_matrix_figure,
+    contrast,
     learning_curve_plot,
     regression_plots,
     require_matplotlib,
@@ -192,3 +196,50 @@ def test_drawing_keeps_the_backend_and_leaves_no_pyplot_figures() -> None:
 def test_importing_plots_does_not_import_matplotlib(fresh_import: subprocess.Popen[str]) -> None:
     out, err = fresh_import.communicate(timeout=60)
     assert out.strip() == "False", err
+
+
+def test_every_count_of_the_confusion_matrix_contrasts_with_its_cell() -> None:
+    # The smallest count is large (200): the scale starts there, so its cell is near white,
+    # and the old rule (white text above half the largest count) wrote white on white.
+    counts = [[200, 230], [215, 260]]
+    y_true = np.repeat(["a", "a", "b", "b"], np.ravel(counts))
+    y_pred = np.repeat(["a", "b", "a", "b"], np.ravel(counts))
+    fig = confusion_matrix_figure(y_true, y_pred, ["a", "b"])
+    ax = fig.axes[0]
+    image = ax.images[0]
+    colours = {}
+    for text in ax.texts:
+        cell = image.cmap(image.norm(int(text.get_text())))
+        written = to_rgb(text.get_color())
+        assert contrast(cell, written) >= 4.5, (text.get_text(), text.get_color())
+        colours[int(text.get_text())] = text.get_color()
+    assert sorted(colours) == [200, 215, 230, 260]
+    assert colours[200] == "black" and colours[260] == "white"
+
+
+def test_contrast_is_the_wcag_ratio() -> None:
+    assert contrast((1, 1, 1), (0, 0, 0)) == pytest.approx(21.0)
+    assert contrast((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)) == pytest.approx(1.0)
+
+
+def test_binary_curves_follow_the_positive_class() -> None:
+    y_test, y_pred, proba, classes = fitted_predictions(2, ["healthy", "sick"])
+    for positive in ("healthy", "sick"):
+        drawn = classification_plots(y_test, y_pred, proba, classes, positive)
+        assert_valid_pngs(drawn)
+    flipped = classification_plots(y_test, y_pred, proba, classes, "healthy")
+    default = classification_plots(y_test, y_pred, proba, classes)
+    assert flipped[PLOT_FILES["calibration_curve"]] != default[PLOT_FILES["calibration_curve"]]
+    assert default == classification_plots(y_test, y_pred, proba, classes, "sick")
+
+
+def test_the_calibration_plot_labels_each_bin_with_its_row_count() -> None:
+    rng = np.random.default_rng(0)
+    score = rng.random(57)
+    truth = (rng.random(57) < score).astype(np.int64)
+    ax = calibration_figure([(truth, score, "sick")]).axes[0]
+    counts = [
+        int(t.get_text().removeprefix("n=")) for t in ax.texts if t.get_text().startswith("n=")
+    ]
+    assert len(counts) == 10 and sum(counts) == 57
+    assert "positive: sick" in ax.get_title()

@@ -116,6 +116,11 @@ class TargetSpec:
     summary: dict[str, float] | None = None
     positive_class: Label | None = None  # binary; before 2.1 implicitly the second class
 
+    def __post_init__(self) -> None:
+        # Format 2.0 and older never named it and meant the second class: read them so.
+        if self.task == "binary" and self.positive_class is None and self.classes:
+            object.__setattr__(self, "positive_class", self.classes[-1])
+
 
 @dataclass(frozen=True, kw_only=True)
 class ModelDetails:

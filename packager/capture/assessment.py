@@ -8,6 +8,7 @@ describe the same outputs.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +17,12 @@ import pandas as pd
 
 from packager.artefact import Task, ThresholdProfile, json_label, model_outputs
 from packager.capture.data import Dataset
-from packager.capture.metrics import classification_metrics, regression_metrics
-from packager.errors import CaptureError
+from packager.capture.metrics import (
+    classification_metrics,
+    clinical_metrics,
+    regression_metrics,
+)
+from packager.errors import CaptureError, DeploymlWarning
 from packager.evaluation import (
     TEST_DATA,
     EvaluationPlan,
@@ -50,17 +55,34 @@ def assess(
     plan: EvaluationPlan,
     missing: list[str],
     groups: pd.DataFrame | None = None,
+    training_y: np.ndarray | None = None,
 ) -> Assessment:
     """Score the test rows and evaluate them as ``plan`` asks; say what could not be done.
 
     ``groups`` holds the subgroup columns of the test rows, in order (default: the features).
+    ``training_y`` (the training labels) makes the trivial baseline; a model no better than
+    it is warned of (a :class:`~packager.errors.DeploymlWarning`).
     """
     scored = score_rows(model, test.model_X, y, task, plan, "X_test")
     if task == "regression":
         metrics = regression_metrics(scored.y_true, scored.y_pred)
     else:
         metrics = classification_metrics(
-            scored.y_true, scored.y_pred, scored.proba, model.classes_, missing
+            scored.y_true,
+            scored.y_pred,
+            scored.proba,
+            model.classes_,
+            missing,
+            scored.positive_class,
+        )
+    metrics.update(clinical_metrics(scored, plan.bootstrap, training_y, missing))
+    if metrics["worse_than_baseline"]:
+        warnings.warn(
+            DeploymlWarning(
+                "the model is no better than a trivial baseline on the test data: "
+                + "; ".join(metrics["worse_than_baseline"])
+            ),
+            stacklevel=3,
         )
     subgroups = None
     if plan.subgroups:

@@ -15,11 +15,14 @@ from sklearn import metrics as skm
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
-from packager.artefact import Task, json_label, json_value
+from packager import evaluation
+from packager.artefact import Label, Task, json_label, json_value
+from packager.evaluation import Bootstrap, Scored
 
 __all__ = [
     "OPERATING_THRESHOLDS",
     "classification_metrics",
+    "clinical_metrics",
     "cross_validation",
     "folds_of",
     "regression_metrics",
@@ -35,9 +38,15 @@ def classification_metrics(
     proba: np.ndarray | None,
     classes: np.ndarray,
     missing: list[str],
+    positive: Label | None = None,
 ) -> dict[str, Any]:
-    """Accuracy, per-class scores, ROC AUC, log loss, confusion matrix, operating points."""
+    """Accuracy, per-class scores, ROC AUC, log loss, confusion matrix, operating points.
+
+    ``positive`` is the positive class of a binary classifier (default the second class).
+    """
     labels = list(classes)
+    column = 1 if positive is None else [json_label(c) for c in labels].index(positive)
+    is_positive = y_true == labels[column]
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )
@@ -68,7 +77,7 @@ def classification_metrics(
     if len(present) < 2:
         missing.append("metrics: the test labels hold one class, so ROC AUC is undefined")
     elif len(labels) == 2:
-        result["roc_auc"] = json_value(skm.roc_auc_score(y_true == labels[1], proba[:, 1]))
+        result["roc_auc"] = json_value(skm.roc_auc_score(is_positive, proba[:, column]))
     elif set(present) == set(labels):
         result["roc_auc"] = json_value(
             skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=labels)
@@ -77,8 +86,36 @@ def classification_metrics(
         missing.append("metrics: some classes are absent from the test labels, so no ROC AUC")
     result["log_loss"] = json_value(skm.log_loss(y_true, proba, labels=labels))
     if len(labels) == 2:
-        result["operating_points"] = operating_points(y_true == labels[1], proba[:, 1])
+        result["operating_points"] = operating_points(is_positive, proba[:, column])
     return result
+
+
+def clinical_metrics(
+    scored: Scored, bootstrap: Bootstrap, training: np.ndarray | None, missing: list[str]
+) -> dict[str, Any]:
+    """The headline metrics with intervals, prevalence, calibration and the baseline.
+
+    ``training`` holds the training labels (or targets) the baseline is made from.
+    """
+    # Through the package: `headline` is also the name of a module of it (import-linter).
+    values = evaluation.headline(scored)
+    result: dict[str, Any] = {}
+    if scored.task == "binary":
+        result["positive_class"] = scored.positive_class
+        result["prevalence"] = float(np.mean(scored.positive)) if len(scored) else None
+        result["calibration"] = evaluation.calibration_curve(scored)
+    result.update(values)
+    result["intervals"] = evaluation.headline_intervals(scored, bootstrap)
+    result["bootstrap"] = bootstrap.record()
+    result["baseline"], result["worse_than_baseline"] = None, []
+    if training is None:
+        missing.append("metrics: no training labels were given, so no baseline to compare with")
+    else:
+        result["baseline"] = evaluation.baseline_metrics(scored, training)
+        result["worse_than_baseline"] = evaluation.worse_than_baseline(
+            values, result["baseline"], scored.task, scored.proba is not None
+        )
+    return json_value(result)
 
 
 def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:

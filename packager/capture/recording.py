@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
 import numpy as np
@@ -55,6 +55,7 @@ from packager.evaluation import (
     parse_profiles,
     parse_requirements,
     parse_subgroups,
+    positive_class_of,
 )
 
 __all__ = ["CV_SEED", "TrainingRecord", "capture"]
@@ -133,6 +134,8 @@ def capture(
     check_estimator(model, "model")
     _check_examples_choice(examples, n_examples)
     task = task_of(model)
+    classes = [] if task == "regression" else [json_label(c) for c in model.classes_]
+    plan = replace(plan, positive_class=positive_class_of(plan.positive_class, classes, task))
     if profiles:
         _check_thresholds(model, task, X_test)
     train = features_of(model, X, "X", feature_names)
@@ -166,7 +169,7 @@ def capture(
         y_test_array, _ = target_of(y_test, len(test.frame), "y_test", "X_test")
         _check_labels(model, y_test_array, task, "y_test")
         groups = subgroup_values(test, extra, grouped_by)
-        assessment = assess(model, test, y_test_array, task, plan, missing, groups)
+        assessment = assess(model, test, y_test_array, task, plan, missing, groups, y_array)
         metrics["test"] = assessment.metrics
         examples_from = test
     else:

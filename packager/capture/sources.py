@@ -23,6 +23,7 @@ from packager.artefact import (
     FeatureSpec,
     InputFormat,
     InputSpec,
+    Label,
     Manifest,
     ModelDetails,
     ModelFile,
@@ -46,6 +47,7 @@ from packager.evaluation import (
     parse_profiles,
     parse_requirements,
     parse_subgroups,
+    positive_class_of,
 )
 
 __all__ = ["load_model_file"]
@@ -75,6 +77,7 @@ def load_model_file(
     _check_subgroups(evaluation, target, test)
     obj = read_pickle(path)
     details = details or ModelDetails()
+    evaluation = evaluation or EvaluationPlan()
     if is_capture_file(obj):
         if train is not None or test is not None:
             raise CaptureError(
@@ -93,6 +96,7 @@ def load_model_file(
                 "be split into subgroups; pass subgroups to capture() when making it"
             )
         captured = _with_self_test(CapturedModel.from_dict(obj, source))
+        _check_positive_class(captured.manifest, evaluation.positive_class, source)
         captured = replace(captured, manifest=with_details(captured.manifest, details))
         return _gated(_with_edge_cases(captured, evaluation), evaluation)
     check_estimator(obj, source)
@@ -103,7 +107,7 @@ def load_model_file(
     if train is None:
         if examples == "real":
             raise CaptureError("real example rows need training data")
-        bare = _packaged_now(_from_estimator(obj, details, examples))
+        bare = _packaged_now(_from_estimator(obj, details, examples, evaluation.positive_class))
         return _gated(_with_edge_cases(bare, evaluation), evaluation)
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
@@ -151,6 +155,21 @@ def _check_subgroups(
             raise CaptureError(f"the target {target!r} cannot be a subgroup column")
         if test is not None and spec.column not in {str(c) for c in test.columns}:
             raise CaptureError(f"subgroup column {spec.column!r} is not a column of the test data")
+
+
+def _check_positive_class(manifest: Manifest, given: Label | None, source: str) -> None:
+    """A capture file's metrics count the positive class it recorded; another is refused."""
+    target = manifest.target
+    if given is None or target is None:
+        return
+    chosen = positive_class_of(given, target.classes or [], target.task)
+    recorded = target.positive_class
+    if chosen != recorded or type(chosen) is not type(recorded):
+        raise CaptureError(
+            f"{source} was captured with the positive class {recorded!r}, and its metrics "
+            f"count that class; to count {chosen!r}, capture the model again with "
+            f"positive_class={chosen!r}"
+        )
 
 
 def _packaged_now(captured: CapturedModel) -> CapturedModel:
@@ -210,9 +229,14 @@ def _bare_features(model: Any, names: list[str]) -> tuple[FeatureSpec, ...]:
     return tuple(features)
 
 
-def _from_estimator(model: Any, details: ModelDetails, examples: ExampleRows) -> CapturedModel:
+def _from_estimator(
+    model: Any, details: ModelDetails, examples: ExampleRows, positive: Label | None
+) -> CapturedModel:
     """What a bare estimator knows about itself, and plain statements of what it does not."""
     task = task_of(model)
+    classes = getattr(model, "classes_", None)
+    labels = [] if classes is None or task == "regression" else [json_label(c) for c in classes]
+    positive = positive_class_of(positive, labels, task)
     missing = [
         "input: no training data was given, so feature ranges and missing rates are unknown; "
         "categories come from the model's encoders and every other feature is recorded as a "
@@ -236,13 +260,7 @@ def _from_estimator(model: Any, details: ModelDetails, examples: ExampleRows) ->
         fmt, generated, names = "array", True, [f"x{i}" for i in range(int(count))]
         missing.append("input: feature names are unknown; they are generated as x0, x1, ...")
     spec = InputSpec(format=fmt, names_generated=generated, features=_bare_features(model, names))
-    classes = getattr(model, "classes_", None)
-    target = TargetSpec(
-        task=task,
-        classes=None
-        if classes is None or task == "regression"
-        else [json_label(c) for c in classes],
-    )
+    target = TargetSpec(task=task, classes=labels or None, positive_class=positive)
     provenance, unknown = collect_provenance(model, workdir=None)
     missing.extend(unknown)
     info, not_given = model_info(details, model)

@@ -6,7 +6,9 @@ calibration, subgroups, threshold profiles and their rules, edge cases and relea
 It builds on the artefact format and nothing else of deployml.
 """
 
+from packager.evaluation.baseline import baseline_metrics, worse_than_baseline
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
+from packager.evaluation.calibration import calibration_bins, calibration_curve
 from packager.evaluation.edge_cases import (
     changed_outcomes,
     describe_case,
@@ -37,7 +39,7 @@ from packager.evaluation.requirements import (
     requirement_line,
 )
 from packager.evaluation.rules import FORMS, ProfileSpec, Rule, parse_profiles, parse_rule
-from packager.evaluation.scored import Scored
+from packager.evaluation.scored import Scored, positive_class_of
 from packager.evaluation.subgroups import (
     LOWER_IS_BETTER,
     MIN_GROUP_ROWS,
@@ -65,6 +67,9 @@ __all__ = [
     "Statistic",
     "SubgroupSpec",
     "__all__ = [",
+    "baseline_metrics",
+    "calibration_bins",
+    "calibration_curve",
     "changed_outcomes",
     "check_profiles_possible",
     "check_requirements",
@@ -86,6 +91,7 @@ __all__ = [
     "parse_requirements",
     "parse_rule",
     "parse_subgroups",
+    "positive_class_of",
     "profile_metrics",
     "rate",
     "requirement_line",
@@ -93,4 +99,5 @@ __all__ = [
     "rows_sha256",
     "subgroup_report",
     "threshold_profiles",
+    "worse_than_baseline",
 ]

@@ -3,18 +3,22 @@
 A :class:`Scored` holds, for some rows with known outcomes (the test data, one subgroup, a
 site's data), the true labels, the model's predictions and its probabilities, and for binary
 classifiers which class is positive. Metrics, subgroups and threshold profiles are all
-computed from it, so they agree on what "positive" and "score" mean.
+computed from it, so they agree on what "positive" and "score" mean. :func:`positive_class_of`
+finds the class a user named (``"1"`` from a command line names the class ``1``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from packager.artefact import Label, Task
+from packager.errors import CaptureError
 
-__all__ = ["Scored"]
+__all__ = ["Scored", "positive_class_of"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +57,55 @@ class Scored:
             self.classes,
             self.positive_class,
         )
+
+
+def positive_class_of(given: Any, classes: Sequence[Label], task: Task) -> Label | None:
+    """The class of ``classes`` that ``given`` names; the second when none is given (binary).
+
+    A string names a class equal to it, else a number or boolean it spells (``"1"``,
+    ``"true"``), else a class equal to it but for case; two matches are ambiguous.
+    """
+    if task != "binary":
+        if given is None:
+            return None
+        kind = "a regressor" if task == "regression" else f"a {len(classes)}-class classifier"
+        raise CaptureError(f"a positive class applies to binary classifiers; this model is {kind}")
+    if given is None:
+        return classes[1]
+    for match in (_same, _spelled, _same_but_case):
+        found = [label for label in classes if match(given, label)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise CaptureError(
+                f"the positive class {given!r} is ambiguous: it names each of the classes "
+                f"{_listed(found)}; give one exactly"
+            )
+    raise CaptureError(
+        f"the positive class {given!r} is not one of the model's classes: {_listed(classes)}"
+    )
+
+
+def _same(given: Any, label: Label) -> bool:
+    # True == 1 in Python, but a boolean names only a boolean class.
+    return isinstance(given, bool) == isinstance(label, bool) and given == label
+
+
+def _spelled(given: Any, label: Label) -> bool:
+    if not isinstance(given, str) or isinstance(label, str):
+        return False
+    text = given.strip().lower()
+    if isinstance(label, bool):
+        return text == str(label).lower()
+    try:
+        return float(text) == label
+    except ValueError:
+        return False
+
+
+def _same_but_case(given: Any, label: Label) -> bool:
+    return isinstance(given, str) and isinstance(label, str) and given.lower() == label.lower()
+
+
+def _listed(labels: Sequence[Label]) -> str:
+    return ", ".join(repr(label) for label in labels)

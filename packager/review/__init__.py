@@ -7,7 +7,7 @@ two artefacts, ``deployml diff``). Built on the artefact format and the clinical
 from packager.review.diff import SECTIONS, diff_artefacts, diff_manifests
 from packager.review.diff_report import render_diff
 from packager.review.site import SiteReview, review_site, with_profile
-from packager.review.summary import summarise
+from packager.review.summary import summarise, test_metric_lines
 from packager.review.verification import (
     Verification,
     VersionDifference,
@@ -25,6 +25,7 @@ __all__ = [
     "render_diff",
     "review_site",
     "summarise",
+    "test_metric_lines",
     "verify",
     "version_differences",
     "with_profile",

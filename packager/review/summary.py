@@ -7,9 +7,22 @@ from typing import Any
 from packager.artefact import Artefact, EdgeCaseSummary, FeatureSpec, Manifest, for_people
 from packager.evaluation import HEADLINE, requirement_line
 
-__all__ = ["summarise"]
+__all__ = ["summarise", "test_metric_lines"]
 
-HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "log_loss", "mae", "rmse", "r2")
+HEADLINE_METRICS = (
+    "roc_auc",
+    "accuracy",
+    "balanced_accuracy",
+    "sensitivity",
+    "specificity",
+    "ppv",
+    "npv",
+    "brier",
+    "log_loss",
+    "mae",
+    "rmse",
+    "r2",
+)
 TASK_NAMES = {"binary": "binary classifier", "multiclass": "multiclass classifier"}
 EXAMPLE_ROWS = {
     "synthetic": "synthetic, made from the schema; no real row is stored",
@@ -45,7 +58,7 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     lines.append(f"Inputs ({len(spec.features)}, as {spec.format}{generated}):")
     width = max((len(f.name) for f in spec.features), default=0)
     lines += [f"  {f.name:<{width}}  {f.kind:<8}  {_feature(f)}".rstrip() for f in spec.features]
-    lines += _metrics(manifest.metrics or {})
+    lines += _metrics(manifest.metrics or {}, target)
     lines += _profiles(manifest)
     if manifest.requirements:
         lines.append("Requirements (release gates met when packaged):")
@@ -138,12 +151,11 @@ def _feature(f: FeatureSpec) -> str:
     return "; ".join(parts)
 
 
-def _metrics(metrics: dict[str, Any]) -> list[str]:
+def _metrics(metrics: dict[str, Any], target: Any) -> list[str]:
     lines = []
     test = metrics.get("test")
     if test:
-        shown = ", ".join(f"{k} {for_people(test[k])}" for k in HEADLINE_METRICS if k in test)
-        lines.append(f"Test:       {test.get('n_rows')} rows; {shown}")
+        lines += test_metric_lines(test, target.positive_class if target else None)
     cv = metrics.get("cross_validation")
     if cv:
         lines.append(
@@ -185,3 +197,52 @@ def _subgroup_column(column: dict[str, Any], metrics: tuple[str, ...]) -> str:
         gap = column["gaps"][main]
         line += f"; {main} gap {for_people(gap['value'])}, worst {gap['worst']}"
     return line
+
+
+def test_metric_lines(test: dict[str, Any], positive: Any) -> list[str]:
+    """One line a metric: its value, interval and the baseline's; the positive class first.
+
+    ``positive`` is the target's positive class, for metrics recorded before they named it.
+    The metrics are free-form in the manifest, so a value of an unexpected type is shown as
+    text (or left out), never trusted.
+    """
+    head = f"Test:       {test.get('n_rows')} rows"
+    if positive is not None:
+        prevalence = _percent(test.get("prevalence"))
+        share = f" (prevalence {prevalence})" if prevalence else ""
+        head += f"; positive class {test.get('positive_class', positive)!r}{share}"
+    intervals, reference = _object(test.get("intervals")), _object(test.get("baseline"))
+    b = _object(test.get("bootstrap"))
+    if intervals and b:
+        level = _percent(b.get("level"), 0)
+        head += f"; {level} intervals by {b.get('method')} bootstrap ({b.get('resamples')})"
+    names = [k for k in HEADLINE_METRICS if k in test]
+    width = max(map(len, names), default=0)
+    lines = [head]
+    if reference:
+        lines.append(f"  {'':<{width}}  value      interval             baseline")
+    for name in names:
+        row = (
+            f"  {name:<{width}}  {for_people(test[name]):<9}  {_interval(intervals.get(name)):<19}"
+        )
+        lines.append((row + (f"  {for_people(reference.get(name))}" if reference else "")).rstrip())
+    if reference:
+        lines.append(f"  (baseline: {reference.get('strategy')})")
+    worse = test.get("worse_than_baseline")
+    lines += [f"WARNING:    {said}" for said in (worse if isinstance(worse, list) else [])]
+    return lines
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _percent(value: Any, digits: int = 1) -> str:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return f"{value:.{digits}%}" if number else ""
+
+
+def _interval(bounds: Any) -> str:
+    if not isinstance(bounds, list) or len(bounds) != 2:
+        return ""
+    return f"{for_people(bounds[0])} to {for_people(bounds[1])}"

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from packager.artefact import PLOTS_DIR
+from packager.artefact import PLOTS_DIR, Label, json_label
 from packager.errors import TrainingError
+from packager.evaluation import calibration_bins
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -27,7 +28,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PLOT_FILES",
+    "Curve",
+    "calibration_figure",
     "classification_plots",
+    "confusion_matrix_figure",
+    "contrast",
     "learning_curve_plot",
     "regression_plots",
     "require_matplotlib",
@@ -58,22 +63,32 @@ def require_matplotlib() -> None:
 
 
 def classification_plots(
-    y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None, classes: Sequence[Any]
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    proba: np.ndarray | None,
+    classes: Sequence[Any],
+    positive_class: Label | None = None,
 ) -> dict[str, bytes]:
-    """ROC, precision-recall and calibration curves (given proba) and the confusion matrix."""
+    """ROC, precision-recall and calibration curves (given proba) and the confusion matrix.
+
+    A binary classifier's curves are drawn for ``positive_class`` (default the second class).
+    """
     y_true, y_pred, labels = np.asarray(y_true), np.asarray(y_pred), list(classes)
-    drawn = {PLOT_FILES["confusion_matrix"]: _confusion_matrix(y_true, y_pred, labels)}
+    drawn = {PLOT_FILES["confusion_matrix"]: _png(confusion_matrix_figure(y_true, y_pred, labels))}
     if proba is not None:
         proba = np.clip(np.asarray(proba, dtype=np.float64), 0.0, 1.0)
-        # Binary: only the positive class classes[1]; multiclass: one-vs-rest per class.
-        columns = [1] if len(labels) == 2 else list(range(len(labels)))
+        # Binary: only the positive class; multiclass: one-vs-rest per class.
+        columns = list(range(len(labels)))
+        if len(labels) == 2:
+            names = [json_label(label) for label in labels]
+            columns = [1 if positive_class is None else names.index(positive_class)]
         curves = [
             ((y_true == labels[i]).astype(np.int64), proba[:, i], _text(labels[i])) for i in columns
         ]
         one_class = len(np.unique(y_true)) < 2
         drawn[PLOT_FILES["roc_curve"]] = _roc(curves, one_class)
         drawn[PLOT_FILES["precision_recall_curve"]] = _precision_recall(curves, one_class)
-        drawn[PLOT_FILES["calibration_curve"]] = _calibration(curves)
+        drawn[PLOT_FILES["calibration_curve"]] = _png(calibration_figure(curves))
     return drawn
 
 
@@ -140,24 +155,40 @@ def _precision_recall(curves: list[Curve], one_class: bool) -> bytes:
     return _finish(fig, ax, "lower left", None if drew else _ONE_CLASS_NOTE)
 
 
-def _calibration(curves: list[Curve]) -> bytes:
-    from sklearn.calibration import calibration_curve
-
+def calibration_figure(curves: list[Curve]) -> Figure:
+    """Observed against predicted share of positives per quantile bin, each with its count."""
     fig, ax = _figure(
-        _title("Calibration curve", curves), "mean predicted probability", "fraction of positives"
+        _title("Calibration curve", curves),
+        "mean predicted probability (n: test rows in each bin)",
+        "fraction of positives",
     )
     ax.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfectly calibrated")
     for truth, score, label in curves:
-        # Uniform bins: quantile bins collapse when many probabilities tie (e.g. exactly 0 or 1)
-        # and on few rows; uniform bins just leave empty ones out, and compare across models.
-        observed, predicted = calibration_curve(
-            truth, score, pos_label=1, n_bins=10, strategy="uniform"
-        )
-        ax.plot(predicted, observed, "o-", markersize=4, label=label)
-    return _finish(fig, ax, "upper left", None)
+        # The quantile bins recorded in the manifest (metrics.test.calibration), each point
+        # labelled with its row count: a point made of few rows says little.
+        bins = calibration_bins(truth.astype(bool), score)
+        predicted = [b["mean_predicted"] for b in bins]
+        observed = [b["observed"] for b in bins]
+        (line,) = ax.plot(predicted, observed, "o-", markersize=4, label=label)
+        for x, y, b in zip(predicted, observed, bins, strict=True):
+            ax.annotate(
+                f"n={b['n']}",
+                (x, y),
+                textcoords="offset points",
+                xytext=(3, -9),
+                fontsize=6,
+                color=line.get_color(),
+            )
+    _dress(ax, "upper left", None)
+    return fig
 
 
-def _confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any]) -> bytes:
+def confusion_matrix_figure(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any]) -> Figure:
+    """The counts of each true and predicted label, each written in the colour that reads best.
+
+    The text colour follows the colour each cell is drawn in (the scale runs from the smallest
+    count to the largest), not the counts themselves.
+    """
     from sklearn.metrics import confusion_matrix
 
     counts = confusion_matrix(y_true, y_pred, labels=labels)
@@ -170,11 +201,22 @@ def _confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any])
     ax.set_xticks(range(n), names, rotation=45 if n > 3 else 0, ha="right" if n > 3 else "center")
     ax.set_yticks(range(n), names)
     ax.tick_params(labelsize=size)
-    dark = counts.max() / 2 if counts.size else 0
     for (row, col), count in np.ndenumerate(counts):
-        colour = "white" if count > dark else "black"
+        cell = image.cmap(image.norm(count))
+        colour = "white" if contrast(cell, (1, 1, 1)) > contrast(cell, (0, 0, 0)) else "black"
         ax.text(col, row, str(count), ha="center", va="center", fontsize=size, color=colour)
-    return _png(fig)
+    return fig
+
+
+def contrast(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    """The WCAG contrast ratio of two RGB colours (1 to 21; text wants at least 4.5)."""
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _luminance(rgb: Sequence[float] | np.ndarray) -> float:
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
 def _nan_mean_std(scores: Any, n_sizes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -210,6 +252,12 @@ def _figure(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
 
 
 def _finish(fig: Figure, ax: Axes, legend: Corner, note: str | None) -> bytes:
+    _dress(ax, legend, note)
+    return _png(fig)
+
+
+def _dress(ax: Axes, legend: Corner, note: str | None) -> None:
+    """Unit axes, a grey note in the middle (when given) and the legend."""
     ax.set(xlim=(0.0, 1.0), ylim=(0.0, 1.02))
     if note:
         ax.text(
@@ -224,7 +272,6 @@ def _finish(fig: Figure, ax: Axes, legend: Corner, note: str | None) -> bytes:
         )
     if ax.get_legend_handles_labels()[0]:  # legend() warns when no artist has a label
         ax.legend(loc=legend, fontsize="small")
-    return _png(fig)
 
 
 def _png(fig: Figure) -> bytes:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from packager.artefact import Manifest, for_people
+from packager.review import test_metric_lines
 
 __all__ = ["classification_table", "training_report"]
 
@@ -48,9 +49,10 @@ def training_report(manifest: Manifest, plots: Iterable[str] = ()) -> str:
     if test and "per_class" in test:
         lines += ["", f"Classification report on {test['n_rows']} test rows:", ""]
         lines += ["  " + row for row in classification_table(test)]
-        extra = [f"{k.replace('_', ' ')} {for_people(test[k])}" for k in ("roc_auc", "log_loss")]
-        lines += ["", "  " + ", ".join(extra)]
-    elif test:
+    if test and "intervals" in test:
+        positive = manifest.target.positive_class if manifest.target else None
+        lines += ["", *test_metric_lines(test, positive)]
+    elif test and "per_class" not in test:
         shown = ", ".join(f"{k} {for_people(test[k])}" for k in ("mae", "rmse", "r2"))
         lines += ["", f"Test ({test['n_rows']} rows): {shown}"]
     cv = metrics.get("cross_validation")

@@ -31,6 +31,7 @@ from packager.artefact import (
     MAX_CATEGORIES,
     CapturedModel,
     ExampleRows,
+    Label,
     ModelDetails,
     TargetSpec,
     Task,
@@ -46,6 +47,7 @@ from packager.evaluation import (
     parse_edge_cases,
     parse_profiles,
     parse_requirements,
+    positive_class_of,
 )
 from packager.training.columns import ColumnPlan, plan_columns, subgroup_columns
 from packager.training.models import build_pipeline, family, search_grid
@@ -124,6 +126,7 @@ def train(
             kind = "regression" if plan.task == "regression" else classes
             check_profiles_possible(kind, has_proba=True)
         _check_edge_cases(evaluation, X, y, plan.task)
+        positive = _positive_class(y, plan, evaluation)  # before fitting
         X_train, X_test, y_train, y_test, _, groups = _split(X, y, groups, plan, test_size, seed)
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
         resample = Resampler(plan, X_train, y_train, cv, seed, report)
@@ -138,7 +141,7 @@ def train(
                 measured["cross_validation"] = resample.cross_validation(pipeline, cv)
             if plots and (curve := resample.learning_curve(pipeline)) is not None:
                 measured["learning_curve"] = curve
-        drawn = _draw(pipeline, plan, X_test, y_test, measured) if plots else {}
+        drawn = _draw(pipeline, plan, X_test, y_test, measured, positive) if plots else {}
     notes = warning_lines(caught)
     options = {
         "scale": scale,
@@ -295,15 +298,31 @@ def _split(
         raise TrainingError(f"cannot split {len(y)} rows with test size {size}: {error}") from None
 
 
+def _positive_class(y: pd.Series, plan: ColumnPlan, evaluation: EvaluationPlan) -> Label | None:
+    """The class ``--positive-class`` names among the target's labels (checked before fitting)."""
+    if plan.task == "regression":
+        return positive_class_of(evaluation.positive_class, [], "regression")
+    labels = [json_label(label) for label in np.unique(y)]
+    task: Task = "binary" if len(labels) == 2 else "multiclass"
+    return positive_class_of(evaluation.positive_class, labels, task)
+
+
 def _draw(
-    pipeline: Any, plan: ColumnPlan, X_test: Any, y_test: pd.Series, extra: dict[str, Any]
+    pipeline: Any,
+    plan: ColumnPlan,
+    X_test: Any,
+    y_test: pd.Series,
+    extra: dict[str, Any],
+    positive: Label | None,
 ) -> dict[str, bytes]:
     from packager.training import plots
 
     y_pred = np.asarray(pipeline.predict(X_test))
     if plan.task == "classification":
         proba = np.asarray(pipeline.predict_proba(X_test))
-        drawn = plots.classification_plots(np.asarray(y_test), y_pred, proba, pipeline.classes_)
+        drawn = plots.classification_plots(
+            np.asarray(y_test), y_pred, proba, pipeline.classes_, positive
+        )
     else:
         drawn = plots.regression_plots(np.asarray(y_test, dtype=np.float64), y_pred)
     if "learning_curve" in extra:

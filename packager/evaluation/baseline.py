@@ -1,0 +1,79 @@
+"""The trivial baseline: what a model that knows nothing of the inputs would score.
+
+A classifier's baseline gives every row the training class frequencies as its probabilities
+and predicts the majority class; a regressor's predicts the training mean. The baseline is
+measured by :func:`~packager.evaluation.headline` on the same rows as the model, so the two
+compare like for like. :func:`worse_than_baseline` says, in sentences, where the model does no
+better than it: on the proper scoring rule (Brier score for binary, log loss for multiclass)
+and ROC AUC (no better than 0.5) when there are probabilities, on accuracy when there are
+none, and on MAE and RMSE for regressors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from packager.artefact import Label, for_people
+from packager.evaluation.headline import headline
+from packager.evaluation.scored import Scored
+
+__all__ = ["CLASSIFIER_BASELINE", "REGRESSOR_BASELINE", "baseline_metrics", "worse_than_baseline"]
+
+CLASSIFIER_BASELINE = "training class frequencies; majority class"
+REGRESSOR_BASELINE = "training mean"
+
+
+def baseline_metrics(scored: Scored, training: np.ndarray) -> dict[str, Any]:
+    """The baseline's headline metrics on ``scored``'s rows, from the ``training`` labels."""
+    rows = len(scored)
+    if scored.task == "regression":
+        mean = float(np.mean(np.asarray(training, dtype=np.float64)))
+        trivial = Scored("regression", scored.y_true, np.full(rows, mean))
+        return {"strategy": REGRESSOR_BASELINE, **headline(trivial)}
+    frequencies = np.array([np.mean(training == label) for label in scored.classes])
+    majority: Label = scored.classes[int(np.argmax(frequencies))]
+    trivial = Scored(
+        scored.task,
+        scored.y_true,
+        np.full(rows, majority, dtype=object),
+        np.tile(frequencies, (rows, 1)),
+        scored.classes,
+        scored.positive_class,
+    )
+    return {"strategy": CLASSIFIER_BASELINE, **headline(trivial)}
+
+
+def worse_than_baseline(
+    metrics: dict[str, Any], reference: dict[str, Any], task: str, has_proba: bool
+) -> list[str]:
+    """One sentence for each way the model's ``metrics`` are no better than the baseline's."""
+    said = [
+        f"{name} {for_people(metrics[name])} is no better than the baseline's "
+        f"{for_people(reference[name])}"
+        for name in _COMPARED[task if task == "regression" or has_proba else "labels only"]
+        if _defined(metrics, reference, name)
+        and (
+            metrics[name] < reference[name]
+            if name == "accuracy"
+            else metrics[name] >= reference[name]
+        )
+    ]
+    auc = metrics.get("roc_auc")
+    if task != "regression" and has_proba and auc is not None and auc <= 0.5:
+        said.append(f"roc_auc {for_people(auc)} is no better than chance (0.5)")
+    return said
+
+
+# What is compared: the proper scoring rule (lower is better), or accuracy without scores.
+_COMPARED = {
+    "binary": ("brier",),
+    "multiclass": ("log_loss",),
+    "regression": ("mae", "rmse"),
+    "labels only": ("accuracy",),
+}
+
+
+def _defined(metrics: dict[str, Any], reference: dict[str, Any], name: str) -> bool:
+    return metrics.get(name) is not None and reference.get(name) is not None
