@@ -11,7 +11,7 @@ import base64
 import json
 import re
 import shutil
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,10 @@ from packager import (
 )
 from packager.artefact import (
     DataRecord,
+    EdgeCaseSummary,
     Manifest,
     ParentRecord,
+    RequirementResult,
     ThresholdProfile,
     card_files,
     card_page,
@@ -50,14 +52,6 @@ PIXEL = base64.b64decode(
 BOOT = {"resamples": 1000, "seed": 0, "level": 0.95, "method": "percentile"}
 
 
-@dataclass(frozen=True)
-class WithChecks(Manifest):
-    """A manifest with the edge cases and requirements the other parts of issue 10 record."""
-
-    edge_cases: dict[str, Any] | None = None
-    requirements: list[dict[str, Any]] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
 def real() -> Manifest:
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
@@ -69,7 +63,7 @@ def real() -> Manifest:
     ).manifest
 
 
-def clinical(manifest: Manifest, name: str = "sex", positive: Any = 1) -> WithChecks:
+def clinical(manifest: Manifest, name: str = "sex", positive: Any = 1) -> Manifest:
     """``manifest`` with every clinical field of the contract, subgroup column ``name``."""
     test = {
         **manifest.metrics["test"],  # type: ignore[index]
@@ -123,23 +117,14 @@ def clinical(manifest: Manifest, name: str = "sex", positive: Any = 1) -> WithCh
         default_profile="site-b",
         parent=ParentRecord("cd" * 32, "breast-cancer", "1.0.0", "profile site-b added"),
     )
-    edge_cases = {
-        "file": "edge_cases.json",
-        "total": 2,
-        "passed": 1,
-        "failing": ["huge tumour"],
-        "allowed_failing": True,
-    }
+    edge_cases = EdgeCaseSummary(
+        file="edge_cases.json", total=2, passed=1, failing=["huge tumour"], allowed_failing=True
+    )
     requirements = [
-        {
-            "requirement": "roc_auc>=0.80",
-            "measured": 0.97,
-            "interval": [0.94, 0.99],
-            "passed": True,
-        },
-        {"requirement": "brier<=0.05", "measured": 0.061, "interval": None, "passed": False},
+        RequirementResult("roc_auc>=0.80", 0.97, [0.94, 0.99], True),
+        RequirementResult("brier<=0.05", 0.061, None, False),
     ]
-    return WithChecks(**base, edge_cases=edge_cases, requirements=requirements)
+    return Manifest(**{**base, "edge_cases": edge_cases, "requirements": requirements})
 
 
 def cases(note: str = "small & benign") -> dict[str, bytes]:

@@ -14,16 +14,15 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer
-from test_artefact_card import clinical
+from conftest import make_cohort
 from test_serve_end_to_end import DEPLOYML, clean_env, free_port, running
 
-from packager import Manifest, ModelDetails, package, train
+from packager import ModelDetails, package, train
 from packager.evaluation import EvaluationPlan
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,15 +73,37 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def trained_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Breast-cancer data trained by deployml (with its plots), malignant (0) positive, and the
-    clinical fields shaped as the contract gives them."""
-    frame = load_breast_cancer(as_frame=True).frame
-    details = ModelDetails(name="breast-cancer", description="Malignant or benign.")
-    plan = EvaluationPlan(positive_class=0)
-    captured = train(frame, "target", model="logistic-regression", details=details, evaluation=plan)
-    shaped = clinical(captured.manifest, positive=0)
-    manifest = Manifest(**{f.name: getattr(shaped, f.name) for f in fields(Manifest)})
-    return package(replace(captured, manifest=manifest), tmp_path_factory.mktemp("card") / "a")
+    """A cohort trained by deployml with every part of the clinical evaluation for real: plots,
+    outcome 0 positive, subgroups (one not a model input), two profiles, edge cases (one
+    failing, allowed) and a release gate."""
+    X, y = make_cohort(1200, seed=3)
+    frame = X.assign(outcome=y)
+    cases = pd.DataFrame(
+        {
+            "marker": [-2.5, 2.5],
+            "other": [0.0, 0.0],
+            "expected_label": [0, 0],
+            "note": ["a clear negative marker", "deliberately failing: a clear positive"],
+        }
+    )
+    plan = EvaluationPlan(
+        positive_class=0,
+        subgroups=("sex", "age:0,40,65,120"),
+        thresholds=("default:sensitivity>=0.8", "site-b:youden"),
+        edge_cases=cases,
+        allow_failing_edge_cases=True,
+        requirements=("roc_auc>=0.6",),
+    )
+    details = ModelDetails(name="cohort-risk", description="Outcome from a marker.")
+    captured = train(
+        frame,
+        "outcome",
+        model="logistic-regression",
+        drop=("sex", "age"),
+        details=details,
+        evaluation=plan,
+    )
+    return package(captured, tmp_path_factory.mktemp("card") / "a")
 
 
 def screenshot_dir(tmp_path: Path) -> Path:
@@ -104,9 +125,10 @@ def check_page(driver: Any, url: str, shot: Path) -> None:
     errors = [e for e in driver.get_log("browser") if e.get("level") in ("SEVERE", "WARNING")]
     assert errors == []
     assert len(images) == PLOTS and all(done and width > 0 for done, width in images), images
-    assert "breast-cancer" in body and "Sensitivity (positive: 0)" in body
+    assert "cohort-risk" in body and "Sensitivity (positive: 0)" in body
     assert re.search(r"\d \(\d[.\d]* to \d[.\d]*\)", body)
-    assert "Read this first" in body  # the shaped metrics say it is worse than its baseline
+    assert "Read this first" in body  # the edge case that fails, allowed at packaging
+    assert "site-b" in body and "youden" in body and "age" in body
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -65,8 +65,8 @@ def diff_manifests(a: Manifest, sha_a: str, b: Manifest, sha_b: str) -> dict[str
         "profiles": _profiles(a, b),
         "edge_cases": changed(
             "edge_cases.",
-            flat(getattr(a, "edge_cases", None)),
-            flat(getattr(b, "edge_cases", None)),
+            flat(a.edge_cases),
+            flat(b.edge_cases),
         ),
         "requirements": _requirements(a, b),
         "versions": _versions(a, b),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from packager.artefact.card.blocks import Block, Section, Table, Text, code
@@ -33,13 +34,11 @@ def edge_cases_of(manifest: Manifest, files: Mapping[str, bytes]) -> list[Case] 
 
 
 def _edge_record(manifest: Manifest) -> dict[str, Any]:
-    record = getattr(manifest, "edge_cases", None)
-    return record if isinstance(record, dict) else {}
+    return {} if manifest.edge_cases is None else asdict(manifest.edge_cases)
 
 
 def _requirements(manifest: Manifest) -> list[dict[str, Any]]:
-    found = getattr(manifest, "requirements", None) or []
-    return [r for r in found if isinstance(r, dict)]
+    return [asdict(r) for r in manifest.requirements]
 
 
 def alerts(manifest: Manifest, cases: list[Case] | None) -> tuple[str, ...]:

@@ -21,9 +21,9 @@ def card_files(root: Path, manifest: Manifest) -> dict[str, bytes]:
     """The plots and the edge cases file listed in ``manifest``, read from ``root`` and each
     checked against its recorded SHA-256 (an IntegrityError names the first that differs)."""
     names = plot_names(manifest.files)
-    record = getattr(manifest, "edge_cases", None)
-    if isinstance(record, dict) and record.get("file") in manifest.files:
-        names.append(str(record["file"]))
+    record = manifest.edge_cases
+    if record is not None and record.file in manifest.files:
+        names.append(record.file)
     contents = {}
     for name in names:
         expected = manifest.files[name]
