@@ -9,9 +9,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from packager.artefact import Label, TargetSpec, Task, json_label, json_value
 from packager.errors import CaptureError
 
-__all__ = ["Dataset", "features_of", "split_subgroups", "subgroup_values", "target_of"]
+__all__ = [
+    "Dataset",
+    "check_labels",
+    "features_of",
+    "split_subgroups",
+    "subgroup_values",
+    "target_of",
+    "target_spec",
+]
 
 
 @dataclass(frozen=True)
@@ -144,3 +153,51 @@ def target_of(y: Any, n_rows: int, what: str, features: str) -> tuple[np.ndarray
     if n_missing:
         raise CaptureError(f"{what} has {n_missing} missing values; drop those rows first")
     return array, name
+
+
+def check_labels(model: Any, y: np.ndarray, task: Task, what: str) -> None:
+    """Refuse labels ``y`` the model cannot have: not numbers (regressor), unknown classes."""
+    if task == "regression":
+        try:
+            y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise CaptureError(f"{what} must be numeric for a regressor") from None
+        return
+    seen = pd.unique(pd.Series(y))
+    unknown = [v for v in seen if v not in set(model.classes_)]
+    if unknown:
+        raise CaptureError(f"{what} holds {len(unknown)} label(s) the model was not fitted on")
+    if what == "y" and len(seen) < 2:
+        raise CaptureError("the target y has one class; a classifier needs at least two")
+
+
+def target_spec(
+    model: Any, task: Task, y: np.ndarray | None, name: str | None, positive: Label | None
+) -> TargetSpec:
+    """What the model predicts, as recorded: classes, balance and positive class, or the
+    target's summary (regressors)."""
+    if task == "regression":
+        summary = None
+        if y is not None:
+            values = y.astype(np.float64)
+            summary = {
+                key: json_value(v)
+                for key, v in (
+                    ("mean", values.mean()),
+                    ("std", values.std()),
+                    ("min", values.min()),
+                    ("median", np.median(values)),
+                    ("max", values.max()),
+                )
+            }
+        return TargetSpec(task=task, name=name, summary=summary)
+    classes = [json_label(c) for c in model.classes_]
+    balance = None
+    if y is not None:
+        counts = pd.Series(y).value_counts(normalize=True)
+        balance = {str(json_label(c)): float(counts.get(c, 0.0)) for c in model.classes_}
+    if task == "binary" and positive is None:
+        positive = classes[1]
+    return TargetSpec(
+        task=task, name=name, classes=classes, class_balance=balance, positive_class=positive
+    )

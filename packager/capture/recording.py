@@ -20,7 +20,6 @@ from packager.artefact import (
     Manifest,
     ModelDetails,
     ModelFile,
-    TargetSpec,
     Task,
     check_estimator,
     compare_outputs,
@@ -33,10 +32,12 @@ from packager.artefact import (
 from packager.capture.assessment import assess, score
 from packager.capture.data import (
     Dataset,
+    check_labels,
     features_of,
     split_subgroups,
     subgroup_values,
     target_of,
+    target_spec,
 )
 from packager.capture.details import model_info
 from packager.capture.estimator import allows_nan, estimator_info, task_of
@@ -52,9 +53,6 @@ from packager.evaluation import (
     check_requirements,
     default_profile,
     edge_case_suite,
-    parse_profiles,
-    parse_requirements,
-    parse_subgroups,
     positive_class_of,
 )
 
@@ -126,9 +124,8 @@ def capture(
         requirements=tuple(requirements),
         bootstrap=bootstrap or Bootstrap(),
     )
-    profiles = parse_profiles(plan.thresholds)  # a typo fails before any work
-    parse_requirements(plan.requirements)  # a typo fails before the model is scored
-    grouped_by = [spec.column for spec in parse_subgroups(plan.subgroups)]
+    specs = plan.specs()  # a typo fails before any work
+    grouped_by = specs.grouped_by
     if grouped_by and X_test is None:
         raise CaptureError("subgroups are measured on the test data: give X_test and y_test")
     check_estimator(model, "model")
@@ -136,7 +133,7 @@ def capture(
     task = task_of(model)
     classes = [] if task == "regression" else [json_label(c) for c in model.classes_]
     plan = replace(plan, positive_class=positive_class_of(plan.positive_class, classes, task))
-    if profiles:
+    if specs.profiles:
         _check_thresholds(model, task, X_test)
     train = features_of(model, X, "X", feature_names)
     missing: list[str] = []
@@ -144,7 +141,7 @@ def capture(
     if y_array is None:
         missing.append("target: no training labels were given")
     else:
-        _check_labels(model, y_array, task, "y")
+        check_labels(model, y_array, task, "y")
     spec = infer_input_spec(
         train.frame,
         format=train.format,
@@ -153,7 +150,7 @@ def capture(
     )
     if train.names_generated:
         missing.append("input: feature names were not given; they are generated as x0, x1, ...")
-    target = _target(model, task, y_array, target_name or y_name, plan.positive_class)
+    target = target_spec(model, task, y_array, target_name or y_name, plan.positive_class)
     # Before the slow work (bootstrap, cross-validation): a bad case file fails at once.
     suite = edge_case_suite(model, spec, target, plan)
     metrics: dict[str, Any] = {}
@@ -167,7 +164,7 @@ def capture(
         if test.names != train.names:
             raise CaptureError("the columns of X_test differ from those of X")
         y_test_array, _ = target_of(y_test, len(test.frame), "y_test", "X_test")
-        _check_labels(model, y_test_array, task, "y_test")
+        check_labels(model, y_test_array, task, "y_test")
         groups = subgroup_values(test, extra, grouped_by)
         assessment = assess(model, test, y_test_array, task, plan, missing, groups, y_array)
         metrics["test"] = assessment.metrics
@@ -245,21 +242,6 @@ def _cross_validation(
     return cross_validation(model, train.model_X, y, folds, scoring_for(task), on="training data")
 
 
-def _check_labels(model: Any, y: np.ndarray, task: Task, what: str) -> None:
-    if task == "regression":
-        try:
-            y.astype(np.float64)
-        except (TypeError, ValueError):
-            raise CaptureError(f"{what} must be numeric for a regressor") from None
-        return
-    seen = pd.unique(pd.Series(y))
-    unknown = [v for v in seen if v not in set(model.classes_)]
-    if unknown:
-        raise CaptureError(f"{what} holds {len(unknown)} label(s) the model was not fitted on")
-    if what == "y" and len(seen) < 2:
-        raise CaptureError("the target y has one class; a classifier needs at least two")
-
-
 def _examples(model: Any, data: Dataset, spec: InputSpec, task: Task, n: int) -> Examples:
     if n <= 0:
         return Examples()
@@ -280,34 +262,4 @@ def _examples(model: Any, data: Dataset, spec: InputSpec, task: Task, n: int) ->
         )
     return Examples(
         inputs=records, predictions=scores.predictions, probabilities=scores.probabilities
-    )
-
-
-def _target(
-    model: Any, task: Task, y: np.ndarray | None, name: str | None, positive: Label | None
-) -> TargetSpec:
-    if task == "regression":
-        summary = None
-        if y is not None:
-            values = y.astype(np.float64)
-            summary = {
-                key: json_value(v)
-                for key, v in (
-                    ("mean", values.mean()),
-                    ("std", values.std()),
-                    ("min", values.min()),
-                    ("median", np.median(values)),
-                    ("max", values.max()),
-                )
-            }
-        return TargetSpec(task=task, name=name, summary=summary)
-    classes = [json_label(c) for c in model.classes_]
-    balance = None
-    if y is not None:
-        counts = pd.Series(y).value_counts(normalize=True)
-        balance = {str(json_label(c)): float(counts.get(c, 0.0)) for c in model.classes_}
-    if task == "binary" and positive is None:
-        positive = classes[1]
-    return TargetSpec(
-        task=task, name=name, classes=classes, class_balance=balance, positive_class=positive
     )

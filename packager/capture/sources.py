@@ -44,9 +44,6 @@ from packager.evaluation import (
     EvaluationPlan,
     check_requirements,
     edge_case_suite,
-    parse_profiles,
-    parse_requirements,
-    parse_subgroups,
     positive_class_of,
 )
 
@@ -71,9 +68,8 @@ def load_model_file(
     ``evaluation`` is the clinical evaluation of the test data, as in ``capture``.
     """
     source = str(path)
-    thresholds = parse_profiles((evaluation or EvaluationPlan()).thresholds)
     evaluation = evaluation or EvaluationPlan()
-    parse_requirements(evaluation.requirements)  # before unpickling and scoring
+    specs = evaluation.specs()  # before unpickling and scoring
     _check_subgroups(evaluation, target, test)
     obj = read_pickle(path)
     details = details or ModelDetails()
@@ -84,7 +80,7 @@ def load_model_file(
                 f"{source} is a capture file and already holds its data; "
                 "training and test data apply only to a plain pickled estimator"
             )
-        if thresholds:
+        if specs.profiles:
             raise CaptureError(
                 f"{source} is a capture file, which holds no test data to choose threshold "
                 "profiles on; give them to capture(thresholds=...), or set one for a site "
@@ -141,7 +137,7 @@ def _without_subgroups(X: pd.DataFrame, model: Any, evaluation: EvaluationPlan) 
     """The training data without subgroup columns the model does not use (they are for the
     test data's groups; one file layout may serve both)."""
     used = {str(n) for n in getattr(model, "feature_names_in_", X.columns)}
-    grouped_by = {spec.column for spec in parse_subgroups(evaluation.subgroups)}
+    grouped_by = set(evaluation.specs().grouped_by)
     return X.drop(columns=[c for c in X.columns if str(c) in grouped_by - used])
 
 
@@ -150,7 +146,7 @@ def _check_subgroups(
 ) -> None:
     """Subgroup specs checked before the model file is read: columns of the test data, and
     not the target."""
-    for spec in parse_subgroups(evaluation.subgroups):
+    for spec in evaluation.specs().subgroups:
         if spec.column == target:
             raise CaptureError(f"the target {target!r} cannot be a subgroup column")
         if test is not None and spec.column not in {str(c) for c in test.columns}:

@@ -19,7 +19,7 @@ from packager.evaluation.edge_cases import (
     rerun_edge_cases,
 )
 from packager.evaluation.headline import HEADLINE, headline, headline_intervals, rate
-from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan
+from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan, PlanSpecs
 from packager.evaluation.profiles import (
     PROFILE_METRICS,
     TEST_DATA,
@@ -60,6 +60,7 @@ __all__ = [
     "Bootstrap",
     "EdgeCaseSource",
     "EvaluationPlan",
+    "PlanSpecs",
     "ProfileSpec",
     "Requirement",
     "Rule",

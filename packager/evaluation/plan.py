@@ -15,11 +15,28 @@ import pandas as pd
 
 from packager.artefact import Label
 from packager.evaluation.bootstrap import Bootstrap
+from packager.evaluation.requirements import Requirement, parse_requirements
+from packager.evaluation.rules import ProfileSpec, parse_profiles
+from packager.evaluation.subgroups import SubgroupSpec, parse_subgroups
 
-__all__ = ["EdgeCaseSource", "EvaluationPlan"]
+__all__ = ["EdgeCaseSource", "EvaluationPlan", "PlanSpecs"]
 
 # Edge cases come as a CSV file or a DataFrame (one row a case).
 EdgeCaseSource = str | os.PathLike[str] | pd.DataFrame
+
+
+@dataclass(frozen=True)
+class PlanSpecs:
+    """The plan's text specs, parsed: threshold profiles, subgroup columns, release gates."""
+
+    profiles: tuple[ProfileSpec, ...]
+    subgroups: tuple[SubgroupSpec, ...]
+    requirements: tuple[Requirement, ...]
+
+    @property
+    def grouped_by(self) -> list[str]:
+        """The subgroup columns, in the order given."""
+        return [spec.column for spec in self.subgroups]
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,15 @@ class EvaluationPlan:
     allow_failing_edge_cases: bool = False
     requirements: tuple[str, ...] = ()
     bootstrap: Bootstrap = field(default_factory=Bootstrap)
+
+    def specs(self) -> PlanSpecs:
+        """Every text spec parsed, so that a typo fails before any slow work (a CaptureError
+        naming the spec)."""
+        return PlanSpecs(
+            tuple(parse_profiles(self.thresholds)),
+            parse_subgroups(self.subgroups),
+            parse_requirements(self.requirements),
+        )
 
     def capture_options(self) -> dict[str, Any]:
         """The plan as ``capture``'s keyword arguments."""

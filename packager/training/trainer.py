@@ -33,24 +33,16 @@ from packager.artefact import (
     ExampleRows,
     Label,
     ModelDetails,
-    TargetSpec,
-    Task,
     file_sha256,
-    infer_input_spec,
-    json_label,
 )
 from packager.capture import TrainingRecord, capture
 from packager.errors import DeploymlWarning, TrainingError
 from packager.evaluation import (
     EvaluationPlan,
-    check_profiles_possible,
-    parse_edge_cases,
-    parse_profiles,
-    parse_requirements,
-    positive_class_of,
 )
 from packager.training.columns import ColumnPlan, plan_columns, subgroup_columns
 from packager.training.models import build_pipeline, family, search_grid
+from packager.training.prechecks import check_evaluation
 from packager.training.record import DataSource, training_record, warning_lines
 from packager.training.resampling import Progress, Resampler
 from packager.training.table import read_table
@@ -96,8 +88,7 @@ def train(
     # Column names as text throughout: a ColumnTransformer would take integers as positions.
     frame = data.set_axis([str(c) for c in data.columns], axis=1)
     grouped_by = subgroup_columns(frame, str(target), evaluation.subgroups)
-    thresholds = parse_profiles(evaluation.thresholds)
-    parse_requirements(evaluation.requirements)  # a typo in a gate fails before fitting
+    evaluation.specs()  # a typo fails before fitting
     if plots:
         from packager.training.plots import require_matplotlib
 
@@ -121,12 +112,7 @@ def train(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         X, y, groups = _features_and_target(frame, plan, grouped_by)
-        if thresholds:  # before fitting, not after
-            classes = "binary" if y.nunique() == 2 else "multiclass"
-            kind = "regression" if plan.task == "regression" else classes
-            check_profiles_possible(kind, has_proba=True)
-        _check_edge_cases(evaluation, X, y, plan.task)
-        positive = _positive_class(y, plan, evaluation)  # before fitting
+        positive = check_evaluation(evaluation, X, y, plan.task == "regression")
         X_train, X_test, y_train, y_test, _, groups = _split(X, y, groups, plan, test_size, seed)
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
         resample = Resampler(plan, X_train, y_train, cv, seed, report)
@@ -173,22 +159,6 @@ def train(
     )
     _say(notes)
     return captured
-
-
-def _check_edge_cases(
-    evaluation: EvaluationPlan | None, X: pd.DataFrame, y: pd.Series, task: str
-) -> None:
-    """Read the edge cases against the table's schema before fitting, so a bad file fails at
-    once; capture reads them again against the schema it records (of the training rows)."""
-    if evaluation is None or evaluation.edge_cases is None:
-        return
-    spec = infer_input_spec(X, format="dataframe", names_generated=False, allow_nan=False)
-    classes = None if task == "regression" else [json_label(c) for c in np.unique(y)]
-    kind: Task = (
-        "regression" if classes is None else "binary" if len(classes) == 2 else "multiclass"
-    )
-    target = TargetSpec(kind, classes=classes, positive_class=evaluation.positive_class)
-    parse_edge_cases(evaluation.edge_cases, spec, target)
 
 
 def _warn_of_a_slow_svm(model: str, rows: int) -> None:
@@ -296,15 +266,6 @@ def _split(
         return train_test_split(X, y, groups, test_size=size, random_state=seed, stratify=stratify)
     except ValueError as error:  # too few rows for the test size; the message has no values
         raise TrainingError(f"cannot split {len(y)} rows with test size {size}: {error}") from None
-
-
-def _positive_class(y: pd.Series, plan: ColumnPlan, evaluation: EvaluationPlan) -> Label | None:
-    """The class ``--positive-class`` names among the target's labels (checked before fitting)."""
-    if plan.task == "regression":
-        return positive_class_of(evaluation.positive_class, [], "regression")
-    labels = [json_label(label) for label in np.unique(y)]
-    task: Task = "binary" if len(labels) == 2 else "multiclass"
-    return positive_class_of(evaluation.positive_class, labels, task)
 
 
 def _draw(
