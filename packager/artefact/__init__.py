@@ -18,9 +18,11 @@ from packager.artefact.directory import (
 )
 from packager.artefact.files import file_problems, file_sha256, staged
 from packager.artefact.manifest import (
+    ALL_HEADLINE_METRICS,
     EDGE_CASES_FILE,
     EXAMPLES_FILE,
     FORMAT_VERSION,
+    HEADLINE_METRICS,
     MANIFEST_FILE,
     MODEL_FILE,
     PICKLE_MODEL_FILE,
@@ -80,9 +82,11 @@ from packager.artefact.trust import KNOWN_TYPES
 from packager.artefact.values import dotted_name, for_people, json_label, json_value, sorted_labels
 
 __all__ = [
+    "ALL_HEADLINE_METRICS",
     "EDGE_CASES_FILE",
     "EXAMPLES_FILE",
     "FORMAT_VERSION",
+    "HEADLINE_METRICS",
     "KNOWN_TYPES",
     "MANIFEST_FILE",
     "MAX_CATEGORIES",

@@ -24,9 +24,11 @@ from typing import Any, Literal
 from packager.errors import FormatVersionError, ManifestError
 
 __all__ = [
+    "ALL_HEADLINE_METRICS",
     "EDGE_CASES_FILE",
     "EXAMPLES_FILE",
     "FORMAT_VERSION",
+    "HEADLINE_METRICS",
     "MANIFEST_FILE",
     "MODEL_CARD_FILE",
     "MODEL_FILE",
@@ -73,6 +75,25 @@ Serializer = Literal["skops", "joblib"]
 SERIALIZER: Serializer = "skops"
 Label = str | int | float | bool
 ExampleRows = Literal["synthetic", "real", "none"]
+
+# The headline metrics ``metrics.test`` records (each with its interval) for each task, in the
+# order they are shown; and every one of them, in that order.
+HEADLINE_METRICS: dict[Task, tuple[str, ...]] = {
+    "binary": (
+        "roc_auc",
+        "accuracy",
+        "balanced_accuracy",
+        "sensitivity",
+        "specificity",
+        "ppv",
+        "npv",
+        "brier",
+        "log_loss",
+    ),
+    "multiclass": ("accuracy", "balanced_accuracy", "roc_auc", "log_loss"),
+    "regression": ("mae", "rmse", "r2"),
+}
+ALL_HEADLINE_METRICS = tuple(dict.fromkeys(m for ms in HEADLINE_METRICS.values() for m in ms))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from packager.evaluation.edge_cases import (
     parse_edge_cases,
     rerun_edge_cases,
 )
-from packager.evaluation.headline import HEADLINE, headline, headline_intervals, rate
+from packager.evaluation.headline import headline, headline_intervals, rate
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan, PlanSpecs
 from packager.evaluation.profiles import (
     PROFILE_METRICS,
@@ -51,7 +51,6 @@ from packager.evaluation.subgroups import (
 
 __all__ = [
     "FORMS",
-    "HEADLINE",
     "LOWER_IS_BETTER",
     "METRICS",
     "MIN_GROUP_ROWS",

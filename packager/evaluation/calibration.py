@@ -19,11 +19,12 @@ __all__ = ["CALIBRATION_BINS", "calibration_bins", "calibration_curve"]
 CALIBRATION_BINS = 10
 
 
-def calibration_curve(scored: Scored) -> dict[str, Any] | None:
+def calibration_curve(scored: Scored, n_bins: int = CALIBRATION_BINS) -> dict[str, Any] | None:
     """The quantile-binned calibration curve of a binary classifier (None without scores)."""
     if scored.proba is None or scored.task != "binary" or len(scored) == 0:
         return None
-    return {"strategy": "quantile", "bins": calibration_bins(scored.positive, scored.score)}
+    bins = calibration_bins(scored.positive, scored.score, n_bins)
+    return {"strategy": "quantile", "bins": bins}
 
 
 def calibration_bins(

@@ -15,28 +15,10 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn import metrics as skm
 
-from packager.artefact import Task
 from packager.evaluation.bootstrap import Bootstrap, intervals
 from packager.evaluation.scored import Scored
 
-__all__ = ["HEADLINE", "headline", "headline_intervals", "rate"]
-
-# The headline metrics of each task, in the order they are shown.
-HEADLINE: dict[Task, tuple[str, ...]] = {
-    "binary": (
-        "roc_auc",
-        "accuracy",
-        "balanced_accuracy",
-        "sensitivity",
-        "specificity",
-        "ppv",
-        "npv",
-        "brier",
-        "log_loss",
-    ),
-    "multiclass": ("accuracy", "balanced_accuracy", "roc_auc", "log_loss"),
-    "regression": ("mae", "rmse", "r2"),
-}
+__all__ = ["headline", "headline_intervals", "rate"]
 
 # Probabilities are clipped this far from 0 and 1 for the log loss, as scikit-learn does.
 _EPS = np.finfo(np.float64).eps

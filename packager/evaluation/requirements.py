@@ -24,9 +24,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from packager.artefact import Manifest, RequirementResult, ThresholdProfile, for_people
+from packager.artefact import (
+    HEADLINE_METRICS,
+    Manifest,
+    RequirementResult,
+    ThresholdProfile,
+    for_people,
+)
 from packager.errors import CaptureError, RequirementsNotMetError
-from packager.evaluation.headline import HEADLINE
 from packager.evaluation.profiles import PROFILE_METRICS
 
 __all__ = [
@@ -38,7 +43,9 @@ __all__ = [
 ]
 
 # The metrics["test"] values a gate may bound (a profile's are PROFILE_METRICS).
-METRICS = tuple(dict.fromkeys([*HEADLINE["binary"], "prevalence", *HEADLINE["regression"]]))
+METRICS = tuple(
+    dict.fromkeys([*HEADLINE_METRICS["binary"], "prevalence", *HEADLINE_METRICS["regression"]])
+)
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,

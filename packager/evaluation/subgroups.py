@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from packager.artefact import json_label, json_value, sorted_labels
+from packager.artefact import HEADLINE_METRICS, json_label, json_value, sorted_labels
 from packager.errors import CaptureError
 from packager.evaluation.bootstrap import Bootstrap
-from packager.evaluation.headline import HEADLINE, headline, headline_intervals
+from packager.evaluation.calibration import calibration_curve
+from packager.evaluation.headline import headline, headline_intervals
 from packager.evaluation.scored import Scored
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "MIN_GROUP_ROWS",
     "MISSING_GROUP",
     "SubgroupSpec",
-    "calibration_curve",
     "group_labels",
     "parse_subgroups",
     "subgroup_report",
@@ -47,7 +47,7 @@ __all__ = [
 MIN_GROUP_ROWS = 30
 # A column with more distinct values than this is refused: bin it, or it is an identifier.
 MAX_GROUPS = 30
-# The calibration curve of a group: this many bins of (about) equal size by score.
+# A group's calibration curve has fewer bins than the whole test data's, as it has fewer rows.
 CALIBRATION_BINS = 5
 # Metrics where a lower value is better: the worst group is the one with the highest.
 LOWER_IS_BETTER = frozenset({"brier", "log_loss", "mae", "rmse"})
@@ -184,7 +184,7 @@ def _column(
         "edges": None if spec.edges is None else [json_value(_number(e)) for e in spec.edges],
         "in_model": in_model,
         "groups": groups,
-        "gaps": _gaps(groups, HEADLINE[scored.task]),
+        "gaps": _gaps(groups, HEADLINE_METRICS[scored.task]),
     }
 
 
@@ -214,7 +214,7 @@ def _group(name: str, rows: Scored, bootstrap: Bootstrap) -> dict[str, Any]:
     if reason is None:
         group["metrics"] = json_value(headline(rows))
         group["intervals"] = headline_intervals(rows, bootstrap)
-        group["calibration"] = calibration_curve(rows)
+        group["calibration"] = calibration_curve(rows, CALIBRATION_BINS)
     return group
 
 
@@ -237,26 +237,6 @@ def _prevalence(rows: Scored) -> Any:
     if rows.task == "binary":
         return float(np.mean(rows.positive))
     return {str(c): float(np.mean(rows.y_true == c)) for c in rows.classes}
-
-
-def calibration_curve(rows: Scored, bins: int = CALIBRATION_BINS) -> dict[str, Any] | None:
-    """Observed share of positives against mean predicted score, in quantile bins (binary)."""
-    if rows.task != "binary" or rows.proba is None or len(rows) == 0:
-        return None
-    score, positive = rows.score, rows.positive
-    edges = np.unique(np.quantile(score, np.linspace(0, 1, bins + 1)))
-    which = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(len(edges) - 2, 0))
-    return {
-        "strategy": "quantile",
-        "bins": [
-            {
-                "mean_predicted": float(score[which == b].mean()),
-                "observed": float(positive[which == b].mean()),
-                "n": int(np.sum(which == b)),
-            }
-            for b in np.unique(which)
-        ],
-    }
 
 
 def _gaps(groups: list[dict[str, Any]], metrics: Sequence[str]) -> dict[str, Any]:

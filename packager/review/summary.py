@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from packager.artefact import Artefact, EdgeCaseSummary, FeatureSpec, Manifest, for_people
-from packager.evaluation import HEADLINE, requirement_line
+from packager.artefact import (
+    ALL_HEADLINE_METRICS,
+    HEADLINE_METRICS,
+    Artefact,
+    EdgeCaseSummary,
+    FeatureSpec,
+    Manifest,
+    for_people,
+)
+from packager.evaluation import requirement_line
 
 __all__ = ["summarise", "test_metric_lines"]
 
-HEADLINE_METRICS = (
-    "roc_auc",
-    "accuracy",
-    "balanced_accuracy",
-    "sensitivity",
-    "specificity",
-    "ppv",
-    "npv",
-    "brier",
-    "log_loss",
-    "mae",
-    "rmse",
-    "r2",
-)
 TASK_NAMES = {"binary": "binary classifier", "multiclass": "multiclass classifier"}
 EXAMPLE_ROWS = {
     "synthetic": "synthetic, made from the schema; no real row is stored",
@@ -66,7 +60,7 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     if manifest.edge_cases is not None:
         lines.append(f"Edge cases: {_edge_cases(manifest.edge_cases)}")
     if manifest.subgroups and target is not None:
-        lines += _subgroups(manifest.subgroups, HEADLINE.get(target.task, ()))
+        lines += _subgroups(manifest.subgroups, HEADLINE_METRICS.get(target.task, ()))
     if manifest.training:
         t = manifest.training
         source = f" on {t['data']['source']}" if t["data"].get("source") else ""
@@ -216,7 +210,7 @@ def test_metric_lines(test: dict[str, Any], positive: Any) -> list[str]:
     if intervals and b:
         level = _percent(b.get("level"), 0)
         head += f"; {level} intervals by {b.get('method')} bootstrap ({b.get('resamples')})"
-    names = [k for k in HEADLINE_METRICS if k in test]
+    names = [k for k in ALL_HEADLINE_METRICS if k in test]
     width = max(map(len, names), default=0)
     lines = [head]
     if reference:

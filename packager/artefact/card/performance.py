@@ -6,26 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from packager.artefact.card.blocks import Block, Section, Table, Text, metric_name, with_interval
-from packager.artefact.manifest import Manifest
+from packager.artefact.manifest import ALL_HEADLINE_METRICS, Manifest
 from packager.artefact.values import for_people
 
-__all__ = ["HEADLINE", "bootstrap_sentence", "performance", "positive_of"]
-
-# Every headline metric any task records, in the order the card lists them.
-HEADLINE = (
-    "roc_auc",
-    "accuracy",
-    "balanced_accuracy",
-    "sensitivity",
-    "specificity",
-    "ppv",
-    "npv",
-    "brier",
-    "log_loss",
-    "mae",
-    "rmse",
-    "r2",
-)
+__all__ = ["bootstrap_sentence", "performance", "positive_of"]
 
 
 def positive_of(manifest: Manifest) -> Any:
@@ -83,7 +67,7 @@ def _headline(test: dict[str, Any], positive: Any) -> list[Block]:
     if baseline:
         head += (f"Trivial baseline ({baseline.get('strategy', 'baseline')})",)
     rows = []
-    for key in HEADLINE:
+    for key in ALL_HEADLINE_METRICS:
         if key not in test:
             continue
         row: tuple[str, ...] = (

@@ -14,8 +14,8 @@ from packager.artefact.card.blocks import (
     metric_name,
     with_interval,
 )
-from packager.artefact.card.performance import HEADLINE, bootstrap_sentence, positive_of
-from packager.artefact.manifest import Manifest, ThresholdProfile
+from packager.artefact.card.performance import bootstrap_sentence, positive_of
+from packager.artefact.manifest import ALL_HEADLINE_METRICS, Manifest, ThresholdProfile
 from packager.artefact.values import for_people
 
 __all__ = ["evaluation_sections"]
@@ -45,7 +45,7 @@ def evaluation_sections(manifest: Manifest) -> list[Section]:
 def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
     columns = [c for c in subgroups["columns"] if isinstance(c, dict)]
     groups = [g for c in columns for g in c.get("groups", [])]
-    shown = [k for k in HEADLINE if any(k in (g.get("metrics") or {}) for g in groups)]
+    shown = [k for k in ALL_HEADLINE_METRICS if any(k in (g.get("metrics") or {}) for g in groups)]
     names = [metric_name(k, positive) for k in shown] or ["Metrics"]
     head = ("Column", "Group", "n", "Prevalence", *names)
     rows: list[tuple[str, ...]] = []
@@ -106,7 +106,9 @@ def _gaps(columns: list[dict[str, Any]], positive: Any) -> tuple[str, ...]:
             value = gap.get("value") if isinstance(gap, dict) else None
             if value is not None and (metric not in largest or value > largest[metric][0]):
                 largest[metric] = (value, str(column.get("column")), gap)
-    order = [k for k in HEADLINE if k in largest] + sorted(set(largest) - set(HEADLINE))
+    order = [k for k in ALL_HEADLINE_METRICS if k in largest] + sorted(
+        set(largest) - set(ALL_HEADLINE_METRICS)
+    )
     return tuple(
         f"{metric_name(k, positive)}: {for_people(largest[k][0])} by {largest[k][1]}, "
         f"between {largest[k][2].get('best')} (best) and {largest[k][2].get('worst')} (worst)"
