@@ -75,6 +75,11 @@ def train_example() -> CapturedModel:
         y_test=y_test,
         details=details,
         target_name=TARGET_NAME,
+        # Named, not left to label order: a missed malignancy is the costly error, so the
+        # default decision catches at least 95% of malignant test cases.
+        positive_class="malignant",
+        thresholds=("default:sensitivity>=0.95",),
+        requirements=("roc_auc>=0.95", "sensitivity@default>=0.95"),
     )
 
 

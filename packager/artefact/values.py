@@ -62,8 +62,11 @@ def json_label(value: Any) -> str | int | float | bool:
     value = json_value(value)
     if value is None:
         raise ValueError("a class label cannot be missing")
-    if isinstance(value, str | int | float | bool):
-        return value
+    # Exactly the built-in type: numpy's str_ and float64 subclass them, and would show as
+    # np.str_('yes') wherever a label is quoted.
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
     return str(value)
 
 
