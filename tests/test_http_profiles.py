@@ -104,14 +104,14 @@ def instances(rows: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: float(v) for k, v in row.items()} for row in rows.to_dict(orient="records")]
 
 
-def positive_proba(model: Any, rows: list[dict[str, Any]]) -> np.ndarray:
+def positive_proba(model: Any, rows: list[dict[str, Any]], positive: Any = POSITIVE) -> np.ndarray:
     """P(positive) of ``rows`` as the server computes it: the rows read into one float matrix,
     row after row. (A DataFrame built from the dicts holds its columns apart, and its product
     with the coefficients can differ from the server's in the last bit.)"""
     columns = list(rows[0])
     matrix = np.array([[row[name] for name in columns] for row in rows], dtype=np.float64)
     frame = pd.DataFrame(matrix, columns=columns, copy=False)
-    proba: np.ndarray = model.predict_proba(frame)[:, list(model.classes_).index(POSITIVE)]
+    proba: np.ndarray = model.predict_proba(frame)[:, list(model.classes_).index(positive)]
     return proba
 
 
