@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy.stats import rankdata
-from sklearn import metrics as skm
 
 from packager.evaluation.bootstrap import Bootstrap, intervals
 from packager.evaluation.scored import Scored
@@ -101,9 +100,10 @@ def _multiclass(scored: Scored) -> Values:
     if scored.proba is None or len(y) == 0:
         return values
     if len(present) == len(labels):
-        values["roc_auc"] = float(
-            skm.roc_auc_score(y, scored.proba, multi_class="ovr", average="macro", labels=labels)
-        )
+        # One-vs-rest, unweighted mean over classes: scikit-learn's "ovr" "macro", at the
+        # cost of one ranking per class (scikit-learn's own call costs ~10 ms a resample).
+        areas = [_auc(np.asarray(y == label), scored.proba[:, i]) for i, label in enumerate(labels)]
+        values["roc_auc"] = float(np.mean([a for a in areas if a is not None]))
     index = np.array([labels.index(label) for label in y])
     p_true = np.clip(scored.proba[np.arange(len(y)), index], _EPS, 1)
     values["log_loss"] = float(-np.mean(np.log(p_true)))
