@@ -15,7 +15,7 @@ from packager.artefact import (
 )
 from packager.evaluation import requirement_line
 
-__all__ = ["summarise", "test_metric_lines"]
+__all__ = ["profile_and_subgroup_lines", "summarise", "test_metric_lines"]
 
 TASK_NAMES = {"binary": "binary classifier", "multiclass": "multiclass classifier"}
 EXAMPLE_ROWS = {
@@ -53,14 +53,12 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     width = max((len(f.name) for f in spec.features), default=0)
     lines += [f"  {f.name:<{width}}  {f.kind:<8}  {_feature(f)}".rstrip() for f in spec.features]
     lines += _metrics(manifest.metrics or {}, target)
-    lines += _profiles(manifest)
+    lines += profile_and_subgroup_lines(manifest)
     if manifest.requirements:
         lines.append("Requirements (release gates met when packaged):")
         lines += [f"  {requirement_line(r)}" for r in manifest.requirements]
     if manifest.edge_cases is not None:
         lines.append(f"Edge cases: {_edge_cases(manifest.edge_cases)}")
-    if manifest.subgroups and target is not None:
-        lines += _subgroups(manifest.subgroups, HEADLINE_METRICS.get(target.task, ()))
     if manifest.training:
         t = manifest.training
         source = f" on {t['data']['source']}" if t["data"].get("source") else ""
@@ -156,6 +154,15 @@ def _metrics(metrics: dict[str, Any], target: Any) -> list[str]:
             f"Cross-val:  {cv['folds']} folds, {cv['scoring']} mean {for_people(cv['mean'])} "
             f"(sd {for_people(cv['std'])})"
         )
+    return lines
+
+
+def profile_and_subgroup_lines(manifest: Manifest) -> list[str]:
+    """The threshold profiles, one line each, and one line per subgroup column."""
+    lines = _profiles(manifest)
+    target = manifest.target
+    if manifest.subgroups and target is not None:
+        lines += _subgroups(manifest.subgroups, HEADLINE_METRICS.get(target.task, ()))
     return lines
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from packager.artefact import Manifest, for_people
-from packager.review import test_metric_lines
+from packager.review import profile_and_subgroup_lines, test_metric_lines
 
 __all__ = ["classification_table", "training_report"]
 
@@ -51,7 +51,7 @@ def training_report(manifest: Manifest, plots: Iterable[str] = ()) -> str:
         lines += ["  " + row for row in classification_table(test)]
     if test and "intervals" in test:
         positive = manifest.target.positive_class if manifest.target else None
-        lines += ["", *test_metric_lines(test, positive)]
+        lines += ["", *test_metric_lines(test, positive), *profile_and_subgroup_lines(manifest)]
     elif test and "per_class" not in test:
         shown = ", ".join(f"{k} {for_people(test[k])}" for k in ("mae", "rmse", "r2"))
         lines += ["", f"Test ({test['n_rows']} rows): {shown}"]
