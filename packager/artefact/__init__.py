@@ -16,21 +16,26 @@ from packager.artefact.directory import (
     package,
     read_manifest,
 )
+from packager.artefact.evaluation_record import (
+    ALL_HEADLINE_METRICS,
+    HEADLINE_METRICS,
+    DataRecord,
+    EdgeCaseSummary,
+    ParentRecord,
+    RequirementResult,
+    ThresholdProfile,
+)
 from packager.artefact.files import file_problems, file_sha256, staged
 from packager.artefact.manifest import (
-    ALL_HEADLINE_METRICS,
     EDGE_CASES_FILE,
     EXAMPLES_FILE,
     FORMAT_VERSION,
-    HEADLINE_METRICS,
     MANIFEST_FILE,
     MODEL_FILE,
     PICKLE_MODEL_FILE,
     PLOTS_DIR,
     SELF_TEST_FILE,
     SERIALIZER,
-    DataRecord,
-    EdgeCaseSummary,
     EstimatorInfo,
     ExampleRows,
     FeatureSpec,
@@ -41,12 +46,9 @@ from packager.artefact.manifest import (
     ModelDetails,
     ModelFile,
     ModelInfo,
-    ParentRecord,
     Provenance,
-    RequirementResult,
     TargetSpec,
     Task,
-    ThresholdProfile,
 )
 from packager.artefact.model_file import (
     MODEL_FORMATS,

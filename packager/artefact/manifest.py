@@ -21,14 +21,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from packager.artefact.evaluation_record import (
+    EdgeCaseSummary,
+    ParentRecord,
+    RequirementResult,
+    ThresholdProfile,
+)
 from packager.errors import FormatVersionError, ManifestError
 
 __all__ = [
-    "ALL_HEADLINE_METRICS",
     "EDGE_CASES_FILE",
     "EXAMPLES_FILE",
     "FORMAT_VERSION",
-    "HEADLINE_METRICS",
     "MANIFEST_FILE",
     "MODEL_CARD_FILE",
     "MODEL_FILE",
@@ -37,8 +41,6 @@ __all__ = [
     "REQUIREMENTS_FILE",
     "SELF_TEST_FILE",
     "SERIALIZER",
-    "DataRecord",
-    "EdgeCaseSummary",
     "EstimatorInfo",
     "ExampleRows",
     "FeatureSpec",
@@ -48,11 +50,8 @@ __all__ = [
     "ModelDetails",
     "ModelFile",
     "ModelInfo",
-    "ParentRecord",
     "Provenance",
-    "RequirementResult",
     "TargetSpec",
-    "ThresholdProfile",
     "check_format_version",
 ]
 
@@ -75,25 +74,6 @@ Serializer = Literal["skops", "joblib"]
 SERIALIZER: Serializer = "skops"
 Label = str | int | float | bool
 ExampleRows = Literal["synthetic", "real", "none"]
-
-# The headline metrics ``metrics.test`` records (each with its interval) for each task, in the
-# order they are shown; and every one of them, in that order.
-HEADLINE_METRICS: dict[Task, tuple[str, ...]] = {
-    "binary": (
-        "roc_auc",
-        "accuracy",
-        "balanced_accuracy",
-        "sensitivity",
-        "specificity",
-        "ppv",
-        "npv",
-        "brier",
-        "log_loss",
-    ),
-    "multiclass": ("accuracy", "balanced_accuracy", "roc_auc", "log_loss"),
-    "regression": ("mae", "rmse", "r2"),
-}
-ALL_HEADLINE_METRICS = tuple(dict.fromkeys(m for ms in HEADLINE_METRICS.values() for m in ms))
 
 
 @dataclass(frozen=True)
@@ -208,61 +188,6 @@ class FileRecord:
 
     sha256: str
     bytes: int
-
-
-@dataclass(frozen=True)
-class DataRecord:
-    """Labelled rows something was measured on: whence, how many, how common the positive."""
-
-    source: str
-    rows: int
-    sha256: str | None = None
-    prevalence: float | None = None
-    date: str | None = None
-
-
-@dataclass(frozen=True)
-class ThresholdProfile:
-    """A named decision rule for a binary classifier: positive when the score reaches
-    ``threshold``, chosen by ``rule`` on ``chosen_on``, giving ``metrics`` there."""
-
-    name: str
-    threshold: float
-    rule: str
-    chosen_on: DataRecord
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ParentRecord:
-    """The artefact this one was derived from without retraining, and what changed."""
-
-    sha256: str
-    name: str
-    version: str
-    change: str
-
-
-@dataclass(frozen=True)
-class RequirementResult:
-    """A release gate (``roc_auc>=0.80``) and what the finished manifest measured for it."""
-
-    requirement: str
-    measured: float | None
-    interval: list[float] | None
-    passed: bool
-
-
-@dataclass(frozen=True)
-class EdgeCaseSummary:
-    """The edge cases stored in ``file``: how many, how many passed, which failed, and
-    whether packaging was allowed to go ahead with failing ones."""
-
-    file: str
-    total: int
-    passed: int
-    failing: list[str] = field(default_factory=list)
-    allowed_failing: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from packager.artefact.card.blocks import Block, Section, Table, Text, metric_name, with_interval
-from packager.artefact.manifest import ALL_HEADLINE_METRICS, Manifest
+from packager.artefact.evaluation_record import ALL_HEADLINE_METRICS
+from packager.artefact.manifest import Manifest
 from packager.artefact.values import for_people
 
 __all__ = ["bootstrap_sentence", "performance", "positive_of"]

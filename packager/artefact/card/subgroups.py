@@ -15,7 +15,8 @@ from packager.artefact.card.blocks import (
     with_interval,
 )
 from packager.artefact.card.performance import bootstrap_sentence, positive_of
-from packager.artefact.manifest import ALL_HEADLINE_METRICS, Manifest, ThresholdProfile
+from packager.artefact.evaluation_record import ALL_HEADLINE_METRICS, ThresholdProfile
+from packager.artefact.manifest import Manifest
 from packager.artefact.values import for_people
 
 __all__ = ["evaluation_sections"]

@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packager.artefact.evaluation_record import EdgeCaseSummary
 from packager.artefact.files import parse_json, read_capped, write_json
-from packager.artefact.manifest import EDGE_CASES_FILE, EdgeCaseSummary, Label, Manifest
+from packager.artefact.manifest import EDGE_CASES_FILE, Label, Manifest
 from packager.artefact.manifest_schema import _load, schema_for
 from packager.errors import IntegrityError, ManifestError
 
