@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Check a running deployml server from outside: readiness, /predict, /metadata, a 4xx error.
+"""Check a running deployml server from outside: readiness, /predict (with its decisions),
+/metadata, the card page at /, a 4xx error.
 
     python .ci/check_service.py http://127.0.0.1:8000 [--deadline 90] [--examples self_test.json]
 
@@ -88,6 +89,13 @@ def main() -> None:
     status, answer = call(base, "/predict", {"instances": rows})
     expect(status == 200, f"/predict answered {status}: {answer.get('error', {}).get('code')}")
     expect(len(answer["predictions"]) == len(rows), "/predict returned another number of rows")
+    profile = (metadata.get("profiles") or {}).get("default")
+    if profile is not None:  # a binary classifier decides under its default profile
+        expect(answer.get("profile", {}).get("name") == profile, "/predict names another profile")
+        expect(len(answer.get("decisions", [])) == len(rows), "/predict lacks one decision a row")
+    page = urllib.request.urlopen(base + "/", timeout=TIMEOUT)
+    expect(page.headers.get_content_type() == "text/html", "GET / is not the model card page")
+    expect("default-src 'none'" in page.headers.get("Content-Security-Policy", ""), "no CSP on /")
 
     unknown = {**rows[0], "no_such_feature": 1}
     status, answer = call(base, "/predict", {"instances": [unknown]})
@@ -104,7 +112,10 @@ def main() -> None:
     expect(status == 422, f"a string for {first!r} answered {status}, not 422")
     expect(SENTINEL not in json.dumps(answer), "the error echoes the submitted value")
 
-    print(f"ok: {base} ready, /metadata, /predict ({len(rows)} rows) and 4xx errors as documented")
+    print(
+        f"ok: {base} ready, /metadata, /predict ({len(rows)} rows, decisions), the card page "
+        "and 4xx errors as documented"
+    )
 
 
 if __name__ == "__main__":
