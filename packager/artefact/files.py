@@ -34,6 +34,7 @@ __all__ = [
     "file_sha256",
     "parse_json",
     "read_capped",
+    "read_listed_json",
     "staged",
     "write_json",
 ]
@@ -215,6 +216,19 @@ def parse_json(raw: bytes, path: Path) -> Any:
         raise ManifestError(str(path), "is not valid JSON") from None
     except RecursionError:
         raise ManifestError(str(path), "is nested too deeply") from None
+
+
+def read_listed_json(root: Path, name: str) -> Any:
+    """The parsed JSON of the artefact's file ``name`` (listed in its manifest): an
+    IntegrityError when it is missing, a ManifestError naming it when unreadable or not JSON."""
+    path = root / name
+    try:
+        raw = read_capped(path)
+    except FileNotFoundError:
+        raise IntegrityError(name, "is missing") from None
+    except OSError as error:
+        raise ManifestError(str(path), f"cannot be read: {error.strerror}") from None
+    return parse_json(raw, path)
 
 
 def check_file_names(manifest: Manifest, manifest_path: Path) -> None:

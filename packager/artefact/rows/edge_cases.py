@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from packager.artefact.evaluation_record import EdgeCaseSummary
-from packager.artefact.files import parse_json, read_capped, write_json
+from packager.artefact.files import read_listed_json, write_json
 from packager.artefact.manifest import EDGE_CASES_FILE, Label, Manifest
 from packager.artefact.manifest_schema import _load, schema_for
-from packager.errors import IntegrityError, ManifestError
+from packager.errors import ManifestError
 
 __all__ = ["EdgeCase", "EdgeCases", "Outcome", "read_edge_cases", "write_edge_cases"]
 
@@ -96,11 +96,5 @@ def read_edge_cases(root: Path, manifest: Manifest) -> EdgeCases | None:
         return None
     if EDGE_CASES_FILE not in manifest.files:
         raise ManifestError(str(root), f"edge_cases is recorded, but files lacks {EDGE_CASES_FILE}")
-    path = root / EDGE_CASES_FILE
-    try:
-        raw = read_capped(path)
-    except FileNotFoundError:
-        raise IntegrityError(EDGE_CASES_FILE, "is missing") from None
-    except OSError as error:
-        raise ManifestError(str(path), f"cannot be read: {error.strerror}") from None
-    return EdgeCases.from_dict(parse_json(raw, path), source=str(path))
+    data = read_listed_json(root, EDGE_CASES_FILE)
+    return EdgeCases.from_dict(data, source=str(root / EDGE_CASES_FILE))

@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from packager.artefact.files import parse_json, read_capped
+from packager.artefact.files import read_listed_json
 from packager.artefact.manifest import EXAMPLES_FILE, MANIFEST_FILE, SELF_TEST_FILE, Manifest
 from packager.artefact.manifest_schema import check_examples
 from packager.artefact.schema import model_input, records_to_columns
 from packager.artefact.values import json_value
-from packager.errors import IntegrityError, ManifestError
+from packager.errors import ManifestError
 
 __all__ = [
     "ATOL",
@@ -169,11 +169,4 @@ def read_examples(root: Path, manifest: Manifest) -> Examples:
 
 
 def _read_rows(root: Path, name: str) -> Examples:
-    path = root / name
-    try:
-        raw = read_capped(path)
-    except FileNotFoundError:
-        raise IntegrityError(name, "is missing") from None
-    except OSError as error:
-        raise ManifestError(str(path), f"cannot be read: {error.strerror}") from None
-    return Examples.from_dict(parse_json(raw, path), source=str(path))
+    return Examples.from_dict(read_listed_json(root, name), source=str(root / name))
