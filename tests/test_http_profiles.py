@@ -21,6 +21,7 @@ import pytest
 from flask.testing import FlaskClient
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from test_serve_end_to_end import (
@@ -217,6 +218,22 @@ def test_an_artefact_without_profiles_decides_with_an_implicit_default_at_one_ha
         True,
     )
     assert described["profiles"][0]["chosen_on"] is None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NaN, on purpose
+def test_a_row_without_a_probability_gets_no_decision_rather_than_the_other_class(
+    tmp_path: Path, client: Callable[..., FlaskClient]
+) -> None:
+    # GaussianNB's probabilities are NaN (null in the answer) for extreme, accepted inputs.
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = GaussianNB().fit(X, y)
+    path = package(capture(model, X, y, details=ModelDetails(name="nb")), tmp_path / "nb")
+    rows = instances(X.iloc[:1])
+    extreme = {name: 1e300 for name in rows[0]}
+    answer = predict(client(path), {"instances": [extreme, *rows]})
+    assert answer["probabilities"][0] == {"0": None, "1": None}
+    expected = 1 if answer["probabilities"][1]["1"] >= 0.5 else 0
+    assert answer["decisions"] == [None, expected]
 
 
 @pytest.mark.parametrize("sent", [SECRET_TEXT, "Site-B", 7, None, ["site-b"], {"name": "site-b"}])
