@@ -278,7 +278,9 @@ def test_a_profile_for_a_model_that_makes_no_binary_decision_is_a_422(
     # Without a profile, the answer is as it always was: no decisions.
     answer = predict(api, {"instances": rows})
     assert "decisions" not in answer and "profile" not in answer
-    assert api.get("/metadata").get_json()["profiles"] is None
+    described = api.get("/metadata").get_json()
+    assert described["profiles"] is None
+    assert "batch_with_profile" not in described["input"]["payloads"]
 
 
 def test_an_unknown_deployml_profile_stops_start_up_naming_the_known_ones(
@@ -303,7 +305,9 @@ def test_deployml_profile_for_a_model_that_makes_no_binary_decision_stops_start_
 def test_metadata_lists_the_profiles_and_the_default_in_force(
     profiled: Profiled, client: Callable[..., FlaskClient]
 ) -> None:
-    described = client(profiled.path).get("/metadata").get_json()["profiles"]
+    document = client(profiled.path).get("/metadata").get_json()
+    assert document["input"]["payloads"]["batch_with_profile"]["profile"] == "<profile>"
+    described = document["profiles"]
     assert (described["default"], described["default_from"], described["implicit"]) == (
         "screening",
         "manifest",
