@@ -163,7 +163,6 @@ class UnknownProfileError(RequestError):
         # kind: the JSON kind of a "profile" that is not a string; None for an unknown name.
         what = "names no profile of this model" if kind is None else f"is {kind}, not a name"
         super().__init__(f'"profile" {what}; its profiles are: {", ".join(known)}')
-        self.known = known
 
 
 class ProfileNotApplicableError(RequestError):

@@ -62,6 +62,7 @@ def test_format_1_1_artefact_is_served_and_answers_as_recorded(
     # Its examples.json held real rows, published as such, and is its self-test.
     assert metadata_doc["example"]["rows"] == "real"
     assert metadata_doc["example"]["request"]["instances"] == examples["inputs"][:1]
+    _assert_implicit_default(body, metadata_doc, positive="yes", other="no")
     artefact = load_artefact(FORMAT_1_1, allow_pickle=True)
     assert artefact.self_test == artefact.examples
     assert list(artefact.stored_rows()) == ["examples.json"]
@@ -104,6 +105,29 @@ def test_format_2_0_artefact_is_inspected_and_served(
     assert metadata_doc["artefact"]["format_version"] == "2.0"
     assert metadata_doc["target"]["positive_class"] == "malignant"
     instances = json.loads((FORMAT_2_0 / "self_test.json").read_text())["inputs"]
-    response = api.post("/predict", json={"instances": instances[:2]})
+    response = api.post("/predict", json={"instances": instances})
     assert response.status_code == 200, response.get_json()
-    assert set(response.get_json()["predictions"]) <= {"benign", "malignant"}
+    body = response.get_json()
+    assert set(body["predictions"]) <= {"benign", "malignant"}
+    _assert_implicit_default(body, metadata_doc, positive="malignant", other="benign")
+
+
+def _assert_implicit_default(
+    body: dict[str, Any], metadata_doc: dict[str, Any], positive: str, other: str
+) -> None:
+    """An artefact from before profiles decides with the implicit default: 0.5 on its second
+    class, as /metadata says."""
+    assert body["profile"] == {
+        "name": "default",
+        "threshold": 0.5,
+        "rule": "fixed:0.5",
+        "positive_class": positive,
+    }
+    expected = [positive if p[positive] >= 0.5 else other for p in body["probabilities"]]
+    assert body["decisions"] == expected
+    profiles = metadata_doc["profiles"]
+    assert (profiles["default"], profiles["default_from"], profiles["implicit"]) == (
+        "default",
+        "implicit",
+        True,
+    )

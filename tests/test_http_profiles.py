@@ -21,6 +21,7 @@ import pytest
 from flask.testing import FlaskClient
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from test_serve_end_to_end import (
@@ -219,6 +220,22 @@ def test_an_artefact_without_profiles_decides_with_an_implicit_default_at_one_ha
     assert described["profiles"][0]["chosen_on"] is None
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NaN, on purpose
+def test_a_row_without_a_probability_gets_no_decision_rather_than_the_other_class(
+    tmp_path: Path, client: Callable[..., FlaskClient]
+) -> None:
+    # GaussianNB's probabilities are NaN (null in the answer) for extreme, accepted inputs.
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = GaussianNB().fit(X, y)
+    path = package(capture(model, X, y, details=ModelDetails(name="nb")), tmp_path / "nb")
+    rows = instances(X.iloc[:1])
+    extreme = {name: 1e300 for name in rows[0]}
+    answer = predict(client(path), {"instances": [extreme, *rows]})
+    assert answer["probabilities"][0] == {"0": None, "1": None}
+    expected = 1 if answer["probabilities"][1]["1"] >= 0.5 else 0
+    assert answer["decisions"] == [None, expected]
+
+
 @pytest.mark.parametrize("sent", [SECRET_TEXT, "Site-B", 7, None, ["site-b"], {"name": "site-b"}])
 def test_an_unknown_profile_is_a_422_naming_the_known_ones_without_echoing_it(
     profiled: Profiled,
@@ -261,7 +278,9 @@ def test_a_profile_for_a_model_that_makes_no_binary_decision_is_a_422(
     # Without a profile, the answer is as it always was: no decisions.
     answer = predict(api, {"instances": rows})
     assert "decisions" not in answer and "profile" not in answer
-    assert api.get("/metadata").get_json()["profiles"] is None
+    described = api.get("/metadata").get_json()
+    assert described["profiles"] is None
+    assert "batch_with_profile" not in described["input"]["payloads"]
 
 
 def test_an_unknown_deployml_profile_stops_start_up_naming_the_known_ones(
@@ -286,7 +305,9 @@ def test_deployml_profile_for_a_model_that_makes_no_binary_decision_stops_start_
 def test_metadata_lists_the_profiles_and_the_default_in_force(
     profiled: Profiled, client: Callable[..., FlaskClient]
 ) -> None:
-    described = client(profiled.path).get("/metadata").get_json()["profiles"]
+    document = client(profiled.path).get("/metadata").get_json()
+    assert document["input"]["payloads"]["batch_with_profile"]["profile"] == "<profile>"
+    described = document["profiles"]
     assert (described["default"], described["default_from"], described["implicit"]) == (
         "screening",
         "manifest",

@@ -15,8 +15,9 @@ _PAYLOADS = {
     "one": {"<feature>": "<value>", "...": "..."},
     "batch": {"instances": [{"<feature>": "<value>"}]},
     "columnar": {"columns": ["<feature>", "..."], "data": [["<value>", "..."]]},
-    "batch_with_profile": {"profile": "<profile>", "instances": [{"<feature>": "<value>"}]},
 }
+# Only for a model with profiles: any other refuses a "profile" (profile_not_applicable).
+_PROFILE_PAYLOAD = {"profile": "<profile>", "instances": [{"<feature>": "<value>"}]}
 
 
 def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         "input": {
             "format": manifest.input.format,
             "features": [_feature(f) for f in manifest.input.features],
-            "payloads": _PAYLOADS,
+            "payloads": _payloads(runtime),
             "max_rows": settings.max_rows,
             "max_request_bytes": settings.max_request_bytes,
             "unseen_categories": {
@@ -57,6 +58,13 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         "edge_cases": _edge_cases(artefact),
         "ready": runtime.not_ready is None,
     }
+
+
+def _payloads(runtime: Runtime) -> dict[str, Any]:
+    """The request shapes this model accepts: naming a profile only when it has profiles."""
+    if runtime.profiles.default is None:
+        return _PAYLOADS
+    return {**_PAYLOADS, "batch_with_profile": _PROFILE_PAYLOAD}
 
 
 def _example(artefact: Artefact) -> dict[str, Any] | None:

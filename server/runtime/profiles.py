@@ -14,6 +14,8 @@ they have no profiles, and a request or a ``DEPLOYML_PROFILE`` that names one is
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,11 +50,22 @@ class ServedProfile:
     metrics: dict[str, Any] = field(default_factory=dict)
     implicit: bool = False
 
-    def decide(self, probabilities: list[list[float]]) -> list[Any]:
-        """Each row's decision: the positive class when its probability reaches the threshold."""
+    def decide(self, probabilities: Sequence[Sequence[float | None]]) -> list[Any]:
+        """Each row's decision: the positive class when its probability reaches the threshold.
+
+        A row without a probability (null in the answer: the model gave NaN, as GaussianNB
+        does for extreme inputs) gets no decision (None), never the other class.
+        """
         column, threshold = self.column, self.threshold
         positive, other = self.positive_class, self.other_class
-        return [positive if row[column] >= threshold else other for row in probabilities]
+        decisions: list[Any] = []
+        for row in probabilities:
+            p = row[column]
+            if p is None or math.isnan(p):
+                decisions.append(None)
+            else:
+                decisions.append(positive if p >= threshold else other)
+        return decisions
 
     def answer(self) -> dict[str, Any]:
         """What a response says of the profile it used."""
