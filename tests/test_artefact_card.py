@@ -89,12 +89,18 @@ def clinical(manifest: Manifest, name: str = "sex", positive: Any = 1) -> Manife
     }
     group = {"too_small": False, "reason": None, "prevalence": 0.6}
     groups = [
-        {**group, "group": "F", "n": 90, "metrics": {"roc_auc": 0.97}, "intervals": {}},
+        {
+            **group,
+            "group": "F",
+            "n": 90,
+            "metrics": {"roc_auc": 0.97, "accuracy": 0.9},
+            "intervals": {},
+        },
         {
             **group,
             "group": "M",
             "n": 70,
-            "metrics": {"roc_auc": 0.89},
+            "metrics": {"roc_auc": 0.89, "accuracy": 0.88},
             "intervals": {"roc_auc": [0.82, 0.95]},
         },
         {**group, "group": "X", "n": 9, "too_small": True, "reason": "fewer than 30 rows"},
@@ -233,14 +239,36 @@ def test_subgroups_are_one_table_with_the_worst_group_marked_and_small_groups_ke
     manifest = clinical(real)
     card = model_card(manifest)
     section = card[card.index("## Subgroups") : card.index("## Threshold profiles")]
-    assert section.count("| Column | Group | n | Prevalence |") == 1
-    assert "| sex | F | 90 | 0.6 | 0.97 |" in section
-    assert "| sex | M | 70 | 0.6 | **0.89 (0.82 to 0.95) (worst)** |" in section
-    assert "| sex | X | 9 | 0.6 | too small: fewer than 30 rows |" in section
+    assert section.count("| Column | Group | n | Prevalence | ROC AUC | Accuracy |") == 1
+    assert "| sex | F | 90 | 0.6 | 0.97 | 0.9 |" in section
+    assert "| sex | M | 70 | 0.6 | **0.89 (0.82 to 0.95) (worst)** | 0.88 |" in section
+    assert "| sex | X | 9 | 0.6 | too small: fewer than 30 rows |  |" in section
     assert "- ROC AUC: 0.08 by sex, between F (best) and M (worst)" in section
     assert "Groups under 30 rows count as too small." in section
     page = card_page(manifest)
     assert '<td class="marked">0.89 (0.82 to 0.95) (worst)</td>' in page
+    # On the page a too-small group's reason spans its metric columns.
+    assert '<td colspan="2">too small: fewer than 30 rows</td></tr>' in page
+
+
+def test_a_regressor_s_groups_have_no_prevalence_and_a_multiclass_group_each_class_s_share(
+    real: Manifest,
+) -> None:
+    subgroups = clinical(real).subgroups
+    assert subgroups is not None
+    column = subgroups["columns"][0]
+
+    def with_prevalence(value: Any) -> Manifest:
+        groups = [{**g, "prevalence": value} for g in column["groups"]]
+        found = {**subgroups, "columns": [{**column, "groups": groups}]}
+        return replace(clinical(real), subgroups=found)
+
+    card = model_card(with_prevalence(None))
+    assert "| Column | Group | n | ROC AUC | Accuracy |" in card
+    assert "| sex | M | 70 | **0.89 (0.82 to 0.95) (worst)** | 0.88 |" in card
+    card = model_card(with_prevalence({"a": 0.25, "b": 0.75}))
+    assert "| Column | Group | n | Class shares | ROC AUC | Accuracy |" in card
+    assert "| sex | M | 70 | a 0.25, b 0.75 | **0.89 (0.82 to 0.95) (worst)** | 0.88 |" in card
 
 
 def test_profiles_say_how_and_on_what_data_their_threshold_was_chosen(real: Manifest) -> None:

@@ -51,7 +51,8 @@ def _table(table: Table) -> list[str]:
     lines = [head, "|" + "---|" * (len(table.head) or 2)]
     for i, row in enumerate(table.rows):
         cells = [f"**{c}**" if (i, j) in table.marked else c for j, c in enumerate(row)]
-        lines.append(_row(cells))
+        # Markdown has no spanning cell: a short row is filled out with empty ones.
+        lines.append(_row(cells + [""] * (len(table.head) - len(cells))))
     return lines
 
 
