@@ -304,6 +304,28 @@ def test_edge_cases_are_listed_case_by_case_and_requirements_with_their_verdict(
     assert '<td class="fail">FAIL</td>' in page and '<td class="pass">PASS</td>' in page
 
 
+def test_a_regressor_s_edge_cases_show_a_range_of_its_prediction(real: Manifest) -> None:
+    assert real.target is not None
+    target = replace(real.target, task="regression", classes=None, positive_class=None)
+    manifest = replace(clinical(real), target=target)
+    found = [
+        {
+            "id": f"case-{i}",
+            "note": "a note",
+            "inputs": {},
+            "expected": expected,
+            "outcome": {"prediction": 5.821799770256, "score": None, "passed": True},
+        }
+        for i, expected in enumerate(
+            [{"min": 3.0, "max": None}, {"min": None, "max": 6.0}, {"min": -2.0, "max": 6.5}]
+        )
+    ]
+    card = model_card(manifest, {"edge_cases.json": json.dumps({"cases": found}).encode()})
+    assert "| case-0 | a note | prediction at least 3 | prediction 5.822 | PASS |" in card
+    assert "| case-1 | a note | prediction at most 6 | prediction 5.822 | PASS |" in card
+    assert "| case-2 | a note | prediction -2 to 6.5 | prediction 5.822 | PASS |" in card
+
+
 def test_hostile_names_and_notes_are_escaped_in_the_page(real: Manifest) -> None:
     model = replace(real.model, name=HOSTILE, description="<img src=x onerror=alert(1)>")
     manifest = replace(clinical(real, name=HOSTILE), model=model)

@@ -75,7 +75,9 @@ def checks_sections(manifest: Manifest, cases: list[Case] | None) -> list[Sectio
     sections = []
     record = _edge_record(manifest)
     if record:
-        sections.append(Section("Edge cases", _edge_cases(record, cases), "edge-cases"))
+        regression = manifest.target is not None and manifest.target.task == "regression"
+        blocks = _edge_cases(record, cases, regression)
+        sections.append(Section("Edge cases", blocks, "edge-cases"))
     found = _requirements(manifest)
     if found:
         rows = tuple(
@@ -99,7 +101,9 @@ def _interval(interval: Any) -> str:
     return f"{for_people(interval[0])} to {for_people(interval[1])}"
 
 
-def _edge_cases(record: dict[str, Any], cases: list[Case] | None) -> tuple[Block, ...]:
+def _edge_cases(
+    record: dict[str, Any], cases: list[Case] | None, regression: bool
+) -> tuple[Block, ...]:
     text = (
         f"{record.get('passed')} of {record.get('total')} edge cases pass. They are stored in "
         f"{record.get('file')} and re-run by `deployml verify` and by the server's self-test."
@@ -111,8 +115,8 @@ def _edge_cases(record: dict[str, Any], cases: list[Case] | None) -> tuple[Block
         (
             str(c.get("id")),
             str(c.get("note") or ""),
-            _expected(c.get("expected")),
-            _got(c.get("outcome")),
+            _expected(c.get("expected"), regression),
+            _got(c.get("outcome"), regression),
             "PASS" if (c.get("outcome") or {}).get("passed") else "FAIL",
         )
         for c in cases
@@ -121,17 +125,28 @@ def _edge_cases(record: dict[str, Any], cases: list[Case] | None) -> tuple[Block
     return tuple(blocks)
 
 
-def _expected(expected: Any) -> str:
+def _expected(expected: Any, regression: bool) -> str:
+    """``label yes``; a range of the score (binary) or the prediction (regressor), either
+    bound open: ``score 0.2 to 0.5``, ``prediction at least 3``."""
     if not isinstance(expected, dict):
         return "n/a"
     if "label" in expected:
         return f"label {expected['label']}"
-    return f"score {for_people(expected.get('min'))} to {for_people(expected.get('max'))}"
+    what = "prediction" if regression else "score"
+    low, high = expected.get("min"), expected.get("max")
+    if low is not None and high is not None:
+        return f"{what} {for_people(low)} to {for_people(high)}"
+    if low is not None:
+        return f"{what} at least {for_people(low)}"
+    return f"{what} at most {for_people(high)}"
 
 
-def _got(outcome: Any) -> str:
+def _got(outcome: Any, regression: bool) -> str:
+    """What the model gave: a regressor's prediction, or a label and its score."""
     if not isinstance(outcome, dict):
         return "n/a"
+    if regression:
+        return f"prediction {for_people(outcome.get('prediction'))}"
     text = f"label {outcome.get('prediction')}"
     if outcome.get("score") is not None:
         text += f", score {for_people(outcome['score'])}"
