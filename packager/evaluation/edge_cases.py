@@ -12,6 +12,7 @@ feature's value.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -53,6 +54,7 @@ __all__ = [
 
 LABEL, LOW, HIGH, NOTE, CASE = "expected_label", "expected_min", "expected_max", "note", "case"
 CASE_COLUMNS = (LABEL, LOW, HIGH, NOTE, CASE)
+_FIELDS = re.compile(r"Expected \d+ fields in line \d+, saw \d+")
 
 
 def edge_case_suite(
@@ -174,13 +176,25 @@ def _frame(source: EdgeCaseSource, name: str) -> pd.DataFrame:
         return source
     try:
         # Every cell as text: each is then read as its feature's kind, as a request would be.
-        return pd.read_csv(Path(source), dtype=str, keep_default_na=False)
+        frame = pd.read_csv(Path(source), dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise EdgeCaseFileError(name, "is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError):
-        raise EdgeCaseFileError(name, "is not a readable CSV file") from None
+    except UnicodeDecodeError:
+        raise EdgeCaseFileError(name, "is not UTF-8 text; save it as UTF-8 CSV") from None
+    except pd.errors.ParserError as error:
+        # pandas says where the shape breaks ("Expected 7 fields in line 3, saw 8"), no cell.
+        where = _FIELDS.search(str(error))
+        detail = f" ({where.group(0)})" if where else ""
+        raise EdgeCaseFileError(name, f"is not a readable CSV file{detail}") from None
     except OSError as error:
         raise EdgeCaseFileError(name, f"cannot be read: {error.strerror}") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the first column of rows one field longer than the header as an index,
+        # which would silently shift every value into the next feature.
+        raise EdgeCaseFileError(
+            name, "has rows with more fields than its header (a trailing comma?)"
+        )
+    return frame
 
 
 def _check_expectation_columns(name: str, columns: Sequence[str], target: TargetSpec) -> None:
