@@ -100,7 +100,7 @@ def clinical(manifest: Manifest, name: str = "sex", positive: Any = 1) -> Manife
             **group,
             "group": "M",
             "n": 70,
-            "metrics": {"roc_auc": 0.89, "accuracy": 0.88},
+            "metrics": {"roc_auc": 0.89, "accuracy": 0.88, "brier": None},
             "intervals": {"roc_auc": [0.82, 0.95]},
         },
         {**group, "group": "X", "n": 9, "too_small": True, "reason": "fewer than 30 rows"},
@@ -239,7 +239,8 @@ def test_subgroups_are_one_table_with_the_worst_group_marked_and_small_groups_ke
     manifest = clinical(real)
     card = model_card(manifest)
     section = card[card.index("## Subgroups") : card.index("## Threshold profiles")]
-    assert section.count("| Column | Group | n | Prevalence | ROC AUC | Accuracy |") == 1
+    # Brier score is None in every group (as for a model without probabilities): no column.
+    assert section.count("| Column | Group | n | Prevalence | ROC AUC | Accuracy |\n") == 1
     assert "| sex | F | 90 | 0.6 | 0.97 | 0.9 |" in section
     assert "| sex | M | 70 | 0.6 | **0.89 (0.82 to 0.95) (worst)** | 0.88 |" in section
     assert "| sex | X | 9 | 0.6 | too small: fewer than 30 rows |  |" in section

@@ -46,7 +46,13 @@ def evaluation_sections(manifest: Manifest) -> list[Section]:
 def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
     columns = [c for c in subgroups["columns"] if isinstance(c, dict)]
     groups = [g for c in columns for g in c.get("groups", [])]
-    shown = [k for k in ALL_HEADLINE_METRICS if any(k in (g.get("metrics") or {}) for g in groups)]
+    # A metric no group has a value for (ROC AUC of a model without probabilities) gets no
+    # column of n/a.
+    shown = [
+        k
+        for k in ALL_HEADLINE_METRICS
+        if any((g.get("metrics") or {}).get(k) is not None for g in groups)
+    ]
     names = [metric_name(k, positive) for k in shown] or ["Metrics"]
     # A regressor's groups have no prevalence; a multiclass group has each class's share.
     shares = [g.get("prevalence") for g in groups if g.get("prevalence") is not None]
