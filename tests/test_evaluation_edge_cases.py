@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -129,6 +130,10 @@ def test_an_allowed_failing_case_is_shown_as_failing_by_inspect_verify_and_metad
     shown = metadata["edge_cases"]
     assert (shown["failing"], shown["allowed_failing"], shown["passed"]) == (["big-2"], True, 2)
     assert shown["cases"][1]["outcome"]["passed"] is False and "inputs" not in shown["cases"][1]
+    # MODEL_CARD.md, written at packaging, lists them case by case, as the page does.
+    card = (allowed_failing / "MODEL_CARD.md").read_text()
+    assert "| big-2 | large tumour, second | label 1 | label 0, score " in card
+    assert re.search(r"\| big-2 \|[^\n]*\| FAIL \|\n", card)
 
 
 def test_a_tampered_edge_case_file_fails_verification_by_its_hash(
