@@ -334,6 +334,11 @@ def test_hostile_names_and_notes_are_escaped_in_the_page(real: Manifest) -> None
     assert "<script" not in page.lower() and "<img src=x" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    # MODEL_CARD.md passes no HTML either: a viewer that renders it shows the text.
+    card = model_card(manifest, cases(note=HOSTILE))
+    assert re.search(r"(?<!\\)<[a-z/]", card) is None
+    assert '# \\<script>alert("x")\\</script> ' in card
+    assert '| tiny tumour | \\<script>alert("x")\\</script> |' in card
     # A pipe in a name cannot break the Markdown table either.
     card = model_card(replace(manifest, subgroups=clinical(real, name="a|b").subgroups))
     assert "| a\\|b | F |" in card
