@@ -320,7 +320,7 @@ HEAD = "age,bmi,sex,ward,smoker,expected_label,note\n"
         # shift each value into the next feature.
         (
             (HEAD + "60,,F,b,true,yes,a note,\n").encode(),
-            "has rows with more fields than its header (a trailing comma?)",
+            "has rows longer than its header (a trailing comma?)",
         ),
         (
             (HEAD + "60,,F,b,true,yes,a note\n61,,F,b,true,yes,a note,\n").encode(),

@@ -182,18 +182,13 @@ def _frame(source: EdgeCaseSource, name: str) -> pd.DataFrame:
     except UnicodeDecodeError:
         raise EdgeCaseFileError(name, "is not UTF-8 text; save it as UTF-8 CSV") from None
     except pd.errors.ParserError as error:
-        # pandas says where the shape breaks ("Expected 7 fields in line 3, saw 8"), no cell.
-        where = _FIELDS.search(str(error))
+        where = _FIELDS.search(str(error))  # where the shape breaks; pandas quotes no cell
         detail = f" ({where.group(0)})" if where else ""
         raise EdgeCaseFileError(name, f"is not a readable CSV file{detail}") from None
     except OSError as error:
         raise EdgeCaseFileError(name, f"cannot be read: {error.strerror}") from None
-    if not isinstance(frame.index, pd.RangeIndex):
-        # pandas takes the first column of rows one field longer than the header as an index,
-        # which would silently shift every value into the next feature.
-        raise EdgeCaseFileError(
-            name, "has rows with more fields than its header (a trailing comma?)"
-        )
+    if not isinstance(frame.index, pd.RangeIndex):  # else each value moved to the next feature
+        raise EdgeCaseFileError(name, "has rows longer than its header (a trailing comma?)")
     return frame
 
 
