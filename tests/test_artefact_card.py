@@ -294,7 +294,8 @@ def test_edge_cases_are_listed_case_by_case_and_requirements_with_their_verdict(
     card = model_card(manifest, cases())
     assert "| tiny tumour | small & benign | label 1 | label 1, score 0.93 | PASS |" in card
     assert (
-        "| huge tumour | should be flagged | score 0 to 0.2 | label 1, score 0.7 | FAIL |" in card
+        "| huge tumour | should be flagged | score from 0 to 0.2 | label 1, score 0.7 | FAIL |"
+        in card
     )
     assert "| `roc_auc>=0.80` | 0.97 | 0.94 to 0.99 | PASS |" in card
     assert "| `brier<=0.05` | 0.061 | n/a | FAIL |" in card
@@ -324,7 +325,7 @@ def test_a_regressor_s_edge_cases_show_a_range_of_its_prediction(real: Manifest)
     card = model_card(manifest, {"edge_cases.json": json.dumps({"cases": found}).encode()})
     assert "| case-0 | a note | prediction at least 3 | prediction 5.822 | PASS |" in card
     assert "| case-1 | a note | prediction at most 6 | prediction 5.822 | PASS |" in card
-    assert "| case-2 | a note | prediction -2 to 6.5 | prediction 5.822 | PASS |" in card
+    assert "| case-2 | a note | prediction from -2 to 6.5 | prediction 5.822 | PASS |" in card
 
 
 def test_hostile_names_and_notes_are_escaped_in_the_page(real: Manifest) -> None:

@@ -29,6 +29,7 @@ from packager.artefact import (
     Outcome,
     Outputs,
     TargetSpec,
+    describe_expected,
     for_people,
     json_value,
     label_from_text,
@@ -282,16 +283,6 @@ def _positive(target: TargetSpec) -> Label | None:
 def _got(outcome: Outcome) -> str:
     score = "" if outcome.score is None else f" (score {for_people(outcome.score)})"
     return f"{for_people(outcome.prediction)}{score}"
-
-
-def describe_expected(expected: dict[str, Any]) -> str:
-    """The expectation for people: ``label 1``, or ``from 0.2 to 0.5``/``at least 3``."""
-    if "label" in expected:
-        return f"label {expected['label']}"
-    low, high = expected.get("min"), expected.get("max")
-    if low is not None and high is not None:
-        return f"from {for_people(low)} to {for_people(high)}"
-    return f"at least {for_people(low)}" if low is not None else f"at most {for_people(high)}"
 
 
 def describe_case(case: EdgeCase) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from packager.artefact.card.blocks import Block, Section, Table, Text, code
 from packager.artefact.manifest import Manifest
+from packager.artefact.rows import describe_expected
 from packager.artefact.values import for_people
 
 __all__ = ["alerts", "checks_sections", "edge_cases_of"]
@@ -126,19 +127,12 @@ def _edge_cases(
 
 
 def _expected(expected: Any, regression: bool) -> str:
-    """``label yes``; a range of the score (binary) or the prediction (regressor), either
-    bound open: ``score 0.2 to 0.5``, ``prediction at least 3``."""
+    """``label yes``; or a range of the score (binary) or of the prediction (regressor):
+    ``score from 0.2 to 0.5``, ``prediction at least 3``."""
     if not isinstance(expected, dict):
         return "n/a"
-    if "label" in expected:
-        return f"label {expected['label']}"
-    what = "prediction" if regression else "score"
-    low, high = expected.get("min"), expected.get("max")
-    if low is not None and high is not None:
-        return f"{what} {for_people(low)} to {for_people(high)}"
-    if low is not None:
-        return f"{what} at least {for_people(low)}"
-    return f"{what} at most {for_people(high)}"
+    said = describe_expected(expected)
+    return said if "label" in expected else f"{'prediction' if regression else 'score'} {said}"
 
 
 def _got(outcome: Any, regression: bool) -> str:
