@@ -89,12 +89,18 @@ def clinical(manifest: Manifest, name: str = "sex", positive: Any = 1) -> Manife
     }
     group = {"too_small": False, "reason": None, "prevalence": 0.6}
     groups = [
-        {**group, "group": "F", "n": 90, "metrics": {"roc_auc": 0.97}, "intervals": {}},
+        {
+            **group,
+            "group": "F",
+            "n": 90,
+            "metrics": {"roc_auc": 0.97, "accuracy": 0.9},
+            "intervals": {},
+        },
         {
             **group,
             "group": "M",
             "n": 70,
-            "metrics": {"roc_auc": 0.89},
+            "metrics": {"roc_auc": 0.89, "accuracy": 0.88, "brier": None},
             "intervals": {"roc_auc": [0.82, 0.95]},
         },
         {**group, "group": "X", "n": 9, "too_small": True, "reason": "fewer than 30 rows"},
@@ -233,14 +239,37 @@ def test_subgroups_are_one_table_with_the_worst_group_marked_and_small_groups_ke
     manifest = clinical(real)
     card = model_card(manifest)
     section = card[card.index("## Subgroups") : card.index("## Threshold profiles")]
-    assert section.count("| Column | Group | n | Prevalence |") == 1
-    assert "| sex | F | 90 | 0.6 | 0.97 |" in section
-    assert "| sex | M | 70 | 0.6 | **0.89 (0.82 to 0.95) (worst)** |" in section
-    assert "| sex | X | 9 | 0.6 | too small: fewer than 30 rows |" in section
+    # Brier score is None in every group (as for a model without probabilities): no column.
+    assert section.count("| Column | Group | n | Prevalence | ROC AUC | Accuracy |\n") == 1
+    assert "| sex | F | 90 | 0.6 | 0.97 | 0.9 |" in section
+    assert "| sex | M | 70 | 0.6 | **0.89 (0.82 to 0.95) (worst)** | 0.88 |" in section
+    assert "| sex | X | 9 | 0.6 | too small: fewer than 30 rows |  |" in section
     assert "- ROC AUC: 0.08 by sex, between F (best) and M (worst)" in section
     assert "Groups under 30 rows count as too small." in section
     page = card_page(manifest)
     assert '<td class="marked">0.89 (0.82 to 0.95) (worst)</td>' in page
+    # On the page a too-small group's reason spans its metric columns.
+    assert '<td colspan="2">too small: fewer than 30 rows</td></tr>' in page
+
+
+def test_a_regressor_s_groups_have_no_prevalence_and_a_multiclass_group_each_class_s_share(
+    real: Manifest,
+) -> None:
+    subgroups = clinical(real).subgroups
+    assert subgroups is not None
+    column = subgroups["columns"][0]
+
+    def with_prevalence(value: Any) -> Manifest:
+        groups = [{**g, "prevalence": value} for g in column["groups"]]
+        found = {**subgroups, "columns": [{**column, "groups": groups}]}
+        return replace(clinical(real), subgroups=found)
+
+    card = model_card(with_prevalence(None))
+    assert "| Column | Group | n | ROC AUC | Accuracy |" in card
+    assert "| sex | M | 70 | **0.89 (0.82 to 0.95) (worst)** | 0.88 |" in card
+    card = model_card(with_prevalence({"a": 0.25, "b": 0.75}))
+    assert "| Column | Group | n | Class shares | ROC AUC | Accuracy |" in card
+    assert "| sex | M | 70 | a 0.25, b 0.75 | **0.89 (0.82 to 0.95) (worst)** | 0.88 |" in card
 
 
 def test_profiles_say_how_and_on_what_data_their_threshold_was_chosen(real: Manifest) -> None:
@@ -265,7 +294,8 @@ def test_edge_cases_are_listed_case_by_case_and_requirements_with_their_verdict(
     card = model_card(manifest, cases())
     assert "| tiny tumour | small & benign | label 1 | label 1, score 0.93 | PASS |" in card
     assert (
-        "| huge tumour | should be flagged | score 0 to 0.2 | label 1, score 0.7 | FAIL |" in card
+        "| huge tumour | should be flagged | score from 0 to 0.2 | label 1, score 0.7 | FAIL |"
+        in card
     )
     assert "| `roc_auc>=0.80` | 0.97 | 0.94 to 0.99 | PASS |" in card
     assert "| `brier<=0.05` | 0.061 | n/a | FAIL |" in card
@@ -276,6 +306,28 @@ def test_edge_cases_are_listed_case_by_case_and_requirements_with_their_verdict(
     assert '<td class="fail">FAIL</td>' in page and '<td class="pass">PASS</td>' in page
 
 
+def test_a_regressor_s_edge_cases_show_a_range_of_its_prediction(real: Manifest) -> None:
+    assert real.target is not None
+    target = replace(real.target, task="regression", classes=None, positive_class=None)
+    manifest = replace(clinical(real), target=target)
+    found = [
+        {
+            "id": f"case-{i}",
+            "note": "a note",
+            "inputs": {},
+            "expected": expected,
+            "outcome": {"prediction": 5.821799770256, "score": None, "passed": True},
+        }
+        for i, expected in enumerate(
+            [{"min": 3.0, "max": None}, {"min": None, "max": 6.0}, {"min": -2.0, "max": 6.5}]
+        )
+    ]
+    card = model_card(manifest, {"edge_cases.json": json.dumps({"cases": found}).encode()})
+    assert "| case-0 | a note | prediction at least 3 | prediction 5.822 | PASS |" in card
+    assert "| case-1 | a note | prediction at most 6 | prediction 5.822 | PASS |" in card
+    assert "| case-2 | a note | prediction from -2 to 6.5 | prediction 5.822 | PASS |" in card
+
+
 def test_hostile_names_and_notes_are_escaped_in_the_page(real: Manifest) -> None:
     model = replace(real.model, name=HOSTILE, description="<img src=x onerror=alert(1)>")
     manifest = replace(clinical(real, name=HOSTILE), model=model)
@@ -283,6 +335,11 @@ def test_hostile_names_and_notes_are_escaped_in_the_page(real: Manifest) -> None
     assert "<script" not in page.lower() and "<img src=x" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    # MODEL_CARD.md passes no HTML either: a viewer that renders it shows the text.
+    card = model_card(manifest, cases(note=HOSTILE))
+    assert re.search(r"(?<!\\)<[a-z/]", card) is None
+    assert '# \\<script>alert("x")\\</script> ' in card
+    assert '| tiny tumour | \\<script>alert("x")\\</script> |' in card
     # A pipe in a name cannot break the Markdown table either.
     card = model_card(replace(manifest, subgroups=clinical(real, name="a|b").subgroups))
     assert "| a\\|b | F |" in card

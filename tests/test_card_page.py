@@ -1,6 +1,7 @@
 """The model card page in a real browser: headless Chromium opens GET / of a real gunicorn and
 the offline ``deployml card`` file; the page must render with no console error, every plot
-must load, and a screenshot is kept (in ``CARD_SCREENSHOT_DIR``, default the test's tmp_path).
+must load, a too-small subgroup's reason must read on one line across the metric columns,
+and a screenshot is kept (in ``CARD_SCREENSHOT_DIR``, default the test's tmp_path).
 
 Without Chromium (``/usr/bin/chromium`` and ``/usr/bin/chromedriver``, Debian's packages
 ``chromium`` and ``chromium-driver``) the tests are skipped, unless ``CI_REQUIRE_BROWSER=1``,
@@ -37,6 +38,7 @@ FLAGS = (
     "--no-first-run",
 )
 PLOTS = 5  # deployml train draws five for a binary classifier
+METRICS = 9  # a binary classifier's headline metrics, a column each in the subgroup table
 
 
 def _unavailable(reason: str) -> None:
@@ -119,6 +121,13 @@ def check_page(driver: Any, url: str, shot: Path) -> None:
     images = driver.execute_script(
         "return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);"
     )
+    # A too-small group (age outside the bins, or missing) reads its reason across the
+    # metric columns, on one line, rather than squeezed into the first metric's cell.
+    small = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#subgroups td[colspan]'))"
+        ".map(td => { const r = document.createRange(); r.selectNodeContents(td);"
+        " return [td.textContent, td.colSpan, r.getClientRects().length]; });"
+    )
     height = driver.execute_script("return document.documentElement.scrollHeight;")
     driver.set_window_size(1280, min(int(height) + 40, 12000))
     driver.save_screenshot(str(shot))
@@ -129,6 +138,9 @@ def check_page(driver: Any, url: str, shot: Path) -> None:
     assert re.search(r"\d \(\d[.\d]* to \d[.\d]*\)", body)
     assert "Read this first" in body  # the edge case that fails, allowed at packaging
     assert "site-b" in body and "youden" in body and "age" in body
+    assert small, "no too-small group spans the metric columns"
+    for text, span, lines in small:
+        assert text.startswith("too small: ") and (span, lines) == (METRICS, 1), small
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

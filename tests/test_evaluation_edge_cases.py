@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -129,6 +130,10 @@ def test_an_allowed_failing_case_is_shown_as_failing_by_inspect_verify_and_metad
     shown = metadata["edge_cases"]
     assert (shown["failing"], shown["allowed_failing"], shown["passed"]) == (["big-2"], True, 2)
     assert shown["cases"][1]["outcome"]["passed"] is False and "inputs" not in shown["cases"][1]
+    # MODEL_CARD.md, written at packaging, lists them case by case, as the page does.
+    card = (allowed_failing / "MODEL_CARD.md").read_text()
+    assert "| big-2 | large tumour, second | label 1 | label 0, score " in card
+    assert re.search(r"\| big-2 \|[^\n]*\| FAIL \|\n", card)
 
 
 def test_a_tampered_edge_case_file_fails_verification_by_its_hash(
@@ -303,6 +308,60 @@ def test_an_empty_case_file_is_refused(
     path.write_text(text)
     with pytest.raises(EdgeCaseFileError, match=expected):
         capture(pipeline_model, X, y, edge_cases=path)
+
+
+HEAD = "age,bmi,sex,ward,smoker,expected_label,note\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # A trailing comma on every row: pandas would take the first column as an index and
+        # shift each value into the next feature.
+        (
+            (HEAD + "60,,F,b,true,yes,a note,\n").encode(),
+            "has rows longer than its header (a trailing comma?)",
+        ),
+        (
+            (HEAD + "60,,F,b,true,yes,a note\n61,,F,b,true,yes,a note,\n").encode(),
+            "is not a readable CSV file (Expected 7 fields in line 3, saw 8)",
+        ),
+        (
+            (HEAD + "60,,F,b,true,yes,caf\xe9\n").encode("latin-1"),
+            "is not UTF-8 text; save it as UTF-8 CSV",
+        ),
+    ],
+    ids=["trailing comma", "a longer row", "latin-1"],
+)
+def test_a_file_of_the_wrong_shape_or_encoding_is_refused_in_one_line(
+    pipeline_model: Pipeline, patient_data: PatientData, tmp_path: Path, data: bytes, expected: str
+) -> None:
+    X, y, _, _ = patient_data
+    path = tmp_path / "cases.csv"
+    path.write_bytes(data)
+    with pytest.raises(EdgeCaseFileError) as raised:
+        capture(pipeline_model, X, y, edge_cases=path)
+    assert raised.value.message == f"edge cases {path}: {expected}"
+
+
+def test_a_byte_order_mark_crlf_and_a_quoted_comma_are_read_as_a_spreadsheet_writes_them(
+    pipeline_model: Pipeline, patient_data: PatientData, tmp_path: Path
+) -> None:
+    X, y, _, _ = patient_data
+    path = tmp_path / "cases.csv"
+    path.write_bytes(
+        ("\ufeff" + HEAD + '60,,F,b,TRUE,yes,"old, smoker"\n').replace("\n", "\r\n").encode()
+    )
+    suite = capture(pipeline_model, X, y, edge_cases=path, allow_failing_edge_cases=True).edge_cases
+    assert suite is not None
+    assert suite.cases[0].inputs == {
+        "age": 60,
+        "bmi": None,
+        "sex": "F",
+        "ward": "b",
+        "smoker": True,
+    }
+    assert suite.cases[0].note == "old, smoker"
 
 
 def test_a_range_is_refused_for_a_multiclass_model_and_a_label_for_a_regressor(

@@ -12,6 +12,7 @@ feature's value.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +29,7 @@ from packager.artefact import (
     Outcome,
     Outputs,
     TargetSpec,
+    describe_expected,
     for_people,
     json_value,
     label_from_text,
@@ -53,6 +55,7 @@ __all__ = [
 
 LABEL, LOW, HIGH, NOTE, CASE = "expected_label", "expected_min", "expected_max", "note", "case"
 CASE_COLUMNS = (LABEL, LOW, HIGH, NOTE, CASE)
+_FIELDS = re.compile(r"Expected \d+ fields in line \d+, saw \d+")
 
 
 def edge_case_suite(
@@ -174,13 +177,20 @@ def _frame(source: EdgeCaseSource, name: str) -> pd.DataFrame:
         return source
     try:
         # Every cell as text: each is then read as its feature's kind, as a request would be.
-        return pd.read_csv(Path(source), dtype=str, keep_default_na=False)
+        frame = pd.read_csv(Path(source), dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise EdgeCaseFileError(name, "is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError):
-        raise EdgeCaseFileError(name, "is not a readable CSV file") from None
+    except UnicodeDecodeError:
+        raise EdgeCaseFileError(name, "is not UTF-8 text; save it as UTF-8 CSV") from None
+    except pd.errors.ParserError as error:
+        where = _FIELDS.search(str(error))  # where the shape breaks; pandas quotes no cell
+        detail = f" ({where.group(0)})" if where else ""
+        raise EdgeCaseFileError(name, f"is not a readable CSV file{detail}") from None
     except OSError as error:
         raise EdgeCaseFileError(name, f"cannot be read: {error.strerror}") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # else each value moved to the next feature
+        raise EdgeCaseFileError(name, "has rows longer than its header (a trailing comma?)")
+    return frame
 
 
 def _check_expectation_columns(name: str, columns: Sequence[str], target: TargetSpec) -> None:
@@ -273,16 +283,6 @@ def _positive(target: TargetSpec) -> Label | None:
 def _got(outcome: Outcome) -> str:
     score = "" if outcome.score is None else f" (score {for_people(outcome.score)})"
     return f"{for_people(outcome.prediction)}{score}"
-
-
-def describe_expected(expected: dict[str, Any]) -> str:
-    """The expectation for people: ``label 1``, or ``from 0.2 to 0.5``/``at least 3``."""
-    if "label" in expected:
-        return f"label {expected['label']}"
-    low, high = expected.get("min"), expected.get("max")
-    if low is not None and high is not None:
-        return f"from {for_people(low)} to {for_people(high)}"
-    return f"at least {for_people(low)}" if low is not None else f"at most {for_people(high)}"
 
 
 def describe_case(case: EdgeCase) -> str:

@@ -51,7 +51,8 @@ class Table:
     """Rows under a head (an empty head: a two-column table of names and values).
 
     ``marked`` holds the ``(row, column)`` cells to highlight (the worst group's value). A
-    cell reading exactly PASS or FAIL is shown as a verdict.
+    cell reading exactly PASS or FAIL is shown as a verdict. A row shorter than the head ends
+    in a cell that spans the columns left (a too-small group's reason, across its metrics).
     """
 
     head: tuple[str, ...]

@@ -13,6 +13,7 @@ from typing import Any
 
 from packager.artefact.card.blocks import Block, Section, Table, Text, code
 from packager.artefact.manifest import Manifest
+from packager.artefact.rows import describe_expected
 from packager.artefact.values import for_people
 
 __all__ = ["alerts", "checks_sections", "edge_cases_of"]
@@ -75,7 +76,9 @@ def checks_sections(manifest: Manifest, cases: list[Case] | None) -> list[Sectio
     sections = []
     record = _edge_record(manifest)
     if record:
-        sections.append(Section("Edge cases", _edge_cases(record, cases), "edge-cases"))
+        regression = manifest.target is not None and manifest.target.task == "regression"
+        blocks = _edge_cases(record, cases, regression)
+        sections.append(Section("Edge cases", blocks, "edge-cases"))
     found = _requirements(manifest)
     if found:
         rows = tuple(
@@ -99,7 +102,9 @@ def _interval(interval: Any) -> str:
     return f"{for_people(interval[0])} to {for_people(interval[1])}"
 
 
-def _edge_cases(record: dict[str, Any], cases: list[Case] | None) -> tuple[Block, ...]:
+def _edge_cases(
+    record: dict[str, Any], cases: list[Case] | None, regression: bool
+) -> tuple[Block, ...]:
     text = (
         f"{record.get('passed')} of {record.get('total')} edge cases pass. They are stored in "
         f"{record.get('file')} and re-run by `deployml verify` and by the server's self-test."
@@ -111,8 +116,8 @@ def _edge_cases(record: dict[str, Any], cases: list[Case] | None) -> tuple[Block
         (
             str(c.get("id")),
             str(c.get("note") or ""),
-            _expected(c.get("expected")),
-            _got(c.get("outcome")),
+            _expected(c.get("expected"), regression),
+            _got(c.get("outcome"), regression),
             "PASS" if (c.get("outcome") or {}).get("passed") else "FAIL",
         )
         for c in cases
@@ -121,17 +126,21 @@ def _edge_cases(record: dict[str, Any], cases: list[Case] | None) -> tuple[Block
     return tuple(blocks)
 
 
-def _expected(expected: Any) -> str:
+def _expected(expected: Any, regression: bool) -> str:
+    """``label yes``; or a range of the score (binary) or of the prediction (regressor):
+    ``score from 0.2 to 0.5``, ``prediction at least 3``."""
     if not isinstance(expected, dict):
         return "n/a"
-    if "label" in expected:
-        return f"label {expected['label']}"
-    return f"score {for_people(expected.get('min'))} to {for_people(expected.get('max'))}"
+    said = describe_expected(expected)
+    return said if "label" in expected else f"{'prediction' if regression else 'score'} {said}"
 
 
-def _got(outcome: Any) -> str:
+def _got(outcome: Any, regression: bool) -> str:
+    """What the model gave: a regressor's prediction, or a label and its score."""
     if not isinstance(outcome, dict):
         return "n/a"
+    if regression:
+        return f"prediction {for_people(outcome.get('prediction'))}"
     text = f"label {outcome.get('prediction')}"
     if outcome.get("score") is not None:
         text += f", score {for_people(outcome['score'])}"

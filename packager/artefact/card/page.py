@@ -128,6 +128,8 @@ def _table(table: Table) -> str:
         for j, cell in enumerate(row):
             kind = "marked" if (i, j) in table.marked else _VERDICTS.get(cell, "")
             attribute = f' class="{kind}"' if kind else ""
+            span = len(table.head) - j if j == len(row) - 1 else 1
+            attribute += f' colspan="{span}"' if span > 1 else ""
             cells.append(f"<td{attribute}>{_text(cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     rows = "".join(body)

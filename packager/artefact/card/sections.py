@@ -190,8 +190,8 @@ def _integrity(sha256: str | None) -> Section:
         Text(
             "manifest.json lists the SHA-256 of every other file. Run `deployml verify` on this "
             "directory to check them, the package versions, and that the model still gives the "
-            "recorded outputs for its stored rows (the synthetic self-test, and real examples "
-            "if any)."
+            "recorded outputs for the rows stored with it (its self-test, examples and edge "
+            "cases, whichever it holds)."
         )
     )
     return Section("Integrity", tuple(blocks), "integrity")

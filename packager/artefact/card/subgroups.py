@@ -46,9 +46,19 @@ def evaluation_sections(manifest: Manifest) -> list[Section]:
 def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
     columns = [c for c in subgroups["columns"] if isinstance(c, dict)]
     groups = [g for c in columns for g in c.get("groups", [])]
-    shown = [k for k in ALL_HEADLINE_METRICS if any(k in (g.get("metrics") or {}) for g in groups)]
+    # A metric no group has a value for (ROC AUC of a model without probabilities) gets no
+    # column of n/a.
+    shown = [
+        k
+        for k in ALL_HEADLINE_METRICS
+        if any((g.get("metrics") or {}).get(k) is not None for g in groups)
+    ]
     names = [metric_name(k, positive) for k in shown] or ["Metrics"]
-    head = ("Column", "Group", "n", "Prevalence", *names)
+    # A regressor's groups have no prevalence; a multiclass group has each class's share.
+    shares = [g.get("prevalence") for g in groups if g.get("prevalence") is not None]
+    prevalence = ("Class shares",) if any(isinstance(p, dict) for p in shares) else ("Prevalence",)
+    head = ("Column", "Group", "n", *(prevalence if shares else ()), *names)
+    first = len(head) - len(names)
     rows: list[tuple[str, ...]] = []
     marked: set[tuple[int, int]] = set()
     for column in columns:
@@ -59,11 +69,12 @@ def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
         }
         for group in column.get("groups", []):
             row = [str(column.get("column")), str(group.get("group")), for_people(group.get("n"))]
-            row.append(for_people(group.get("prevalence")))
+            if shares:
+                row.append(_share(group.get("prevalence")))
             if group.get("too_small"):
                 reason = group.get("reason") or "too few rows"
-                # The reason fills the first metric column; a too-small group is never dropped.
-                row += [f"too small: {reason}"] + [""] * (max(len(shown), 1) - 1)
+                # The reason spans the metric columns; a too-small group is never dropped.
+                row.append(f"too small: {reason}")
             else:
                 values, intervals = group.get("metrics") or {}, group.get("intervals") or {}
                 for j, metric in enumerate(shown):
@@ -72,7 +83,7 @@ def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
                         group.get("group")
                     ):
                         cell += " (worst)"
-                        marked.add((len(rows), 4 + j))
+                        marked.add((len(rows), first + j))
                     row.append(cell)
                 if not shown:
                     row.append("n/a")
@@ -97,6 +108,13 @@ def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
     if said:
         blocks.append(Text(said))
     return tuple(blocks)
+
+
+def _share(prevalence: Any) -> str:
+    """A binary group's prevalence, or each class's share of a multiclass group."""
+    if isinstance(prevalence, dict):
+        return ", ".join(f"{label} {for_people(share)}" for label, share in prevalence.items())
+    return for_people(prevalence)
 
 
 def _gaps(columns: list[dict[str, Any]], positive: Any) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from packager.artefact.rows.edge_cases import (
     EdgeCase,
     EdgeCases,
     Outcome,
+    describe_expected,
     read_edge_cases,
     write_edge_cases,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "Outcome",
     "Outputs",
     "compare_outputs",
+    "describe_expected",
     "has_predict_proba",
     "model_outputs",
     "read_edge_cases",

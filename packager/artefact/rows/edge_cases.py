@@ -7,6 +7,7 @@ manifest's ``edge_cases`` summarises them; ``verify`` and the server re-run them
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,17 @@ from packager.artefact.evaluation_record import EdgeCaseSummary
 from packager.artefact.files import read_listed_json, write_json
 from packager.artefact.manifest import EDGE_CASES_FILE, Label, Manifest
 from packager.artefact.manifest_schema import _load, schema_for
+from packager.artefact.values import for_people
 from packager.errors import ManifestError
 
-__all__ = ["EdgeCase", "EdgeCases", "Outcome", "read_edge_cases", "write_edge_cases"]
+__all__ = [
+    "EdgeCase",
+    "EdgeCases",
+    "Outcome",
+    "describe_expected",
+    "read_edge_cases",
+    "write_edge_cases",
+]
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,16 @@ class EdgeCases:
 
 
 _SCHEMA = schema_for(EdgeCases)()
+
+
+def describe_expected(expected: Mapping[str, Any]) -> str:
+    """The expectation for people: ``label 1``, or ``from 0.2 to 0.5``/``at least 3``."""
+    if "label" in expected:
+        return f"label {expected['label']}"
+    low, high = expected.get("min"), expected.get("max")
+    if low is not None and high is not None:
+        return f"from {for_people(low)} to {for_people(high)}"
+    return f"at least {for_people(low)}" if low is not None else f"at most {for_people(high)}"
 
 
 def write_edge_cases(cases: EdgeCases | None, build: Path) -> list[str]:
