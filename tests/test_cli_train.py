@@ -13,7 +13,7 @@ import pytest
 from click.testing import Result
 from flask.testing import FlaskClient
 
-from packager import FORMAT_VERSION, load_model_file, verify
+from packager import FORMAT_VERSION, load_model_file, read_manifest, verify
 
 
 def test_train_packages_the_passenger_csv_with_report_plots_and_warnings(
@@ -199,6 +199,7 @@ BAD_FILES: dict[str, tuple[bytes | str, str]] = {
     "header only": ("age,outcome\n", "has no rows"),
     "binary": (b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 20, "is not UTF-8 text"),
     "ragged": ('a,b\n1,2\n"unclosed,3\n', "cannot be read as CSV"),
+    "extra values": ("age,outcome\n1,yes,3\n2,no\n", "has rows with more values than its header"),
     "semicolons": ("age;outcome\n1;yes\n2;no\n", "is the file separated by something other"),
     "one class": ("age,outcome\n" + "".join(f"{i},yes\n" for i in range(30)), "has one class"),
 }
@@ -215,6 +216,22 @@ def test_train_refuses_unusable_files_with_one_error_line(
     assert result.stderr.startswith("Error: ") and message in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_trailing_comma_on_every_row_keeps_each_value_in_its_column(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    # A spreadsheet's export; read naively, the first column becomes the index and every value
+    # moves one column on (here: age would hold bmi's values and the target would be empty).
+    rows = "".join(f"{i},{20 + i % 9},{'yes' if i % 3 else 'no'},\n" for i in range(60))
+    path = _write(tmp_path, "data.csv", "age,bmi,outcome\n" + rows)
+    result = runner("train", path, "--target", "outcome", "--no-plots", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    manifest, _ = read_manifest(tmp_path / "out")
+    ranges = {f.name: (f.min, f.max) for f in manifest.input.features}
+    assert ranges["bmi"][0] >= 20 and ranges["bmi"][1] <= 28  # not age's values
+    assert ranges["age"][1] >= 50  # not bmi's
+    assert manifest.target is not None and manifest.target.classes == ["no", "yes"]
 
 
 @pytest.mark.parametrize(

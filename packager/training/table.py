@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 
 import pandas as pd
@@ -20,7 +21,16 @@ def read_table(
     ``na_values`` are extra cell texts to read as missing, besides pandas' own ("", "NA", ...).
     """
     try:
-        data = pd.read_csv(path, na_values=list(na_values) or None)
+        with warnings.catch_warnings():
+            # index_col=False: a trailing comma on every row (a spreadsheet's export) is read
+            # as the empty field it is; otherwise pandas takes the first column as the index
+            # and moves every value one column on. A row with a real extra value warns.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            data = pd.read_csv(path, na_values=list(na_values) or None, index_col=False)
+    except pd.errors.ParserWarning:
+        raise CaptureError(
+            f"{what} {path} has rows with more values than its header has columns"
+        ) from None
     except FileNotFoundError:
         raise CaptureError(f"{what} {path} does not exist") from None
     except IsADirectoryError:
