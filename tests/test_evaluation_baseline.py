@@ -89,23 +89,35 @@ def test_a_regressor_fitted_on_shuffled_targets_is_worse_than_the_training_mean(
     assert test["worse_than_baseline"] == []
 
 
-def test_without_probabilities_accuracy_below_the_majority_share_is_worse() -> None:
+def test_without_probabilities_balanced_accuracy_no_better_than_chance_is_worse() -> None:
     y = np.array(["no"] * 8 + ["yes"] * 2)
     predicted = np.array(["yes"] * 4 + ["no"] * 4 + ["yes", "no"])
     scored = Scored("binary", y, predicted, None, ("no", "yes"), "yes")
     reference = baseline_metrics(scored, training=np.array(["no"] * 7 + ["yes"] * 3))
-    assert reference["accuracy"] == 0.8
-    values: dict[str, Any] = {"accuracy": 0.5, "roc_auc": None, "brier": None}
+    assert reference["accuracy"] == 0.8 and reference["balanced_accuracy"] == 0.5
+    values: dict[str, Any] = {"accuracy": 0.5, "balanced_accuracy": 0.5, "brier": None}
     said = worse_than_baseline(values, reference, "binary", has_proba=False)
-    assert said == ["accuracy 0.5 is no better than the baseline's 0.8"]
+    assert said == ["balanced_accuracy 0.5 is no better than the baseline's 0.5"]
 
 
-def test_a_classifier_without_probabilities_is_compared_on_accuracy(cancer: Split) -> None:
+def test_a_useful_model_without_probabilities_on_rare_positives_is_not_called_worse() -> None:
+    # 5% prevalence: catching 8 of 10 positives at 85% specificity is far less accurate than
+    # always saying "no" (0.85 against 0.95), and still a useful model.
+    y = np.array(["no"] * 190 + ["yes"] * 10)
+    predicted = np.array(["yes"] * 28 + ["no"] * 162 + ["yes"] * 8 + ["no"] * 2)
+    scored = Scored("binary", y, predicted, None, ("no", "yes"), "yes")
+    reference = baseline_metrics(scored, training=y)
+    values = {"accuracy": 0.85, "balanced_accuracy": (8 / 10 + 162 / 190) / 2}
+    assert values["accuracy"] < reference["accuracy"]
+    assert worse_than_baseline(values, reference, "binary", has_proba=False) == []
+
+
+def test_a_classifier_without_probabilities_is_compared_on_balanced_accuracy(cancer: Split) -> None:
     X_train, X_test, y_train, y_test = cancer
     model = make_pipeline(StandardScaler(), LinearSVC()).fit(X_train, y_train)
     test = (capture(model, X_train, y_train, X_test=X_test, y_test=y_test).manifest.metrics or {})[
         "test"
     ]
     assert test["brier"] is None and test["calibration"] is None
-    assert test["accuracy"] > test["baseline"]["accuracy"]
+    assert test["balanced_accuracy"] > test["baseline"]["balanced_accuracy"]
     assert test["worse_than_baseline"] == []

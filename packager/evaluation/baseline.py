@@ -5,8 +5,9 @@ and predicts the majority class; a regressor's predicts the training mean. The b
 measured by :func:`~packager.evaluation.headline` on the same rows as the model, so the two
 compare like for like. :func:`worse_than_baseline` says, in sentences, where the model does no
 better than it: on the proper scoring rule (Brier score for binary, log loss for multiclass)
-and ROC AUC (no better than 0.5) when there are probabilities, on accuracy when there are
-none, and on MAE and RMSE for regressors.
+and ROC AUC (no better than 0.5) when there are probabilities, on balanced accuracy when there
+are none, and on MAE and RMSE for regressors. Plain accuracy is never compared: on unbalanced
+data a useful model is often less accurate than always predicting the majority class.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ def worse_than_baseline(
         for name in _COMPARED[task if task == "regression" or has_proba else "labels only"]
         if _defined(metrics, reference, name)
         and (
-            metrics[name] < reference[name]
-            if name == "accuracy"
+            metrics[name] <= reference[name]
+            if name == "balanced_accuracy"
             else metrics[name] >= reference[name]
         )
     ]
@@ -66,12 +67,13 @@ def worse_than_baseline(
     return said
 
 
-# What is compared: the proper scoring rule (lower is better), or accuracy without scores.
+# What is compared: the proper scoring rule (lower is better), or without scores the balanced
+# accuracy (higher is better; the baseline's is that of chance, whatever the prevalence).
 _COMPARED = {
     "binary": ("brier",),
     "multiclass": ("log_loss",),
     "regression": ("mae", "rmse"),
-    "labels only": ("accuracy",),
+    "labels only": ("balanced_accuracy",),
 }
 
 
