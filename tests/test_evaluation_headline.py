@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from packager.errors import CaptureError
 from packager.evaluation import Bootstrap, Scored, headline, headline_intervals, intervals
 
 
@@ -131,3 +132,21 @@ def test_intervals_contain_the_estimate_and_repeat_with_the_same_seed(cancer: Sc
     other = headline_intervals(cancer, Bootstrap(resamples=300, seed=5))
     assert other != first
     assert other["roc_auc"] != first["roc_auc"] and other["brier"] != first["brier"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"level": 95}, "level must be a share between 0 and 1"),
+        ({"resamples": 0}, "resamples must be at least 1"),
+        ({"resamples": 10.5}, "resamples must be a whole number"),
+        ({"seed": -1}, "seed must be a whole number >= 0"),
+        ({"method": "bca"}, "method must be 'percentile'"),
+    ],
+)
+def test_a_bootstrap_that_cannot_be_made_is_refused_when_given(
+    options: dict[str, Any], message: str
+) -> None:
+    # Not after the evaluation with numpy's message, nor recorded as a method never used.
+    with pytest.raises(CaptureError, match=message):
+        Bootstrap(**options)
