@@ -33,6 +33,7 @@ from packager.evaluation import (
     rows_sha256,
     subgroup_report,
     threshold_profiles,
+    uncalibrated,
 )
 
 __all__ = ["Assessment", "assess", "score_rows"]
@@ -84,6 +85,11 @@ def assess(
             ),
             stacklevel=3,
         )
+    off = metrics["baseline"] and uncalibrated(
+        metrics, metrics["baseline"], task, scored.proba is not None, metrics["intervals"]
+    )
+    if off:
+        warnings.warn(DeploymlWarning(f"on the test data, {off}"), stacklevel=3)
     subgroups = None
     if plan.subgroups:
         values = test.frame.reset_index(drop=True) if groups is None else groups

@@ -113,7 +113,7 @@ def clinical_metrics(
     else:
         result["baseline"] = evaluation.baseline_metrics(scored, training)
         result["worse_than_baseline"] = evaluation.worse_than_baseline(
-            values, result["baseline"], scored.task, scored.proba is not None
+            values, result["baseline"], scored.task, scored.proba is not None, result["intervals"]
         )
     return json_value(result)
 

@@ -6,7 +6,7 @@ calibration, subgroups, threshold profiles and their rules, edge cases and relea
 It builds on the artefact format and nothing else of deployml.
 """
 
-from packager.evaluation.baseline import baseline_metrics, worse_than_baseline
+from packager.evaluation.baseline import baseline_metrics, uncalibrated, worse_than_baseline
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
 from packager.evaluation.calibration import calibration_bins, calibration_curve
 from packager.evaluation.edge_cases import (
@@ -96,5 +96,6 @@ __all__ = [
     "rows_sha256",
     "subgroup_report",
     "threshold_profiles",
+    "uncalibrated",
     "worse_than_baseline",
 ]
