@@ -114,6 +114,26 @@ def test_capture_evaluates_a_binary_classifier_on_test_data(
 CLINICAL_KEYS = {"intervals", "bootstrap", "baseline", "worse_than_baseline"}
 
 
+class CountingClassifier(LogisticRegression):
+    """Counts the rows it is asked to predict, call by call."""
+
+    predicted: list[int]
+
+    def predict(self, X: Any) -> Any:
+        self.predicted.append(len(X))
+        return super().predict(X)
+
+
+def test_capture_scores_the_test_rows_with_one_call_to_predict() -> None:
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"a": rng.normal(size=257), "b": rng.normal(size=257)})
+    y = (X["a"] > 0).astype(int)
+    model = CountingClassifier().fit(X[:100], y[:100])
+    model.predicted = []
+    capture(model, X[:100], y[:100], X_test=X[100:], y_test=y[100:])
+    assert model.predicted.count(157) == 1
+
+
 def test_capture_evaluates_a_regressor() -> None:
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"a": rng.normal(size=150), "b": rng.normal(size=150)})

@@ -120,7 +120,7 @@ def score_rows(
     positive = None
     if task == "binary":
         positive = classes[1] if plan.positive_class is None else plan.positive_class
-    return Scored(task, y, np.asarray(model.predict(X)), proba, classes, positive)
+    return Scored(task, y, np.asarray(outputs.predictions), proba, classes, positive)
 
 
 def score(model: Any, X: Any, task: Task, what: str) -> Any:
