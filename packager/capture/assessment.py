@@ -28,6 +28,7 @@ from packager.evaluation import (
     EvaluationPlan,
     Scored,
     data_record,
+    group_labels,
     parse_profiles,
     parse_subgroups,
     rows_sha256,
@@ -65,6 +66,13 @@ def assess(
     it is warned of (a :class:`~packager.errors.DeploymlWarning`).
     """
     scored = score_rows(model, test.model_X, y, task, plan, "X_test")
+    # What the test rows can refuse (a column that cannot be grouped, a rule no threshold
+    # meets) is refused before the slow bootstrap of the headline metrics and subgroups.
+    specs = parse_subgroups(plan.subgroups)
+    values = test.frame.reset_index(drop=True) if groups is None else groups
+    for spec in specs:
+        group_labels(spec, values[spec.column])
+    profiles = [] if task == "regression" else _profiles(test, y, scored, plan)
     if task == "regression":
         metrics = regression_metrics(scored.y_true, scored.y_pred)
     else:
@@ -91,11 +99,8 @@ def assess(
     if off:
         warnings.warn(DeploymlWarning(f"on the test data, {off}"), stacklevel=3)
     subgroups = None
-    if plan.subgroups:
-        values = test.frame.reset_index(drop=True) if groups is None else groups
-        specs = parse_subgroups(plan.subgroups)
+    if specs:
         subgroups = subgroup_report(scored, specs, values, test.names, plan.bootstrap)
-    profiles = [] if task == "regression" else _profiles(test, y, scored, plan)
     return Assessment(metrics, subgroups, profiles)
 
 
