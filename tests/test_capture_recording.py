@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 from dataclasses import replace
@@ -112,6 +113,52 @@ def test_capture_evaluates_a_binary_classifier_on_test_data(
 
 
 CLINICAL_KEYS = {"intervals", "bootstrap", "baseline", "worse_than_baseline"}
+
+
+class CountingClassifier(LogisticRegression):
+    """Counts the rows it is asked to predict, call by call."""
+
+    predicted: list[int]
+
+    def predict(self, X: Any) -> Any:
+        self.predicted.append(len(X))
+        return super().predict(X)
+
+
+def test_capture_scores_the_test_rows_with_one_call_to_predict() -> None:
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"a": rng.normal(size=257), "b": rng.normal(size=257)})
+    y = (X["a"] > 0).astype(int)
+    model = CountingClassifier().fit(X[:100], y[:100])
+    model.predicted = []
+    capture(model, X[:100], y[:100], X_test=X[100:], y_test=y[100:])
+    assert model.predicted.count(157) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"subgroups": ["sex:0,1"]}, "column 'sex' is not numeric"),
+        ({"thresholds": ["strict:specificity>=1"]}, "cannot be met on these rows"),
+    ],
+)
+def test_what_the_test_rows_refuse_is_refused_before_the_bootstrap(
+    options: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow(*args: Any) -> None:
+        raise AssertionError("the bootstrap of the headline metrics started")
+
+    assessment = importlib.import_module("packager.capture.assessment")
+    monkeypatch.setattr(assessment, "clinical_metrics", slow)
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame({"a": rng.normal(size=200), "sex": rng.choice(["F", "M"], 200)})
+    y = (X["a"] + rng.normal(size=200) > 0).astype(int)
+    model = LogisticRegression().fit(X[["a"]], y)
+    # The highest score is a negative row's, so no threshold clears every negative row.
+    y.iloc[int(np.argmax(X["a"]))] = 0
+    X_test = X if "subgroups" in options else X[["a"]]
+    with pytest.raises(CaptureError, match=message):
+        capture(model, X[["a"]], y, X_test=X_test, y_test=y, **options)
 
 
 def test_capture_evaluates_a_regressor() -> None:

@@ -17,7 +17,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from packager.evaluation import Bootstrap, Scored, headline, headline_intervals
+from packager.errors import CaptureError
+from packager.evaluation import Bootstrap, Scored, headline, headline_intervals, intervals
 
 
 def classifier_outputs(load: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[Any, ...]]:
@@ -80,6 +81,32 @@ def test_regression_headline_metrics_equal_scikit_learns() -> None:
     assert headline(scored) == pytest.approx(expected, rel=1e-9)
 
 
+def test_roc_auc_counts_tied_scores_half_as_scikit_learn_does() -> None:
+    # Scores rounded to one decimal tie often, within and across the classes.
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 200)
+    score = np.round(np.clip(rng.normal(0.4 + 0.2 * y, 0.2), 0, 1), 1)
+    proba = np.column_stack([1 - score, score])
+    for positive in (0, 1):
+        scored = Scored("binary", y, y.copy(), proba, (0, 1), positive)
+        expected = skm.roc_auc_score(y == positive, proba[:, positive])
+        assert headline(scored)["roc_auc"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("load", [load_breast_cancer, load_iris])
+def test_intervals_equal_those_of_each_resample_measured_afresh(load: Any) -> None:
+    # headline_intervals ranks the scores once for all resamples; measuring every resample
+    # from scratch must give the same intervals.
+    y, predicted, proba, classes = classifier_outputs(load)
+    task = "binary" if len(classes) == 2 else "multiclass"
+    scored = Scored(
+        task, y, predicted, np.round(proba, 2), classes, classes[0] if task == "binary" else None
+    )
+    bootstrap = Bootstrap(resamples=100, seed=1)
+    afresh = intervals(len(scored), lambda rows: headline(scored.subset(rows)), bootstrap, y)
+    assert headline_intervals(scored, bootstrap) == afresh
+
+
 def test_metrics_undefined_on_the_rows_are_none() -> None:
     # Only negative rows: no sensitivity, no ROC AUC, and no PPV when nothing is flagged.
     y = np.array(["no", "no", "no"])
@@ -105,3 +132,21 @@ def test_intervals_contain_the_estimate_and_repeat_with_the_same_seed(cancer: Sc
     other = headline_intervals(cancer, Bootstrap(resamples=300, seed=5))
     assert other != first
     assert other["roc_auc"] != first["roc_auc"] and other["brier"] != first["brier"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"level": 95}, "level must be a share between 0 and 1"),
+        ({"resamples": 0}, "resamples must be at least 1"),
+        ({"resamples": 10.5}, "resamples must be a whole number"),
+        ({"seed": -1}, "seed must be a whole number >= 0"),
+        ({"method": "bca"}, "method must be 'percentile'"),
+    ],
+)
+def test_a_bootstrap_that_cannot_be_made_is_refused_when_given(
+    options: dict[str, Any], message: str
+) -> None:
+    # Not after the evaluation with numpy's message, nor recorded as a method never used.
+    with pytest.raises(CaptureError, match=message):
+        Bootstrap(**options)

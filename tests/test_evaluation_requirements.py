@@ -122,6 +122,7 @@ def test_each_form_of_requirement_is_parsed(
         ("roc_auc>=nan", "the bound must be a number"),
         ("subgroup_gap(roc_auc)>=0.05", "a subgroup gap can only be bounded above"),
         ("subgroup_gap(auc)<=0.05", "unknown metric 'auc'"),
+        ("subgroup_gap(prevalence)<=0.1", "unknown metric 'prevalence'; the metrics with subgroup"),
         ("sensitivity@>=0.9", "names no profile after @"),
     ],
 )

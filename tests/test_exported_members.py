@@ -66,3 +66,17 @@ def test_python_m_deployml_is_the_deployml_command() -> None:
     assert out.returncode == 0, out.stderr
     for command in ("example", "inspect", "package", "serve", "train", "verify"):
         assert f"  {command}  " in out.stdout
+
+
+def test_every_name_a_package_exports_is_one_of_its_members() -> None:
+    # A stray line in an __all__ list breaks `from package import *` for every user.
+    import importlib
+    import pkgutil
+
+    for root in (packager, server):
+        for found in pkgutil.walk_packages(root.__path__, f"{root.__name__}."):
+            if not found.ispkg:
+                continue
+            package = importlib.import_module(found.name)
+            for name in getattr(package, "__all__", ()):
+                assert hasattr(package, name), f"{found.name}.__all__ names {name!r}"

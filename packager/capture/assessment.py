@@ -28,11 +28,13 @@ from packager.evaluation import (
     EvaluationPlan,
     Scored,
     data_record,
+    group_labels,
     parse_profiles,
     parse_subgroups,
     rows_sha256,
     subgroup_report,
     threshold_profiles,
+    uncalibrated,
 )
 
 __all__ = ["Assessment", "assess", "score_rows"]
@@ -64,6 +66,13 @@ def assess(
     it is warned of (a :class:`~packager.errors.DeploymlWarning`).
     """
     scored = score_rows(model, test.model_X, y, task, plan, "X_test")
+    # What the test rows can refuse (a column that cannot be grouped, a rule no threshold
+    # meets) is refused before the slow bootstrap of the headline metrics and subgroups.
+    specs = parse_subgroups(plan.subgroups)
+    values = test.frame.reset_index(drop=True) if groups is None else groups
+    for spec in specs:
+        group_labels(spec, values[spec.column])
+    profiles = [] if task == "regression" else _profiles(test, y, scored, plan)
     if task == "regression":
         metrics = regression_metrics(scored.y_true, scored.y_pred)
     else:
@@ -84,12 +93,14 @@ def assess(
             ),
             stacklevel=3,
         )
+    off = metrics["baseline"] and uncalibrated(
+        metrics, metrics["baseline"], task, scored.proba is not None, metrics["intervals"]
+    )
+    if off:
+        warnings.warn(DeploymlWarning(f"on the test data, {off}"), stacklevel=3)
     subgroups = None
-    if plan.subgroups:
-        values = test.frame.reset_index(drop=True) if groups is None else groups
-        specs = parse_subgroups(plan.subgroups)
+    if specs:
         subgroups = subgroup_report(scored, specs, values, test.names, plan.bootstrap)
-    profiles = [] if task == "regression" else _profiles(test, y, scored, plan)
     return Assessment(metrics, subgroups, profiles)
 
 
@@ -114,7 +125,7 @@ def score_rows(
     positive = None
     if task == "binary":
         positive = classes[1] if plan.positive_class is None else plan.positive_class
-    return Scored(task, y, np.asarray(model.predict(X)), proba, classes, positive)
+    return Scored(task, y, np.asarray(outputs.predictions), proba, classes, positive)
 
 
 def score(model: Any, X: Any, task: Task, what: str) -> Any:

@@ -113,7 +113,7 @@ def clinical_metrics(
     else:
         result["baseline"] = evaluation.baseline_metrics(scored, training)
         result["worse_than_baseline"] = evaluation.worse_than_baseline(
-            values, result["baseline"], scored.task, scored.proba is not None
+            values, result["baseline"], scored.task, scored.proba is not None, result["intervals"]
         )
     return json_value(result)
 
@@ -129,26 +129,15 @@ def operating_points(positive: np.ndarray, score: np.ndarray) -> list[dict[str, 
     """Sensitivity, specificity, PPV and NPV of "positive when score >= threshold"."""
     points = []
     for threshold in OPERATING_THRESHOLDS:
-        flagged = score >= threshold
-        tp = int(np.sum(flagged & positive))
-        fp = int(np.sum(flagged & ~positive))
-        fn = int(np.sum(~flagged & positive))
-        tn = int(np.sum(~flagged & ~positive))
+        measured = evaluation.operating_metrics(positive, score, threshold)
         points.append(
             {
                 "threshold": threshold,
-                "sensitivity": _ratio(tp, tp + fn),
-                "specificity": _ratio(tn, tn + fp),
-                "ppv": _ratio(tp, tp + fp),
-                "npv": _ratio(tn, tn + fn),
-                "flagged": tp + fp,
+                **{name: measured[name] for name in ("sensitivity", "specificity", "ppv", "npv")},
+                "flagged": int(np.sum(score >= threshold)),
             }
         )
     return points
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return num / den if den else None
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:

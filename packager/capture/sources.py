@@ -73,7 +73,6 @@ def load_model_file(
     _check_subgroups(evaluation, target, test)
     obj = read_pickle(path)
     details = details or ModelDetails()
-    evaluation = evaluation or EvaluationPlan()
     if is_capture_file(obj):
         if train is not None or test is not None:
             raise CaptureError(

@@ -6,7 +6,7 @@ calibration, subgroups, threshold profiles and their rules, edge cases and relea
 It builds on the artefact format and nothing else of deployml.
 """
 
-from packager.evaluation.baseline import baseline_metrics, worse_than_baseline
+from packager.evaluation.baseline import baseline_metrics, uncalibrated, worse_than_baseline
 from packager.evaluation.bootstrap import Bootstrap, Statistic, intervals
 from packager.evaluation.calibration import calibration_bins, calibration_curve
 from packager.evaluation.edge_cases import (
@@ -66,7 +66,6 @@ __all__ = [
     "Scored",
     "Statistic",
     "SubgroupSpec",
-    "__all__ = [",
     "baseline_metrics",
     "calibration_bins",
     "calibration_curve",
@@ -78,8 +77,6 @@ __all__ = [
     "describe_case",
     "describe_expected",
     "edge_case_suite",
-    "from packager.evaluation.requirements import (",
-    "from packager.evaluation.scored import Scored",
     "group_labels",
     "headline",
     "headline_intervals",
@@ -99,5 +96,6 @@ __all__ = [
     "rows_sha256",
     "subgroup_report",
     "threshold_profiles",
+    "uncalibrated",
     "worse_than_baseline",
 ]

@@ -5,8 +5,11 @@ and predicts the majority class; a regressor's predicts the training mean. The b
 measured by :func:`~packager.evaluation.headline` on the same rows as the model, so the two
 compare like for like. :func:`worse_than_baseline` says, in sentences, where the model does no
 better than it: on the proper scoring rule (Brier score for binary, log loss for multiclass)
-and ROC AUC (no better than 0.5) when there are probabilities, on accuracy when there are
-none, and on MAE and RMSE for regressors.
+and ROC AUC (no better than 0.5) when there are probabilities, on balanced accuracy when there
+are none, and on MAE and RMSE for regressors. Plain accuracy is never compared: on unbalanced
+data a useful model is often less accurate than always predicting the majority class. Nor is
+a model whose ROC AUC interval lies above 0.5 called no better for its proper score: it ranks
+patients better than chance, and :func:`uncalibrated` says that its probabilities are off.
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ from packager.artefact import Label, for_people
 from packager.evaluation.headline import headline
 from packager.evaluation.scored import Scored
 
-__all__ = ["CLASSIFIER_BASELINE", "REGRESSOR_BASELINE", "baseline_metrics", "worse_than_baseline"]
+__all__ = [
+    "CLASSIFIER_BASELINE",
+    "REGRESSOR_BASELINE",
+    "baseline_metrics",
+    "uncalibrated",
+    "worse_than_baseline",
+]
 
 CLASSIFIER_BASELINE = "training class frequencies; majority class"
 REGRESSOR_BASELINE = "training mean"
@@ -46,19 +55,24 @@ def baseline_metrics(scored: Scored, training: np.ndarray) -> dict[str, Any]:
 
 
 def worse_than_baseline(
-    metrics: dict[str, Any], reference: dict[str, Any], task: str, has_proba: bool
+    metrics: dict[str, Any],
+    reference: dict[str, Any],
+    task: str,
+    has_proba: bool,
+    intervals: dict[str, Any] | None = None,
 ) -> list[str]:
-    """One sentence for each way the model's ``metrics`` are no better than the baseline's."""
+    """One sentence for each way the model's ``metrics`` are no better than the baseline's.
+
+    A proper score no better than the baseline's is not said of a model whose ROC AUC
+    interval (in ``intervals``) lies above 0.5: it ranks patients better than chance, and
+    only its probabilities are off (:func:`uncalibrated` says so).
+    """
+    ranks = _ranks_better_than_chance(intervals)
     said = [
         f"{name} {for_people(metrics[name])} is no better than the baseline's "
         f"{for_people(reference[name])}"
         for name in _COMPARED[task if task == "regression" or has_proba else "labels only"]
-        if _defined(metrics, reference, name)
-        and (
-            metrics[name] < reference[name]
-            if name == "accuracy"
-            else metrics[name] >= reference[name]
-        )
+        if _no_better(metrics, reference, name) and not (ranks and name in _PROPER)
     ]
     auc = metrics.get("roc_auc")
     if task != "regression" and has_proba and auc is not None and auc <= 0.5:
@@ -66,14 +80,51 @@ def worse_than_baseline(
     return said
 
 
-# What is compared: the proper scoring rule (lower is better), or accuracy without scores.
+def uncalibrated(
+    metrics: dict[str, Any],
+    reference: dict[str, Any],
+    task: str,
+    has_proba: bool,
+    intervals: dict[str, Any] | None,
+) -> str | None:
+    """The sentence for a model that ranks better than chance but whose probabilities score
+    no better than the baseline's (say, one fitted with class weights), else None."""
+    if task == "regression" or not has_proba or not _ranks_better_than_chance(intervals):
+        return None
+    name = _COMPARED[task][0]
+    if not _no_better(metrics, reference, name):
+        return None
+    return (
+        f"the model's ROC AUC {for_people(metrics['roc_auc'])} ranks patients better than "
+        "chance, but "
+        f"its probabilities are less accurate than the baseline's ({name} "
+        f"{for_people(metrics[name])} against {for_people(reference[name])}): they are not "
+        "calibrated, so read them as scores, not as risks (see the calibration curve)"
+    )
+
+
+# What is compared: the proper scoring rule (lower is better), or without scores the balanced
+# accuracy (higher is better; the baseline's is that of chance, whatever the prevalence).
 _COMPARED = {
     "binary": ("brier",),
     "multiclass": ("log_loss",),
     "regression": ("mae", "rmse"),
-    "labels only": ("accuracy",),
+    "labels only": ("balanced_accuracy",),
 }
 
 
-def _defined(metrics: dict[str, Any], reference: dict[str, Any], name: str) -> bool:
-    return metrics.get(name) is not None and reference.get(name) is not None
+# The proper scoring rules: lower is better.
+_PROPER = frozenset({"brier", "log_loss"})
+
+
+def _no_better(metrics: dict[str, Any], reference: dict[str, Any], name: str) -> bool:
+    if metrics.get(name) is None or reference.get(name) is None:
+        return False
+    if name == "balanced_accuracy":
+        return bool(metrics[name] <= reference[name])
+    return bool(metrics[name] >= reference[name])
+
+
+def _ranks_better_than_chance(intervals: dict[str, Any] | None) -> bool:
+    interval = (intervals or {}).get("roc_auc")
+    return interval is not None and interval[0] > 0.5

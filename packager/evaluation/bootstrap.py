@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from packager.errors import CaptureError
+
 __all__ = ["Bootstrap", "Statistic", "intervals"]
 
 # A statistic maps the row indices of one resample to named values (None: undefined there).
@@ -30,6 +32,24 @@ class Bootstrap:
     seed: int = 0
     level: float = 0.95
     method: str = "percentile"
+
+    def __post_init__(self) -> None:
+        """Refuse a method that would fail after the slow work, or be recorded wrongly."""
+        whole = (int, np.integer)
+        if isinstance(self.resamples, bool) or not isinstance(self.resamples, whole):
+            raise CaptureError(
+                f"bootstrap resamples must be a whole number, not {self.resamples!r}"
+            )
+        if self.resamples < 1:
+            raise CaptureError(f"bootstrap resamples must be at least 1, not {self.resamples}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, whole) or self.seed < 0:
+            raise CaptureError(f"the bootstrap seed must be a whole number >= 0, not {self.seed!r}")
+        if not isinstance(self.level, float | int) or not 0 < self.level < 1:
+            raise CaptureError(
+                f"the bootstrap level must be a share between 0 and 1 (0.95), not {self.level!r}"
+            )
+        if self.method != "percentile":
+            raise CaptureError(f"the bootstrap method must be 'percentile', not {self.method!r}")
 
     def record(self) -> dict[str, Any]:
         """The JSON-ready record of the method, stored beside the intervals it made."""

@@ -19,6 +19,7 @@ import pandas as pd
 from packager.artefact import DataRecord, ThresholdProfile
 from packager.errors import CaptureError
 from packager.evaluation.bootstrap import Bootstrap, intervals
+from packager.evaluation.headline import rate
 from packager.evaluation.rules import ProfileSpec, choose_threshold
 from packager.evaluation.scored import Scored
 
@@ -63,11 +64,11 @@ def operating_metrics(
     fn = int((~flagged & positive).sum())
     tn = int((~flagged & ~positive).sum())
     return {
-        "sensitivity": _ratio(tp, tp + fn),
-        "specificity": _ratio(tn, tn + fp),
-        "ppv": _ratio(tp, tp + fp),
-        "npv": _ratio(tn, tn + fn),
-        "alerts_per_100": _ratio(100 * (tp + fp), len(flagged)),
+        "sensitivity": rate(tp, tp + fn),
+        "specificity": rate(tn, tn + fp),
+        "ppv": rate(tp, tp + fp),
+        "npv": rate(tn, tn + fn),
+        "alerts_per_100": rate(100 * (tp + fp), len(flagged)),
     }
 
 
@@ -131,7 +132,3 @@ def rows_sha256(frame: pd.DataFrame, y: np.ndarray) -> str:
     """The SHA-256 of rows given without a file: their CSV text, with the labels last."""
     table = frame.reset_index(drop=True).assign(__label__=np.asarray(y))
     return hashlib.sha256(table.to_csv(index=False).encode("utf-8")).hexdigest()
-
-
-def _ratio(numerator: int, denominator: int) -> float | None:
-    return None if denominator == 0 else numerator / denominator

@@ -46,6 +46,9 @@ __all__ = [
 METRICS = tuple(
     dict.fromkeys([*HEADLINE_METRICS["binary"], "prevalence", *HEADLINE_METRICS["regression"]])
 )
+# The metrics a subgroup gap is measured in: the headline ones (a group's prevalence is
+# described, not gated).
+GAP_METRICS = tuple(m for m in METRICS if m != "prevalence")
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,
@@ -105,9 +108,11 @@ def _parse(text: str) -> Requirement:
             if not profile:
                 raise CaptureError(f"requirement {text!r} names no profile after @")
         lhs = metric if profile is None else f"{metric}@{profile}"
-    known = PROFILE_METRICS if kind == "profile" else METRICS
+    known = {"profile": PROFILE_METRICS, "gap": GAP_METRICS}.get(kind, METRICS)
     if metric not in known:
-        where = "a profile's metrics" if kind == "profile" else "the test metrics"
+        where = {"profile": "a profile's metrics", "gap": "the metrics with subgroup gaps"}.get(
+            kind, "the test metrics"
+        )
         raise CaptureError(
             f"requirement {text!r}: unknown metric {metric!r}; {where} are {', '.join(known)}"
         )
