@@ -112,7 +112,7 @@ def test_capture_evaluates_a_binary_classifier_on_test_data(
     json.dumps(manifest.to_dict(), allow_nan=False)
 
 
-CLINICAL_KEYS = {"intervals", "bootstrap", "baseline", "worse_than_baseline"}
+CLINICAL_KEYS = {"intervals", "bootstrap", "baseline", "worse_than_baseline", "uncalibrated"}
 
 
 class CountingClassifier(LogisticRegression):

@@ -19,7 +19,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from packager import capture
+from packager import capture, summarise
+from packager.artefact import model_card
 from packager.errors import DeploymlWarning
 from packager.evaluation import Scored, baseline_metrics, uncalibrated, worse_than_baseline
 
@@ -136,6 +137,13 @@ def test_a_class_weighted_model_on_rare_positives_is_said_uncalibrated_not_worse
     test = (captured.manifest.metrics or {})["test"]
     assert test["brier"] > test["baseline"]["brier"] and test["intervals"]["roc_auc"][0] > 0.5
     assert test["worse_than_baseline"] == []
+    # Recorded, so the card and inspect say it first too, not only the packaging run.
+    assert "not calibrated" in test["uncalibrated"]
+    assert "not calibrated" in model_card(captured.manifest).split("## ", 2)[1]
+    assert any(
+        "WARNING:" in line and "not calibrated" in line
+        for line in summarise(captured.manifest).splitlines()
+    )
 
 
 def test_a_worse_proper_score_is_said_when_the_ranking_may_be_chance() -> None:

@@ -96,6 +96,7 @@ def assess(
     off = metrics["baseline"] and uncalibrated(
         metrics, metrics["baseline"], task, scored.proba is not None, metrics["intervals"]
     )
+    metrics["uncalibrated"] = off or None  # recorded, so the card and inspect say it too
     if off:
         warnings.warn(DeploymlWarning(f"on the test data, {off}"), stacklevel=3)
     subgroups = None

@@ -40,9 +40,11 @@ def classification_metrics(
     missing: list[str],
     positive: Label | None = None,
 ) -> dict[str, Any]:
-    """Accuracy, per-class scores, ROC AUC, log loss, confusion matrix, operating points.
+    """Accuracy, per-class scores, the confusion matrix and (binary) operating points.
 
-    ``positive`` is the positive class of a binary classifier (default the second class).
+    ``positive`` is the positive class of a binary classifier (default the second class). The
+    headline metrics (ROC AUC, log loss, ...) are :func:`clinical_metrics`'s, measured with
+    their intervals by one function; what cannot be measured is said in ``missing`` here.
     """
     labels = list(classes)
     column = 1 if positive is None else [json_label(c) for c in labels].index(positive)
@@ -53,7 +55,6 @@ def classification_metrics(
     result: dict[str, Any] = {
         "n_rows": len(y_true),
         "accuracy": json_value(skm.accuracy_score(y_true, y_pred)),
-        "balanced_accuracy": json_value(_balanced_accuracy(y_true, y_pred)),
         "per_class": {
             str(json_label(label)): {
                 "precision": json_value(precision[i]),
@@ -67,8 +68,6 @@ def classification_metrics(
             "labels": [json_label(c) for c in labels],
             "matrix": json_value(skm.confusion_matrix(y_true, y_pred, labels=labels)),
         },
-        "roc_auc": None,
-        "log_loss": None,
     }
     if proba is None:
         missing.append("metrics: the model gives no probabilities, so no ROC AUC or log loss")
@@ -76,15 +75,8 @@ def classification_metrics(
     present = np.unique(y_true)
     if len(present) < 2:
         missing.append("metrics: the test labels hold one class, so ROC AUC is undefined")
-    elif len(labels) == 2:
-        result["roc_auc"] = json_value(skm.roc_auc_score(is_positive, proba[:, column]))
-    elif set(present) == set(labels):
-        result["roc_auc"] = json_value(
-            skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=labels)
-        )
-    else:
+    elif set(present) != set(labels):
         missing.append("metrics: some classes are absent from the test labels, so no ROC AUC")
-    result["log_loss"] = json_value(skm.log_loss(y_true, proba, labels=labels))
     if len(labels) == 2:
         result["operating_points"] = operating_points(is_positive, proba[:, column])
     return result
@@ -116,13 +108,6 @@ def clinical_metrics(
             values, result["baseline"], scored.task, scored.proba is not None, result["intervals"]
         )
     return json_value(result)
-
-
-def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    # sklearn warns when y_pred holds labels absent from y_true; the mean recall is the same.
-    present = np.unique(y_true)
-    recalls = [float(np.mean(y_pred[y_true == label] == label)) for label in present]
-    return float(np.mean(recalls)) if recalls else float("nan")
 
 
 def operating_points(positive: np.ndarray, score: np.ndarray) -> list[dict[str, Any]]:

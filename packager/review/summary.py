@@ -231,6 +231,9 @@ def test_metric_lines(test: dict[str, Any], positive: Any) -> list[str]:
         lines.append(f"  (baseline: {reference.get('strategy')})")
     worse = test.get("worse_than_baseline")
     lines += [f"WARNING:    {said}" for said in (worse if isinstance(worse, list) else [])]
+    off = test.get("uncalibrated")
+    if isinstance(off, str):
+        lines.append(f"WARNING:    {off}")
     return lines
 
 

@@ -46,6 +46,8 @@ def alerts(manifest: Manifest, cases: list[Case] | None) -> tuple[str, ...]:
     """What a reader must see first, one sentence each."""
     test = (manifest.metrics or {}).get("test") or {}
     said = [str(s) for s in test.get("worse_than_baseline") or []]
+    if isinstance(test.get("uncalibrated"), str):
+        said.append(str(test["uncalibrated"]))
     record = _edge_record(manifest)
     failing = [str(i) for i in record.get("failing") or []]
     if failing:
