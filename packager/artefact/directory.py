@@ -172,15 +172,16 @@ def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
     model_path = manifest.model_file.path
     (build / REQUIREMENTS_FILE).write_text(requirements(manifest), encoding="utf-8")
     names = [model_path, REQUIREMENTS_FILE, *_write_rows(captured, build)]
-    names += write_edge_cases(captured.edge_cases, build)
+    cases = write_edge_cases(captured.edge_cases, build)
+    names += cases
     for name, data in sorted(captured.attachments.items()):
         target = build / _safe_relative(name, reserved=RESERVED | {model_path})
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     names.extend(sorted(captured.attachments))
-    (build / MODEL_CARD_FILE).write_text(
-        model_card(manifest, captured.attachments), encoding="utf-8"
-    )
+    # With the edge cases' contents, as derive() and the HTML card give them: case by case.
+    shown = {**captured.attachments, **{name: (build / name).read_bytes() for name in cases}}
+    (build / MODEL_CARD_FILE).write_text(model_card(manifest, shown), encoding="utf-8")
     names.append(MODEL_CARD_FILE)
     files = {name: file_record(build / name) for name in sorted(names)}
     return replace(manifest, files=files)
