@@ -15,10 +15,9 @@ from typing import Any
 import click
 
 from packager import load_artefact, read_manifest
-from packager.artefact import derive, file_sha256, for_people
-from packager.errors import OutputExistsError
+from packager.artefact import check_derivable, derive, file_sha256, for_people
 from packager.evaluation import FORMS, PROFILE_METRICS, parse_profiles
-from packager.review import SiteReview, review_site, with_profile
+from packager.review import SiteReview, check_profile_name, review_site, with_profile
 from packager.training import read_table
 
 __all__ = ["threshold_command"]
@@ -67,8 +66,10 @@ def threshold_command(
 ) -> None:
     """Choose a threshold profile on a site's data; write it into a new artefact at --output."""
     (spec,) = parse_profiles([f"{name}:{rule}"])
-    if not force and output.exists():  # before any slow work; derive checks again
-        raise OutputExistsError(str(output))
+    # What derive and with_profile would refuse, refused before any slow work (they check again).
+    original, _ = read_manifest(artefact_dir)
+    check_derivable(artefact_dir, original, output, force=force)
+    check_profile_name(original, name, replace_existing=replace_existing)
     artefact = load_artefact(artefact_dir, allow_pickle=allow_pickle)
     data = read_table(data_file, "site data")
     review = review_site(

@@ -251,3 +251,38 @@ def test_a_pickled_artefact_is_refused_without_allow_pickle(
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["default_profile"] == "site-b"  # the only profile is the default
     assert "  at no profile, threshold 0.5: here | recorded on test data" in allowed.output
+
+
+@pytest.mark.parametrize(
+    ("where", "args", "message"),
+    [
+        ("original", (), "is the original artefact or inside it"),
+        ("inside", ("--force",), "is the original artefact or inside it"),
+        ("existing", (), "already exists; pass --force to replace it"),
+        ("fresh", ("--name", "default"), "already has a profile 'default'"),
+        ("format-1", ("--allow-pickle",), "is a format 1.1 artefact; re-package it"),
+    ],
+)
+def test_what_would_be_refused_is_refused_before_the_model_is_loaded(
+    tmp_path: Path,
+    runner: Runner,
+    original: Path,
+    site_b: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    args: Any,
+    message: str,
+) -> None:
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("loaded the model before refusing the command")
+
+    monkeypatch.setattr("deployml.threshold.load_artefact", never)
+    source = (
+        Path(__file__).parent / "data" / "artefact-format-1.1" if where == "format-1" else original
+    )
+    out = {"original": original, "inside": original / "site-b"}.get(where, tmp_path / "out")
+    if where == "existing":
+        out.mkdir()
+    result = _threshold(runner, source, site_b, out, "--rule", "youden", *args)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

@@ -85,6 +85,8 @@ def test_a_passing_suite_is_stored_hashed_summarised_and_rerun_by_verify(
         "3 cases re-run as recorded; 3 of 3 pass"
     ]
     assert "Edge cases: 3 cases, 3 pass" in summarise(artefact)
+    # MODEL_CARD.md lists them case by case, as the HTML card and a derived artefact's card do.
+    assert "| big-1 | large tumour | label 0 |" in (path / "MODEL_CARD.md").read_text()
 
 
 def test_a_failing_case_blocks_packaging_a_capture_file_unless_failing_cases_are_allowed(

@@ -300,3 +300,13 @@ def test_a_malformed_free_form_subgroups_object_is_compared_without_failing(
     a, b = replace(manifest, subgroups=junk), replace(manifest, subgroups=good)
     subgroups = _by_what(diff_manifests(a, "a", b, "b"), "subgroups")
     assert subgroups.get("subgroup sex", subgroups.get("sex=F n"))["b"] in (["F"], 5)
+
+
+@pytest.mark.parametrize("junk", ["x", 5, {}, [0.9], [0.9, "high"]])
+def test_a_malformed_free_form_interval_is_printed_without_it(
+    manifest: Manifest, junk: Any
+) -> None:
+    a = _with_test(manifest, roc_auc=0.92, intervals={"roc_auc": junk})
+    b = _with_test(manifest, roc_auc=0.97, intervals={"roc_auc": [0.9, 0.99]})
+    text = render_diff(diff_manifests(a, "a", b, "b"))
+    assert "test.roc_auc: 0.92 -> 0.97 (0.9 to 0.99); difference +0.05" in text

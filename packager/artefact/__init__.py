@@ -9,7 +9,7 @@ other part of deployml but its errors.
 
 from packager.artefact.captured import CapturedModel, is_capture_file
 from packager.artefact.card import card_files, card_page, model_card
-from packager.artefact.derived import derive
+from packager.artefact.derived import check_derivable, derive
 from packager.artefact.directory import (
     Artefact,
     load_artefact,
@@ -127,6 +127,7 @@ __all__ = [
     "ThresholdProfile",
     "card_files",
     "card_page",
+    "check_derivable",
     "check_estimator",
     "compare_outputs",
     "derive",

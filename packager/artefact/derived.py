@@ -29,7 +29,7 @@ from packager.artefact.manifest import (
 )
 from packager.errors import ArtefactError, IntegrityError
 
-__all__ = ["derive"]
+__all__ = ["check_derivable", "derive"]
 
 # Files whose content the format writes itself; the rest are the author's attachments (plots).
 _WRITTEN = {MANIFEST_FILE, EXAMPLES_FILE, SELF_TEST_FILE, REQUIREMENTS_FILE, MODEL_CARD_FILE}
@@ -50,13 +50,7 @@ def derive(
     with ``force``, as ``package`` does.
     """
     output = Path(output_dir)
-    _check_apart(original.path, output)
-    if not original.manifest.format_version.startswith("2."):
-        raise ArtefactError(
-            f"{original.path} is a format {original.manifest.format_version} artefact; "
-            "re-package it with this deployml before deriving one from it"
-        )
-    check_output(output, force)
+    check_derivable(original.path, original.manifest, output, force=force)
     parent = ParentRecord(
         sha256=original.sha256,
         name=original.manifest.model.name,
@@ -80,6 +74,27 @@ def derive(
         files = {name: file_record(build / name) for name in sorted([*names, MODEL_CARD_FILE])}
         write_json(build / MANIFEST_FILE, replace(manifest, files=files).to_dict())
     return output
+
+
+def check_derivable(
+    source: str | os.PathLike[str],
+    manifest: Manifest,
+    output_dir: str | os.PathLike[str],
+    *,
+    force: bool = False,
+) -> None:
+    """Refuse what :func:`derive` would refuse of the artefact at ``source`` (whose manifest
+    is ``manifest``) and ``output_dir``, so that a command can say so before any slow work:
+    an output at or inside the original, an original of format 1.x, an output already there
+    (without ``force``, or not an earlier artefact), an output folder that does not exist."""
+    output = Path(output_dir)
+    _check_apart(Path(source), output)
+    if not manifest.format_version.startswith("2."):
+        raise ArtefactError(
+            f"{source} is a format {manifest.format_version} artefact; "
+            "re-package it with this deployml before deriving one from it"
+        )
+    check_output(output, force)
 
 
 def _copy(original: Artefact, name: str, build: Path) -> None:

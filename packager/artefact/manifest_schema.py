@@ -4,8 +4,8 @@ A file that breaks it becomes a one-line :class:`~packager.errors.ManifestError`
 field (``input.features[3].min must be a number``), never a traceback later. The manifest's
 schemas are made from the classes' type hints in ``manifest.py``, so a field added there is
 checked with no line here; ``_OVERRIDES`` says more where a type says too little. Keys no
-schema knows are left out (a newer minor's fields), except in the free-form ``metrics`` and
-``training``, which keep them.
+schema knows are left out (a newer minor's fields), except in the free-form ``metrics``,
+``training`` and ``subgroups``, which keep them.
 """
 
 from __future__ import annotations

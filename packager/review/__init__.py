@@ -6,7 +6,7 @@ two artefacts, ``deployml diff``). Built on the artefact format and the clinical
 
 from packager.review.diff import SECTIONS, diff_artefacts, diff_manifests
 from packager.review.diff_report import render_diff
-from packager.review.site import SiteReview, review_site, with_profile
+from packager.review.site import SiteReview, check_profile_name, review_site, with_profile
 from packager.review.summary import profile_and_subgroup_lines, summarise, test_metric_lines
 from packager.review.verification import (
     Verification,
@@ -20,6 +20,7 @@ __all__ = [
     "SiteReview",
     "Verification",
     "VersionDifference",
+    "check_profile_name",
     "diff_artefacts",
     "diff_manifests",
     "profile_and_subgroup_lines",

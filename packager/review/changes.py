@@ -15,6 +15,7 @@ __all__ = [
     "change_of",
     "changed",
     "flat",
+    "is_interval",
     "keyed",
     "mapping",
     "measured_changes",
@@ -110,12 +111,13 @@ def _named_steps(value: Any) -> bool:
 
 def _overlap(a: Any, b: Any) -> bool | None:
     """Whether two ``[low, high]`` intervals overlap; None unless both are intervals."""
-    if not (_interval(a) and _interval(b)):
+    if not (is_interval(a) and is_interval(b)):
         return None
     return bool(a[0] <= b[1] and b[0] <= a[1])
 
 
-def _interval(value: Any) -> bool:
+def is_interval(value: Any) -> bool:
+    """Whether ``value`` is a ``[low, high]`` pair of numbers (free-form fields hold anything)."""
     return (
         isinstance(value, list)
         and len(value) == 2

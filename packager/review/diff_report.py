@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from packager.artefact import for_people
+from packager.review.changes import is_interval
 from packager.review.diff import SECTIONS
 
 __all__ = ["render_diff"]
@@ -69,14 +70,14 @@ def _change(change: dict[str, Any]) -> str:
     return text
 
 
-def _value(value: Any, interval: list[float] | None = None) -> str:
+def _value(value: Any, interval: Any = None) -> str:
     if value is None:
         text = "(none)"
     elif isinstance(value, bool) or not isinstance(value, int | float):
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     else:
         text = for_people(value)
-    if interval is not None:
+    if is_interval(interval):  # a manifest from elsewhere may hold anything there
         text += f" ({for_people(interval[0])} to {for_people(interval[1])})"
     return text
 

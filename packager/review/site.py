@@ -38,7 +38,7 @@ from packager.evaluation import (
     threshold_profiles,
 )
 
-__all__ = ["SiteReview", "review_site", "with_profile"]
+__all__ = ["SiteReview", "check_profile_name", "review_site", "with_profile"]
 
 # The threshold in use when an artefact has no profile: a classifier's own predict.
 PLAIN_THRESHOLD = 0.5
@@ -98,18 +98,23 @@ def with_profile(
 ) -> Manifest:
     """``manifest`` with ``profile`` added, or put in place of its namesake if
     ``replace_existing``; ``make_default`` makes it the default profile."""
+    check_profile_name(manifest, profile.name, replace_existing=replace_existing)
     names = [p.name for p in manifest.profiles]
-    if profile.name in names and not replace_existing:
-        raise CaptureError(
-            f"the artefact already has a profile {profile.name!r}; choose another --name, "
-            "or pass --replace to replace it"
-        )
     profiles = [profile if p.name == profile.name else p for p in manifest.profiles]
     if profile.name not in names:
         profiles.append(profile)
     default = manifest.default_profile if manifest.default_profile in names else None
     chosen = profile.name if make_default else default or default_profile(profiles)
     return replace(manifest, profiles=profiles, default_profile=chosen)
+
+
+def check_profile_name(manifest: Manifest, name: str, *, replace_existing: bool) -> None:
+    """Refuse a profile name the artefact already has, unless it is to be replaced."""
+    if not replace_existing and any(p.name == name for p in manifest.profiles):
+        raise CaptureError(
+            f"the artefact already has a profile {name!r}; choose another --name, "
+            "or pass --replace to replace it"
+        )
 
 
 def outside_training(spec: InputSpec, data: pd.DataFrame) -> dict[str, int]:
