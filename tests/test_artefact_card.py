@@ -1,6 +1,6 @@
 """The model card: MODEL_CARD.md and the HTML page, drawn from one set of facts.
 
-The clinical fields of format 2.1 are shaped by hand here (as the contract gives them) on a
+The clinical fields of format 3.0 are shaped by hand here (as the contract gives them) on a
 real capture, so that the card is tested apart from the code that computes them; an older
 artefact has none of them and must show none of their sections.
 """

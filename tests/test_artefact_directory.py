@@ -78,9 +78,12 @@ def test_load_artefact_names_a_missing_file(binary_artefact: Path, tmp_path: Pat
 def test_load_artefact_refuses_a_newer_major_format(binary_artefact: Path, tmp_path: Path) -> None:
     copy = Path(shutil.copytree(binary_artefact, tmp_path / "copy"))
     data = json.loads((copy / MANIFEST_FILE).read_text())
-    data["format_version"] = "3.0"
+    newer = f"{int(FORMAT_VERSION.split('.')[0]) + 1}.0"
+    data["format_version"] = newer
     (copy / MANIFEST_FILE).write_text(json.dumps(data))
-    with pytest.raises(FormatVersionError, match=rf"format 3.0 is newer than the {FORMAT_VERSION}"):
+    with pytest.raises(
+        FormatVersionError, match=rf"format {newer} is newer than the {FORMAT_VERSION}"
+    ):
         load_artefact(copy)
 
 

@@ -21,6 +21,7 @@ from packager import package
 from packager.artefact import Examples, Manifest, load_artefact, read_manifest
 from packager.artefact.files import file_record
 from packager.artefact.manifest import (
+    FORMAT_VERSION,
     EstimatorInfo,
     FeatureSpec,
     FileRecord,
@@ -38,6 +39,8 @@ from packager.training import train_csv
 from server import Settings, create_app
 
 Mutate = Callable[[dict[str, Any]], None]
+
+NEXT_MAJOR = f"{int(FORMAT_VERSION.split('.')[0]) + 1}.0"
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +184,8 @@ def test_unknown_fields_are_ignored_at_every_level(trained_artefact: Path, tmp_p
 def test_a_newer_major_is_named_before_its_structure_is_checked(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
-    copy = _copy(binary_artefact, tmp_path, lambda d: d.update(format_version="3.0", model=1))
-    with pytest.raises(DeploymlError, match=r"artefact format 3\.0 is newer"):
+    copy = _copy(binary_artefact, tmp_path, lambda d: d.update(format_version=NEXT_MAJOR, model=1))
+    with pytest.raises(DeploymlError, match=rf"artefact format {NEXT_MAJOR} is newer"):
         read_manifest(copy)
 
 

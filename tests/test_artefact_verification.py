@@ -173,10 +173,11 @@ def test_verify_warns_on_other_versions_of_other_packages(artefact: Path) -> Non
 
 
 def test_verify_reports_a_newer_format(artefact: Path) -> None:
-    _edit_manifest(artefact, lambda d: d.update(format_version="3.1"))
+    newer = f"{int(FORMAT_VERSION.split('.')[0]) + 1}.1"
+    _edit_manifest(artefact, lambda d: d.update(format_version=newer))
     report = verify(artefact)
     assert [(c.name, c.status) for c in report.checks] == [("manifest", "fail")]
-    assert f"artefact format 3.1 is newer than the {FORMAT_VERSION}" in report.checks[0].detail
+    assert f"artefact format {newer} is newer than the {FORMAT_VERSION}" in report.checks[0].detail
 
 
 def test_verify_command_exits_1_and_names_the_failed_checks(

@@ -89,7 +89,7 @@ def check_derivable(
     (without ``force``, or not an earlier artefact), an output folder that does not exist."""
     output = Path(output_dir)
     _check_apart(Path(source), output)
-    if not manifest.format_version.startswith("2."):
+    if manifest.format_version.split(".", 1)[0] == "1":  # a pickle, and no self-test rows
         raise ArtefactError(
             f"{source} is a format {manifest.format_version} artefact; "
             "re-package it with this deployml before deriving one from it"

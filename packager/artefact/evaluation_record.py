@@ -1,4 +1,4 @@
-"""The manifest's record of the clinical evaluation (format 2.1): which headline metrics each
+"""The manifest's record of the clinical evaluation (format 3.0): which headline metrics each
 task records, the threshold profiles and the data each was chosen on, the release gates'
 results, the edge cases' summary, and the artefact a derived one came from.
 

@@ -55,7 +55,7 @@ __all__ = [
     "check_format_version",
 ]
 
-FORMAT_VERSION = "2.1"
+FORMAT_VERSION = "3.0"
 
 MANIFEST_FILE = "manifest.json"
 EXAMPLES_FILE = "examples.json"
@@ -115,7 +115,7 @@ class TargetSpec:
     classes: list[Label] | None = None
     class_balance: dict[str, float] | None = None
     summary: dict[str, float] | None = None
-    positive_class: Label | None = None  # binary; before 2.1 implicitly the second class
+    positive_class: Label | None = None  # binary; before 3.0 implicitly the second class
 
     def __post_init__(self) -> None:
         # Format 2.0 and older never named it and meant the second class: read them so.

@@ -213,7 +213,7 @@ def _reference(manifest: Manifest) -> ThresholdProfile | None:
 
 
 def _test_prevalence(manifest: Manifest) -> float | None:
-    """The test data's prevalence as a profile chosen on it recorded it, before format 2.1's
+    """The test data's prevalence as a profile chosen on it recorded it, before format 3.0's
     ``metrics["test"]["prevalence"]``."""
     on_test = [p.chosen_on for p in manifest.profiles if p.chosen_on.source == TEST_DATA]
     return on_test[0].prevalence if on_test else None

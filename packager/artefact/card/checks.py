@@ -1,7 +1,7 @@
 """The card's checks: edge cases case by case, release requirements, and the loud warnings.
 
 The warnings open the card: a model worse than its trivial baseline, failing edge cases,
-failed requirements. Manifests older than format 2.1 have none of these fields.
+failed requirements. Manifests older than format 3.0 have none of these fields.
 """
 
 from __future__ import annotations
