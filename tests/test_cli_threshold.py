@@ -160,6 +160,18 @@ def test_default_makes_the_new_profile_the_default_and_replace_replaces_its_name
             "its classes are no, yes",
         ),
         ("one-class", ("--rule", "youden"), "'site-b': threshold rule 'youden' needs rows of both"),
+        (
+            "one-class",
+            ("--rule", "ppv>=0.5"),
+            "'site-b': threshold rule 'ppv>=0.5' needs rows of both classes; these rows hold none "
+            "of the other class (no)",
+        ),
+        (
+            "one-class",
+            ("--rule", "specificity>=0.9"),
+            "'site-b': threshold rule 'specificity>=0.9' needs rows of the other class (no); "
+            "these rows hold none",
+        ),
     ],
 )
 def test_bad_rules_and_data_are_one_line_errors_naming_the_rule_or_column(

@@ -80,10 +80,12 @@ def threshold_profiles(
         return []
     check_profiles_possible(scored.task, scored.proba is not None)
     positive, score = scored.positive, scored.score
+    other = next((c for c in scored.classes if c != scored.positive_class), None)
+    classes = (f"the positive class ({scored.positive_class})", f"the other class ({other})")
     profiles = []
     for spec in specs:
         try:
-            threshold = choose_threshold(spec.rule, positive, score)
+            threshold = choose_threshold(spec.rule, positive, score, classes)
         except CaptureError as error:
             raise CaptureError(f"threshold profile {spec.name!r}: {error.message}") from None
         profiles.append(
