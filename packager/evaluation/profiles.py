@@ -24,6 +24,7 @@ from packager.evaluation.rules import ProfileSpec, choose_threshold
 from packager.evaluation.scored import Scored
 
 __all__ = [
+    "IMPLICIT_THRESHOLD",
     "PROFILE_METRICS",
     "TEST_DATA",
     "check_profiles_possible",
@@ -39,6 +40,9 @@ __all__ = [
 TEST_DATA = "test data"
 PROFILE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "alerts_per_100")
 DEFAULT_PROFILE = "default"
+# The threshold in force for an artefact that records no profile: the server's implicit
+# "default" profile (fixed:0.5), and what `deployml threshold` compares a site's rule with.
+IMPLICIT_THRESHOLD = 0.5
 
 
 def check_profiles_possible(task: str, has_proba: bool) -> None:
