@@ -222,4 +222,4 @@ def _plain_metrics(test: dict[str, Any]) -> dict[str, Any] | None:
     found = {name: test[name] for name in PROFILE_METRICS if name in test}
     if not found:
         return None
-    return {**found, "intervals": test.get("intervals", {})}
+    return {**found, "intervals": test.get("intervals"), "bootstrap": test.get("bootstrap")}
