@@ -17,7 +17,13 @@ import click
 from packager import load_artefact, read_manifest
 from packager.artefact import check_derivable, derive, file_sha256, for_people
 from packager.evaluation import FORMS, PROFILE_METRICS, parse_profiles
-from packager.review import SiteReview, check_profile_name, review_site, with_profile
+from packager.review import (
+    SiteReview,
+    check_profile_name,
+    is_interval,
+    review_site,
+    with_profile,
+)
 from packager.training import read_table
 
 __all__ = ["threshold_command"]
@@ -29,6 +35,7 @@ _LABELS = {
     "npv": "NPV",
     "alerts_per_100": "alerts/100",
 }
+UNREADABLE = "recorded in a shape this deployml does not read; see manifest.json"
 
 
 @click.command("threshold")
@@ -93,7 +100,7 @@ def threshold_command(
 def site_lines(review: SiteReview) -> list[str]:
     """The printout: the rule's result on the site, then how the site differs."""
     profile, on = review.profile, review.profile.chosen_on
-    level = f"{profile.metrics['bootstrap']['level']:.0%}"
+    level = _level(profile.metrics)
     lines = [
         f"Profile {profile.name} ({profile.rule}) on {on.source}: {on.rows} rows, "
         f"prevalence {for_people(on.prevalence)}",
@@ -112,7 +119,11 @@ def site_lines(review: SiteReview) -> list[str]:
     recorded = review.recorded or {}
     for metric in PROFILE_METRICS:
         site = _with_interval(review.at_reference, metric, level)
-        then = _with_interval(recorded, metric, level) if metric in recorded else "not recorded"
+        then = (
+            _with_interval(recorded, metric, _level(recorded))
+            if metric in recorded
+            else "not recorded"
+        )
         lines.append(f"    {_LABELS[metric]:<12}  {site} | {then}")
     outside = review.outside_training
     if outside:
@@ -123,9 +134,28 @@ def site_lines(review: SiteReview) -> list[str]:
     return lines
 
 
+def _level(metrics: dict[str, Any]) -> str:
+    """``95% ``: the level of the intervals in ``metrics``, as their bootstrap recorded it."""
+    record = metrics.get("bootstrap")
+    level = record.get("level") if isinstance(record, dict) else None
+    return f"{level:.0%} " if _is_number(level) else ""
+
+
 def _with_interval(metrics: dict[str, Any], metric: str, level: str) -> str:
-    interval = (metrics.get("intervals") or {}).get(metric)
-    value = for_people(metrics.get(metric))
-    if not interval:
-        return value
-    return f"{value} ({level} CI {for_people(interval[0])} to {for_people(interval[1])})"
+    """A value and its interval. Recorded ones are free-form in the manifest: a shape other
+    than a number and ``[low, high]`` is said to be unreadable, never guessed at."""
+    value, intervals = metrics.get(metric), metrics.get("intervals")
+    interval = intervals.get(metric) if isinstance(intervals, dict) else None
+    if (
+        not (value is None or _is_number(value))
+        or not (intervals is None or isinstance(intervals, dict))
+        or not (interval is None or is_interval(interval))
+    ):
+        return UNREADABLE
+    if interval is None:
+        return for_people(value)
+    return f"{for_people(value)} ({level}CI {for_people(interval[0])} to {for_people(interval[1])})"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

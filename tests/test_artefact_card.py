@@ -11,6 +11,7 @@ import base64
 import json
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import fields, replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -41,7 +42,7 @@ from packager.artefact import (
     card_page,
     model_card,
 )
-from packager.errors import IntegrityError
+from packager.errors import IntegrityError, ManifestError
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 HOSTILE = '<script>alert("x")</script>'
@@ -389,3 +390,106 @@ def test_card_files_refuse_a_plot_that_differs_from_its_hash(
     (copy / "plots" / "roc.png").unlink()
     with pytest.raises(IntegrityError, match=r"^plots/roc.png: is missing"):
         card_files(copy, manifest)
+
+
+# What a hand-edited manifest may hold where the card expects something else. The string and
+# the list have two items, and the object two keys, so that reading one as [low, high] shows.
+WRONG_TYPES: tuple[Any, ...] = ("ab", 5, None, ["a", "b"], {"a": 1, "b": 2})
+FREE_FORM_EXAMPLES: list[tuple[tuple[Any, ...], Any]] = [
+    (("metrics", "test", "per_class"), "x"),
+    (("metrics", "test", "operating_points"), 5),
+    (("subgroups", "bootstrap", "level"), None),
+    (("profiles", 0, "metrics", "intervals"), "x"),
+    (("metrics", "test", "worse_than_baseline"), 5),
+]
+
+
+def _free_form_paths(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+    """Every leaf and sub-object under ``value`` (only the first item of a list)."""
+    children: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        children = list(value.items())
+    elif isinstance(value, list) and value:
+        children = [(0, value[0])]
+    for key, child in children:
+        yield (*path, key)
+        yield from _free_form_paths(child, (*path, key))
+
+
+def _replaced(data: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    copy = json.loads(json.dumps(data))
+    *parents, last = path
+    target = copy
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    return copy
+
+
+def _fuzzed_manifest(real: Manifest) -> dict[str, Any]:
+    return json.loads(json.dumps(clinical(real).to_dict()))
+
+
+def test_a_malformed_free_form_field_degrades_its_part_of_the_card_and_never_crashes(
+    real: Manifest,
+) -> None:
+    data = _fuzzed_manifest(real)
+    paths = [
+        *_free_form_paths(data["metrics"], ("metrics",)),
+        *_free_form_paths(data["subgroups"], ("subgroups",)),
+        *(
+            path
+            for i, profile in enumerate(data["profiles"])
+            for path in _free_form_paths(profile["metrics"], ("profiles", i, "metrics"))
+        ),
+    ]
+    assert len(paths) > 80
+    tried = 0
+    for path in paths:
+        for value in WRONG_TYPES:
+            try:
+                manifest = Manifest.from_dict(_replaced(data, path, value))
+            except ManifestError:
+                continue  # a typed field: the schema refuses it before the card reads it
+            tried += 1
+            card, page = model_card(manifest, cases()), card_page(manifest, cases())
+            assert isinstance(card, str) and isinstance(page, str), path
+            # Never guessed: two characters, two items or two keys are not an interval.
+            assert "a to b" not in card, (path, value)
+            assert card.count("## ") >= 10, (path, value)  # the rest of the card is there
+    assert tried > 300
+
+
+@pytest.mark.parametrize(("path", "value"), FREE_FORM_EXAMPLES)
+def test_a_part_the_card_cannot_read_says_so_in_one_sentence(
+    real: Manifest, path: tuple[Any, ...], value: Any
+) -> None:
+    manifest = Manifest.from_dict(_replaced(_fuzzed_manifest(real), path, value))
+    card = model_card(manifest, cases())
+    assert "recorded in a shape this deployml does not read; see manifest.json" in card
+    assert "## Model details" in card and "## Inputs" in card
+    assert "does not read; see manifest.json" in card_page(manifest, cases())
+
+
+def test_the_server_serves_a_manifest_with_malformed_free_form_fields_its_card_degraded(
+    real: Manifest, binary_artefact: Path, tmp_path: Path, client: Any
+) -> None:
+    """The card is built at start-up: a field it cannot read must not stop the server with a
+    traceback (nor, being free-form, stop it at all)."""
+    shaped = _fuzzed_manifest(real)
+    for path, value in FREE_FORM_EXAMPLES:
+        shaped = _replaced(shaped, path, value)
+    copy = tmp_path / "artefact"
+    shutil.copytree(binary_artefact, copy)
+    data = json.loads((copy / "manifest.json").read_text())
+    for key in ("metrics", "subgroups", "profiles", "default_profile"):
+        data[key] = shaped[key]
+    (copy / "manifest.json").write_text(json.dumps(data))
+    served = client(copy)
+    page = served.get("/")
+    assert page.status_code == 200
+    assert page.get_data(as_text=True).count("does not read; see manifest.json") >= 4
+    assert served.get("/metadata").status_code == 200
+    row = load_breast_cancer(as_frame=True).data.iloc[450].to_dict()
+    answer = served.post("/predict", json={"instances": [row]})
+    assert answer.status_code == 200, answer.get_json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,18 @@ def test_default_makes_the_new_profile_the_default_and_replace_replaces_its_name
             "its classes are no, yes",
         ),
         ("one-class", ("--rule", "youden"), "'site-b': threshold rule 'youden' needs rows of both"),
+        (
+            "one-class",
+            ("--rule", "ppv>=0.5"),
+            "'site-b': threshold rule 'ppv>=0.5' needs rows of both classes; these rows hold none "
+            "of the other class (no)",
+        ),
+        (
+            "one-class",
+            ("--rule", "specificity>=0.9"),
+            "'site-b': threshold rule 'specificity>=0.9' needs rows of the other class (no); "
+            "these rows hold none",
+        ),
     ],
 )
 def test_bad_rules_and_data_are_one_line_errors_naming_the_rule_or_column(
@@ -286,3 +299,34 @@ def test_what_would_be_refused_is_refused_before_the_model_is_loaded(
     result = _threshold(runner, source, site_b, out, "--rule", "youden", *args)
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_recorded_metrics_in_a_shape_it_cannot_read_are_said_so_never_a_traceback(
+    tmp_path: Path, runner: Runner, original: Path, site_b: Path
+) -> None:
+    """The profile's recorded metrics are free-form in the manifest (hand-edited, here);
+    the printout's "recorded" column reads them, and labels intervals at their own level."""
+    unread = "recorded in a shape this deployml does not read; see manifest.json"
+    for n, intervals in enumerate(("x", {"sensitivity": "ab", "specificity": 5})):
+        copy = tmp_path / f"edited-{n}"
+        shutil.copytree(original, copy)
+        data = json.loads((copy / "manifest.json").read_text())
+        metrics = data["profiles"][0]["metrics"]
+        if isinstance(intervals, dict):
+            intervals = {**metrics["intervals"], **intervals}
+        metrics.update(
+            intervals=intervals, npv="x", bootstrap={**metrics["bootstrap"], "level": 0.8}
+        )
+        (copy / "manifest.json").write_text(json.dumps(data))
+        result = _threshold(runner, copy, site_b, tmp_path / f"out-{n}", "--rule", "youden")
+        assert result.exit_code == 0, result.output
+        recorded = {
+            line.split()[0]: line.split(" | ")[1]
+            for line in result.stdout.splitlines()
+            if line.startswith("    ") and " | " in line
+        }
+        assert recorded["sensitivity"] == recorded["specificity"] == recorded["NPV"] == unread
+        if isinstance(intervals, dict):
+            assert "(80% CI " in recorded["PPV"]
+        else:
+            assert recorded["PPV"] == unread

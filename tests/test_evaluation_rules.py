@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -47,8 +49,59 @@ def test_a_rule_the_rows_cannot_meet_is_an_error_naming_it() -> None:
 
 
 def test_a_sensitivity_rule_on_rows_without_positives_says_so() -> None:
-    with pytest.raises(CaptureError, match=r"'sensitivity>=0\.9' needs rows of both classes"):
+    with pytest.raises(
+        CaptureError,
+        match=r"^threshold rule 'sensitivity>=0\.9' needs rows of the positive class; these "
+        "rows hold none$",
+    ):
         choose_threshold(parse_rule("sensitivity>=0.9"), np.zeros(3, bool), np.arange(3.0))
+
+
+ONLY_POSITIVE, ONLY_NEGATIVE = np.ones(4, bool), np.zeros(4, bool)
+SCORES_4 = np.array([0.1, 0.4, 0.6, 0.9])
+
+
+@pytest.mark.parametrize(
+    ("rule", "positive", "message"),
+    [
+        ("sensitivity>=0.9", ONLY_NEGATIVE, "needs rows of the positive class; these rows hold"),
+        ("specificity>=0.9", ONLY_POSITIVE, "needs rows of the other class; these rows hold"),
+        ("fpr<=0.1", ONLY_POSITIVE, "needs rows of the other class; these rows hold none"),
+        (
+            "ppv>=0.5",
+            ONLY_POSITIVE,
+            "needs rows of both classes; these rows hold none of the oth",
+        ),
+        ("ppv>=0", ONLY_NEGATIVE, "needs rows of both classes; these rows hold none of the posit"),
+        ("youden", ONLY_POSITIVE, "needs rows of both classes; these rows hold none of the oth"),
+    ],
+)
+def test_a_rule_is_refused_on_rows_of_one_class_when_it_cannot_be_measured_there(
+    rule: str, positive: np.ndarray, message: str
+) -> None:
+    # PPV on positives only is 1 at every threshold: a "threshold" would be the lowest score.
+    with pytest.raises(CaptureError, match=f"'{re.escape(rule)}' {message}"):
+        choose_threshold(parse_rule(rule), positive, SCORES_4)
+
+
+@pytest.mark.parametrize(
+    ("rule", "positive", "threshold"),
+    [
+        ("sensitivity>=0.5", ONLY_POSITIVE, 0.6),
+        ("specificity>=0.75", ONLY_NEGATIVE, 0.9),
+        ("alerts<=50", ONLY_NEGATIVE, 0.6),
+        ("alerts<=50", ONLY_POSITIVE, 0.6),
+    ],
+)
+def test_a_rule_measured_on_the_class_the_rows_hold_still_picks_its_threshold(
+    rule: str, positive: np.ndarray, threshold: float
+) -> None:
+    assert choose_threshold(parse_rule(rule), positive, SCORES_4) == pytest.approx(threshold)
+
+
+def test_a_rule_on_no_rows_says_there_are_none() -> None:
+    with pytest.raises(CaptureError, match="'alerts<=10' needs labelled rows; there are none"):
+        choose_threshold(parse_rule("alerts<=10"), np.zeros(0, bool), np.zeros(0))
 
 
 def test_rules_ignore_spaces_and_case_and_are_recorded_in_one_form() -> None:

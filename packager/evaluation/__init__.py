@@ -21,6 +21,7 @@ from packager.evaluation.edge_cases import (
 from packager.evaluation.headline import headline, headline_intervals, rate
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan, PlanSpecs
 from packager.evaluation.profiles import (
+    IMPLICIT_THRESHOLD,
     PROFILE_METRICS,
     TEST_DATA,
     check_profiles_possible,
@@ -51,6 +52,7 @@ from packager.evaluation.subgroups import (
 
 __all__ = [
     "FORMS",
+    "IMPLICIT_THRESHOLD",
     "LOWER_IS_BETTER",
     "METRICS",
     "MIN_GROUP_ROWS",

@@ -24,6 +24,7 @@ from packager.evaluation.rules import ProfileSpec, choose_threshold
 from packager.evaluation.scored import Scored
 
 __all__ = [
+    "IMPLICIT_THRESHOLD",
     "PROFILE_METRICS",
     "TEST_DATA",
     "check_profiles_possible",
@@ -39,6 +40,9 @@ __all__ = [
 TEST_DATA = "test data"
 PROFILE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "alerts_per_100")
 DEFAULT_PROFILE = "default"
+# The threshold in force for an artefact that records no profile: the server's implicit
+# "default" profile (fixed:0.5), and what `deployml threshold` compares a site's rule with.
+IMPLICIT_THRESHOLD = 0.5
 
 
 def check_profiles_possible(task: str, has_proba: bool) -> None:
@@ -80,10 +84,12 @@ def threshold_profiles(
         return []
     check_profiles_possible(scored.task, scored.proba is not None)
     positive, score = scored.positive, scored.score
+    other = next((c for c in scored.classes if c != scored.positive_class), None)
+    classes = (f"the positive class ({scored.positive_class})", f"the other class ({other})")
     profiles = []
     for spec in specs:
         try:
-            threshold = choose_threshold(spec.rule, positive, score)
+            threshold = choose_threshold(spec.rule, positive, score, classes)
         except CaptureError as error:
             raise CaptureError(f"threshold profile {spec.name!r}: {error.message}") from None
         profiles.append(

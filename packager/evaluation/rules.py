@@ -6,6 +6,8 @@ is ``NAME:RULE``. The decision is the same everywhere: a row is positive when it
 probability of the positive class) is at least the threshold. The candidate thresholds are the
 distinct scores of the rows; among those that satisfy the rule, the one best on the other side
 is chosen (for ``sensitivity>=X``, the highest, so that specificity is as good as it can be).
+A rule is refused on rows that cannot measure it: sensitivity needs rows of the positive class,
+specificity and fpr rows of the other, ppv and youden both; alerts count any row.
 """
 
 from __future__ import annotations
@@ -32,6 +34,17 @@ _BOUNDS = {
     "fpr": ("<=", 1.0),
     "ppv": (">=", 1.0),
     "alerts": ("<=", 100.0),
+}
+# Which rows each rule's measure is computed on: the positive class's (True), the other
+# class's (False). A rule is refused on rows lacking one of them: it could not be measured
+# there (PPV on rows of one class is 1 or 0 at every threshold). Alerts count any row.
+_MEASURED_ON: dict[str, tuple[bool, ...]] = {
+    "sensitivity": (True,),
+    "specificity": (False,),
+    "fpr": (False,),
+    "ppv": (True, False),
+    "youden": (True, False),
+    "alerts": (),
 }
 _RULE = re.compile(r"^(?P<kind>[a-z]+)(?P<op>>=|<=|:)(?P<value>[^:<>=]+)$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -103,21 +116,35 @@ def parse_profiles(specs: Sequence[str]) -> list[ProfileSpec]:
     return profiles
 
 
-def choose_threshold(rule: Rule, positive: np.ndarray, score: np.ndarray) -> float:
+def choose_threshold(
+    rule: Rule,
+    positive: np.ndarray,
+    score: np.ndarray,
+    classes: tuple[str, str] = ("the positive class", "the other class"),
+) -> float:
     """The threshold ``rule`` picks on rows with true ``positive`` flags and ``score``s.
 
-    Raises CaptureError naming the rule when the rows cannot meet it.
+    Raises CaptureError naming the rule when the rows cannot measure it (they lack the class
+    it is measured on; ``classes`` names the positive and the other) or cannot meet it.
     """
     if rule.kind == "fixed":
         return float(rule.value or 0.0)
     positive = np.asarray(positive, dtype=bool)
     score = np.asarray(score, dtype=np.float64)
+    if not len(score):
+        raise CaptureError(f"threshold rule {rule.text!r} needs labelled rows; there are none")
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    needed = _MEASURED_ON[rule.kind]
+    missing = [classes[0 if p else 1] for p in needed if (n_pos if p else n_neg) == 0]
+    if missing:
+        said = (
+            f"both classes; these rows hold none of {missing[0]}"
+            if len(needed) == 2
+            else f"{missing[0]}; these rows hold none"
+        )
+        raise CaptureError(f"threshold rule {rule.text!r} needs rows of {said}")
     candidates = np.unique(score)  # ascending
     tp, fp = _counts(candidates, score[positive]), _counts(candidates, score[~positive])
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    needs = {"sensitivity": n_pos, "specificity": n_neg, "fpr": n_neg, "youden": n_pos * n_neg}
-    if needs.get(rule.kind, 1) == 0 or not len(score):
-        raise CaptureError(f"threshold rule {rule.text!r} needs rows of both classes")
     bound = rule.value or 0.0
     if rule.kind == "youden":
         return float(candidates[int(np.argmax(tp / n_pos - fp / n_neg))])
@@ -127,8 +154,8 @@ def choose_threshold(rule: Rule, positive: np.ndarray, score: np.ndarray) -> flo
         return _pick(rule, candidates, meets, highest=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         measured = {
-            "specificity": 1 - fp / max(n_neg, 1),
-            "fpr": fp / max(n_neg, 1),
+            "specificity": 1 - fp / n_neg,
+            "fpr": fp / n_neg,
             "ppv": tp / (tp + fp),
             "alerts": 100 * (tp + fp) / len(score),
         }[rule.kind]

@@ -4,6 +4,7 @@ on a new site's data, and how that site differs) and ``diff_artefacts`` (what di
 two artefacts, ``deployml diff``). Built on the artefact format and the clinical evaluation.
 """
 
+from packager.review.changes import is_interval
 from packager.review.diff import SECTIONS, diff_artefacts, diff_manifests
 from packager.review.diff_report import render_diff
 from packager.review.site import SiteReview, check_profile_name, review_site, with_profile
@@ -23,6 +24,7 @@ __all__ = [
     "check_profile_name",
     "diff_artefacts",
     "diff_manifests",
+    "is_interval",
     "profile_and_subgroup_lines",
     "render_diff",
     "review_site",

@@ -26,6 +26,7 @@ from packager.artefact import (
 )
 from packager.errors import CaptureError
 from packager.evaluation import (
+    IMPLICIT_THRESHOLD,
     PROFILE_METRICS,
     TEST_DATA,
     Bootstrap,
@@ -39,9 +40,6 @@ from packager.evaluation import (
 )
 
 __all__ = ["SiteReview", "check_profile_name", "review_site", "with_profile"]
-
-# The threshold in use when an artefact has no profile: a classifier's own predict.
-PLAIN_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ def review_site(
     chosen_on = data_record(source, scored, sha256)
     (profile,) = threshold_profiles([spec], scored, chosen_on, bootstrap)
     reference = _reference(manifest)
-    threshold = PLAIN_THRESHOLD if reference is None else reference.threshold
+    threshold = IMPLICIT_THRESHOLD if reference is None else reference.threshold
     test = (manifest.metrics or {}).get("test") or {}
     recorded = reference.metrics if reference is not None else _plain_metrics(test)
     return SiteReview(
@@ -224,4 +222,4 @@ def _plain_metrics(test: dict[str, Any]) -> dict[str, Any] | None:
     found = {name: test[name] for name in PROFILE_METRICS if name in test}
     if not found:
         return None
-    return {**found, "intervals": test.get("intervals", {})}
+    return {**found, "intervals": test.get("intervals"), "bootstrap": test.get("bootstrap")}

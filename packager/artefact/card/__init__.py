@@ -4,6 +4,7 @@
 card's facts once as plain blocks (``blocks``); ``markdown`` renders them as MODEL_CARD.md,
 ``page`` as one self-contained HTML page (``deployml card``, the server's ``GET /``), and
 ``embedded`` reads the plots and edge cases the page embeds, checked against their hashes.
+``shapes`` reads the manifest's free-form fields: a part the card cannot read says so.
 """
 
 from packager.artefact.card.embedded import card_files

@@ -7,11 +7,8 @@ Markdown keeps and HTML turns into ``<code>``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from packager.artefact.values import for_people
 
 __all__ = [
     "Block",
@@ -24,7 +21,6 @@ __all__ = [
     "Tone",
     "code",
     "metric_name",
-    "with_interval",
 ]
 
 Tone = Literal["plain", "alert", "good", "note"]
@@ -122,12 +118,3 @@ def metric_name(metric: str, positive: Any = None) -> str:
     if metric in POSITIVE_DEPENDENT and positive is not None:
         return f"{name} (positive: {positive})"
     return name
-
-
-def with_interval(value: Any, interval: Sequence[Any] | None) -> str:
-    """``0.8713 (0.8421 to 0.8974)``; the value alone when there is no interval."""
-    text = for_people(value)
-    if value is None or not interval or len(interval) != 2:
-        return text
-    low, high = interval
-    return f"{text} ({for_people(low)} to {for_people(high)})"

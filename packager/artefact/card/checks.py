@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from packager.artefact.card.blocks import Block, Section, Table, Text, code
+from packager.artefact.card.shapes import UNREAD
 from packager.artefact.manifest import Manifest
 from packager.artefact.rows import describe_expected
 from packager.artefact.values import for_people
@@ -44,10 +45,7 @@ def _requirements(manifest: Manifest) -> list[dict[str, Any]]:
 
 def alerts(manifest: Manifest, cases: list[Case] | None) -> tuple[str, ...]:
     """What a reader must see first, one sentence each."""
-    test = (manifest.metrics or {}).get("test") or {}
-    said = [str(s) for s in test.get("worse_than_baseline") or []]
-    if isinstance(test.get("uncalibrated"), str):
-        said.append(str(test["uncalibrated"]))
+    said = _test_warnings(manifest.metrics)
     record = _edge_record(manifest)
     failing = [str(i) for i in record.get("failing") or []]
     if failing:
@@ -63,6 +61,25 @@ def alerts(manifest: Manifest, cases: list[Case] | None) -> tuple[str, ...]:
         if not r.get("passed"):
             said.append(f"Requirement {r.get('requirement')} fails: measured {_measured(r)}.")
     return tuple(said)
+
+
+def _test_warnings(metrics: Any) -> list[str]:
+    """The recorded warnings about the test metrics: worse than the baseline, uncalibrated.
+    They are free-form; one that cannot be read is said to be so, as loudly."""
+    test = metrics.get("test") if isinstance(metrics, dict) else None
+    if not isinstance(test, dict):
+        return []
+    worse, off = test.get("worse_than_baseline"), test.get("uncalibrated")
+    said = []
+    if isinstance(worse, list) and all(isinstance(s, str) for s in worse):
+        said += worse
+    elif worse is not None:
+        said.append(f"How the model compares with the trivial baseline is {UNREAD}.")
+    if isinstance(off, str):
+        said.append(off)
+    elif off is not None:
+        said.append(f"Whether the model's probabilities are calibrated is {UNREAD}.")
+    return said
 
 
 def _measured(requirement: dict[str, Any]) -> str:

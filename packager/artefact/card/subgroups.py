@@ -1,20 +1,16 @@
-"""The card's subgroups (one table, the worst group marked), threshold profiles and parent."""
+"""The card's subgroups (one table, the worst group marked), threshold profiles and parent.
+
+``subgroups`` and each profile's ``metrics`` are free-form: a section the card cannot read
+says so in one sentence (``shapes``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from packager.artefact.card.blocks import (
-    Block,
-    Items,
-    Section,
-    Table,
-    Text,
-    code,
-    metric_name,
-    with_interval,
-)
+from packager.artefact.card.blocks import Block, Items, Section, Table, Text, code, metric_name
 from packager.artefact.card.performance import bootstrap_sentence, positive_of
+from packager.artefact.card.shapes import Unread, number, obj, read, seq, with_interval
 from packager.artefact.evaluation_record import ALL_HEADLINE_METRICS, ThresholdProfile
 from packager.artefact.manifest import Manifest
 from packager.artefact.values import for_people
@@ -26,13 +22,15 @@ PROFILE_METRICS = ("sensitivity", "specificity", "ppv", "npv", "alerts_per_100")
 
 def evaluation_sections(manifest: Manifest) -> list[Section]:
     """Subgroups, threshold profiles and the parent artefact: those the manifest records."""
-    positive = positive_of(manifest)
     sections = []
-    if manifest.subgroups and manifest.subgroups.get("columns"):
-        sections.append(Section("Subgroups", _subgroups(manifest.subgroups, positive), "subgroups"))
+    subgroups = manifest.subgroups
+    if subgroups and (not isinstance(subgroups, dict) or subgroups.get("columns")):
+        blocks = read("The subgroups", lambda: _subgroups(obj(subgroups), positive_of(manifest)))
+        sections.append(Section("Subgroups", tuple(blocks), "subgroups"))
     if manifest.profiles:
-        blocks = _profiles(manifest.profiles, manifest.default_profile, positive)
-        sections.append(Section("Threshold profiles", blocks, "profiles"))
+        profiles, default = manifest.profiles, manifest.default_profile
+        blocks = read("The profiles", lambda: _profiles(profiles, default, positive_of(manifest)))
+        sections.append(Section("Threshold profiles", tuple(blocks), "profiles"))
     if manifest.parent is not None:
         p = manifest.parent
         text = (
@@ -43,15 +41,15 @@ def evaluation_sections(manifest: Manifest) -> list[Section]:
     return sections
 
 
-def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
-    columns = [c for c in subgroups["columns"] if isinstance(c, dict)]
-    groups = [g for c in columns for g in c.get("groups", [])]
+def _subgroups(subgroups: dict[str, Any], positive: Any) -> list[Block]:
+    columns = [obj(c) for c in seq(subgroups["columns"])]
+    groups = [obj(g) for c in columns for g in seq(c.get("groups"))]
     # A metric no group has a value for (ROC AUC of a model without probabilities) gets no
     # column of n/a.
     shown = [
         k
         for k in ALL_HEADLINE_METRICS
-        if any((g.get("metrics") or {}).get(k) is not None for g in groups)
+        if any(obj(g.get("metrics")).get(k) is not None for g in groups)
     ]
     names = [metric_name(k, positive) for k in shown] or ["Metrics"]
     # A regressor's groups have no prevalence; a multiclass group has each class's share.
@@ -63,20 +61,20 @@ def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
     marked: set[tuple[int, int]] = set()
     for column in columns:
         worst = {
-            metric: gap.get("worst")
-            for metric, gap in (column.get("gaps") or {}).items()
-            if isinstance(gap, dict)
+            metric: gap.get("worst") for metric, gap in obj(column.get("gaps")).items() if obj(gap)
         }
-        for group in column.get("groups", []):
-            row = [str(column.get("column")), str(group.get("group")), for_people(group.get("n"))]
+        for group in seq(column.get("groups")):
+            row = [str(column.get("column")), str(group.get("group")), number(group.get("n"))]
             if shares:
                 row.append(_share(group.get("prevalence")))
             if group.get("too_small"):
                 reason = group.get("reason") or "too few rows"
+                if not isinstance(reason, str):
+                    raise Unread
                 # The reason spans the metric columns; a too-small group is never dropped.
                 row.append(f"too small: {reason}")
             else:
-                values, intervals = group.get("metrics") or {}, group.get("intervals") or {}
+                values, intervals = obj(group.get("metrics")), obj(group.get("intervals"))
                 for j, metric in enumerate(shown):
                     cell = with_interval(values.get(metric), intervals.get(metric))
                     if worst.get(metric) is not None and str(worst[metric]) == str(
@@ -94,7 +92,7 @@ def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
             "group for each metric is marked; a group too small to say anything is listed with "
             "its size and why."
             + (
-                f" Groups under {subgroups['min_rows']} rows count as too small."
+                f" Groups under {number(subgroups['min_rows'])} rows count as too small."
                 if subgroups.get("min_rows")
                 else ""
             )
@@ -107,22 +105,23 @@ def _subgroups(subgroups: dict[str, Any], positive: Any) -> tuple[Block, ...]:
     said = bootstrap_sentence(subgroups.get("bootstrap"))
     if said:
         blocks.append(Text(said))
-    return tuple(blocks)
+    return blocks
 
 
 def _share(prevalence: Any) -> str:
     """A binary group's prevalence, or each class's share of a multiclass group."""
     if isinstance(prevalence, dict):
-        return ", ".join(f"{label} {for_people(share)}" for label, share in prevalence.items())
-    return for_people(prevalence)
+        return ", ".join(f"{label} {number(share)}" for label, share in prevalence.items())
+    return number(prevalence)
 
 
 def _gaps(columns: list[dict[str, Any]], positive: Any) -> tuple[str, ...]:
     """Per metric, the largest gap across all columns, with its best and worst group."""
     largest: dict[str, tuple[float, str, dict[str, Any]]] = {}
     for column in columns:
-        for metric, gap in (column.get("gaps") or {}).items():
-            value = gap.get("value") if isinstance(gap, dict) else None
+        for metric, gap in obj(column.get("gaps")).items():
+            value = obj(gap).get("value")
+            number(value)
             if value is not None and (metric not in largest or value > largest[metric][0]):
                 largest[metric] = (value, str(column.get("column")), gap)
     order = [k for k in ALL_HEADLINE_METRICS if k in largest] + sorted(
@@ -135,9 +134,7 @@ def _gaps(columns: list[dict[str, Any]], positive: Any) -> tuple[str, ...]:
     )
 
 
-def _profiles(
-    profiles: list[ThresholdProfile], default: str | None, positive: Any
-) -> tuple[Block, ...]:
+def _profiles(profiles: list[ThresholdProfile], default: str | None, positive: Any) -> list[Block]:
     head = (
         "Profile",
         "Rule",
@@ -148,7 +145,7 @@ def _profiles(
     )
     rows = []
     for p in profiles:
-        intervals = p.metrics.get("intervals") or {}
+        intervals = obj(obj(p.metrics).get("intervals"))
         values = (with_interval(p.metrics.get(k), intervals.get(k)) for k in PROFILE_METRICS)
         is_default = "yes" if p.name == default else ""
         rows.append(
@@ -166,7 +163,7 @@ def _profiles(
     said = bootstrap_sentence(profiles[0].metrics.get("bootstrap"))
     if said:
         blocks.append(Text(said))
-    return tuple(blocks)
+    return blocks
 
 
 def _chosen_on(profile: ThresholdProfile) -> str:

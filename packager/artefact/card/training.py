@@ -5,15 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from packager.artefact.card.blocks import Block, Items, Section, Table, Text, code
+from packager.artefact.card.shapes import read
 from packager.artefact.values import for_people
 
 __all__ = ["training_section"]
 
 
 def training_section(training: dict[str, Any] | None) -> list[Section]:
-    """The section, or none for a model captured from code rather than trained by deployml."""
+    """The section, or none for a model captured from code rather than trained by deployml.
+
+    ``training`` is free-form beyond what the schema checks: a shape the card cannot read
+    makes the section say so (``shapes``).
+    """
     if not training:
         return []
+    blocks = read("How it was trained", lambda: _training(training))
+    return [Section("How it was trained", tuple(blocks), "training")]
+
+
+def _training(training: dict[str, Any]) -> list[Block]:
     data, options, split = training["data"], training["options"], training["split"]
     source = code(data["source"]) if data.get("source") else "a DataFrame"
     digest = f" (SHA-256 {code(data['sha256'])})" if data.get("sha256") else ""
@@ -52,7 +62,7 @@ def training_section(training: dict[str, Any] | None) -> list[Section]:
     others = tuple(w for w in training.get("warnings", []) if not w.startswith(said))
     if others:
         blocks += [Text("Warnings while training:"), Items(others, "alert")]
-    return [Section("How it was trained", tuple(blocks), "training")]
+    return blocks
 
 
 def _search(search: dict[str, Any]) -> str:
