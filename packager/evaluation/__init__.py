@@ -21,6 +21,7 @@ from packager.evaluation.edge_cases import (
 from packager.evaluation.headline import headline, headline_intervals, rate
 from packager.evaluation.plan import EdgeCaseSource, EvaluationPlan, PlanSpecs
 from packager.evaluation.profiles import (
+    DEFAULT_PROFILE,
     IMPLICIT_THRESHOLD,
     PROFILE_METRICS,
     TEST_DATA,
@@ -51,6 +52,7 @@ from packager.evaluation.subgroups import (
 )
 
 __all__ = [
+    "DEFAULT_PROFILE",
     "FORMS",
     "IMPLICIT_THRESHOLD",
     "LOWER_IS_BETTER",

@@ -24,6 +24,7 @@ from packager.evaluation.rules import ProfileSpec, choose_threshold
 from packager.evaluation.scored import Scored
 
 __all__ = [
+    "DEFAULT_PROFILE",
     "IMPLICIT_THRESHOLD",
     "PROFILE_METRICS",
     "TEST_DATA",

@@ -32,7 +32,7 @@ from packager.artefact import (
     for_people,
 )
 from packager.errors import CaptureError, RequirementsNotMetError
-from packager.evaluation.profiles import PROFILE_METRICS
+from packager.evaluation.profiles import DEFAULT_PROFILE, PROFILE_METRICS
 
 __all__ = [
     "METRICS",
@@ -57,7 +57,6 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {
 }
 FORMS = "METRIC>=X, METRIC<=X, subgroup_gap(METRIC)<=X or METRIC@PROFILE>=X"
 # "default" in METRIC@default means the default profile when no profile has that name.
-DEFAULT_PROFILE = "default"
 
 _PATTERN = re.compile(
     r"(?:subgroup_gap\(\s*(?P<gap>[^()]*?)\s*\)|(?P<metric>[^@<>=]+?)(?:@(?P<profile>[^<>=]*))?)"

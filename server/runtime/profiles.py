@@ -21,14 +21,15 @@ from typing import Any
 
 from packager.artefact import Manifest, ThresholdProfile, has_predict_proba, json_label
 from packager.errors import ConfigError, ManifestError
-from packager.evaluation import IMPLICIT_THRESHOLD
+from packager.evaluation import DEFAULT_PROFILE, IMPLICIT_THRESHOLD
 from server.errors import ProfileNotApplicableError, UnknownProfileError
 from server.settings import PREFIX
 from server.validation import kind_of
 
 __all__ = ["IMPLICIT_PROFILE", "Profiles", "ServedProfile", "served_profiles"]
 
-IMPLICIT_PROFILE = "default"
+# An artefact without profiles decides under one of this name, at IMPLICIT_THRESHOLD.
+IMPLICIT_PROFILE = DEFAULT_PROFILE
 # Where the profile in force when a request names none came from, as /metadata says it.
 FROM_SETTING = PREFIX + "PROFILE"
 FROM_MANIFEST = "manifest"
