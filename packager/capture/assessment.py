@@ -26,11 +26,10 @@ from packager.errors import CaptureError, DeploymlWarning
 from packager.evaluation import (
     TEST_DATA,
     EvaluationPlan,
+    PlanSpecs,
     Scored,
     data_record,
     group_labels,
-    parse_profiles,
-    parse_subgroups,
     rows_sha256,
     subgroup_report,
     threshold_profiles,
@@ -55,11 +54,13 @@ def assess(
     y: np.ndarray,
     task: Task,
     plan: EvaluationPlan,
+    specs: PlanSpecs,
     missing: list[str],
     groups: pd.DataFrame | None = None,
     training_y: np.ndarray | None = None,
 ) -> Assessment:
-    """Score the test rows and evaluate them as ``plan`` asks; say what could not be done.
+    """Score the test rows and evaluate them as ``plan`` asks (``specs``: its text specs,
+    parsed once by the caller); say what could not be done.
 
     ``groups`` holds the subgroup columns of the test rows, in order (default: the features).
     ``training_y`` (the training labels) makes the trivial baseline; a model no better than
@@ -68,11 +69,10 @@ def assess(
     scored = score_rows(model, test.model_X, y, task, plan, "X_test")
     # What the test rows can refuse (a column that cannot be grouped, a rule no threshold
     # meets) is refused before the slow bootstrap of the headline metrics and subgroups.
-    specs = parse_subgroups(plan.subgroups)
     values = test.frame.reset_index(drop=True) if groups is None else groups
-    for spec in specs:
+    for spec in specs.subgroups:
         group_labels(spec, values[spec.column])
-    profiles = [] if task == "regression" else _profiles(test, y, scored, plan)
+    profiles = [] if task == "regression" else _profiles(test, y, scored, plan, specs)
     if task == "regression":
         metrics = regression_metrics(scored.y_true, scored.y_pred)
     else:
@@ -100,18 +100,19 @@ def assess(
     if off:
         warnings.warn(DeploymlWarning(f"on the test data, {off}"), stacklevel=3)
     subgroups = None
-    if specs:
-        subgroups = subgroup_report(scored, specs, values, test.names, plan.bootstrap)
+    if specs.subgroups:
+        subgroups = subgroup_report(scored, specs.subgroups, values, test.names, plan.bootstrap)
     return Assessment(metrics, subgroups, profiles)
 
 
-def _profiles(test: Dataset, y: np.ndarray, scored: Scored, plan: EvaluationPlan) -> list[Any]:
+def _profiles(
+    test: Dataset, y: np.ndarray, scored: Scored, plan: EvaluationPlan, specs: PlanSpecs
+) -> list[Any]:
     """The plan's threshold profiles, chosen on the test rows."""
-    specs = parse_profiles(plan.thresholds)
-    if not specs:
+    if not specs.profiles:
         return []
     chosen_on = data_record(TEST_DATA, scored, rows_sha256(test.frame, y))
-    return threshold_profiles(specs, scored, chosen_on, plan.bootstrap)
+    return threshold_profiles(list(specs.profiles), scored, chosen_on, plan.bootstrap)
 
 
 def score_rows(

@@ -166,7 +166,7 @@ def capture(
         y_test_array, _ = target_of(y_test, len(test.frame), "y_test", "X_test")
         check_labels(model, y_test_array, task, "y_test")
         groups = subgroup_values(test, extra, grouped_by)
-        assessment = assess(model, test, y_test_array, task, plan, missing, groups, y_array)
+        assessment = assess(model, test, y_test_array, task, plan, specs, missing, groups, y_array)
         metrics["test"] = assessment.metrics
         examples_from = test
     else:

@@ -42,6 +42,7 @@ from packager.capture.synthetic import self_test_rows
 from packager.errors import CaptureError
 from packager.evaluation import (
     EvaluationPlan,
+    PlanSpecs,
     check_requirements,
     edge_case_suite,
     positive_class_of,
@@ -70,7 +71,7 @@ def load_model_file(
     source = str(path)
     evaluation = evaluation or EvaluationPlan()
     specs = evaluation.specs()  # before unpickling and scoring
-    _check_subgroups(evaluation, target, test)
+    _check_subgroups(specs, target, test)
     obj = read_pickle(path)
     details = details or ModelDetails()
     if is_capture_file(obj):
@@ -107,7 +108,7 @@ def load_model_file(
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
     X, y = _split(train, target, "the training data")
-    X = _without_subgroups(X, obj, evaluation)
+    X = _without_subgroups(X, obj, specs)
     X_test, y_test = (None, None) if test is None else _split(test, target, "the test data")
     captured = capture(
         obj,
@@ -132,20 +133,18 @@ def _gated(captured: CapturedModel, evaluation: EvaluationPlan) -> CapturedModel
     return replace(captured, manifest=manifest)
 
 
-def _without_subgroups(X: pd.DataFrame, model: Any, evaluation: EvaluationPlan) -> pd.DataFrame:
+def _without_subgroups(X: pd.DataFrame, model: Any, specs: PlanSpecs) -> pd.DataFrame:
     """The training data without subgroup columns the model does not use (they are for the
     test data's groups; one file layout may serve both)."""
     used = {str(n) for n in getattr(model, "feature_names_in_", X.columns)}
-    grouped_by = set(evaluation.specs().grouped_by)
+    grouped_by = set(specs.grouped_by)
     return X.drop(columns=[c for c in X.columns if str(c) in grouped_by - used])
 
 
-def _check_subgroups(
-    evaluation: EvaluationPlan, target: str | None, test: pd.DataFrame | None
-) -> None:
+def _check_subgroups(specs: PlanSpecs, target: str | None, test: pd.DataFrame | None) -> None:
     """Subgroup specs checked before the model file is read: columns of the test data, and
     not the target."""
-    for spec in evaluation.specs().subgroups:
+    for spec in specs.subgroups:
         if spec.column == target:
             raise CaptureError(f"the target {target!r} cannot be a subgroup column")
         if test is not None and spec.column not in {str(c) for c in test.columns}:
