@@ -12,6 +12,7 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   ├── UntrustedTypesError      a skops file holds types nobody approved
     │   └── RoundTripError           the model read back from its file answers differently
     ├── CaptureError                 training data or options do not fit the model
+    │   ├── DictionaryError          a data dictionary is malformed or contradicts the data
     │   ├── EdgeCaseFileError        an edge-case file is malformed (names file, case, column)
     │   └── EdgeCasesFailedError     edge cases fail, and failing ones were not allowed
     ├── TrainingError                `train` cannot make a model from this data or options
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigError",
     "DeploymlError",
     "DeploymlWarning",
+    "DictionaryError",
     "EdgeCaseFileError",
     "EdgeCasesFailedError",
     "FormatVersionError",
@@ -128,6 +130,15 @@ class RoundTripError(ModelFileError):
 
 class CaptureError(DeploymlError):
     """Training data, test data or options do not fit the model."""
+
+
+class DictionaryError(CaptureError):
+    """A data dictionary cannot be used; names the source, feature and key (never a value)."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
 
 
 class EdgeCaseFileError(CaptureError):

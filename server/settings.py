@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from packager.errors import ConfigError, KeysFileError
 from server.api_keys import read_api_keys
 
-__all__ = ["LOG_LEVELS", "PORTS", "PREFIX", "WORKERS", "Settings"]
+__all__ = ["LOG_LEVELS", "ON_ERROR", "PORTS", "PREFIX", "WORKERS", "Settings"]
 
 PREFIX = "DEPLOYML_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -31,6 +31,8 @@ TIMEOUTS = (1, 3600)
 # An audit key shorter than this is refused: HMAC under a short key can be brute-forced.
 MIN_AUDIT_KEY = 16
 MAX_PROFILE_NAME = 100
+# What a batch with invalid rows gets: refused whole, or its valid rows scored.
+ON_ERROR = ("fail", "skip")
 _KEY_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -52,6 +54,9 @@ class Settings:
     max_rows: int = 10_000
     log_level: str = "info"
     strict_categories: bool = False
+    # What a batch with invalid rows gets when it does not say ("on_error"): "fail" refuses
+    # the whole batch, "skip" scores the valid rows and lists the others' problems.
+    on_error: str = "fail"
     strict_versions: bool = False
     timeout: int = 30
     audit_log: Path | None = None
@@ -162,6 +167,13 @@ def _log_level(raw: str) -> str:
     return lowered
 
 
+def _on_error(raw: str) -> str:
+    lowered = raw.lower()
+    if lowered not in ON_ERROR:
+        raise ValueError(f"expected one of {', '.join(ON_ERROR)}")
+    return lowered
+
+
 def _host(raw: str) -> str:
     if any(ch.isspace() or ch in "/@" for ch in raw):
         raise ValueError("expected a host name or IP address")
@@ -232,6 +244,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_rows": _bounded(*ROWS),
     "log_level": _log_level,
     "strict_categories": _boolean,
+    "on_error": _on_error,
     "strict_versions": _boolean,
     "timeout": _bounded(*TIMEOUTS),
     "audit_log": _audit_log,

@@ -55,7 +55,7 @@ __all__ = [
     "check_format_version",
 ]
 
-FORMAT_VERSION = "3.0"
+FORMAT_VERSION = "4.0"
 
 MANIFEST_FILE = "manifest.json"
 EXAMPLES_FILE = "examples.json"
@@ -90,6 +90,15 @@ class FeatureSpec:
     quantiles: dict[str, float] | None = None
     categories: list[Label] | None = None
     most_frequent: Label | None = None
+    # 4.0, the input contract. What the author's data dictionary says (``declared`` lists
+    # which of its keys were given), and what was found in the model's own pipeline.
+    unit: str | None = None
+    description: str | None = None
+    plausible_min: float | None = None  # hard limits: a request outside them is refused
+    plausible_max: float | None = None
+    imputed: bool = False  # the model's pipeline fills in this feature's missing values
+    identifier: bool = False  # looks like a record identifier (kept by the model's author)
+    declared: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ class Payload:
     # the body had that key.
     profile: Any = None
     names_profile: bool = False
+    # A batch's "on_error" ("fail" or "skip"), when the body had that key; None: the setting.
+    on_error: str | None = None
 
 
 def parse_body(body: bytes) -> Any:

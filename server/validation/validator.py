@@ -19,7 +19,7 @@ rows is refused after its first four rows, not after building 300,000 problems.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, islice
 from operator import itemgetter
 from types import NoneType
@@ -50,6 +50,13 @@ class Batch:
     rows: int
     warnings: list[Detail]
     matrix: np.ndarray | None = None
+    # Per row of this batch (the kept rows), the features sent as null that the model fills in.
+    imputed: list[list[str]] = field(default_factory=list)
+    # Only when rows were skipped ("on_error": "skip"): the request's row index of each row
+    # of this batch, the refused rows' indices, and their problems (at most MAX_DETAILS + 1).
+    kept: list[int] | None = None
+    refused_rows: list[int] = field(default_factory=list)
+    errors: list[Detail] = field(default_factory=list)
 
 
 class _FeatureField(fields.Field[Any]):
