@@ -26,7 +26,6 @@ from packager.artefact.evaluation_record import (
     ThresholdProfile,
 )
 from packager.artefact.files import file_problems, file_sha256, staged
-from packager.artefact.identifiers import identifier_reason
 from packager.artefact.manifest import (
     EDGE_CASES_FILE,
     EXAMPLES_FILE,
@@ -138,7 +137,6 @@ __all__ = [
     "file_sha256",
     "for_people",
     "has_predict_proba",
-    "identifier_reason",
     "infer_input_spec",
     "is_capture_file",
     "json_label",

@@ -14,6 +14,7 @@ from packager.capture.dictionary import (
     read_dictionary,
 )
 from packager.capture.estimator import task_of
+from packager.capture.identifiers import identifier_reason
 from packager.capture.metrics import cross_validation, folds_of, scoring_for
 from packager.capture.recording import TrainingRecord, capture
 from packager.capture.sources import load_model_file
@@ -29,6 +30,7 @@ __all__ = [
     "capture",
     "cross_validation",
     "folds_of",
+    "identifier_reason",
     "load_model_file",
     "read_dictionary",
     "scoring_for",
