@@ -14,6 +14,10 @@ Treat them as read-only (copy with ``shutil.copytree`` before changing a file).
 - ``regressor_artefact``: Ridge on load_diabetes as a DataFrame (target "target").
 - ``array_artefact``: LogisticRegression fitted on a plain numpy array (4 features, names
   generated as x0..x3, input format "array").
+- ``contract_artefact``: the pipeline model on ``patient_data`` with format 4.0's input
+  contract written into its features (``CONTRACT``: units, descriptions, plausible limits,
+  imputed, an identifier, declared keys; one description hostile HTML), packaged whole, to
+  show it in /metadata, the card and ``inspect`` apart from the code that infers it.
 
 ``make_passengers`` builds a Titanic-like passenger table (the data the original deploy-ml
 trained on) with an identifier, free-text names, a mostly empty cabin column, missing ages and
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +256,68 @@ def array_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build(
         tmp_path_factory, "array-model", model, X[:150], y[:150], X_test=X[150:], y_test=y[150:]
     )
+
+
+# The input contract of contract_artefact's features, as a data dictionary and the model's
+# pipeline would give it (every field set, whatever capture infers). The pipeline imputes
+# every feature; "age" is required all the same, by its author.
+NO_CONTRACT: dict[str, Any] = {
+    "unit": None,
+    "description": None,
+    "plausible_min": None,
+    "plausible_max": None,
+    "imputed": False,
+    "identifier": False,
+    "declared": [],
+}
+HOSTILE_DESCRIPTION = 'Ward code <script>alert("x")</script> | of\nthe admission'
+CONTRACT: dict[str, dict[str, Any]] = {
+    "age": {
+        "unit": "years",
+        "description": "Age at admission",
+        "plausible_min": 0,
+        "plausible_max": 120,
+        "imputed": True,
+        "nullable": False,
+        "declared": ["unit", "description", "min", "max", "nullable"],
+    },
+    "bmi": {
+        "unit": "kg/m²",
+        "plausible_min": 10.5,
+        "plausible_max": 80,
+        "imputed": True,
+        "nullable": True,
+        "declared": ["unit", "min", "max"],
+    },
+    "sex": {"imputed": True, "nullable": True},
+    "ward": {
+        "description": HOSTILE_DESCRIPTION,
+        "identifier": True,
+        "imputed": True,
+        "nullable": True,
+        "declared": ["description"],
+    },
+    "smoker": {"imputed": True, "nullable": True},
+}
+
+
+@pytest.fixture(scope="session")
+def contract_artefact(
+    tmp_path_factory: pytest.TempPathFactory, patient_data: PatientData, pipeline_model: Pipeline
+) -> Path:
+    """The pipeline model with CONTRACT written into its features' input contract."""
+    X_train, y_train, X_test, y_test = patient_data
+    details = ModelDetails(name="readmission-contract")
+    captured = capture(
+        pipeline_model, X_train, y_train, X_test=X_test, y_test=y_test, details=details
+    )
+    manifest = captured.manifest
+    features = tuple(
+        replace(f, **{**NO_CONTRACT, **CONTRACT[f.name]}) for f in manifest.input.features
+    )
+    manifest = replace(manifest, input=replace(manifest.input, features=features))
+    out = tmp_path_factory.mktemp("contract") / "readmission-contract"
+    return package(replace(captured, manifest=manifest), out)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from packager.artefact.manifest import (
     EDGE_CASES_FILE,
     EXAMPLES_FILE,
     FORMAT_VERSION,
+    INPUT_CONTRACT_FIELDS,
     MANIFEST_FILE,
     MODEL_FILE,
     PICKLE_MODEL_FILE,
@@ -82,7 +83,14 @@ from packager.artefact.schema import (
     value_from_text,
 )
 from packager.artefact.trust import KNOWN_TYPES
-from packager.artefact.values import dotted_name, for_people, json_label, json_value, sorted_labels
+from packager.artefact.values import (
+    dotted_name,
+    for_people,
+    json_label,
+    json_value,
+    limits_for_people,
+    sorted_labels,
+)
 
 __all__ = [
     "ALL_HEADLINE_METRICS",
@@ -90,6 +98,7 @@ __all__ = [
     "EXAMPLES_FILE",
     "FORMAT_VERSION",
     "HEADLINE_METRICS",
+    "INPUT_CONTRACT_FIELDS",
     "KNOWN_TYPES",
     "MANIFEST_FILE",
     "MAX_CATEGORIES",
@@ -142,6 +151,7 @@ __all__ = [
     "json_label",
     "json_value",
     "label_from_text",
+    "limits_for_people",
     "load_artefact",
     "model_card",
     "model_input",
