@@ -92,6 +92,7 @@ def read_table(
     except pd.errors.ParserWarning:
         raise CaptureError(
             f"{what} {path} has rows with more values than its header has columns"
+            + _separator_hint(path, options)
         ) from None
     except FileNotFoundError:
         raise CaptureError(f"{what} {path} does not exist") from None
@@ -109,7 +110,7 @@ def read_table(
         raise CaptureError(f"{what} {path} cannot be read: {error.strerror}") from None
     if data.empty:
         raise CaptureError(f"{what} {path} has no rows")
-    _check_separator(data, what, path, options.sep)
+    _check_separator(data, what, path, options)
     if options.decimal != ",":
         _warn_of_decimal_commas(data, what)
     return with_dates(data, options.dates, f"{what} {path}")
@@ -130,17 +131,24 @@ def _undecodable(what: str, path: str | os.PathLike[str], encoding: str) -> str:
     )
 
 
-def _check_separator(data: pd.DataFrame, what: str, path: Any, sep: str) -> None:
+def _check_separator(data: pd.DataFrame, what: str, path: Any, options: TableOptions) -> None:
     """A file read as one column whose header holds another separator: say which to pass."""
-    if data.shape[1] != 1:
-        return
-    header = str(data.columns[0])
+    if data.shape[1] == 1 and (hint := _separator_hint(path, options)):
+        raise CaptureError(f"{what} {path} reads as one column{hint}")
+
+
+def _separator_hint(path: Any, options: TableOptions) -> str:
+    """``; its header holds ';': ...`` when the header holds another separator more often
+    than the one given (decimal commas split rows read with commas); else nothing."""
+    try:
+        with open(path, encoding=options.encoding, errors="replace") as file:
+            header = file.readline()
+    except OSError:
+        return ""
     for candidate, shown in _SEPARATORS:
-        if candidate != sep and candidate in header:
-            raise CaptureError(
-                f"{what} {path} reads as one column, and its header holds {shown}: is it "
-                f"separated by {shown}? pass --sep {shown}"
-            )
+        if candidate != options.sep and header.count(candidate) > header.count(options.sep):
+            return f"; its header holds {shown}: is it separated by {shown}? pass --sep {shown}"
+    return ""
 
 
 def _warn_of_decimal_commas(data: pd.DataFrame, what: str) -> None:
