@@ -4,8 +4,9 @@ A date as text is nothing a model can use, and one-hot encoding its values would
 rows. ``--date COL`` replaces COL by ``COL_days`` (days since 1970-01-01, fractional when
 the cells hold times) and ``COL_weekday`` (0 = Monday ... 6 = Sunday), in COL's place; a
 missing cell stays missing, and a cell that does not parse is an error that counts them.
-Their dictionary entries (:func:`with_date_entries`) join the data dictionary as if the
-author had written them; an author's own keys win. Without ``--date``, ``train`` leaves out a
+Their dictionary entries (:func:`with_date_entries`: unit, description, ``identifier: false``,
+and for the weekday ``integer`` and limits 0 to 6) join the data dictionary as if the author
+had written them; an author's own keys win. Without ``--date``, ``train`` leaves out a
 text column that :func:`looks_like_dates`, and says so.
 
 A format is inferred from the first cell, as pandas does; when some cells do not fit it, day
@@ -102,13 +103,17 @@ def date_entries(dates: Sequence[str]) -> dict[str, FeatureEntry]:
     for name in dates:
         days, weekday = date_features(name)
         described = f"from {name}, parsed with --date"
-        entries[days] = FeatureEntry(unit="days since 1970-01-01", description=described)
+        # Days are nearly all distinct whole numbers, which alone would look like an id.
+        entries[days] = FeatureEntry(
+            unit="days since 1970-01-01", description=described, identifier=False
+        )
         entries[weekday] = FeatureEntry(
             unit="day of the week, 0 = Monday ... 6 = Sunday",
             description=described,
             integer=True,
             min=0,
             max=6,
+            identifier=False,
         )
     return entries
 
