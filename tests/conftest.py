@@ -18,7 +18,8 @@ Treat them as read-only (copy with ``shutil.copytree`` before changing a file).
 ``make_passengers`` builds a Titanic-like passenger table (the data the original deploy-ml
 trained on) with an identifier, free-text names, a mostly empty cabin column, missing ages and
 categories; ``passengers_csv`` writes 240 of its rows to a CSV for ``deployml train``, and
-``passengers`` gives 200 rows without the columns ``train`` would warn about.
+``passengers`` gives 200 rows without the columns ``train`` would leave out (it still warns
+that Pclass and SibSp, a few distinct numbers each, may be codes).
 
 ``make_pbc`` builds Mayo PBC-like patients (a record number, edema 0/0.5/1 and stage 1-4
 stored as numbers, a diagnosis date) and ``make_biopsy`` MASS biopsy-like samples (an ``ID``
@@ -188,7 +189,8 @@ def make_biopsy(seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture
 def passengers() -> pd.DataFrame:
-    """200 passenger rows without the identifier and free-text columns (nothing to warn of)."""
+    """200 passenger rows without the identifier and free-text columns (train warns only that
+    Pclass and SibSp may be codes)."""
     return make_passengers(200, seed=3).drop(columns=["PassengerId", "Name", "Cabin"])
 
 
