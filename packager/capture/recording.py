@@ -97,6 +97,7 @@ def capture(
     allow_failing_edge_cases: bool = False,
     requirements: Sequence[str] = (),
     bootstrap: Bootstrap | None = None,
+    features: Any = None,
 ) -> CapturedModel:
     """Record ``model`` (fitted on ``X``, ``y``) with its schema, metrics and provenance.
 

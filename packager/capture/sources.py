@@ -60,6 +60,7 @@ def load_model_file(
     details: ModelDetails | None = None,
     examples: ExampleRows = "synthetic",
     evaluation: EvaluationPlan | None = None,
+    features: Any = None,
 ) -> CapturedModel:
     """A CapturedModel from a capture file, or from a plain estimator plus optional data.
 
