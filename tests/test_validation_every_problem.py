@@ -148,3 +148,21 @@ def test_predict_reports_an_unseen_category_beside_a_wrong_kind(
     assert [(d["row"], d["feature"]) for d in error["details"]] == [(1, "ward"), (3, "bmi")]
     only_unseen = api.post("/predict", json={"instances": rows[:2]}).get_json()["error"]
     assert only_unseen["code"] == "unseen_category"
+
+
+def test_a_null_refused_by_the_data_dictionary_says_so_on_both_paths() -> None:
+    spec = InputSpec(
+        format="dataframe",
+        names_generated=False,
+        features=(
+            FeatureSpec("lab", "number", nullable=False, dtype="float64", declared=["nullable"]),
+            FeatureSpec("age", "number", nullable=False, dtype="float64"),
+        ),
+    )
+    for columnwise_from in (1, 10**9):
+        validator = Validator(spec, columnwise_from=columnwise_from)
+        rows = [{"lab": None, "age": None}, {"lab": 1.0, "age": 2.0}]
+        assert refusal(validator, rows).details == [
+            {"row": 0, "feature": "lab", "problem": checks.NULL_DECLARED},
+            {"row": 0, "feature": "age", "problem": checks.NULL},
+        ]

@@ -33,12 +33,14 @@ __all__ = [
     "MISSING",
     "NON_FINITE",
     "NULL",
+    "NULL_DECLARED",
     "UNSEEN_CATEGORY",
     "Bounds",
     "Check",
     "Limits",
     "category_types",
     "close_features",
+    "null_problem",
     "plausible_limits",
     "type_bounds",
     "unknown_features",
@@ -67,6 +69,7 @@ class Limits(NamedTuple):
 
 MISSING = "missing; every feature of the schema is required"
 NULL = "null is not allowed; this feature had no missing values in training"
+NULL_DECLARED = "null is not allowed; the data dictionary says this feature is always given"
 NON_FINITE = "expected a finite number"
 ABOVE_RANGE = "above the largest value seen in training"
 BELOW_RANGE = "below the smallest value seen in training"
@@ -132,6 +135,12 @@ def close_features(unknown: Iterable[str], candidates: Collection[str]) -> list[
                 if name not in found:
                     found.append(name)
     return found
+
+
+def null_problem(feature: FeatureSpec) -> str:
+    """Why a feature that does not accept null refuses it: its data dictionary says so, or
+    nothing showed that the model can do without it."""
+    return NULL_DECLARED if "nullable" in feature.declared else NULL
 
 
 def plausible_limits(feature: FeatureSpec) -> Limits | None:

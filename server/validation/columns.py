@@ -10,7 +10,7 @@ paths word the same problems.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from types import NoneType
 from typing import Any
@@ -52,8 +52,8 @@ class ColumnChecks:
     def first_problems(self, columns: Mapping[str, Sequence[Any]], kinds: Kinds) -> list[Detail]:
         """Problems by row then feature; each column stops at one more than can be listed."""
         found: list[Detail] = []
-        for problems in self._problems(columns, kinds):
-            found.extend(islice(problems, MAX_DETAILS + 1))
+        for name, problems in self._problems(columns, kinds):
+            found.extend(_details(name, islice(problems, MAX_DETAILS + 1)))
         # The first problems by row come from the first of each column's problems.
         found.sort(key=self._key)
         return found
@@ -64,25 +64,22 @@ class ColumnChecks:
         """Every row with a problem, and the first problems (one more than can be listed)."""
         refused: set[int] = set()
         found: list[Detail] = []
-        for problems in self._problems(columns, kinds):
-            listed = 0
-            for detail in problems:
-                refused.add(int(detail["row"]))  # type: ignore[call-overload]
-                if listed <= MAX_DETAILS:
-                    found.append(detail)
-                    listed += 1
+        for name, problems in self._problems(columns, kinds):
+            every = list(problems)
+            refused.update(row for row, _ in every)
+            found.extend(_details(name, every[: MAX_DETAILS + 1]))
         found.sort(key=self._key)
         return sorted(refused), found[: MAX_DETAILS + 1]
 
     def _problems(
         self, columns: Mapping[str, Sequence[Any]], kinds: Kinds
-    ) -> Iterator[Iterator[Detail]]:
-        """Each failing column's problems, lazily, in row order."""
+    ) -> Iterator[tuple[str, Iterator[tuple[int, str]]]]:
+        """Each failing column's name and (row, problem) pairs, lazily, in row order."""
         for feature in self.features:
             name = feature.name
             column = columns[name]
             if not self._passes(name, column, kinds[name]):
-                yield _column_problems(feature, column, self._checks[name])
+                yield name, _column_problems(feature, column, self._checks[name])
 
     def _passes(self, name: str, column: Sequence[Any], kinds: set[type]) -> bool:
         """Whether a whole column is acceptable, judged from its kinds and its extremes."""
@@ -132,14 +129,17 @@ def _all_finite(column: Sequence[Any]) -> bool:
 
 def _column_problems(
     feature: FeatureSpec, column: Sequence[Any], check: checks.Check
-) -> Iterator[Detail]:
-    """Each problem of a column, lazily, in row order."""
-    name = feature.name
-    null = None if feature.nullable else checks.NULL
+) -> Iterator[tuple[int, str]]:
+    """Each (row, problem) of a column, lazily, in row order."""
+    null = None if feature.nullable else checks.null_problem(feature)
     for row, value in enumerate(column):
         problem = null if value is None else check(value)
         if problem is not None:
-            yield {"row": row, "feature": name, "problem": problem}
+            yield row, problem
+
+
+def _details(name: str, problems: Iterable[tuple[int, str]]) -> list[Detail]:
+    return [{"row": row, "feature": name, "problem": problem} for row, problem in problems]
 
 
 def _within(column: Sequence[Any], low: float, high: float) -> bool:

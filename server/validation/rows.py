@@ -89,7 +89,7 @@ class RowChecks:
                 data_key=f.name,
                 required=True,
                 allow_none=f.nullable,
-                error_messages={"required": checks.MISSING, "null": checks.NULL},
+                error_messages={"required": checks.MISSING, "null": checks.null_problem(f)},
             )
             for i, f in enumerate(features)
         }
