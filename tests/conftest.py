@@ -192,6 +192,41 @@ def make_biopsy(seed: int = 0) -> pd.DataFrame:
     )
 
 
+def make_birthwt(n: int = 189, seed: int = 2) -> pd.DataFrame:
+    """MASS birthwt: the mother's weight ``lwt`` in whole pounds, ``race`` coded 1-3."""
+    rng = np.random.default_rng(seed)
+    lwt = rng.integers(80, 250, n)
+    smoke = rng.integers(0, 2, n)
+    race = rng.choice([1, 2, 3], n, p=[0.5, 0.15, 0.35])
+    logit = -0.015 * (lwt - 130) + 0.7 * smoke + 0.3 * (race - 1) - 0.8
+    low = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame(
+        {"age": rng.integers(14, 45, n), "lwt": lwt, "race": race, "smoke": smoke, "low": low}
+    )
+
+
+def make_penguins(n: int = 344, seed: int = 3) -> pd.DataFrame:
+    """palmerpenguins: three species, measurements with a few gaps, ``sex`` with gaps."""
+    rng = np.random.default_rng(seed)
+    species = rng.choice(["Adelie", "Chinstrap", "Gentoo"], n, p=[0.44, 0.2, 0.36])
+    centre = {
+        "Adelie": (38.8, 18.3, 190, 3700),
+        "Chinstrap": (48.8, 18.4, 196, 3733),
+        "Gentoo": (47.5, 15.0, 217, 5076),
+    }
+    rows = np.array([centre[s] for s in species], dtype=float)
+    noise = rng.normal(0, 1, (n, 4)) * np.array([2.5, 1.0, 6.5, 450])
+    measured = np.round(rows + noise, 1)
+    frame = pd.DataFrame(
+        measured, columns=["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    )
+    frame.loc[rng.random(n) < 0.02, "bill_length_mm"] = np.nan
+    sex = rng.choice(["female", "male"], n).astype(object)
+    sex[rng.random(n) < 0.03] = None
+    island = np.where(species == "Gentoo", "Biscoe", rng.choice(["Dream", "Torgersen"], n))
+    return frame.assign(island=island, sex=sex, species=species)
+
+
 @pytest.fixture
 def passengers() -> pd.DataFrame:
     """200 passenger rows without the identifier and free-text columns (train warns only that
