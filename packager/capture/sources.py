@@ -10,6 +10,7 @@ commit is recorded for training code nobody named.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -29,12 +30,19 @@ from packager.artefact import (
     ModelFile,
     TargetSpec,
     check_estimator,
+    feature_without_data,
     is_capture_file,
     json_label,
     read_pickle,
-    sorted_labels,
+)
+from packager.capture.contract import (
+    check_names,
+    check_nullable,
+    documented_capture,
+    flag_identifiers,
 )
 from packager.capture.details import model_info, with_details
+from packager.capture.dictionary import FeatureDictionary, as_dictionary
 from packager.capture.estimator import allows_nan, column_hints, estimator_info, task_of
 from packager.capture.provenance import collect_provenance, packaging_provenance
 from packager.capture.recording import capture
@@ -60,15 +68,19 @@ def load_model_file(
     details: ModelDetails | None = None,
     examples: ExampleRows = "synthetic",
     evaluation: EvaluationPlan | None = None,
+    features: Mapping[str, Any] | FeatureDictionary | None = None,
 ) -> CapturedModel:
     """A CapturedModel from a capture file, or from a plain estimator plus optional data.
 
     ``train``/``test`` (DataFrames holding the ``target`` column) and ``examples`` (as in
     :func:`~packager.capture.capture`) apply only to a plain estimator with data; the fields
     given in ``details`` replace what a capture file recorded, which keeps its own examples.
-    ``evaluation`` is the clinical evaluation of the test data, as in ``capture``.
+    ``evaluation`` is the clinical evaluation of the test data, and ``features`` the data
+    dictionary, as in ``capture``; a capture file takes only the dictionary's descriptions,
+    identifiers and plausible limits, since what it accepts was decided at capture.
     """
     source = str(path)
+    dictionary = as_dictionary(features)
     evaluation = evaluation or EvaluationPlan()
     specs = evaluation.specs()  # before unpickling and scoring
     _check_subgroups(specs, target, test)
@@ -92,6 +104,7 @@ def load_model_file(
                 "be split into subgroups; pass subgroups to capture() when making it"
             )
         captured = _with_self_test(CapturedModel.from_dict(obj, source))
+        captured = documented_capture(captured, dictionary)
         _check_positive_class(captured.manifest, evaluation.positive_class, source)
         captured = replace(captured, manifest=with_details(captured.manifest, details))
         return _gated(_with_edge_cases(captured, evaluation), evaluation)
@@ -103,7 +116,8 @@ def load_model_file(
     if train is None:
         if examples == "real":
             raise CaptureError("real example rows need training data")
-        bare = _packaged_now(_from_estimator(obj, details, examples, evaluation.positive_class))
+        bare = _from_estimator(obj, details, examples, evaluation.positive_class, dictionary)
+        bare = _packaged_now(bare)
         return _gated(_with_edge_cases(bare, evaluation), evaluation)
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
@@ -119,6 +133,7 @@ def load_model_file(
         target_name=target,
         details=details,
         examples=examples,
+        features=dictionary,
         **evaluation.capture_options(),
     )
     return _packaged_now(captured)
@@ -205,26 +220,32 @@ def _split(data: pd.DataFrame, target: str, what: str) -> tuple[pd.DataFrame, pd
     return data.drop(columns=[target]), data[target]
 
 
-def _bare_features(model: Any, names: list[str]) -> tuple[FeatureSpec, ...]:
-    """Features as far as a fitted model shows them: encoder categories, imputed columns."""
-    hints = column_hints(model)
-    accepts_nan = allows_nan(model)
-    features = []
-    for name in names:
-        categories, imputed = hints.get(name, (None, False))
-        nullable = accepts_nan or imputed
-        if categories and all(isinstance(c, bool) for c in categories):
-            features.append(FeatureSpec(name, "boolean", nullable, "bool"))
-        elif categories is not None:
-            labels = sorted_labels(categories)
-            features.append(FeatureSpec(name, "category", nullable, "object", categories=labels))
-        else:
-            features.append(FeatureSpec(name, "number", nullable, "float64"))
-    return tuple(features)
+def _bare_features(
+    model: Any, names: list[str], dictionary: FeatureDictionary | None
+) -> tuple[FeatureSpec, ...]:
+    """Features as far as a fitted model shows them (encoder categories, imputed columns),
+    and as the dictionary describes them."""
+    hints = column_hints(model, names)
+    identifiers = flag_identifiers(pd.DataFrame(columns=names), dictionary)
+    return tuple(
+        feature_without_data(
+            name,
+            hints.get(name),
+            allow_nan=allows_nan(model),
+            entry=None if dictionary is None else dictionary.entry(name),
+            identifier=name in identifiers,
+            source="features" if dictionary is None else dictionary.source,
+        )
+        for name in names
+    )
 
 
 def _from_estimator(
-    model: Any, details: ModelDetails, examples: ExampleRows, positive: Label | None
+    model: Any,
+    details: ModelDetails,
+    examples: ExampleRows,
+    positive: Label | None,
+    dictionary: FeatureDictionary | None,
 ) -> CapturedModel:
     """What a bare estimator knows about itself, and plain statements of what it does not."""
     task = task_of(model)
@@ -253,7 +274,10 @@ def _from_estimator(
             )
         fmt, generated, names = "array", True, [f"x{i}" for i in range(int(count))]
         missing.append("input: feature names are unknown; they are generated as x0, x1, ...")
-    spec = InputSpec(format=fmt, names_generated=generated, features=_bare_features(model, names))
+    check_names(dictionary, names, None)
+    features = _bare_features(model, names, dictionary)
+    spec = InputSpec(format=fmt, names_generated=generated, features=features)
+    check_nullable(model, spec, task, dictionary)
     target = TargetSpec(task=task, classes=labels or None, positive_class=positive)
     provenance, unknown = collect_provenance(model, workdir=None)
     missing.extend(unknown)

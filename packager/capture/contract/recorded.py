@@ -1,0 +1,56 @@
+"""The data dictionary applied to a schema recorded earlier: a capture file's.
+
+A capture file's schema was decided with its data, so only the keys that describe a feature
+(unit, description, identifier) and its plausible limits may be added when it is packaged;
+keys that change what it accepts (categorical, integer, nullable) belong to ``capture()``.
+The limits are held against what the file recorded: the training range, and every stored row
+(self-test, examples, edge cases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from packager.artefact import (
+    CapturedModel,
+    EdgeCases,
+    check_limits,
+    documented,
+    records_to_columns,
+)
+from packager.capture.dictionary import FeatureDictionary
+
+__all__ = ["documented_capture"]
+
+
+def documented_capture(
+    captured: CapturedModel, dictionary: FeatureDictionary | None
+) -> CapturedModel:
+    """``captured`` with its features described by ``dictionary`` (if any); refuses what
+    contradicts the recorded schema or rows."""
+    if dictionary is None:
+        return captured
+    manifest = captured.manifest
+    spec = manifest.input
+    target = None if manifest.target is None else manifest.target.name
+    dictionary.check_names(
+        [*spec.names, *([target] if target else [])], "the model's features or its target"
+    )
+    source = dictionary.source
+    features = tuple(documented(f, dictionary.entry(f.name), source) for f in spec.features)
+    spec = replace(spec, features=features)
+    stored: list[tuple[str, list[dict[str, Any]]]] = [
+        ("self-test", captured.self_test.inputs),
+        ("example", captured.examples.inputs),
+        ("edge-case", [] if captured.edge_cases is None else cases(captured.edge_cases)),
+    ]
+    for what, rows in stored:
+        if rows:
+            check_limits(spec, records_to_columns(rows, spec.names), what, source)
+    return replace(captured, manifest=replace(manifest, input=spec))
+
+
+def cases(edge_cases: EdgeCases) -> list[dict[str, Any]]:
+    """The inputs of the edge cases, one record each."""
+    return [dict(case.inputs) for case in edge_cases.cases]
