@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from packager import capture, load_model_file
+from packager import FORMAT_VERSION, capture, load_model_file
 from packager.errors import DictionaryError
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
@@ -153,3 +153,15 @@ def test_a_bare_estimator_with_data_hands_the_dictionary_to_capture(tmp_path: Pa
         tmp_path / "bare.pkl", train=train, target="died", features={"died": {"unit": "yes/no"}}
     ).manifest.input
     assert spec.features[0].kind == "category"
+
+
+def test_an_older_capture_file_described_at_packaging_is_written_as_the_current_format(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+) -> None:
+    X, y, _, _ = patient_data
+    saved = capture(pipeline_model, X, y).to_dict()
+    saved["deployml_capture"] = saved["manifest"]["format_version"] = "3.0"
+    joblib.dump(saved, tmp_path / "old.pkl")
+    assert load_model_file(tmp_path / "old.pkl").manifest.format_version == "3.0"
+    described = load_model_file(tmp_path / "old.pkl", features={"age": AGE}).manifest
+    assert described.format_version == FORMAT_VERSION == "4.0"

@@ -4,7 +4,7 @@ A capture file's schema was decided with its data, so only the keys that describ
 (unit, description, identifier) and its plausible limits may be added when it is packaged;
 keys that change what it accepts (categorical, integer, nullable) belong to ``capture()``.
 The limits are held against what the file recorded: the training range, and every stored row
-(self-test, examples, edge cases).
+(self-test, examples, edge cases). The manifest is then written as the current format.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from packager.artefact import (
+    FORMAT_VERSION,
     CapturedModel,
     EdgeCases,
     check_limits,
@@ -48,7 +49,10 @@ def documented_capture(
     for what, rows in stored:
         if rows:
             check_limits(spec, records_to_columns(rows, spec.names), what, source)
-    return replace(captured, manifest=replace(manifest, input=spec))
+    # The limits and descriptions are 4.0's: an older capture file's features read the same
+    # under 4.0, and a 3.x reader must refuse limits it would not enforce.
+    manifest = replace(manifest, input=spec, format_version=FORMAT_VERSION)
+    return replace(captured, manifest=manifest)
 
 
 def cases(edge_cases: EdgeCases) -> list[dict[str, Any]]:
