@@ -165,3 +165,13 @@ def test_an_older_capture_file_described_at_packaging_is_written_as_the_current_
     assert load_model_file(tmp_path / "old.pkl").manifest.format_version == "3.0"
     described = load_model_file(tmp_path / "old.pkl", features={"age": AGE}).manifest
     assert described.format_version == FORMAT_VERSION == "4.0"
+
+
+def test_a_bare_estimators_dictionary_may_describe_the_target_named_for_it(tmp_path: Path) -> None:
+    model, _, _ = bare_model()
+    joblib.dump(model, tmp_path / "bare.pkl")
+    features = {"died": {"description": "Death within 5 years"}}
+    with pytest.raises(DictionaryError, match="describes 'died', not among the model's"):
+        load_model_file(tmp_path / "bare.pkl", features=features)
+    captured = load_model_file(tmp_path / "bare.pkl", target="died", features=features)
+    assert captured.manifest.input.names == ["edema", "age", "bili"]

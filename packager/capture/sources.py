@@ -21,7 +21,6 @@ from packager.artefact import (
     SERIALIZER,
     CapturedModel,
     ExampleRows,
-    FeatureSpec,
     InputFormat,
     InputSpec,
     Label,
@@ -30,20 +29,19 @@ from packager.artefact import (
     ModelFile,
     TargetSpec,
     check_estimator,
-    feature_without_data,
     is_capture_file,
     json_label,
     read_pickle,
 )
 from packager.capture.contract import (
+    bare_features,
     check_names,
     check_nullable,
     documented_capture,
-    flag_identifiers,
 )
 from packager.capture.details import model_info, with_details
 from packager.capture.dictionary import FeatureDictionary, as_dictionary
-from packager.capture.estimator import allows_nan, column_hints, estimator_info, task_of
+from packager.capture.estimator import estimator_info, task_of
 from packager.capture.provenance import collect_provenance, packaging_provenance
 from packager.capture.recording import capture
 from packager.capture.synthetic import self_test_rows
@@ -116,9 +114,10 @@ def load_model_file(
     if train is None:
         if examples == "real":
             raise CaptureError("real example rows need training data")
-        bare = _from_estimator(obj, details, examples, evaluation.positive_class, dictionary)
-        bare = _packaged_now(bare)
-        return _gated(_with_edge_cases(bare, evaluation), evaluation)
+        bare = _from_estimator(
+            obj, details, examples, evaluation.positive_class, dictionary, target
+        )
+        return _gated(_with_edge_cases(_packaged_now(bare), evaluation), evaluation)
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
     X, y = _split(train, target, "the training data")
@@ -220,32 +219,13 @@ def _split(data: pd.DataFrame, target: str, what: str) -> tuple[pd.DataFrame, pd
     return data.drop(columns=[target]), data[target]
 
 
-def _bare_features(
-    model: Any, names: list[str], dictionary: FeatureDictionary | None
-) -> tuple[FeatureSpec, ...]:
-    """Features as far as a fitted model shows them (encoder categories, imputed columns),
-    and as the dictionary describes them."""
-    hints = column_hints(model, names)
-    identifiers = flag_identifiers(pd.DataFrame(columns=names), dictionary)
-    return tuple(
-        feature_without_data(
-            name,
-            hints.get(name),
-            allow_nan=allows_nan(model),
-            entry=None if dictionary is None else dictionary.entry(name),
-            identifier=name in identifiers,
-            source="features" if dictionary is None else dictionary.source,
-        )
-        for name in names
-    )
-
-
 def _from_estimator(
     model: Any,
     details: ModelDetails,
     examples: ExampleRows,
     positive: Label | None,
     dictionary: FeatureDictionary | None,
+    target_name: str | None,
 ) -> CapturedModel:
     """What a bare estimator knows about itself, and plain statements of what it does not."""
     task = task_of(model)
@@ -254,8 +234,8 @@ def _from_estimator(
     positive = positive_class_of(positive, labels, task)
     missing = [
         "input: no training data was given, so feature ranges and missing rates are unknown; "
-        "categories come from the model's encoders and every other feature is recorded as a "
-        "number",
+        "categories come from the model's encoders (or the data dictionary) and every other "
+        "feature is recorded as a number",
         "target: no training data was given, so the target's name and class balance are unknown",
         "metrics: no test data was given",
         "self-test: no data was given, so its synthetic rows are made from safe defaults "
@@ -274,8 +254,8 @@ def _from_estimator(
             )
         fmt, generated, names = "array", True, [f"x{i}" for i in range(int(count))]
         missing.append("input: feature names are unknown; they are generated as x0, x1, ...")
-    check_names(dictionary, names, None)
-    features = _bare_features(model, names, dictionary)
+    check_names(dictionary, names, target_name)
+    features = bare_features(model, names, dictionary)
     spec = InputSpec(format=fmt, names_generated=generated, features=features)
     check_nullable(model, spec, task, dictionary)
     target = TargetSpec(task=task, classes=labels or None, positive_class=positive)

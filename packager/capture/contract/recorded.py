@@ -1,4 +1,5 @@
-"""The data dictionary applied to a schema recorded earlier: a capture file's.
+"""The data dictionary applied where no training data is at hand: a capture file's recorded
+schema, and the features of a bare estimator packaged without data.
 
 A capture file's schema was decided with its data, so only the keys that describe a feature
 (unit, description, identifier) and its plausible limits may be added when it is packaged;
@@ -12,17 +13,23 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pandas as pd
+
 from packager.artefact import (
     FORMAT_VERSION,
     CapturedModel,
     EdgeCases,
+    FeatureSpec,
     check_limits,
     documented,
+    feature_without_data,
     records_to_columns,
 )
+from packager.capture.contract.checks import flag_identifiers
 from packager.capture.dictionary import FeatureDictionary
+from packager.capture.estimator import allows_nan, column_hints
 
-__all__ = ["documented_capture"]
+__all__ = ["bare_features", "documented_capture"]
 
 
 def documented_capture(
@@ -58,3 +65,24 @@ def documented_capture(
 def cases(edge_cases: EdgeCases) -> list[dict[str, Any]]:
     """The inputs of the edge cases, one record each."""
     return [dict(case.inputs) for case in edge_cases.cases]
+
+
+def bare_features(
+    model: Any, names: list[str], dictionary: FeatureDictionary | None
+) -> tuple[FeatureSpec, ...]:
+    """The features of a model packaged without data: as far as the fitted model shows them
+    (encoder categories, imputed columns), and as the dictionary describes them (every key
+    applies: no data decided otherwise)."""
+    hints = column_hints(model, names)
+    identifiers = flag_identifiers(pd.DataFrame(columns=names), dictionary)
+    return tuple(
+        feature_without_data(
+            name,
+            hints.get(name),
+            allow_nan=allows_nan(model),
+            entry=None if dictionary is None else dictionary.entry(name),
+            identifier=name in identifiers,
+            source="features" if dictionary is None else dictionary.source,
+        )
+        for name in names
+    )
