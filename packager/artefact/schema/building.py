@@ -76,25 +76,34 @@ def _array(values: Sequence[Any], feature: FeatureSpec) -> np.ndarray:
 
 def _whole_or_float(values: Sequence[Any], dtype: np.dtype) -> np.ndarray:
     """``values`` in the integer ``dtype`` if it holds every one exactly, else ``float64``."""
-    if not isinstance(values, np.ndarray) and all(type(v) is int for v in values):
-        try:
-            return np.asarray(values, dtype=dtype)
-        except OverflowError:  # beyond the type: as a float, never wrapped around
-            return np.asarray(values, dtype=np.float64)
-    floats = np.asarray(values, dtype=np.float64)  # None becomes NaN
-    return floats.astype(dtype) if _held(floats, dtype) else floats
+    array = values if isinstance(values, np.ndarray) else np.asarray(values)
+    if array.dtype == dtype:  # numpy read every value as this very type
+        return array
+    if array.dtype.kind in "iu":  # whole numbers all: in the dtype, unless beyond it
+        return array.astype(dtype if _within(array, dtype) else np.float64, copy=False)
+    if array.dtype.kind != "f":  # None among them, or integers beyond numpy's: floats
+        return np.asarray(values, dtype=np.float64)  # None becomes NaN
+    floats = array.astype(np.float64, copy=False)
+    whole = _as_whole(floats, dtype)
+    return floats if whole is None else whole
 
 
-def _held(floats: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether the integer ``dtype`` holds every one of ``floats`` exactly (NaN it does not)."""
+def _as_whole(floats: np.ndarray, dtype: np.dtype) -> np.ndarray | None:
+    """``floats`` in the integer ``dtype``, or None unless it holds every one exactly."""
+    with np.errstate(invalid="ignore"):  # NaN and numbers beyond the type cast to anything
+        whole = floats.astype(dtype)
+    return whole if bool((whole == floats).all()) and _within(floats, dtype) else None
+
+
+def _within(array: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether every one of ``array`` lies in the integer ``dtype``'s range."""
+    if not array.size:
+        return True
     info = np.iinfo(dtype)
+    if array.dtype.kind in "iu":
+        return bool(array.min() >= info.min and array.max() <= info.max)
     # float(info.max) rounds up to 2**63 for int64: compare below it, not up to it.
-    return bool(
-        np.isfinite(floats).all()
-        and (floats == np.round(floats)).all()
-        and (floats >= float(info.min)).all()
-        and (floats < float(info.max) + 1).all()
-    )
+    return bool(array.min() >= info.min and array.max() < float(info.max) + 1)
 
 
 def _column(values: Sequence[Any], feature: FeatureSpec) -> Any:
@@ -116,7 +125,8 @@ def _column(values: Sequence[Any], feature: FeatureSpec) -> Any:
     if (
         array.dtype.kind == "f"
         and pd.api.types.is_integer_dtype(dtype)
-        and not _held(array[~np.isnan(array)], np.dtype(getattr(dtype, "numpy_dtype", "int64")))
+        and _as_whole(array[~np.isnan(array)], np.dtype(getattr(dtype, "numpy_dtype", "int64")))
+        is None
     ):
         return array
     try:
