@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Check a running deployml server from outside: readiness, /predict (with its decisions),
-/metadata, the card page at /, a 4xx error.
+"""Check a running deployml server from outside: readiness, /predict (with its decisions, the
+features each row sent as null, and a batch skipping its invalid row), /metadata, the card
+page at /, a 4xx error.
 
     python .ci/check_service.py http://127.0.0.1:8000 [--deadline 90] [--examples self_test.json]
 
@@ -89,6 +90,9 @@ def main() -> None:
     status, answer = call(base, "/predict", {"instances": rows})
     expect(status == 200, f"/predict answered {status}: {answer.get('error', {}).get('code')}")
     expect(len(answer["predictions"]) == len(rows), "/predict returned another number of rows")
+    names = [feature["name"] for feature in metadata["input"]["features"]]
+    nulls = [[name for name in names if name in row and row[name] is None] for row in rows]
+    expect(answer.get("imputed") == nulls, "/predict's imputed does not list each row's nulls")
     profile = (metadata.get("profiles") or {}).get("default")
     if profile is not None:  # a binary classifier decides under its default profile
         expect(answer.get("profile", {}).get("name") == profile, "/predict names another profile")
@@ -103,6 +107,13 @@ def main() -> None:
     error = answer.get("error", {})
     expect(bool(error.get("code")) and bool(error.get("message")), "the 4xx body lacks error.code")
 
+    bad = {**rows[0], next(iter(rows[0])): SENTINEL}
+    status, answer = call(base, "/predict", {"on_error": "skip", "instances": [*rows, bad]})
+    expect(status == 200, f"a batch skipping its invalid row answered {status}, not 200")
+    expect(answer.get("refused_rows") == [len(rows)], "skip mode refused other rows")
+    expect(answer["predictions"][-1] is None, "skip mode predicted for the refused row")
+    expect(SENTINEL not in json.dumps(answer), "skip mode echoes the submitted value")
+
     status, answer = call(base, "/predict", raw=b"{not json")
     expect(status == 400, f"malformed JSON answered {status}, not 400")
 
@@ -113,8 +124,8 @@ def main() -> None:
     expect(SENTINEL not in json.dumps(answer), "the error echoes the submitted value")
 
     print(
-        f"ok: {base} ready, /metadata, /predict ({len(rows)} rows, decisions), the card page "
-        "and 4xx errors as documented"
+        f"ok: {base} ready, /metadata, /predict ({len(rows)} rows, decisions, imputed, a skipped "
+        "row), the card page and 4xx errors as documented"
     )
 
 

@@ -1,7 +1,8 @@
 """The command line's option sets, each applied to a command as one decorator.
 
 ``details_options`` gathers the eight options that describe a model into one ``details``
-value (a :class:`~packager.ModelDetails`); the others group what a command takes. Bounds and
+value (a :class:`~packager.ModelDetails`); the others group what a command takes (how CSV
+files are read, and the data dictionary, are in :mod:`deployml.table_options`). Bounds and
 defaults come from their owners (``server.settings``, ``packager.training``).
 """
 
@@ -148,9 +149,10 @@ train_options = _together(
         help="A numeric column to one-hot encode as categories (repeat for more).",
     ),
     click.option(
-        "--na-values",
+        "--keep",
         multiple=True,
-        help="Cell text that marks a missing value, besides empty cells and NA (repeatable).",
+        metavar="COLUMN",
+        help="A column to use although it looks like an identifier (repeat for more).",
     ),
     click.option(
         "--scale",

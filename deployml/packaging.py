@@ -22,6 +22,7 @@ from deployml.options import (
     output_option,
     train_options,
 )
+from deployml.table_options import features_option, table_options
 from packager import (
     CapturedModel,
     ModelDetails,
@@ -31,6 +32,7 @@ from packager import (
     read_manifest,
 )
 from packager.artefact import ExampleRows
+from packager.capture import FeatureDictionary, read_dictionary
 from packager.errors import (
     ArtefactError,
     DeploymlWarning,
@@ -39,7 +41,14 @@ from packager.errors import (
 )
 from packager.evaluation import EvaluationPlan, requirement_line
 from packager.example import build_example
-from packager.training import TerminalProgress, read_table, train_csv, training_report
+from packager.training import (
+    TableOptions,
+    TerminalProgress,
+    read_table,
+    train_csv,
+    training_report,
+    with_date_entries,
+)
 
 __all__ = ["example_command", "package_command", "train_command"]
 
@@ -98,6 +107,8 @@ def _package(
 @click.option("--force", is_flag=True, help="Replace an existing artefact at --output.")
 @model_file_options
 @data_options
+@table_options
+@features_option
 @details_options
 @evaluation_options
 def package_command(
@@ -110,6 +121,8 @@ def package_command(
     test: Path | None,
     target: str | None,
     examples: str | None,
+    table: TableOptions,
+    features: Path | None,
     details: ModelDetails,
     evaluation: EvaluationPlan,
 ) -> None:
@@ -127,6 +140,12 @@ def package_command(
         raise click.UsageError(
             "--examples needs --train and --target (a capture file keeps what it chose)"
         )
+    if table != TableOptions() and train is None:
+        raise click.UsageError(
+            "--sep, --encoding, --decimal, --na-values and --date say how --train and --test "
+            "are read; give --train"
+        )
+    dictionary = _dictionary(features)
     with _gates_reported(), warnings.catch_warnings():
         # deployml's own warnings (a model no better than the baseline) every time; others
         # keep their filters, and all are printed once, by _print_warning.
@@ -134,18 +153,21 @@ def package_command(
         warnings.showwarning = _print_warning
         captured = load_model_file(
             model_file,
-            train=None if train is None else read_table(train, "training data"),
-            test=None if test is None else read_table(test, "test data"),
+            train=None if train is None else read_table(train, "training data", table),
+            test=None if test is None else read_table(test, "test data", table),
             target=target,
             details=details,
             examples=cast(ExampleRows, examples or "synthetic"),
             evaluation=evaluation,
+            features=with_date_entries(dictionary, table.dates),
         )
     _package(captured, output, force, model_format, trust)
 
 
 @click.command("train")
 @train_options
+@table_options
+@features_option
 @model_file_options
 @details_options
 @evaluation_options
@@ -159,6 +181,8 @@ def train_command(
     trust: tuple[str, ...],
     class_weight: str,
     model_name: str,
+    table: TableOptions,
+    features: Path | None,
     details: ModelDetails,
     evaluation: EvaluationPlan,
     **options: Any,
@@ -172,6 +196,7 @@ def train_command(
         raise OutputExistsError(str(output))
     if not output.absolute().parent.is_dir():
         raise ArtefactError(f"cannot write {output}: {output.parent} is not a directory")
+    dictionary = _dictionary(features)
     with _gates_reported(), warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _print_warning  # as they arise, not after a long run
@@ -181,6 +206,8 @@ def train_command(
             plots=not no_plots,
             progress=TerminalProgress(),
             class_weight=None if class_weight == "none" else class_weight,
+            table=table,
+            features=dictionary,
             details=details,
             evaluation=evaluation,
             **options,
@@ -194,6 +221,11 @@ def train_command(
         _report_requirements([requirement_line(r) for r in captured.manifest.requirements])
     else:
         _package(captured, output, force, model_format, trust)
+
+
+def _dictionary(path: Path | None) -> FeatureDictionary | None:
+    """The data dictionary of --features, read before any slow work."""
+    return None if path is None else read_dictionary(path)
 
 
 def _print_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:

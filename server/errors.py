@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from packager.errors import ArtefactError, DeploymlError, RequestError
 from packager.review import VersionDifference
+from server.settings import PREFIX
 
 __all__ = [
     "AuditUnavailableError",
@@ -89,7 +90,10 @@ class BodyTooLargeError(RequestError):
     code = "payload_too_large"
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"the body is larger than the {limit:,} bytes this server accepts")
+        super().__init__(
+            f"the body is larger than the {limit:,} bytes this server accepts: send fewer rows "
+            f"per request, or raise the limit with {PREFIX}MAX_REQUEST_BYTES"
+        )
         self.limit = limit
 
 
@@ -100,7 +104,10 @@ class TooManyRowsError(RequestError):
     code = "too_many_rows"
 
     def __init__(self, rows: int, limit: int) -> None:
-        super().__init__(f"the batch holds {rows} rows; at most {limit} are allowed per request")
+        super().__init__(
+            f"the batch holds {rows:,} rows; at most {limit:,} are allowed per request: send "
+            f"smaller batches, or raise the limit with {PREFIX}MAX_ROWS"
+        )
         self.rows = rows
         self.limit = limit
 

@@ -14,11 +14,20 @@ Treat them as read-only (copy with ``shutil.copytree`` before changing a file).
 - ``regressor_artefact``: Ridge on load_diabetes as a DataFrame (target "target").
 - ``array_artefact``: LogisticRegression fitted on a plain numpy array (4 features, names
   generated as x0..x3, input format "array").
+- ``contract_artefact``: the pipeline model on ``patient_data`` with format 4.0's input
+  contract written into its features (``CONTRACT``: units, descriptions, plausible limits,
+  imputed, an identifier, declared keys; one description hostile HTML), packaged whole, to
+  show it in /metadata, the card and ``inspect`` apart from the code that infers it.
 
 ``make_passengers`` builds a Titanic-like passenger table (the data the original deploy-ml
 trained on) with an identifier, free-text names, a mostly empty cabin column, missing ages and
 categories; ``passengers_csv`` writes 240 of its rows to a CSV for ``deployml train``, and
-``passengers`` gives 200 rows without the columns ``train`` would warn about.
+``passengers`` gives 200 rows without the columns ``train`` would leave out (it still warns
+that Pclass and SibSp, a few distinct numbers each, may be codes).
+
+``make_pbc`` builds Mayo PBC-like patients (a record number, edema 0/0.5/1 and stage 1-4
+stored as numbers, a diagnosis date) and ``make_biopsy`` MASS biopsy-like samples (an ``ID``
+with 645 distinct values in 699 rows), for the column decisions of ``deployml train``.
 
 ``make_cohort`` builds patients whose outcome a marker predicts for men only (a coin toss for
 women), with an ``age`` column holding gaps and values above 120: a model of the marker is
@@ -42,6 +51,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -134,9 +144,58 @@ def make_passengers(n: int, seed: int) -> pd.DataFrame:
     )
 
 
+def make_pbc(n: int, seed: int) -> pd.DataFrame:
+    """Mayo PBC-like patients: a record number, codes stored as numbers (edema 0/0.5/1, stage
+    1-4), a 0/1 flag, lab values, a diagnosis date (ISO text) and the outcome ``status``."""
+    rng = np.random.default_rng(seed)
+    edema = rng.choice([0.0, 0.5, 1.0], n, p=[0.7, 0.2, 0.1])
+    stage = rng.choice([1, 2, 3, 4], n, p=[0.1, 0.3, 0.35, 0.25])
+    bili = rng.lognormal(0.5, 0.9, n).round(1)
+    albumin = rng.normal(3.5, 0.4, n).clip(2.0, 4.8).round(2)
+    risk = 0.5 * np.log(bili) - 1.5 * (albumin - 3.5) + 0.4 * (stage - 2.5) + edema
+    days = rng.integers(0, 3650, n)
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "age": rng.uniform(26, 78, n).round(2),
+            "sex": rng.choice(["f", "m"], n, p=[0.85, 0.15]),
+            "edema": edema,
+            "stage": stage,
+            "ascites": (rng.random(n) < 0.1).astype(int),
+            "bili": bili,
+            "albumin": albumin,
+            "diagnosed": (pd.Timestamp("1990-01-01") + pd.to_timedelta(days, unit="D")).strftime(
+                "%Y-%m-%d"
+            ),
+            "status": np.where(risk + rng.normal(0, 0.8, n) > 0.6, "died", "alive"),
+        }
+    )
+
+
+def make_biopsy(seed: int = 0) -> pd.DataFrame:
+    """MASS biopsy-like: 699 rows whose ``ID`` holds 645 distinct numbers (some samples
+    repeat), nine 1-10 scores V1..V9, and the ``class`` benign or malignant."""
+    rng = np.random.default_rng(seed)
+    ids = rng.choice(np.arange(60_000, 1_400_000), 645, replace=False)
+    column = np.concatenate([ids, rng.choice(ids, 54, replace=False)])
+    malignant = rng.random(699) < 0.35
+    scores = {
+        f"V{i}": np.clip(np.where(malignant, 7, 2) + rng.integers(-2, 4, 699), 1, 10)
+        for i in range(1, 10)
+    }
+    return pd.DataFrame(
+        {
+            "ID": rng.permutation(column),
+            **scores,
+            "class": np.where(malignant, "malignant", "benign"),
+        }
+    )
+
+
 @pytest.fixture
 def passengers() -> pd.DataFrame:
-    """200 passenger rows without the identifier and free-text columns (nothing to warn of)."""
+    """200 passenger rows without the identifier and free-text columns (train warns only that
+    Pclass and SibSp may be codes)."""
     return make_passengers(200, seed=3).drop(columns=["PassengerId", "Name", "Cabin"])
 
 
@@ -251,6 +310,68 @@ def array_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build(
         tmp_path_factory, "array-model", model, X[:150], y[:150], X_test=X[150:], y_test=y[150:]
     )
+
+
+# The input contract of contract_artefact's features, as a data dictionary and the model's
+# pipeline would give it (every field set, whatever capture infers). The pipeline imputes
+# every feature; "age" is required all the same, by its author.
+NO_CONTRACT: dict[str, Any] = {
+    "unit": None,
+    "description": None,
+    "plausible_min": None,
+    "plausible_max": None,
+    "imputed": False,
+    "identifier": False,
+    "declared": [],
+}
+HOSTILE_DESCRIPTION = 'Ward code <script>alert("x")</script> | of\nthe admission'
+CONTRACT: dict[str, dict[str, Any]] = {
+    "age": {
+        "unit": "years",
+        "description": "Age at admission",
+        "plausible_min": 0,
+        "plausible_max": 120,
+        "imputed": True,
+        "nullable": False,
+        "declared": ["unit", "description", "min", "max", "nullable"],
+    },
+    "bmi": {
+        "unit": "kg/m²",
+        "plausible_min": 10.5,
+        "plausible_max": 80,
+        "imputed": True,
+        "nullable": True,
+        "declared": ["unit", "min", "max"],
+    },
+    "sex": {"imputed": True, "nullable": True},
+    "ward": {
+        "description": HOSTILE_DESCRIPTION,
+        "identifier": True,
+        "imputed": True,
+        "nullable": True,
+        "declared": ["description"],
+    },
+    "smoker": {"imputed": True, "nullable": True},
+}
+
+
+@pytest.fixture(scope="session")
+def contract_artefact(
+    tmp_path_factory: pytest.TempPathFactory, patient_data: PatientData, pipeline_model: Pipeline
+) -> Path:
+    """The pipeline model with CONTRACT written into its features' input contract."""
+    X_train, y_train, X_test, y_test = patient_data
+    details = ModelDetails(name="readmission-contract")
+    captured = capture(
+        pipeline_model, X_train, y_train, X_test=X_test, y_test=y_test, details=details
+    )
+    manifest = captured.manifest
+    features = tuple(
+        replace(f, **{**NO_CONTRACT, **CONTRACT[f.name]}) for f in manifest.input.features
+    )
+    manifest = replace(manifest, input=replace(manifest.input, features=features))
+    out = tmp_path_factory.mktemp("contract") / "readmission-contract"
+    return package(replace(captured, manifest=manifest), out)
 
 
 @pytest.fixture

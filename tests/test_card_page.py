@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import make_cohort
+from conftest import HOSTILE_DESCRIPTION, make_cohort
 from test_serve_end_to_end import DEPLOYML, clean_env, free_port, running
 
 from packager import ModelDetails, package, train
@@ -167,3 +167,39 @@ def test_the_offline_card_file_renders_in_chromium_from_disk(
     )
     assert result.returncode == 0, result.stderr
     check_page(browser, page.as_uri(), screenshot_dir(tmp_path) / "card-offline.png")
+
+
+def test_the_inputs_table_of_the_contract_renders_in_chromium_its_text_as_text(
+    browser: Any, contract_artefact: Path, tmp_path: Path
+) -> None:
+    """The widest table of the card (nine columns, one long description holding mark-up)
+    stays inside its section, scrolling sideways, and the author's text shows as written."""
+    page = tmp_path / "card.html"
+    result = subprocess.run(
+        [*DEPLOYML, "card", str(contract_artefact), "-o", str(page)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    browser.get(page.as_uri())
+    cells = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#inputs tbody tr'))"
+        ".map(tr => Array.from(tr.cells).map(td => td.textContent));"
+    )
+    fits = browser.execute_script(
+        "const s = document.querySelector('#inputs').getBoundingClientRect();"
+        "const d = document.querySelector('#inputs .scroll').getBoundingClientRect();"
+        "return d.right <= s.right + 0.5;"
+    )
+    warnings = browser.find_element("id", "warnings").text
+    browser.find_element("id", "inputs").screenshot(str(screenshot_dir(tmp_path) / "inputs.png"))
+    assert [e for e in browser.get_log("browser") if e.get("level") in ("SEVERE", "WARNING")] == []
+    assert browser.execute_script("return document.scripts.length;") == 0
+    rows = {row[0]: row for row in cells}
+    assert rows["ward"][6] == HOSTILE_DESCRIPTION
+    assert rows["age"][1:4] == ["number, required", "years", "0 to 120"]
+    assert fits
+    assert "Feature ward looks like a record identifier" in warnings

@@ -200,7 +200,7 @@ BAD_FILES: dict[str, tuple[bytes | str, str]] = {
     "binary": (b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 20, "is not UTF-8 text"),
     "ragged": ('a,b\n1,2\n"unclosed,3\n', "cannot be read as CSV"),
     "extra values": ("age,outcome\n1,yes,3\n2,no\n", "has rows with more values than its header"),
-    "semicolons": ("age;outcome\n1;yes\n2;no\n", "is the file separated by something other"),
+    "semicolons": ("age;outcome\n1;yes\n2;no\n", "its header holds ';': is it separated by ';'?"),
     "one class": ("age,outcome\n" + "".join(f"{i},yes\n" for i in range(30)), "has one class"),
 }
 
@@ -223,7 +223,7 @@ def test_a_trailing_comma_on_every_row_keeps_each_value_in_its_column(
 ) -> None:
     # A spreadsheet's export; read naively, the first column becomes the index and every value
     # moves one column on (here: age would hold bmi's values and the target would be empty).
-    rows = "".join(f"{i},{20 + i % 9},{'yes' if i % 3 else 'no'},\n" for i in range(60))
+    rows = "".join(f"{30 + i % 40},{20 + i % 9},{'yes' if i % 3 else 'no'},\n" for i in range(60))
     path = _write(tmp_path, "data.csv", "age,bmi,outcome\n" + rows)
     result = runner("train", path, "--target", "outcome", "--no-plots", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output

@@ -383,6 +383,7 @@ def test_a_range_is_refused_for_a_multiclass_model_and_a_label_for_a_regressor(
         capture(Ridge().fit(X, y), X, y, edge_cases=rows)
 
 
+@pytest.mark.filterwarnings("ignore:column '(Pclass|SibSp)' holds")  # may be codes
 def test_train_refuses_a_bad_case_file_before_fitting(
     passengers: pd.DataFrame, tmp_path: Path
 ) -> None:

@@ -70,7 +70,10 @@ def test_a_body_over_the_limit_names_the_limit_not_the_body(app: Flask) -> None:
     )
     error = assert_error(response, 413, "payload_too_large")
     # The app's limit is 4096 bytes.
-    assert error["message"] == "the body is larger than the 4,096 bytes this server accepts"
+    assert error["message"] == (
+        "the body is larger than the 4,096 bytes this server accepts: send fewer rows per "
+        "request, or raise the limit with DEPLOYML_MAX_REQUEST_BYTES"
+    )
 
 
 def test_predict_refuses_too_many_rows(app: Flask, row: dict[str, Any]) -> None:

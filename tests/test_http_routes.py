@@ -216,7 +216,10 @@ def test_predict_writes_one_json_access_line_without_values(
         "model_sha256",
         "client",
         "profile",
+        "imputed",
+        "refused",
     }
+    assert (line["imputed"], line["refused"]) == ({}, 0)
     assert (line["request_id"], line["route"], line["status"], line["rows"]) == (
         "r-1",
         "/predict",

@@ -542,3 +542,30 @@ def test_large_requests_on_one_kept_alive_connection_do_not_pile_up_in_the_worke
         connection.close()
     # 25 more requests of 2.4 MB each: kept, they would add at least 60 MB.
     assert grown < 30, f"the worker grew by {grown:.0f} MB"
+
+
+def test_serve_skips_invalid_rows_under_deployml_on_error_and_logs_imputed_and_refused(
+    pipeline_artefact: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(pipeline_artefact), "--port", str(port), "--workers", "1"]
+    good = next(row for row in example_rows(pipeline_artefact) if None not in row.values())
+    rows = [good, {**good, "age": SECRET_TEXT}, {**good, "bmi": None}]
+    with running(command, port, log, clean_env(DEPLOYML_ON_ERROR="skip")) as base:
+        status, body, _ = post(base, {"instances": rows}, {"X-Request-ID": "skip-1"})
+        assert status == 200 and body["refused_rows"] == [1]
+        assert body["predictions"][1] is None and None not in body["predictions"][::2]
+        assert body["imputed"] == [[], [], ["bmi"]]
+        assert [(e["row"], e["feature"]) for e in body["errors"]] == [(1, "age")]
+        status, body, _ = post(base, {"on_error": "fail", "instances": rows})
+        assert status == 422 and body["error"]["code"] == "invalid_input"
+    output = log.read_text()
+    access = [json.loads(line) for line in output.splitlines() if line.startswith('{"time"')]
+    line = next(line for line in access if line["request_id"] == "skip-1")
+    assert (line["status"], line["rows"], line["refused"], line["imputed"]) == (
+        200,
+        3,
+        1,
+        {"bmi": 1},
+    )
+    assert SECRET_TEXT not in output

@@ -30,6 +30,7 @@ from packager.artefact.manifest import (
     EDGE_CASES_FILE,
     EXAMPLES_FILE,
     FORMAT_VERSION,
+    INPUT_CONTRACT_FIELDS,
     MANIFEST_FILE,
     MODEL_FILE,
     PICKLE_MODEL_FILE,
@@ -89,7 +90,14 @@ from packager.artefact.schema import (
     value_from_text,
 )
 from packager.artefact.trust import KNOWN_TYPES
-from packager.artefact.values import dotted_name, for_people, json_label, json_value, sorted_labels
+from packager.artefact.values import (
+    dotted_name,
+    for_people,
+    json_label,
+    json_value,
+    limits_for_people,
+    sorted_labels,
+)
 
 __all__ = [
     "ACCEPTING",
@@ -98,6 +106,7 @@ __all__ = [
     "EXAMPLES_FILE",
     "FORMAT_VERSION",
     "HEADLINE_METRICS",
+    "INPUT_CONTRACT_FIELDS",
     "KNOWN_TYPES",
     "MANIFEST_FILE",
     "MAX_CATEGORIES",
@@ -154,6 +163,7 @@ __all__ = [
     "json_label",
     "json_value",
     "label_from_text",
+    "limits_for_people",
     "limits_problem",
     "limits_text",
     "load_artefact",

@@ -33,6 +33,7 @@ __all__ = [
     "EDGE_CASES_FILE",
     "EXAMPLES_FILE",
     "FORMAT_VERSION",
+    "INPUT_CONTRACT_FIELDS",
     "MANIFEST_FILE",
     "MODEL_CARD_FILE",
     "MODEL_FILE",
@@ -56,6 +57,9 @@ __all__ = [
 ]
 
 FORMAT_VERSION = "4.0"
+# The first major whose features record the input contract (unit, description, plausible
+# limits, imputed, identifier, declared); an older manifest reads them as their defaults.
+_INPUT_CONTRACT_MAJOR = 4
 
 MANIFEST_FILE = "manifest.json"
 EXAMPLES_FILE = "examples.json"
@@ -99,6 +103,18 @@ class FeatureSpec:
     imputed: bool = False  # the model's pipeline fills in this feature's missing values
     identifier: bool = False  # looks like a record identifier (kept by the model's author)
     declared: list[str] = field(default_factory=list)
+
+
+# FeatureSpec's fields of the input contract: a manifest older than 4.0 never stated them.
+INPUT_CONTRACT_FIELDS = (
+    "unit",
+    "description",
+    "plausible_min",
+    "plausible_max",
+    "imputed",
+    "identifier",
+    "declared",
+)
 
 
 @dataclass(frozen=True)
@@ -221,6 +237,13 @@ class Manifest:
     requirements: list[RequirementResult] = field(default_factory=list)
     edge_cases: EdgeCaseSummary | None = None
     format_version: str = FORMAT_VERSION
+
+    @property
+    def records_input_contract(self) -> bool:
+        """Whether its features record the input contract (format 4.0 on). Before, their
+        contract fields hold defaults that no one stated: readers show them as not recorded."""
+        head = self.format_version.split(".", 1)[0]
+        return not head.isdecimal() or int(head) >= _INPUT_CONTRACT_MAJOR
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form, ``format_version`` first."""

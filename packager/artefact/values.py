@@ -1,7 +1,8 @@
 """Values as deployml writes them: JSON-safe for machines, short text for people.
 
 In JSON, numpy scalars become Python and NaN and infinities become null. For people (the
-model card, ``inspect``, the train report), numbers are shown to four significant figures.
+model card, ``inspect``, the train report), numbers are shown to four significant figures;
+limits an author set are shown exactly as set.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "json_label",
     "json_path",
     "json_value",
+    "limits_for_people",
     "sorted_labels",
     "unusable_value",
 ]
@@ -54,6 +56,24 @@ def for_people(value: Any) -> str:
         return "n/a"
     if isinstance(value, float):
         return f"{value:.4g}"
+    return str(value)
+
+
+def limits_for_people(low: float | None, high: float | None) -> str:
+    """Limits as their author set them, not rounded: ``0 to 120``, ``at least 0``, ``at most
+    0.5``; empty when there are none."""
+    if low is not None and high is not None:
+        return f"{_exact(low)} to {_exact(high)}"
+    if low is not None:
+        return f"at least {_exact(low)}"
+    return "" if high is None else f"at most {_exact(high)}"
+
+
+def _exact(value: float) -> str:
+    """``120`` for 120.0 (a whole float within float's exact integers), else as Python writes
+    it: the shortest text that reads back as the same number."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
     return str(value)
 
 

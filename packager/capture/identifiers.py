@@ -19,7 +19,7 @@ import pandas as pd
 __all__ = ["DISTINCT_SHARE", "MIN_ROWS", "identifier_reason", "name_tokens"]
 
 # A column with at least this many values, of which this share are distinct, is an identifier.
-MIN_ROWS = 20
+MIN_ROWS = 50
 DISTINCT_SHARE = 0.9
 _ID_TOKENS = frozenset({"id", "ids", "uuid", "guid", "mrn"})
 _SUBJECTS = frozenset(

@@ -9,11 +9,11 @@ from packager.artefact import (
     HEADLINE_METRICS,
     Artefact,
     EdgeCaseSummary,
-    FeatureSpec,
     Manifest,
     for_people,
 )
 from packager.evaluation import requirement_line
+from packager.review.features import feature_line, identifier_lines
 
 __all__ = ["profile_and_subgroup_lines", "summarise", "test_metric_lines"]
 
@@ -51,7 +51,13 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     generated = ", names generated" if spec.names_generated else ""
     lines.append(f"Inputs ({len(spec.features)}, as {spec.format}{generated}):")
     width = max((len(f.name) for f in spec.features), default=0)
-    lines += [f"  {f.name:<{width}}  {f.kind:<8}  {_feature(f)}".rstrip() for f in spec.features]
+    contract = manifest.records_input_contract
+    lines += [
+        f"  {f.name:<{width}}  {f.kind:<8}  {feature_line(f, contract)}".rstrip()
+        for f in spec.features
+    ]
+    if contract:
+        lines += identifier_lines(spec.features)
     lines += _metrics(manifest.metrics or {}, target)
     lines += profile_and_subgroup_lines(manifest)
     if manifest.requirements:
@@ -125,22 +131,6 @@ def _target(target: Any) -> str:
     if target.summary:
         return f"{name}: " + ", ".join(f"{k} {for_people(v)}" for k, v in target.summary.items())
     return name
-
-
-def _feature(f: FeatureSpec) -> str:
-    parts = []
-    if f.nullable:
-        parts.append("nullable")
-    if f.missing_rate:
-        parts.append(f"{f.missing_rate:.0%} missing")
-    if f.min is not None:
-        parts.append(f"{for_people(f.min)} to {for_people(f.max)}")
-    if f.categories is not None:
-        shown = ", ".join(str(c) for c in f.categories[:8])
-        parts.append(
-            shown + (f", ... ({len(f.categories)} values)" if len(f.categories) > 8 else "")
-        )
-    return "; ".join(parts)
 
 
 def _metrics(metrics: dict[str, Any], target: Any) -> list[str]:

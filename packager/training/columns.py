@@ -2,7 +2,11 @@
 
 Every decision taken on the user's behalf (a column left out, rows without a target dropped)
 is issued as a :class:`~packager.errors.DeploymlWarning` and recorded in the plan, so that it
-reaches the terminal and the manifest. Messages name columns, never cell values.
+reaches the terminal and the manifest. Messages name columns, never cell values. Left out:
+empty and constant columns, identifiers (``packager.capture.identifier_reason``, or the data
+dictionary's ``identifier: true``; ``--keep`` keeps one), dates not parsed with ``--date``,
+and text with too many values to one-hot encode. A few distinct numbers are kept as numbers
+with a warning that they may be codes, unless ``--categorical`` or the dictionary says.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ import numpy as np
 import pandas as pd
 
 from packager.artefact import MAX_CATEGORIES
+from packager.capture import FeatureDictionary, FeatureEntry, identifier_reason
 from packager.errors import DeploymlWarning, TrainingError
 from packager.evaluation import group_labels, parse_subgroups
+from packager.training.dates import looks_like_dates
 
 __all__ = [
+    "MAX_CODES",
     "MAX_INTEGER_CLASSES",
     "TASKS",
     "ColumnPlan",
@@ -32,6 +39,8 @@ TaskName = Literal["classification", "regression"]
 TASKS: tuple[TaskName, ...] = ("classification", "regression")
 # An integer target with at most this many distinct values is taken for class labels.
 MAX_INTEGER_CLASSES = 10
+# A numeric feature with at most this many distinct values (but 0/1) may hold codes.
+MAX_CODES = 5
 
 
 @dataclass(frozen=True)
@@ -55,19 +64,20 @@ def plan_columns(
     task: str = "auto",
     drop: Sequence[str] = (),
     categorical: Sequence[str] = (),
+    keep: Sequence[str] = (),
+    dictionary: FeatureDictionary | None = None,
     max_categories: int = MAX_CATEGORIES,
 ) -> ColumnPlan:
-    """Decide the task and the features of ``data`` (whose column names are strings)."""
+    """Decide the task and the features of ``data`` (whose column names are strings).
+
+    ``keep`` names columns to use although they look like identifiers; ``dictionary`` (the
+    data dictionary) may say a column is categorical, or is (or is not) an identifier.
+    """
     columns = [str(c) for c in data.columns]
     if target not in columns:
         raise TrainingError(f"the target column {target!r} is not in the data; {_listing(columns)}")
-    _check_named(drop, columns, "--drop")
-    _check_named(categorical, columns, "--categorical")
-    if target in drop or target in categorical:
-        option = "--drop" if target in drop else "--categorical"
-        raise TrainingError(f"{option} names the target column {target!r}")
-    if both := sorted(set(drop) & set(categorical)):
-        raise TrainingError(f"--drop and --categorical both name {', '.join(both)}")
+    said = dictionary or FeatureDictionary({})
+    _check_options(target, columns, drop, categorical, keep, said)
     y = data[target]
     n_without = int(y.isna().sum())
     if n_without == len(y):
@@ -81,7 +91,10 @@ def plan_columns(
     for name in columns:
         if name == target or name in dropped:
             continue
-        treatment = _treatment(rows[name], name, name in categorical, max_categories)
+        entry = said.entry(name)
+        as_category = name in categorical or bool(entry.categorical)
+        kept = name in keep or entry.identifier is False
+        treatment = _treatment(rows[name], name, entry, as_category, kept, max_categories)
         if treatment in ("numeric", "categorical"):
             treatments[name] = treatment
         else:
@@ -157,7 +170,14 @@ def _whole_numbers(y: pd.Series) -> bool:
     return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
 
 
-def _treatment(column: pd.Series, name: str, as_category: bool, max_categories: int) -> str:
+def _treatment(
+    column: pd.Series,
+    name: str,
+    entry: FeatureEntry,
+    as_category: bool,
+    kept: bool,
+    max_categories: int,
+) -> str:
     """ "numeric", "categorical", or the reason the column is left out."""
     present = column.dropna()
     if present.empty:
@@ -165,22 +185,19 @@ def _treatment(column: pd.Series, name: str, as_category: bool, max_categories: 
     n_distinct = int(present.nunique())
     if n_distinct == 1 and len(present) == len(column):
         return "it has the same value in every row"
+    if entry.identifier:
+        return "the data dictionary says it is an identifier"
     kind = column.dtype
     is_number = pd.api.types.is_numeric_dtype(kind) and not pd.api.types.is_bool_dtype(kind)
+    if not is_number and not as_category and looks_like_dates(present):
+        return f"it holds dates; to use them (as days and weekday), pass --date {name}"
     if is_number and not as_category:
-        values = present.to_numpy(dtype=np.float64)
-        if not np.all(np.isfinite(values)):
+        if not np.all(np.isfinite(present.to_numpy(dtype=np.float64))):
             raise TrainingError(
                 f"column {name!r} holds infinite values; replace them or leave the column out "
                 "with --drop"
             )
-        if pd.api.types.is_integer_dtype(kind) and n_distinct == len(column) > 20:
-            _warn(
-                f"column {name!r} has a different value in every row; if it is an identifier, "
-                f"leave it out with --drop {name}"
-            )
-        return "numeric"
-    if n_distinct > max_categories:
+    elif n_distinct > max_categories:
         if as_category:
             raise TrainingError(
                 f"--categorical {name}: the column has {n_distinct} distinct values, more than "
@@ -190,6 +207,15 @@ def _treatment(column: pd.Series, name: str, as_category: bool, max_categories: 
             f"it has {n_distinct} distinct text values, more than --max-categories "
             f"({max_categories}): free text or an identifier, which one-hot encoding cannot use"
         )
+    if not kept and (reason := identifier_reason(name, column)):
+        return (
+            f"it may be an identifier ({reason}), which a model would use to memorise rows; "
+            f"to use it as a feature, pass --keep {name}, or say identifier: false for it in "
+            "--features"
+        )
+    if is_number and not as_category:
+        _warn_of_codes(present, name, entry)
+        return "numeric"
     if not is_number and _mostly_numbers(present):
         _warn(
             f"column {name!r} is mostly numbers but holds some text, so it is treated as "
@@ -198,18 +224,57 @@ def _treatment(column: pd.Series, name: str, as_category: bool, max_categories: 
     return "categorical"
 
 
+def _warn_of_codes(present: pd.Series, name: str, entry: FeatureEntry) -> None:
+    """A few distinct numbers may be codes (stage 1 to 4); 0/1 flags and numbers the
+    dictionary describes are left alone."""
+    if entry.categorical is not None or entry.integer:
+        return
+    values = np.unique(present.to_numpy(dtype=np.float64))
+    if 2 <= len(values) <= MAX_CODES and not set(values.tolist()) <= {0.0, 1.0}:
+        _warn(
+            f"column {name!r} holds {len(values)} distinct numbers, which may be codes; if "
+            f"they are categories, pass --categorical {name}, or say categorical: true for it "
+            "in --features"
+        )
+
+
 def _mostly_numbers(present: pd.Series) -> bool:
     parsed = pd.to_numeric(present.astype(str), errors="coerce")
     return bool(parsed.notna().mean() >= 0.9)
 
 
-def _check_named(names: Sequence[str], columns: list[str], option: str) -> None:
-    unknown = [n for n in names if n not in columns]
-    if unknown:
-        raise TrainingError(
-            f"{option} names {', '.join(repr(n) for n in unknown)}, not in the data; "
-            + _listing(columns)
-        )
+def _check_options(
+    target: str,
+    columns: list[str],
+    drop: Sequence[str],
+    categorical: Sequence[str],
+    keep: Sequence[str],
+    said: FeatureDictionary,
+) -> None:
+    """The columns named by options exist, are not the target, and do not contradict."""
+    named = {"--drop": drop, "--categorical": categorical, "--keep": keep}
+    for option, names in named.items():
+        unknown = [n for n in names if n not in columns]
+        if unknown:
+            raise TrainingError(
+                f"{option} names {', '.join(repr(n) for n in unknown)}, not in the data; "
+                + _listing(columns)
+            )
+        if target in names:
+            raise TrainingError(f"{option} names the target column {target!r}")
+    for other in ("--categorical", "--keep"):
+        if both := sorted(set(drop) & set(named[other])):
+            raise TrainingError(f"--drop and {other} both name {', '.join(both)}")
+    for name in keep:
+        if said.entry(name).identifier:
+            raise TrainingError(
+                f"--keep names {name!r}; the data dictionary says it is an identifier"
+            )
+    for name in categorical:
+        if said.entry(name).categorical is False:
+            raise TrainingError(
+                f"--categorical names {name!r}; the data dictionary says it is not categorical"
+            )
 
 
 def _listing(columns: list[str], shown: int = 20) -> str:

@@ -11,16 +11,19 @@ import pandas as pd
 
 from packager.errors import DeploymlWarning
 from packager.training.columns import ColumnPlan
+from packager.training.table import TableOptions
 
 __all__ = ["DataSource", "training_record", "warning_lines"]
 
 
 @dataclass(frozen=True)
 class DataSource:
-    """Where the training table came from, for the record: a file name and its SHA-256."""
+    """Where the training table came from, for the record: a file name, its SHA-256 and how
+    it was read."""
 
     name: str
     sha256: str | None = None
+    table: TableOptions | None = None
 
 
 def training_record(
@@ -39,6 +42,7 @@ def training_record(
             "rows": len(data),
             "columns": data.shape[1],
             "rows_without_target": plan.rows_without_target,
+            **({"read_with": source.table.record()} if source and source.table else {}),
         },
         "target": plan.target,
         "task": plan.task,

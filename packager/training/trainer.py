@@ -35,22 +35,20 @@ from packager.artefact import (
     ModelDetails,
     file_sha256,
 )
-from packager.capture import TrainingRecord, capture
+from packager.capture import FeatureDictionary, TrainingRecord, as_dictionary, capture
 from packager.errors import DeploymlWarning, TrainingError
 from packager.evaluation import (
     EvaluationPlan,
 )
 from packager.training.columns import ColumnPlan, plan_columns, subgroup_columns
+from packager.training.dates import with_date_entries
 from packager.training.models import build_pipeline, family, search_grid
-from packager.training.prechecks import check_evaluation
+from packager.training.prechecks import check_evaluation, check_options, warn_of_a_slow_svm
 from packager.training.record import DataSource, training_record, warning_lines
 from packager.training.resampling import Progress, Resampler
-from packager.training.table import read_table
+from packager.training.table import TableOptions, read_table
 
-__all__ = ["SLOW_SVM_ROWS", "DataSource", "train", "train_csv"]
-
-# Above this many training rows, train warns at once that an svm will be slow.
-SLOW_SVM_ROWS = 10_000
+__all__ = ["DataSource", "train", "train_csv"]
 
 
 def train(
@@ -61,6 +59,8 @@ def train(
     task: str = "auto",
     drop: Sequence[str] = (),
     categorical: Sequence[str] = (),
+    keep: Sequence[str] = (),
+    features: Any = None,
     scale: str = "standard",
     test_size: float = 0.25,
     seed: int = 0,
@@ -77,23 +77,30 @@ def train(
 ) -> CapturedModel:
     """Train ``model`` to predict ``target`` from the other columns of ``data``; capture it.
 
-    The options mirror ``deployml train``'s (docs/training.md); ``details`` describe the
-    model as in :func:`~packager.capture`, ``examples`` which rows /metadata shows, and
-    ``evaluation`` the clinical evaluation of the test rows (docs/clinical.md). With
+    The options mirror ``deployml train``'s (docs/training.md); ``features`` is the data
+    dictionary (a mapping or a :class:`~packager.capture.FeatureDictionary`) of the columns;
+    ``details`` describe the model as in :func:`~packager.capture`, ``examples`` which rows
+    /metadata shows, and ``evaluation`` the clinical evaluation of the test rows
+    (docs/clinical.md). With
     ``plots``, evaluation plots are attached under plots/. Raises TrainingError for data or
     options that cannot make a model.
     """
-    _check_options(data, test_size, seed, cv, class_weight, max_categories)
+    check_options(data, test_size, seed, cv, class_weight, max_categories)
     evaluation = evaluation or EvaluationPlan()
     # Column names as text throughout: a ColumnTransformer would take integers as positions.
     frame = data.set_axis([str(c) for c in data.columns], axis=1)
+    dictionary = as_dictionary(features)
+    if dictionary is not None:
+        dictionary.check_names(
+            frame.columns, f"the columns of {source.name if source else 'the data'}"
+        )
     grouped_by = subgroup_columns(frame, str(target), evaluation.subgroups)
     evaluation.specs()  # a typo fails before fitting
     if plots:
         from packager.training.plots import require_matplotlib
 
         require_matplotlib()
-    _warn_of_a_slow_svm(model, round(len(data) * (1 - test_size)))
+    warn_of_a_slow_svm(model, round(len(data) * (1 - test_size)))
     report = progress or _silent
     with warnings.catch_warnings(record=True) as planning:
         warnings.simplefilter("always")
@@ -103,6 +110,8 @@ def train(
             task=task,
             drop=[str(c) for c in drop],
             categorical=[str(c) for c in categorical],
+            keep=[str(c) for c in keep],
+            dictionary=dictionary,
             max_categories=max_categories,
         )
     # The column decisions are said before the long steps; the rest is summed up at the end.
@@ -137,6 +146,7 @@ def train(
         "search": search,
         "class_weight": class_weight,
         "max_categories": max_categories,
+        "keep": [str(c) for c in keep],
     }
     training = training_record(data, source, plan, model, options, (len(y_train), len(y_test)))
     training.update(search=searched, warnings=decisions + notes)
@@ -155,23 +165,11 @@ def train(
         target_name=plan.target,
         examples=examples,
         record=TrainingRecord(training, measured, drawn),
+        features=_described(dictionary, plan, grouped_by),
         **evaluation.capture_options(),
     )
     _say(notes)
     return captured
-
-
-def _warn_of_a_slow_svm(model: str, rows: int) -> None:
-    if model == "svm" and rows > SLOW_SVM_ROWS:
-        # Said now, not with the other warnings at the end: the user may want to stop.
-        warnings.warn(
-            DeploymlWarning(
-                f"svm: about {rows} training rows; a support vector machine's fit time grows "
-                "with the square of the rows, and every fit here is six (calibration), so "
-                "this may take a long time; gradient-boosting scales to large tables"
-            ),
-            stacklevel=3,
-        )
 
 
 def _say(notes: list[str]) -> None:
@@ -180,12 +178,35 @@ def _say(notes: list[str]) -> None:
 
 
 def train_csv(
-    path: str | os.PathLike[str], target: str, *, na_values: Sequence[str] = (), **options: Any
+    path: str | os.PathLike[str],
+    target: str,
+    *,
+    table: TableOptions | None = None,
+    features: Any = None,
+    **options: Any,
 ) -> CapturedModel:
-    """:func:`train` on a CSV file, recording the file's name and SHA-256 with the model."""
-    data = read_table(path, "training data", na_values=na_values)
-    source = DataSource(name=Path(path).name, sha256=file_sha256(Path(path)))
-    return train(data, target, source=source, **options)
+    """:func:`train` on a CSV file read with ``table``, recording the file's name and SHA-256.
+
+    The entries of the columns ``table.dates`` makes join the data dictionary ``features``
+    (the author's own keys win).
+    """
+    table = table or TableOptions()
+    data = read_table(path, "training data", table)
+    source = DataSource(name=Path(path).name, sha256=file_sha256(Path(path)), table=table)
+    dictionary = with_date_entries(as_dictionary(features), table.dates)
+    return train(data, target, source=source, features=dictionary, **options)
+
+
+def _described(
+    dictionary: FeatureDictionary | None, plan: ColumnPlan, grouped_by: list[str]
+) -> FeatureDictionary | None:
+    """The dictionary's entries for what the model is captured with (the columns left out
+    have no place in its schema)."""
+    if dictionary is None:
+        return None
+    used = {*plan.features, plan.target, *grouped_by}
+    entries = {name: e for name, e in dictionary.entries.items() if name in used}
+    return FeatureDictionary(entries, dictionary.source)
 
 
 @contextmanager
@@ -204,27 +225,6 @@ def _fitting(model: str) -> Iterator[None]:
 
 def _silent(step: str, done: int, total: int) -> None:
     return None
-
-
-def _check_options(
-    data: Any, test_size: float, seed: int, cv: int | None, weight: str | None, max_cat: int
-) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise TrainingError(f"data must be a pandas DataFrame, not a {type(data).__name__}")
-    if len(data) == 0:
-        raise TrainingError("the data has no rows")
-    if len({str(c) for c in data.columns}) != data.shape[1]:
-        raise TrainingError("the data has duplicate column names")
-    if isinstance(test_size, bool) or not 0 < test_size < 1:
-        raise TrainingError(f"test_size must be a fraction between 0 and 1, not {test_size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise TrainingError(f"seed must be a whole number from 0 to 2**32 - 1, not {seed!r}")
-    if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
-        raise TrainingError(f"cv must be a whole number of folds of at least 2, not {cv!r}")
-    if weight not in (None, "balanced"):
-        raise TrainingError(f"class_weight must be 'balanced' or None, not {weight!r}")
-    if isinstance(max_cat, bool) or not isinstance(max_cat, int) or max_cat < 2:
-        raise TrainingError(f"max_categories must be a whole number of at least 2, not {max_cat!r}")
 
 
 def _features_and_target(

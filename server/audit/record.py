@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 # Bump when a field changes meaning or goes away; readers keep reading older lines.
-RECORD_VERSION = 1
+# 2: "imputed" and "refused_rows"; an "outputs" entry is null for a refused row.
+RECORD_VERSION = 2
 # The prev_hash of the first line of a log: no line comes before it.
 GENESIS = "0" * 64
 
@@ -81,6 +82,10 @@ class AuditRequest:
     profile: str | None = None
     threshold: float | None = None
     decisions: Sequence[Any] | None = None
+    # Per request row, the features sent as null that the model filled in; and the rows
+    # refused and skipped ("on_error": "skip"), whose predictions are null.
+    imputed: Sequence[Sequence[str]] = ()
+    refused_rows: Sequence[int] = ()
 
 
 def audit_record(
@@ -106,8 +111,17 @@ def audit_record(
         "key_id": key_id,
         "input_hmacs": None if rows is None else [row_hmac(key, row) for row in rows],
         "warnings": [_warning(w) for w in request.warnings],
-        "outputs": _outputs(request.predictions, request.probabilities, request.decisions),
+        "imputed": [{"row": row, "features": list(names)} for row, names in _imputed(request)],
+        "refused_rows": list(request.refused_rows),
+        "outputs": _outputs(request),
     }
+
+
+def _imputed(request: AuditRequest) -> Iterable[tuple[int, Sequence[str]]]:
+    # Feature names from the schema, for the rows that had any; never a value.
+    if not any(request.imputed):
+        return ()
+    return ((row, names) for row, names in enumerate(request.imputed) if names)
 
 
 def _warning(warning: Mapping[str, object]) -> dict[str, object]:
@@ -119,26 +133,32 @@ def _warning(warning: Mapping[str, object]) -> dict[str, object]:
     }
 
 
-def _outputs(
-    predictions: Sequence[Any] | None,
-    probabilities: Sequence[dict[str, float]] | None,
-    decisions: Sequence[Any] | None,
-) -> list[dict[str, Any]] | None:
+def _outputs(request: AuditRequest) -> list[dict[str, Any] | None] | None:
     """One entry per row: the model's label (or value), and when it gives them, its scores
-    and the decision under the profile."""
+    and the decision under the profile; null for a row refused and skipped."""
+    predictions, probabilities, decisions = (
+        request.predictions,
+        request.probabilities,
+        request.decisions,
+    )
     if predictions is None:
         return None
+    outputs: list[dict[str, Any] | None]
     if probabilities is None:
-        return [{"prediction": p} for p in predictions]
-    if decisions is None:
-        return [
+        outputs = [{"prediction": p} for p in predictions]
+    elif decisions is None:
+        outputs = [
             {"prediction": p, "probabilities": s}
             for p, s in zip(predictions, probabilities, strict=True)
         ]
-    return [
-        {"prediction": p, "probabilities": s, "decision": d}
-        for p, s, d in zip(predictions, probabilities, decisions, strict=True)
-    ]
+    else:
+        outputs = [
+            {"prediction": p, "probabilities": s, "decision": d}
+            for p, s, d in zip(predictions, probabilities, decisions, strict=True)
+        ]
+    for row in request.refused_rows:
+        outputs[row] = None
+    return outputs
 
 
 def rows_of(

@@ -3,11 +3,13 @@
 Each line holds: time, request id, method, route (the matched rule, never the raw path
 or query string), status, rows, latency in milliseconds, the artefact's hash, the
 client's name when API keys are required (``flask.g.client``, set by ``server.http.auth``;
-never the key), and the name of the threshold profile a /predict answer decided with
-(``flask.g.profile``; null otherwise). The request id is taken from an ``X-Request-ID``
-header when it is a sane token, otherwise generated, and is sent back in the same header. No
-other request text reaches the line: a method that is not one of HTTP's standard methods is
-logged as ``"OTHER"``.
+never the key), the name of the threshold profile a /predict answer decided with
+(``flask.g.profile``; null otherwise), how many of the answered rows had each feature sent
+as null and filled in by the model (``flask.g.imputed``: counts by feature name, ``{}`` when
+none) and how many rows were refused and skipped (``flask.g.refused``). The request id is
+taken from an ``X-Request-ID`` header when it is a sane token, otherwise generated, and is
+sent back in the same header. No other request text reaches the line: a method that is not
+one of HTTP's standard methods is logged as ``"OTHER"``.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ def install_access_log(app: Flask, model_sha256: str) -> None:
                 "model_sha256": model_sha256,
                 "client": g.get("client"),
                 "profile": g.get("profile"),
+                "imputed": g.get("imputed", {}),
+                "refused": g.get("refused", 0),
             }
             logger.info(orjson.dumps(line).decode())
         return response

@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     runtime = load_runtime(settings)
     manifest = runtime.artefact.manifest
     audit = open_audit_log(settings)
-    app = Flask(__name__)
+    # No static files: without this Flask adds a /static route that could only answer 404.
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     state = State(
         settings=settings,

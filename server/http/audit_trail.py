@@ -59,6 +59,8 @@ def _audited(response: Response) -> AuditRequest:
         profile=profile.get("name"),
         threshold=profile.get("threshold"),
         decisions=answer.get("decisions"),
+        imputed=answer.get("imputed", ()),
+        refused_rows=answer.get("refused_rows", ()),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from packager.artefact import Artefact, FeatureSpec
+from packager.artefact import INPUT_CONTRACT_FIELDS, Artefact, FeatureSpec
 from server.runtime import Runtime
 from server.settings import Settings
 
@@ -37,7 +37,9 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         "probability_keys": runtime.labels,
         "input": {
             "format": manifest.input.format,
-            "features": [_feature(f) for f in manifest.input.features],
+            "features": [
+                _feature(f, manifest.records_input_contract) for f in manifest.input.features
+            ],
             "payloads": _payloads(runtime),
             "max_rows": settings.max_rows,
             "max_request_bytes": settings.max_request_bytes,
@@ -89,9 +91,15 @@ def _edge_cases(artefact: Artefact) -> dict[str, Any] | None:
     return {**asdict(summary), "cases": shown}
 
 
-def _feature(feature: FeatureSpec) -> dict[str, Any]:
-    """A feature as the client needs it: kind, nullability and the training range."""
+def _feature(feature: FeatureSpec, contract: bool) -> dict[str, Any]:
+    """A feature as the client needs it: kind, nullability and the training range; and from
+    format 4.0 on its input contract (unit, description, plausible limits, whether the model
+    fills it in when missing, whether it looks like an identifier, what the author declared).
+    An older manifest never recorded the contract, so its features do not claim one."""
     described = asdict(feature)
+    if not contract:
+        for key in INPUT_CONTRACT_FIELDS:
+            del described[key]
     described["json_type"] = {
         "number": "number",
         "integer": "integer",

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, g, request
 from server.audit import AuditLog
 from server.errors import (
     JSON_MIMETYPE,
+    MAX_DETAILS,
     BodyTooLargeError,
     NotReadyError,
     UnsupportedMediaTypeError,
@@ -18,7 +19,7 @@ from server.errors import (
 from server.http.responses import json_response
 from server.runtime import Runtime
 from server.settings import Settings
-from server.validation import parse_body, read_payload
+from server.validation import SKIP, Batch, imputed_counts, parse_body, read_payload
 
 __all__ = ["EXTENSION", "State", "blueprint"]
 
@@ -45,33 +46,55 @@ def _state() -> State:
 
 @blueprint.post("/predict")
 def predict() -> Response:
-    """Validate the rows, score them, and return predictions (with a binary classifier's
-    decisions under the profile in force) and per-row warnings."""
+    """Validate the rows, score the valid ones, and return predictions (with a binary
+    classifier's decisions under the profile in force), per-row warnings and imputed
+    features, and in skip mode the refused rows and their problems."""
     state = _state()
     runtime = state.runtime
     if runtime.not_ready is not None:
         raise NotReadyError(runtime.not_ready)
     if request.mimetype != JSON_MIMETYPE:
         raise UnsupportedMediaTypeError(request.mimetype)
-    payload = read_payload(parse_body(_body(state.settings)), state.settings.max_rows)
+    payload = read_payload(
+        parse_body(_body(state.settings)), state.settings.max_rows, features=runtime.validator.known
+    )
     g.rows = payload.rows
     g.payload = payload  # for the audit line: its rows' keyed hashes, never their values
     # Before validation: a profile the model lacks is refused before any row is looked at.
     profile = runtime.profiles.resolve(payload.profile, payload.names_profile)
-    batch = runtime.validator.validate(payload)
+    on_error = payload.on_error or state.settings.on_error
+    batch = runtime.validator.validate(payload, on_error)
     scores = runtime.predict(batch)
-    body: dict[str, Any] = {"predictions": scores.predictions}
+    g.imputed = imputed_counts(batch.imputed)  # for the access line: counts, never values
+    g.refused = len(batch.refused_rows)
+    body: dict[str, Any] = {"predictions": _per_request_row(batch, scores.predictions)}
     if runtime.labels is not None and scores.probabilities is not None:
-        body["probabilities"] = _keyed(runtime.labels, scores.probabilities)
+        keyed = _keyed(runtime.labels, scores.probabilities)
+        body["probabilities"] = _per_request_row(batch, keyed)
         if profile is not None:
-            body["decisions"] = profile.decide(scores.probabilities)
+            decisions = profile.decide(scores.probabilities)
+            body["decisions"] = _per_request_row(batch, decisions)
             body["profile"] = profile.answer()
             g.profile = profile.name  # for the access line: the name only
+    body["imputed"] = _per_request_row(batch, batch.imputed, [])
     body["warnings"] = batch.warnings
+    if on_error == SKIP:
+        body["errors"] = batch.errors[:MAX_DETAILS]
+        body["refused_rows"] = batch.refused_rows
     body["model"] = state.model
     body["request_id"] = g.request_id
     g.answer = body
     return json_response(body)
+
+
+def _per_request_row(batch: Batch, values: list[Any], refused: Any = None) -> list[Any]:
+    """One entry per request row: the kept rows' values in place, ``refused`` for the others."""
+    if batch.kept is None:
+        return values
+    answer = [refused] * (len(batch.kept) + len(batch.refused_rows))
+    for row, value in zip(batch.kept, values, strict=True):
+        answer[row] = value
+    return answer
 
 
 def _body(settings: Settings) -> bytes:

@@ -1,11 +1,23 @@
 """Request validation: the accepted body shapes, then every value against the recorded schema.
 
 ``read_payload`` recognises one of the three body shapes; a ``Validator``, compiled once per
-model, checks each value's JSON kind and returns the rows with per-row warnings (values
-unlike training), or raises an error naming the row and feature, never the value.
+model, checks each value (JSON kind, null, type range, plausible limits, refused unseen
+categories) and returns the rows with per-row warnings (values unlike training) and the
+features each row sent as null, or raises an error listing every problem by row and feature,
+never a value; or, asked to skip invalid rows, returns the valid ones and the others' problems.
 """
 
-from server.validation.payload import Payload, kind_of, parse_body, read_payload
+from server.validation.imputed import imputed_counts
+from server.validation.payload import SKIP, Payload, kind_of, parse_body, read_payload
 from server.validation.validator import Batch, Validator
 
-__all__ = ["Batch", "Payload", "Validator", "kind_of", "parse_body", "read_payload"]
+__all__ = [
+    "SKIP",
+    "Batch",
+    "Payload",
+    "Validator",
+    "imputed_counts",
+    "kind_of",
+    "parse_body",
+    "read_payload",
+]

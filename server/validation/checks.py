@@ -5,8 +5,13 @@ the received JSON kind, never the value. The marshmallow fields (row by row) and
 column-wise fast path both call these, so they cannot disagree on a message.
 
 Numbers must also fit the type the model was trained on (an ``int64`` holds less than
-JSON allows), so that building the model's input cannot overflow. Unknown feature names
-are request text (a key can be a patient's name): they are counted, never repeated.
+JSON allows), so that building the model's input cannot overflow, and lie within the
+feature's plausible limits when its author gave them (``plausible_min``/``plausible_max``;
+the problem names the limits and unit, which are the author's, never the value). A
+category the model never saw is a problem here only where it is refused (strict mode, or a
+model that cannot score it); elsewhere it is a warning (:mod:`server.validation.novelty`).
+Unknown feature names are request text (a key can be a patient's name): they are counted,
+never repeated.
 """
 
 from __future__ import annotations
@@ -28,11 +33,15 @@ __all__ = [
     "MISSING",
     "NON_FINITE",
     "NULL",
+    "NULL_DECLARED",
     "UNSEEN_CATEGORY",
     "Bounds",
     "Check",
+    "Limits",
     "category_types",
     "close_features",
+    "null_problem",
+    "plausible_limits",
     "type_bounds",
     "unknown_features",
     "value_check",
@@ -49,8 +58,18 @@ class Bounds(NamedTuple):
     type_name: str
 
 
+class Limits(NamedTuple):
+    """A feature's plausible limits (an unset side as an infinity) and the problem of a value
+    outside them."""
+
+    low: float
+    high: float
+    problem: str
+
+
 MISSING = "missing; every feature of the schema is required"
 NULL = "null is not allowed; this feature had no missing values in training"
+NULL_DECLARED = "null is not allowed; the data dictionary says this feature is always given"
 NON_FINITE = "expected a finite number"
 ABOVE_RANGE = "above the largest value seen in training"
 BELOW_RANGE = "below the smallest value seen in training"
@@ -118,18 +137,58 @@ def close_features(unknown: Iterable[str], candidates: Collection[str]) -> list[
     return found
 
 
-def value_check(feature: FeatureSpec) -> Check:
-    """The check for one non-null value of ``feature`` (nulls are handled by the caller)."""
+def null_problem(feature: FeatureSpec) -> str:
+    """Why a feature that does not accept null refuses it: its data dictionary says so, or
+    nothing showed that the model can do without it."""
+    return NULL_DECLARED if "nullable" in feature.declared else NULL
+
+
+def plausible_limits(feature: FeatureSpec) -> Limits | None:
+    """A number or integer feature's plausible limits, or ``None`` when its author gave none
+    (limits on other kinds are refused when the model is captured)."""
+    low, high = feature.plausible_min, feature.plausible_max
+    if feature.kind not in ("number", "integer"):
+        return None
+    if low is not None and high is not None:
+        limits = f"{_limit(low)} to {_limit(high)}"
+    elif low is not None:
+        limits = f"at least {_limit(low)}"
+    elif high is not None:
+        limits = f"at most {_limit(high)}"
+    else:
+        return None
+    unit = f" {feature.unit}" if feature.unit else ""
+    return Limits(
+        -math.inf if low is None else low,
+        math.inf if high is None else high,
+        f"outside the plausible limits for this feature ({limits}{unit})",
+    )
+
+
+def value_check(feature: FeatureSpec, *, refuse_unseen: bool = False) -> Check:
+    """The check for one non-null value of ``feature`` (nulls are handled by the caller);
+    with ``refuse_unseen``, a category not seen in training is a problem too."""
     kind = feature.kind
-    bounds = type_bounds(feature)
     if kind in ("number", "integer"):
-        check = _number if kind == "number" else _integer
-        return check if bounds is None else _bounded(check, bounds)
+        check: Check = _number if kind == "number" else _integer
+        bounds = type_bounds(feature)
+        if bounds is not None:
+            outside = f"outside the range of this feature's type ({bounds.type_name})"
+            check = _bounded(check, bounds.low, bounds.high, outside)
+        limits = plausible_limits(feature)
+        return check if limits is None else _bounded(check, *limits)
     if kind == "boolean":
         return _boolean
     if kind == "string":
         return _string
-    return _category(category_types(feature.categories))
+    seen = frozenset(feature.categories or ()) if refuse_unseen and feature.categories else None
+    return _category(category_types(feature.categories), seen)
+
+
+def _limit(value: float) -> str:
+    """A limit as its author wrote it: 120, not 120.0; 0.5 exactly, not rounded."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def _number(value: object) -> str | None:
@@ -154,9 +213,8 @@ def _integer(value: object) -> str | None:
     return f"expected an integer, got {kind_of(value)}"
 
 
-def _bounded(check: Check, bounds: Bounds) -> Check:
-    low, high, name = bounds
-    outside = f"outside the range of this feature's type ({name})"
+def _bounded(check: Check, low: float, high: float, outside: str) -> Check:
+    """``check``, then ``outside`` for a value beyond ``low``..``high`` (compared exactly)."""
 
     def bounded(value: object) -> str | None:
         problem = check(value)
@@ -179,7 +237,7 @@ def _string(value: object) -> str | None:
     return f"expected a string, got {kind_of(value)}"
 
 
-def _category(accepted: frozenset[type]) -> Check:
+def _category(accepted: frozenset[type], seen: frozenset[Label] | None) -> Check:
     names = sorted({_LABEL_KINDS.get(t, "a boolean") for t in accepted})
     expected = f"expected a category ({' or '.join(names)})"
 
@@ -188,6 +246,8 @@ def _category(accepted: frozenset[type]) -> Check:
         if kind in accepted:
             if kind is float and not math.isfinite(value):  # type: ignore[arg-type]
                 return NON_FINITE
+            if seen is not None and value not in seen:
+                return UNSEEN_CATEGORY
             return None
         return f"{expected}, got {kind_of(value)}"
 

@@ -3,8 +3,9 @@
 Most clinical models take numbers only. For them a batch becomes a single ``float64``
 matrix in training order (null becomes NaN), which also feeds the model without building
 one array per column. :meth:`NumericMatrix.build` gives up (returns ``None``) whenever a
-value needs a closer look, and the caller then checks value by value with the shared
-per-value checks, so the messages stay the same on every path.
+value needs a closer look (a null where none is allowed, a value beyond its type or its
+plausible limits), and the caller then checks value by value with the shared per-value
+checks, so the messages stay the same on every path.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from packager.artefact import FeatureSpec
 from server.errors import Detail
 from server.validation import checks
+from server.validation.imputed import NONE, imputed_from_matrix
 
 __all__ = ["NumericMatrix"]
 
@@ -35,6 +37,10 @@ class NumericMatrix:
         bounds = [checks.type_bounds(f) for f in features]
         self.largest = np.array([np.inf if b is None else b.high for b in bounds])
         self.narrow = any(b is not None for b in bounds)
+        limits = [checks.plausible_limits(f) for f in features]
+        self.plausible_lows = np.array([-np.inf if p is None else p.low for p in limits])
+        self.plausible_highs = np.array([np.inf if p is None else p.high for p in limits])
+        self.limited = any(p is not None for p in limits)
 
     @staticmethod
     def applies_to(features: Sequence[FeatureSpec]) -> bool:
@@ -52,6 +58,10 @@ class NumericMatrix:
             return None
         if self.narrow and (np.abs(matrix) > self.largest).any():
             return None
+        if self.limited and (
+            (matrix < self.plausible_lows).any() or (matrix > self.plausible_highs).any()
+        ):
+            return None
         missing = np.isnan(matrix)
         # A NaN must come from a null (orjson yields no NaN), and only where nulls are allowed.
         if missing.any() and (
@@ -59,6 +69,12 @@ class NumericMatrix:
         ):
             return None
         return matrix
+
+    def imputed(self, matrix: np.ndarray) -> list[list[str]]:
+        """Per row, the features sent as null (NaN in the matrix), in feature order."""
+        if not self.nullable.any():
+            return [NONE] * len(matrix)
+        return imputed_from_matrix(matrix, self.names)
 
     def warnings(self, matrix: np.ndarray) -> list[Detail]:
         """Per-row warnings for values outside the training range, row by row in feature order."""

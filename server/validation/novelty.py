@@ -1,8 +1,9 @@
 """Values unlike anything seen in training: numbers outside the range, unseen categories.
 
 Both are per-row warnings, because the model still answers but is being asked about
-something it never saw. Unseen categories become an error instead for features whose
-model cannot score them (found at start-up) or when strictness is asked for.
+something it never saw. Where unseen categories are refused instead (features whose model
+cannot score them, found at start-up, or strict mode), the per-value checks have already
+refused them with the other problems (:mod:`server.validation.checks`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from packager.artefact import FeatureSpec
-from server.errors import MAX_DETAILS, Detail, UnseenCategoryError
+from server.errors import Detail
 from server.validation import checks
 
 __all__ = ["Novelty"]
@@ -23,47 +24,31 @@ class Novelty:
     """Finds out-of-range numbers and unseen categories in validated columns."""
 
     def __init__(
-        self,
-        features: Sequence[FeatureSpec],
-        *,
-        strict_categories: bool,
-        unscorable: Iterable[str],
-        vectorise_from: int,
+        self, features: Sequence[FeatureSpec], *, refused: Iterable[str], vectorise_from: int
     ) -> None:
         self.features = features
-        self.strict_categories = strict_categories
-        self.unscorable = frozenset(unscorable)
         self.vectorise_from = vectorise_from
         self._order = {f.name: i for i, f in enumerate(features)}
+        refused = frozenset(refused)
+        # Refused unseen categories never reach here: the checks turned them away.
         self._categories = {
             f.name: frozenset(f.categories)
             for f in features
-            if f.kind == "category" and f.categories
+            if f.kind == "category" and f.categories and f.name not in refused
         }
 
     def find(self, columns: Mapping[str, Sequence[Any]], rows: int) -> list[Detail]:
-        """Warnings row by row in feature order; raise UnseenCategoryError where refused."""
+        """Warnings row by row in feature order."""
         warnings: list[Detail] = []
-        refused: list[Detail] = []
         for feature in self.features:
             name, column = feature.name, columns[feature.name]
             if feature.kind in ("number", "integer"):
                 for row, problem in _out_of_range(feature, column, rows >= self.vectorise_from):
                     warnings.append({"row": row, "feature": name, "problem": problem})
             elif name in self._categories:
-                refuse = self.strict_categories or name in self.unscorable
-                rows_unseen = _unseen(column, self._categories[name])
-                # A refusal lists at most MAX_DETAILS rows: build no more than that.
-                for row in rows_unseen[:MAX_DETAILS] if refuse else rows_unseen:
-                    detail: Detail = {
-                        "row": row,
-                        "feature": name,
-                        "problem": checks.UNSEEN_CATEGORY,
-                    }
-                    (refused if refuse else warnings).append(detail)
-        if refused:
-            refused.sort(key=self._key)
-            raise UnseenCategoryError(refused[:MAX_DETAILS], self.strict_categories)
+                unseen = checks.UNSEEN_CATEGORY
+                for row in _unseen(column, self._categories[name]):
+                    warnings.append({"row": row, "feature": name, "problem": unseen})
         warnings.sort(key=self._key)
         return warnings
 

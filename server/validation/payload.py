@@ -4,34 +4,52 @@
 - a batch: ``{"instances": [{...}, {...}]}``;
 - a columnar batch: ``{"columns": ["age", "sex"], "data": [[52, "F"], [61, "M"]]}``.
 
-An object whose only key is ``instances``, or whose keys are exactly ``columns`` and
-``data``, is read as a batch; any other object is one instance. A batch may also name the
-threshold profile to decide with (``{"profile": "site-b", "instances": [...]}``); one
-instance cannot, since ``profile`` may be a feature's name: send it as a batch of one.
+An object with ``instances``, ``columns`` or ``data`` (those of them that are not the
+model's feature names) is a batch; any other object is one instance. A batch may also say
+what to do with invalid rows (``"on_error": "fail"`` or ``"skip"``) and name the threshold
+profile to decide with (``"profile": "site-b"``), and nothing else: another key is refused,
+counted and not named, since it is request text (``"id"`` beside ``"instances"`` would
+otherwise be read as one row with every feature missing). One instance can say neither,
+since ``profile`` may be a feature's name: send it as a batch of one. Whether each row has
+the right shape is the validator's question, asked with its values.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, replace
-from itertools import islice
 from typing import Any
 
 import orjson
 
 from server.errors import (
-    MAX_DETAILS,
     EmptyBatchError,
-    InvalidInputError,
     InvalidPayloadError,
     MalformedJSONError,
     TooManyRowsError,
 )
+from server.settings import ON_ERROR
 
-__all__ = ["MAX_DETAILS", "PROFILE_KEY", "Payload", "kind_of", "parse_body", "read_payload"]
+__all__ = [
+    "BATCH_KEYS",
+    "ON_ERROR_KEY",
+    "PROFILE_KEY",
+    "SKIP",
+    "Payload",
+    "kind_of",
+    "parse_body",
+    "read_payload",
+]
 
+# The keys that make a body a batch (unless the model has a feature of that name).
+BATCH_KEYS = ("instances", "columns", "data")
 # The key of a batch that names the threshold profile to decide with.
 PROFILE_KEY = "profile"
+# The key of a batch that says what invalid rows do: fail the batch, or are skipped.
+ON_ERROR_KEY = "on_error"
+FAIL, SKIP = ON_ERROR
+_BATCH_TAKES = frozenset({*BATCH_KEYS, PROFILE_KEY, ON_ERROR_KEY})
 
 _SHAPES = (
     'expected one instance as an object, {"instances": [{...}, ...]}, '
@@ -78,31 +96,61 @@ def parse_body(body: bytes) -> Any:
         raise MalformedJSONError(f"line {error.lineno} column {error.colno}") from None
 
 
-def read_payload(parsed: Any, max_rows: int) -> Payload:
-    """Recognise the shape of a parsed body and enforce the row limits."""
+def read_payload(parsed: Any, max_rows: int, *, features: Collection[str]) -> Payload:
+    """Recognise the shape of a parsed body (``features``: the model's feature names) and
+    enforce the row limits."""
     if not isinstance(parsed, dict):
         raise InvalidPayloadError(f"the body is {kind_of(parsed)}; {_SHAPES}")
-    keys = parsed.keys() - {PROFILE_KEY}
-    names_profile = PROFILE_KEY in parsed
-    if keys == {"instances"}:
-        records = parsed["instances"]
-        if not isinstance(records, list):
-            raise InvalidPayloadError(f'"instances" is {kind_of(records)}; expected an array')
-        payload = Payload(rows=len(records), records=records)
-    elif keys == {"columns", "data"}:
-        payload = _columnar(parsed["columns"], parsed["data"])
+    if any(key in parsed and key not in features for key in BATCH_KEYS):
+        payload = _batch(parsed)
     else:
-        # One instance: a "profile" key is one of its features, as it always was.
-        names_profile = False
+        # One instance: a "profile" or "on_error" key is one of its features, as it always was.
         payload = Payload(rows=1, records=[parsed])
-    if names_profile:
-        payload = replace(payload, profile=parsed[PROFILE_KEY], names_profile=True)
     if payload.rows == 0:
         raise EmptyBatchError()
     if payload.rows > max_rows:
         raise TooManyRowsError(payload.rows, max_rows)
-    if payload.data is not None:
-        _check_row_shapes(payload.data, len(payload.columns or ()))
+    return payload
+
+
+def _batch(parsed: dict[str, Any]) -> Payload:
+    others = len(parsed.keys() - _BATCH_TAKES)
+    if others:
+        keys = "1 other key" if others == 1 else f"{others} other keys"
+        raise InvalidPayloadError(
+            'a batch takes "instances" (or "columns" and "data"), "profile" and "on_error"; '
+            f"this body has {keys} (names are not repeated); "
+            "send a request id in the X-Request-ID header"
+        )
+    if "instances" in parsed:
+        if "columns" in parsed or "data" in parsed:
+            raise InvalidPayloadError(
+                'a batch is "instances" or "columns" and "data", not both; send one of them'
+            )
+        records = parsed["instances"]
+        if not isinstance(records, list):
+            raise InvalidPayloadError(f'"instances" is {kind_of(records)}; expected an array')
+        payload = Payload(rows=len(records), records=records)
+    elif "data" not in parsed:
+        raise InvalidPayloadError(
+            '"columns" comes with "data": the rows, each an array of values in column order'
+        )
+    elif "columns" not in parsed:
+        raise InvalidPayloadError(
+            '"data" comes with "columns": the feature names its rows hold values of, in order'
+        )
+    else:
+        payload = _columnar(parsed["columns"], parsed["data"])
+    if ON_ERROR_KEY in parsed:
+        on_error = parsed[ON_ERROR_KEY]
+        if type(on_error) is not str or on_error not in ON_ERROR:
+            allowed = " or ".join(f'"{value}"' for value in ON_ERROR)
+            raise InvalidPayloadError(
+                f'"on_error" must be {allowed} (what was sent is not repeated)'
+            )
+        payload = replace(payload, on_error=on_error)
+    if PROFILE_KEY in parsed:
+        payload = replace(payload, profile=parsed[PROFILE_KEY], names_profile=True)
     return payload
 
 
@@ -116,21 +164,3 @@ def _columnar(columns: Any, data: Any) -> Payload:
     if not isinstance(data, list):
         raise InvalidPayloadError(f'"data" is {kind_of(data)}; expected an array of rows')
     return Payload(rows=len(data), columns=columns, data=data)
-
-
-def _check_row_shapes(data: list[Any], width: int) -> None:
-    """Refuse rows that are not arrays of ``width`` values, looking no further than the cap."""
-    if not set(map(type, data)) - {list} and not set(map(len, data)) - {width}:
-        return
-    wrong = (
-        {"row": i, "problem": _row_shape_problem(row, width)}
-        for i, row in enumerate(data)
-        if not isinstance(row, list) or len(row) != width
-    )
-    raise InvalidInputError(list(islice(wrong, MAX_DETAILS + 1)))
-
-
-def _row_shape_problem(row: Any, width: int) -> str:
-    if not isinstance(row, list):
-        return f"is {kind_of(row)}; expected an array of {width} values"
-    return f"has {len(row)} values; expected {width}, one per column"

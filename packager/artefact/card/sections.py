@@ -12,10 +12,11 @@ from pathlib import PurePosixPath
 
 from packager.artefact.card.blocks import Block, Card, Figure, Items, Section, Table, Text, code
 from packager.artefact.card.checks import alerts, checks_sections, edge_cases_of
+from packager.artefact.card.inputs import identifier_alerts, inputs_section
 from packager.artefact.card.performance import performance
 from packager.artefact.card.subgroups import evaluation_sections
 from packager.artefact.card.training import training_section
-from packager.artefact.manifest import PLOTS_DIR, FeatureSpec, Manifest
+from packager.artefact.manifest import PLOTS_DIR, Manifest
 from packager.artefact.values import for_people
 
 __all__ = ["NOT_STATED", "build_card", "plot_names"]
@@ -41,7 +42,7 @@ def build_card(
         *evaluation_sections(manifest),
         *checks_sections(manifest, cases),
         *_plots(plot_names(files)),
-        _inputs(manifest),
+        inputs_section(manifest),
         *_target(manifest),
         *training_section(manifest.training),
         _not_recorded(manifest),
@@ -51,7 +52,7 @@ def build_card(
     return Card(
         title=f"{m.name} {m.version}",
         summary=m.description or NOT_STATED,
-        alerts=alerts(manifest, cases),
+        alerts=(*alerts(manifest, cases), *identifier_alerts(manifest)),
         sections=tuple(s for s in sections if s.blocks),
         sha256=sha256,
     )
@@ -95,36 +96,6 @@ def _data(manifest: Manifest) -> list[Section]:
     if data.get("sha256"):
         text += f" SHA-256 of the file: {code(data['sha256'])}."
     return [Section("Data", (Text(text),), "data")]
-
-
-def _inputs(manifest: Manifest) -> Section:
-    spec = manifest.input
-    blocks: list[Block] = []
-    if spec.names_generated:
-        blocks.append(
-            Text("Feature names were not given at training; they are generated (x0, x1, ...).")
-        )
-    rows = tuple(
-        (
-            f.name,
-            f"{f.kind}{'' if f.nullable else ', required'}",
-            f"{f.missing_rate:.1%}",
-            _values(f),
-        )
-        for f in spec.features
-    )
-    head = ("Feature", "Kind", "Missing in training", "Range or values")
-    return Section("Inputs", (*blocks, Table(head, rows)), "inputs")
-
-
-def _values(feature: FeatureSpec) -> str:
-    if feature.categories is not None:
-        shown = ", ".join(str(c) for c in feature.categories[:12])
-        more = len(feature.categories) - 12
-        return shown + (f", ... ({more} more)" if more > 0 else "")
-    if feature.min is not None:
-        return f"{for_people(feature.min)} to {for_people(feature.max)}"
-    return ""
 
 
 def _target(manifest: Manifest) -> list[Section]:

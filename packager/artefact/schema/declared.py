@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from packager.artefact.manifest import FeatureSpec, InputSpec
+from packager.artefact.values import limits_for_people
 from packager.errors import DictionaryError
 
 __all__ = [
@@ -97,23 +98,13 @@ def limits_of(
 
 def limits_text(feature: FeatureSpec) -> str:
     """The feature's plausible limits for people, with its unit: ``0 to 120 years``."""
-    low, high = feature.plausible_min, feature.plausible_max
     unit = f" {feature.unit}" if feature.unit else ""
-    if low is not None and high is not None:
-        return f"{_number(low)} to {_number(high)}{unit}"
-    if low is not None:
-        return f"at least {_number(low)}{unit}"
-    return f"at most {_number(high)}{unit}"
+    return limits_for_people(feature.plausible_min, feature.plausible_max) + unit
 
 
 def limits_problem(feature: FeatureSpec) -> str:
     """What is wrong with a value outside the feature's plausible limits (never the value)."""
     return f"outside the plausible limits for this feature ({limits_text(feature)})"
-
-
-def _number(value: Any) -> str:
-    # Limits are the author's numbers, shown as written: no rounding to a few figures.
-    return format(value, "d") if isinstance(value, int) else format(float(value), ".15g")
 
 
 def check_limits_of(feature: FeatureSpec, values: Any, what: str, source: str) -> None:
