@@ -155,3 +155,23 @@ def test_the_server_scores_a_fraction_of_a_whole_number_column_as_that_fraction(
     assert huge.status_code == 200, huge.get_json()
     big = model.predict(pd.DataFrame({"age": [30.0], "lwt": [1e30]}))[0]
     assert huge.get_json()["predictions"][0] == pytest.approx(big)
+
+
+def test_an_encoded_code_not_seen_in_training_is_warned_of_or_refused_when_strict(
+    tmp_path: Path, client: Callable[..., FlaskClient]
+) -> None:
+    X, y = pbc()
+    model = pbc_model(X, y)
+    path = package(capture(model, X, y), tmp_path / "pbc")
+    row = {"edema": 0.5, "stage": 2, "weight": 70}
+    answer = client(path).post("/predict", json={**row, "edema": 1}).get_json()
+    same = client(path).post("/predict", json={**row, "edema": 1.0}).get_json()
+    assert answer["probabilities"] == same["probabilities"] and answer["warnings"] == []
+    unseen = client(path).post("/predict", json={**row, "edema": 0.25})
+    assert unseen.status_code == 200
+    assert unseen.get_json()["warnings"] == [
+        {"row": 0, "feature": "edema", "problem": "a category not seen in training"}
+    ]
+    strict = client(path, strict_categories=True).post("/predict", json={**row, "edema": 0.25})
+    assert strict.status_code == 422
+    assert strict.get_json()["error"]["code"] == "unseen_category"
