@@ -1,7 +1,8 @@
 """Artefacts written by earlier deployml releases keep loading, verifying and serving.
 
 ``tests/data/artefact-format-1.1`` was packaged by deployml 0.1 (format 1.1) before the
-packages were reorganised; tests/data/README.md says how it was made. Its model is a pickle,
+packages were reorganised; 2.0 and 3.0 are the formats before profiles and before the input
+contract (4.0). tests/data/README.md says how each was made. Its model is a pickle,
 so it loads only where pickles are allowed (``--allow-pickle``, ``DEPLOYML_ALLOW_PICKLE``).
 """
 
@@ -13,10 +14,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
-from packager import load_artefact, read_manifest, verify
+from packager import load_artefact, model_input, read_manifest, verify
 from packager.errors import PickleRefusedError
 
 FORMAT_1_1 = Path(__file__).parent / "data" / "artefact-format-1.1"
@@ -131,3 +133,68 @@ def _assert_implicit_default(
         "implicit",
         True,
     )
+
+
+FORMAT_3_0 = Path(__file__).parent / "data" / "artefact-format-3.0"
+
+
+def test_format_3_0_artefact_verifies_and_keeps_its_integer_features() -> None:
+    report = verify(FORMAT_3_0)
+    status = {check.name: check.status for check in report.checks}
+    manifest, _ = read_manifest(FORMAT_3_0)
+    assert manifest.format_version == "3.0"
+    assert status["manifest"] == status["files"] == status["self-test"] == "ok"
+    features = {f.name: f for f in manifest.input.features}
+    # 3.0 inferred "integer" from whole training values; 4.0 reads it as it was written.
+    assert [n for n, f in features.items() if f.kind == "integer"] == ["Pclass", "SibSp"]
+    assert features["Pclass"].dtype == "int64" and not features["Fare"].nullable
+    # Fields 3.0 did not have take their defaults: nothing declared, imputed or limited.
+    assert not any(f.imputed or f.identifier or f.declared for f in features.values())
+    assert all(f.plausible_min is None and f.plausible_max is None for f in features.values())
+
+
+def test_format_3_0_artefact_is_inspected_and_answers_as_recorded(
+    runner: Callable[..., Any], client: Callable[..., FlaskClient]
+) -> None:
+    shown = runner("inspect", FORMAT_3_0)
+    assert shown.exit_code == 0, shown.output
+    assert "format 3.0" in shown.output
+    api = client(FORMAT_3_0)
+    assert api.get("/readyz").status_code == 200
+    assert api.get("/metadata").get_json()["artefact"]["format_version"] == "3.0"
+    stored = json.loads((FORMAT_3_0 / "self_test.json").read_text())
+    response = api.post("/predict", json={"instances": stored["inputs"]})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["predictions"] == stored["predictions"]
+    got = [p for row in body["probabilities"] for p in (row["0"], row["1"])]
+    recorded = [p for row in stored["probabilities"] for p in row]
+    assert got == pytest.approx(recorded, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("change", "feature", "problem"),
+    [
+        ({"Pclass": 2.5}, "Pclass", "expected an integer, got a number with a fractional part"),
+        ({"SibSp": 0.5}, "SibSp", "expected an integer, got a number with a fractional part"),
+        # Its pipeline imputes Fare, but 3.0 recorded that Fare may not be missing.
+        ({"Fare": None}, "Fare", "null is not allowed"),
+    ],
+)
+def test_format_3_0_artefact_still_refuses_fractions_for_integers_and_null_for_fare(
+    client: Callable[..., FlaskClient], change: dict[str, Any], feature: str, problem: str
+) -> None:
+    row = json.loads((FORMAT_3_0 / "self_test.json").read_text())["inputs"][0]
+    response = client(FORMAT_3_0).post("/predict", json={**row, **change})
+    assert response.status_code == 422, response.get_json()
+    details = response.get_json()["error"]["details"]
+    assert [d["feature"] for d in details] == [feature]
+    assert details[0]["problem"].startswith(problem)
+
+
+def test_format_3_0_integer_features_are_built_as_integers_for_the_model() -> None:
+    artefact = load_artefact(FORMAT_3_0)
+    spec = artefact.manifest.input
+    row = json.loads((FORMAT_3_0 / "self_test.json").read_text())["inputs"][0]
+    frame = model_input({name: [row[name]] for name in spec.names}, spec)
+    assert frame["Pclass"].dtype == frame["SibSp"].dtype == np.int64

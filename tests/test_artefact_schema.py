@@ -18,13 +18,14 @@ PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 @pytest.mark.parametrize(
     ("column", "kind"),
     [
-        (pd.Series([1, 2, 3]), "integer"),
+        # An integer dtype is a number (fractions valid); "integer" comes from a dictionary.
+        (pd.Series([1, 2, 3]), "number"),
         (pd.Series([1.5, 2.0, np.nan]), "number"),
         (pd.Series([True, False, True]), "boolean"),
         (pd.Series(["a", "b", "a"]), "category"),
         (pd.Series([f"note {i}" for i in range(MAX_CATEGORIES + 1)]), "string"),
         (pd.Series(["x", "y"], dtype="category"), "category"),
-        (pd.Series([1, 2, None], dtype="Int64"), "integer"),
+        (pd.Series([1, 2, None], dtype="Int64"), "number"),
         (pd.Series([1, 2.5, 3], dtype=object), "number"),
         (pd.Series([True, False], dtype=object), "boolean"),
     ],

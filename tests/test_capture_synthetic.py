@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from flask.testing import FlaskClient
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -19,7 +20,7 @@ from sklearn.preprocessing import OneHotEncoder
 from packager import capture, load_artefact
 from packager.artefact import FeatureSpec, InputSpec
 from packager.capture import TYPICAL, synthetic_rows
-from packager.errors import CaptureError
+from packager.errors import CaptureError, DeploymlWarning
 
 PatientData = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 ARTEFACTS = [
@@ -60,7 +61,9 @@ def test_rows_are_the_median_the_edges_and_the_most_frequent_values() -> None:
             "smoker": [True, True, False, True, True],
         }
     )
-    model = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression())
+    # Only the text is encoded: numbers an encoder reads would be category codes.
+    encode = ColumnTransformer([("ward", OneHotEncoder(), ["ward"])], remainder="passthrough")
+    model = make_pipeline(encode, LogisticRegression())
     model.fit(X.fillna(0), [0, 1, 0, 1, 1])
     spec = capture(model, X.fillna(0), [0, 1, 0, 1, 1]).manifest.input
     rows = synthetic_rows(spec)
@@ -112,7 +115,9 @@ def test_free_text_is_recorded_as_most_frequent_only_when_many_rows_share_it() -
     model = make_pipeline(
         OneHotEncoder(handle_unknown="ignore"), LogisticRegression(max_iter=200)
     ).fit(X, [0, 1] * 30)
-    features = {f.name: f for f in capture(model, X, [0, 1] * 30).manifest.input.features}
+    with pytest.warns(DeploymlWarning, match="'name' looks like a record identifier"):
+        captured = capture(model, X, [0, 1] * 30)
+    features = {f.name: f for f in captured.manifest.input.features}
     assert features["name"].kind == "string" and features["name"].most_frequent is None
     assert features["note"].most_frequent == "none"
 
@@ -122,7 +127,7 @@ def test_packaging_refuses_a_model_that_cannot_score_its_typical_row_naming_no_v
     X = pd.DataFrame({"code": codes})
     model = make_pipeline(OneHotEncoder(handle_unknown="error"), LogisticRegression())
     model.fit(X, [0, 1] * 30)
-    with pytest.raises(CaptureError) as caught:
+    with pytest.raises(CaptureError) as caught, pytest.warns(DeploymlWarning, match="'code'"):
         capture(model, X, [0, 1] * 30)
     message = caught.value.message
     assert message == (

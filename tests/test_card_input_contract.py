@@ -77,7 +77,7 @@ def test_the_card_shows_units_limits_descriptions_and_what_the_author_declared(
     card = (contract_artefact / "MODEL_CARD.md").read_text()
     assert CONTRACT_HEAD in card
     assert (
-        "| age | integer, required | years | 0 to 120 | 0.0% | 18 to 94 | Age at admission "
+        "| age | number, required | years | 0 to 120 | 0.0% | 18 to 94 | Age at admission "
         "| refused when missing, though the model could fill it in "
         "| unit, description, min, max, nullable |"
     ) in card

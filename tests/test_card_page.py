@@ -200,6 +200,6 @@ def test_the_inputs_table_of_the_contract_renders_in_chromium_its_text_as_text(
     assert browser.execute_script("return document.scripts.length;") == 0
     rows = {row[0]: row for row in cells}
     assert rows["ward"][6] == HOSTILE_DESCRIPTION
-    assert rows["age"][1:4] == ["integer, required", "years", "0 to 120"]
+    assert rows["age"][1:4] == ["number, required", "years", "0 to 120"]
     assert fits
     assert "Feature ward looks like a record identifier" in warnings

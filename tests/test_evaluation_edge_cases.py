@@ -264,7 +264,11 @@ BAD_FILES = [
     ({"smoker": "sometimes"}, "column 'smoker': is not true or false"),
     ({"age": ""}, "column 'age': is empty, and this feature may not be missing"),
     ({"age": "1e30"}, "column 'age': is outside the range of this feature's type"),
+    ({"age": "130"}, "column 'age': is outside the plausible limits for this feature (0 to 120 y"),
 ]
+# Whole numbers, never missing, 0 to 120: what the data dictionary says of age here (the
+# pipeline alone would let age be fractional, and missing, since it imputes it).
+AGE = {"age": {"unit": "years", "min": 0, "max": 120, "integer": True, "nullable": False}}
 
 
 @pytest.mark.parametrize(("changes", "expected"), BAD_FILES)
@@ -278,7 +282,7 @@ def test_a_bad_case_file_is_refused_in_one_line_naming_file_case_and_column(
     X, y, _, _ = patient_data
     path = write(patient_cases(**changes), tmp_path / "cases.csv")
     with pytest.raises(EdgeCaseFileError) as raised:
-        capture(pipeline_model, X, y, edge_cases=path)
+        capture(pipeline_model, X, y, edge_cases=path, features=AGE)
     message = raised.value.message
     assert message.startswith(f"edge cases {path}") and expected in message
     assert "\n" not in message and str(SECRET) not in message and "heavy" not in message

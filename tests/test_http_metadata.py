@@ -30,7 +30,8 @@ def test_metadata_documents_schema_target_metrics_provenance_and_example(
     features = {f["name"]: f for f in body["input"]["features"]}
     assert list(features) == ["age", "bmi", "sex", "ward", "smoker"]
     assert features["ward"]["categories"] == ["a", "b", "c"] and features["ward"]["nullable"]
-    assert features["age"]["kind"] == "integer" and features["age"]["min"] is not None
+    assert features["age"]["kind"] == "number" and features["age"]["min"] is not None
+    assert features["age"]["dtype"] == "int64"
     assert body["input"]["max_rows"] == 77
     assert body["input"]["unseen_categories"] == {"refused": False, "refused_for": []}
     assert body["metrics"] == artefact.manifest.metrics

@@ -43,7 +43,7 @@ def test_inspect_prints_each_feature_s_input_contract_on_one_line(
     result = runner("inspect", contract_artefact)
     assert result.exit_code == 0, result.output
     assert feature_lines(result.output) == [
-        "  age     integer   unit years; plausible 0 to 120; 18 to 94 in training; required, "
+        "  age     number    unit years; plausible 0 to 120; 18 to 94 in training; required, "
         'though the model could fill it in; declared: unit, description, min, max, nullable; "Age '
         'at admission"',
         "  bmi     number    unit kg/m²; plausible 10.5 to 80; 15.2 to 36.1 in training; nullable, "
@@ -91,7 +91,7 @@ def test_a_long_or_multiline_description_stays_on_its_feature_s_line(
 def test_one_sided_limits_are_shown_exactly_as_set(contract_artefact: Path) -> None:
     manifest = read_manifest(contract_artefact)[0]
     lower = feature_lines(summarise(with_feature(manifest, "age", plausible_max=None)))
-    assert lower[0].startswith("  age     integer   unit years; plausible at least 0; 18 to 94")
+    assert lower[0].startswith("  age     number    unit years; plausible at least 0; 18 to 94")
     upper = with_feature(manifest, "age", plausible_min=None, plausible_max=100.25)
     assert "; plausible at most 100.25; " in feature_lines(summarise(upper))[0]
 

@@ -208,7 +208,7 @@ def test_skip_mode_is_counted_in_the_access_line_and_kept_in_the_audit_line(
     log = tmp_path / "audit.jsonl"
     api = client(pipeline_artefact, audit_log=log, audit_key="k" * 32)
     logs.clear()
-    rows = [{**PATIENT, "sex": None}, PATIENT, {**PATIENT, "bmi": None}]
+    rows = [{**PATIENT, "age": "old"}, PATIENT, {**PATIENT, "bmi": None}]
     status, answer = predict(api, {"on_error": "skip", "instances": rows})
     assert status == 200 and answer["refused_rows"] == [0]
     access = [json.loads(r.getMessage()) for r in logs.records if r.name == "deployml.access"]

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.base import is_classifier, is_regressor
 
-from packager.artefact import EstimatorInfo, Task, dotted_name, json_label, json_value
+from packager.artefact import (
+    ColumnHint,
+    EstimatorInfo,
+    Task,
+    dotted_name,
+    json_label,
+    json_value,
+)
 from packager.errors import CaptureError
 
 __all__ = ["allows_nan", "column_hints", "estimator_info", "json_params", "task_of"]
+
+# The transformers that fill in missing values: a feature they reach accepts null.
+_IMPUTERS = frozenset({"SimpleImputer", "KNNImputer", "IterativeImputer"})
 
 
 def task_of(model: Any) -> Task:
@@ -71,33 +81,85 @@ def _param(value: Any) -> Any:
     return json_value(value)
 
 
-def column_hints(model: Any) -> dict[str, tuple[list[Any] | None, bool]]:
-    """For a fitted ColumnTransformer (alone or first in a Pipeline): column -> hints.
+def column_hints(model: Any, names: Sequence[str] | None = None) -> dict[str, ColumnHint]:
+    """What the model's own preprocessing does with each column it is given, by name.
 
-    Each hint is ``(categories, imputed)``: the categories an encoder learned for the column
-    (None if it is not encoded), and whether an imputer fills its missing values. Used only
-    when a bare estimator is packaged without training data.
+    Read from a fitted ColumnTransformer (alone or first in a Pipeline), or from the leading
+    steps of a Pipeline that work on every column (imputers, then an encoder): which columns
+    an encoder learned categories for, and which an imputer fills in. ``names`` names the
+    columns of a model fitted on an array (whose steps record no names). Columns that none
+    of these reach are not in the result.
     """
-    steps = getattr(model, "steps", None)
-    first = steps[0][1] if steps else model
-    names = getattr(first, "feature_names_in_", None)
-    transformers = getattr(first, "transformers_", None)
-    if names is None or transformers is None:
+    first = _leading_steps(model)
+    if not first:
         return {}
-    names = [str(n) for n in names]
-    hints: dict[str, tuple[list[Any] | None, bool]] = {}
+    known = getattr(first[0], "feature_names_in_", None)
+    count = getattr(first[0], "n_features_in_", None)
+    if known is not None:
+        names = [str(n) for n in known]
+    elif names is None or count is None or int(count) != len(names):
+        return {}
+    names = list(names)
+    transformers = getattr(first[0], "transformers_", None)
+    if transformers is not None:
+        return _transformer_hints(transformers, names)
+    imputed = False
+    for step in first:
+        if _is_imputer(step):
+            imputed = True
+            continue
+        encoder = step if hasattr(step, "categories_") else None
+        if encoder is None or len(encoder.categories_) != len(names):
+            break
+        return {name: ColumnHint(_categories(encoder, i), imputed) for i, name in enumerate(names)}
+    return {name: ColumnHint(None, True) for name in names} if imputed else {}
+
+
+def _leading_steps(model: Any) -> list[Any]:
+    """The model's first steps that see its input columns as given: a ColumnTransformer, or
+    the imputers and encoder a Pipeline starts with (nested Pipelines flattened)."""
+    steps = [step for _, step in getattr(model, "steps", [])]
+    if not steps:
+        return [model] if hasattr(model, "transformers_") else []
+    flat: list[Any] = []
+    for step in steps:
+        inner = [s for _, s in getattr(step, "steps", [])] or [step]
+        flat.extend(inner)
+        if not all(_is_imputer(s) for s in inner):
+            break
+    return flat
+
+
+def _transformer_hints(transformers: Any, names: list[str]) -> dict[str, ColumnHint]:
+    hints: dict[str, ColumnHint] = {}
     for _, transformer, columns in transformers:
+        if transformer == "drop":
+            continue
         selected = _column_names(columns, names)
         parts = [s[1] for s in getattr(transformer, "steps", [])] or [transformer]
-        imputed = any(type(p).__name__ in ("SimpleImputer", "KNNImputer") for p in parts)
+        imputed = any(_is_imputer(p) for p in parts)
         encoder = next((p for p in parts if hasattr(p, "categories_")), None)
         for i, column in enumerate(selected):
             categories = None
             if encoder is not None and i < len(encoder.categories_):
-                values = encoder.categories_[i].tolist()
-                categories = [json_label(v) for v in values if json_value(v) is not None]
-            hints[column] = (categories, imputed)
+                categories = _categories(encoder, i)
+            filled = imputed
+            if column in hints:  # read twice: imputed only if every reading imputes it
+                earlier = hints[column]
+                categories = earlier.categories if categories is None else categories
+                filled = imputed and earlier.imputed
+            hints[column] = ColumnHint(categories, filled)
     return hints
+
+
+def _is_imputer(step: Any) -> bool:
+    return type(step).__name__ in _IMPUTERS
+
+
+def _categories(encoder: Any, i: int) -> list[Any]:
+    """The categories an encoder learned for its ``i``-th column (a missing one left out)."""
+    values = encoder.categories_[i].tolist()
+    return [json_label(v) for v in values if json_value(v) is not None]
 
 
 def _column_names(columns: Any, names: list[str]) -> list[str]:

@@ -22,6 +22,7 @@ from packager.artefact import (
     ModelFile,
     Task,
     check_estimator,
+    check_limits,
     compare_outputs,
     infer_input_spec,
     json_label,
@@ -30,6 +31,7 @@ from packager.artefact import (
     records_to_columns,
 )
 from packager.capture.assessment import assess, score
+from packager.capture.contract import check_names, check_nullable, flag_identifiers
 from packager.capture.data import (
     Dataset,
     check_labels,
@@ -40,7 +42,8 @@ from packager.capture.data import (
     target_spec,
 )
 from packager.capture.details import model_info
-from packager.capture.estimator import allows_nan, estimator_info, task_of
+from packager.capture.dictionary import FeatureDictionary, as_dictionary
+from packager.capture.estimator import allows_nan, column_hints, estimator_info, task_of
 from packager.capture.metrics import cross_validation, folds_of, scoring_for
 from packager.capture.provenance import collect_provenance
 from packager.capture.synthetic import self_test_rows
@@ -97,7 +100,7 @@ def capture(
     allow_failing_edge_cases: bool = False,
     requirements: Sequence[str] = (),
     bootstrap: Bootstrap | None = None,
-    features: Any = None,
+    features: Mapping[str, Any] | FeatureDictionary | None = None,
 ) -> CapturedModel:
     """Record ``model`` (fitted on ``X``, ``y``) with its schema, metrics and provenance.
 
@@ -115,7 +118,13 @@ def capture(
     raises unless ``allow_failing_edge_cases``),
     ``requirements`` (release gates such as ``"roc_auc>=0.80"``; a failed one raises) and how
     ``bootstrap`` intervals are made.
+
+    ``features`` is the data dictionary (a mapping of names to entries, or a
+    :class:`~packager.capture.FeatureDictionary`): units, descriptions, plausible limits,
+    codes, whole numbers, nullable, identifiers (docs/artefact-format.md). Data outside its
+    limits, or keys the data or model contradict, raise a DictionaryError.
     """
+    dictionary = as_dictionary(features)
     plan = EvaluationPlan(
         positive_class=positive_class,
         subgroups=tuple(subgroups),
@@ -143,12 +152,17 @@ def capture(
         missing.append("target: no training labels were given")
     else:
         check_labels(model, y_array, task, "y")
+    check_names(dictionary, train.names, target_name or y_name, grouped_by)
     spec = infer_input_spec(
         train.frame,
         format=train.format,
         names_generated=train.names_generated,
         allow_nan=allows_nan(model),
+        hints=column_hints(model, train.names),
+        dictionary=dictionary,
+        identifiers=flag_identifiers(train.frame, dictionary),
     )
+    check_nullable(model, spec, task, dictionary)
     if train.names_generated:
         missing.append("input: feature names were not given; they are generated as x0, x1, ...")
     target = target_spec(model, task, y_array, target_name or y_name, plan.positive_class)
@@ -164,6 +178,8 @@ def capture(
         test = features_of(model, X_test, "X_test", train.names if feature_names else None)
         if test.names != train.names:
             raise CaptureError("the columns of X_test differ from those of X")
+        if dictionary is not None:
+            check_limits(spec, test.frame, "test", dictionary.source)
         y_test_array, _ = target_of(y_test, len(test.frame), "y_test", "X_test")
         check_labels(model, y_test_array, task, "y_test")
         groups = subgroup_values(test, extra, grouped_by)

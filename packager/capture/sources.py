@@ -10,6 +10,7 @@ commit is recorded for training code nobody named.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +21,6 @@ from packager.artefact import (
     SERIALIZER,
     CapturedModel,
     ExampleRows,
-    FeatureSpec,
     InputFormat,
     InputSpec,
     Label,
@@ -32,10 +32,16 @@ from packager.artefact import (
     is_capture_file,
     json_label,
     read_pickle,
-    sorted_labels,
+)
+from packager.capture.contract import (
+    bare_features,
+    check_names,
+    check_nullable,
+    documented_capture,
 )
 from packager.capture.details import model_info, with_details
-from packager.capture.estimator import allows_nan, column_hints, estimator_info, task_of
+from packager.capture.dictionary import FeatureDictionary, as_dictionary
+from packager.capture.estimator import estimator_info, task_of
 from packager.capture.provenance import collect_provenance, packaging_provenance
 from packager.capture.recording import capture
 from packager.capture.synthetic import self_test_rows
@@ -60,16 +66,19 @@ def load_model_file(
     details: ModelDetails | None = None,
     examples: ExampleRows = "synthetic",
     evaluation: EvaluationPlan | None = None,
-    features: Any = None,
+    features: Mapping[str, Any] | FeatureDictionary | None = None,
 ) -> CapturedModel:
     """A CapturedModel from a capture file, or from a plain estimator plus optional data.
 
     ``train``/``test`` (DataFrames holding the ``target`` column) and ``examples`` (as in
     :func:`~packager.capture.capture`) apply only to a plain estimator with data; the fields
     given in ``details`` replace what a capture file recorded, which keeps its own examples.
-    ``evaluation`` is the clinical evaluation of the test data, as in ``capture``.
+    ``evaluation`` is the clinical evaluation of the test data, and ``features`` the data
+    dictionary, as in ``capture``; a capture file takes only the dictionary's descriptions,
+    identifiers and plausible limits, since what it accepts was decided at capture.
     """
     source = str(path)
+    dictionary = as_dictionary(features)
     evaluation = evaluation or EvaluationPlan()
     specs = evaluation.specs()  # before unpickling and scoring
     _check_subgroups(specs, target, test)
@@ -93,6 +102,7 @@ def load_model_file(
                 "be split into subgroups; pass subgroups to capture() when making it"
             )
         captured = _with_self_test(CapturedModel.from_dict(obj, source))
+        captured = documented_capture(captured, dictionary)
         _check_positive_class(captured.manifest, evaluation.positive_class, source)
         captured = replace(captured, manifest=with_details(captured.manifest, details))
         return _gated(_with_edge_cases(captured, evaluation), evaluation)
@@ -104,8 +114,10 @@ def load_model_file(
     if train is None:
         if examples == "real":
             raise CaptureError("real example rows need training data")
-        bare = _packaged_now(_from_estimator(obj, details, examples, evaluation.positive_class))
-        return _gated(_with_edge_cases(bare, evaluation), evaluation)
+        bare = _from_estimator(
+            obj, details, examples, evaluation.positive_class, dictionary, target
+        )
+        return _gated(_with_edge_cases(_packaged_now(bare), evaluation), evaluation)
     if target is None:
         raise CaptureError("the name of the target column is needed with training data")
     X, y = _split(train, target, "the training data")
@@ -120,6 +132,7 @@ def load_model_file(
         target_name=target,
         details=details,
         examples=examples,
+        features=dictionary,
         **evaluation.capture_options(),
     )
     return _packaged_now(captured)
@@ -206,26 +219,13 @@ def _split(data: pd.DataFrame, target: str, what: str) -> tuple[pd.DataFrame, pd
     return data.drop(columns=[target]), data[target]
 
 
-def _bare_features(model: Any, names: list[str]) -> tuple[FeatureSpec, ...]:
-    """Features as far as a fitted model shows them: encoder categories, imputed columns."""
-    hints = column_hints(model)
-    accepts_nan = allows_nan(model)
-    features = []
-    for name in names:
-        categories, imputed = hints.get(name, (None, False))
-        nullable = accepts_nan or imputed
-        if categories and all(isinstance(c, bool) for c in categories):
-            features.append(FeatureSpec(name, "boolean", nullable, "bool"))
-        elif categories is not None:
-            labels = sorted_labels(categories)
-            features.append(FeatureSpec(name, "category", nullable, "object", categories=labels))
-        else:
-            features.append(FeatureSpec(name, "number", nullable, "float64"))
-    return tuple(features)
-
-
 def _from_estimator(
-    model: Any, details: ModelDetails, examples: ExampleRows, positive: Label | None
+    model: Any,
+    details: ModelDetails,
+    examples: ExampleRows,
+    positive: Label | None,
+    dictionary: FeatureDictionary | None,
+    target_name: str | None,
 ) -> CapturedModel:
     """What a bare estimator knows about itself, and plain statements of what it does not."""
     task = task_of(model)
@@ -234,8 +234,8 @@ def _from_estimator(
     positive = positive_class_of(positive, labels, task)
     missing = [
         "input: no training data was given, so feature ranges and missing rates are unknown; "
-        "categories come from the model's encoders and every other feature is recorded as a "
-        "number",
+        "categories come from the model's encoders (or the data dictionary) and every other "
+        "feature is recorded as a number",
         "target: no training data was given, so the target's name and class balance are unknown",
         "metrics: no test data was given",
         "self-test: no data was given, so its synthetic rows are made from safe defaults "
@@ -254,7 +254,10 @@ def _from_estimator(
             )
         fmt, generated, names = "array", True, [f"x{i}" for i in range(int(count))]
         missing.append("input: feature names are unknown; they are generated as x0, x1, ...")
-    spec = InputSpec(format=fmt, names_generated=generated, features=_bare_features(model, names))
+    check_names(dictionary, names, target_name)
+    features = bare_features(model, names, dictionary)
+    spec = InputSpec(format=fmt, names_generated=generated, features=features)
+    check_nullable(model, spec, task, dictionary)
     target = TargetSpec(task=task, classes=labels or None, positive_class=positive)
     provenance, unknown = collect_provenance(model, workdir=None)
     missing.extend(unknown)

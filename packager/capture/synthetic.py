@@ -12,14 +12,18 @@ statistics, so they hold no training row:
 
 Without statistics (a bare estimator packaged without data) a number is 0, a category its
 first one and a string empty, which the server's request validation accepts all the same.
+Numbers are kept inside the feature's plausible limits, which a request may not leave.
 Identical rows are stored once. The typical row must score, or packaging is refused; another
 row the model refuses is left out of the self-test, and the manifest says so in ``missing``.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
+
+import numpy as np
 
 from packager.artefact import (
     Examples,
@@ -33,7 +37,7 @@ from packager.artefact import (
 )
 from packager.errors import CaptureError
 
-__all__ = ["TYPICAL", "self_test_rows", "synthetic_rows"]
+__all__ = ["TYPICAL", "refusal", "self_test_rows", "synthetic_rows"]
 
 TYPICAL = "typical"
 _DESCRIBED = {
@@ -76,7 +80,7 @@ def self_test_rows(model: Any, spec: InputSpec, task: Task) -> tuple[Examples, l
     kept: list[dict[str, Any]] = []
     notes: list[str] = []
     for kind, row in made.items():
-        problem = _refusal(model, spec, task, [row])
+        problem = refusal(model, spec, task, [row])
         if problem is None:
             kept.append(row)
         elif kind == TYPICAL:
@@ -93,7 +97,8 @@ def self_test_rows(model: Any, spec: InputSpec, task: Task) -> tuple[Examples, l
     return Examples(kept, scores.predictions, scores.probabilities), notes
 
 
-def _refusal(model: Any, spec: InputSpec, task: Task, rows: list[dict[str, Any]]) -> str | None:
+def refusal(model: Any, spec: InputSpec, task: Task, rows: list[dict[str, Any]]) -> str | None:
+    """Why ``model`` cannot score ``rows`` (the error's type, which quotes no value), or None."""
     try:
         _scores(model, spec, task, rows)
     except Exception as error:  # any failure to score is the finding; its text may hold values
@@ -140,4 +145,25 @@ def _edge(feature: FeatureSpec, *, low: bool) -> Any:
 
 
 def _number(feature: FeatureSpec, value: float) -> int | float:
-    return round(value) if feature.kind == "integer" else float(value)
+    """``value`` as training held it (whole for integers and integer dtypes), moved inside the
+    feature's plausible limits."""
+    low, high = feature.plausible_min, feature.plausible_max
+    if not _whole(feature):
+        return float(
+            min(max(value, -math.inf if low is None else low), math.inf if high is None else high)
+        )
+    whole = round(value)
+    if low is not None and whole < low:
+        whole = math.ceil(low)
+    if high is not None and whole > high:
+        whole = math.floor(high)
+    return whole
+
+
+def _whole(feature: FeatureSpec) -> bool:
+    if feature.kind == "integer":
+        return True
+    try:
+        return np.dtype(feature.dtype).kind in "iu"
+    except TypeError:
+        return False

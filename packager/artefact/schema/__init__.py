@@ -1,0 +1,51 @@
+"""The feature schema: inferred at capture, read back as a request's values, rebuilt as model input.
+
+``inference`` makes the schema from the training frame, the model's own pipeline (which
+columns it encodes or imputes) and the author's data dictionary; ``declared`` reads the
+dictionary and owns the plausible limits; ``building`` turns validated request values into
+what the estimator was fitted on; ``text`` reads a CSV cell as a request would send it.
+"""
+
+from packager.artefact.schema.building import model_input, records_to_columns
+from packager.artefact.schema.declared import (
+    ACCEPTING,
+    DECLARABLE,
+    Dictionary,
+    Entry,
+    check_limits,
+    documented,
+    limits_problem,
+    limits_text,
+)
+from packager.artefact.schema.inference import (
+    MAX_CATEGORIES,
+    MIN_SHARED_TEXT,
+    QUANTILES,
+    ColumnHint,
+    feature_spec,
+    feature_without_data,
+    infer_input_spec,
+)
+from packager.artefact.schema.text import label_from_text, value_from_text
+
+__all__ = [
+    "ACCEPTING",
+    "DECLARABLE",
+    "MAX_CATEGORIES",
+    "MIN_SHARED_TEXT",
+    "QUANTILES",
+    "ColumnHint",
+    "Dictionary",
+    "Entry",
+    "check_limits",
+    "documented",
+    "feature_spec",
+    "feature_without_data",
+    "infer_input_spec",
+    "label_from_text",
+    "limits_problem",
+    "limits_text",
+    "model_input",
+    "records_to_columns",
+    "value_from_text",
+]
