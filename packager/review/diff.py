@@ -44,6 +44,17 @@ SECTIONS = (
     "parent",
 )
 FEATURE_FIELDS = ("kind", "nullable", "dtype", "min", "max", "categories")
+# The input contract (format 4.0 on): compared only when both manifests record it, since an
+# older manifest's defaults (no limits, not imputed) were never stated.
+CONTRACT_FIELDS = (
+    "unit",
+    "description",
+    "plausible_min",
+    "plausible_max",
+    "imputed",
+    "identifier",
+    "declared",
+)
 
 
 def diff_artefacts(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> dict[str, Any]:
@@ -133,6 +144,9 @@ def _schema(a: Manifest, b: Manifest) -> list[Change]:
         {"format": a.input.format, "names_generated": a.input.names_generated},
         {"format": b.input.format, "names_generated": b.input.names_generated},
     )
+    fields = FEATURE_FIELDS
+    if a.records_input_contract and b.records_input_contract:
+        fields += CONTRACT_FIELDS
     features_a = {f.name: f for f in a.input.features}
     features_b = {f.name: f for f in b.input.features}
     for name in union(features_a, features_b):
@@ -144,7 +158,7 @@ def _schema(a: Manifest, b: Manifest) -> list[Change]:
             old, new = asdict(features_a[name]), asdict(features_b[name])
             changes += [
                 change_of(f"feature {name} {key}", old[key], new[key])
-                for key in FEATURE_FIELDS
+                for key in fields
                 if old[key] != new[key]
             ]
     common_a = [n for n in a.input.names if n in features_b]
