@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from packager.artefact import Manifest, read_manifest
+from packager.artefact import INPUT_CONTRACT_FIELDS, Manifest, read_manifest
 from packager.evaluation import METRICS, PROFILE_METRICS
 from packager.review.changes import (
     Change,
@@ -44,17 +44,6 @@ SECTIONS = (
     "parent",
 )
 FEATURE_FIELDS = ("kind", "nullable", "dtype", "min", "max", "categories")
-# The input contract (format 4.0 on): compared only when both manifests record it, since an
-# older manifest's defaults (no limits, not imputed) were never stated.
-CONTRACT_FIELDS = (
-    "unit",
-    "description",
-    "plausible_min",
-    "plausible_max",
-    "imputed",
-    "identifier",
-    "declared",
-)
 
 
 def diff_artefacts(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> dict[str, Any]:
@@ -145,8 +134,10 @@ def _schema(a: Manifest, b: Manifest) -> list[Change]:
         {"format": b.input.format, "names_generated": b.input.names_generated},
     )
     fields = FEATURE_FIELDS
+    # The input contract (format 4.0 on) only when both record it: an older manifest's
+    # defaults (no limits, not imputed) were never stated, so they are not changes.
     if a.records_input_contract and b.records_input_contract:
-        fields += CONTRACT_FIELDS
+        fields += INPUT_CONTRACT_FIELDS
     features_a = {f.name: f for f in a.input.features}
     features_b = {f.name: f for f in b.input.features}
     for name in union(features_a, features_b):
