@@ -133,7 +133,7 @@ def _schema(a: Manifest, b: Manifest) -> list[Change]:
         {"format": a.input.format, "names_generated": a.input.names_generated},
         {"format": b.input.format, "names_generated": b.input.names_generated},
     )
-    fields = FEATURE_FIELDS
+    fields: tuple[str, ...] = FEATURE_FIELDS
     # The input contract (format 4.0 on) only when both record it: an older manifest's
     # defaults (no limits, not imputed) were never stated, so they are not changes.
     if a.records_input_contract and b.records_input_contract:
