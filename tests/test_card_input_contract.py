@@ -79,7 +79,7 @@ def test_the_card_shows_units_limits_descriptions_and_what_the_author_declared(
     assert (
         "| age | number, required | years | 0 to 120 | 0.0% | 18 to 94 | Age at admission "
         "| refused when missing, though the model could fill it in "
-        "| unit, description, min, max, nullable |"
+        "| unit, description, min, max, not nullable |"
     ) in card
     # Limits are the author's, shown as set (not to four figures as measured values are).
     assert "| bmi | number | kg/m² | 10.5 to 80 | 14.1% |" in card
@@ -122,7 +122,7 @@ def test_the_page_shows_the_same_table_with_the_author_s_text_escaped(
     assert tuple(rows["Feature"]) == tuple(c.strip() for c in CONTRACT_HEAD.strip("|").split("|"))
     assert rows["ward"][6] == HOSTILE_DESCRIPTION
     assert rows["age"][2:4] == ["years", "0 to 120"]
-    assert rows["age"][8] == "unit, description, min, max, nullable"
+    assert rows["age"][8] == "unit, description, min, max, not nullable"
     # The Markdown keeps the text as text too, on one line of its table.
     card = (contract_artefact / "MODEL_CARD.md").read_text()
     assert '| Ward code \\<script>alert("x")\\</script> \\| of the admission |' in card

@@ -13,7 +13,7 @@ from typing import Any
 from click.testing import Result
 
 from packager import read_manifest, summarise
-from packager.artefact import Manifest
+from packager.artefact import Manifest, model_card
 
 FORMAT_3_0 = Path(__file__).parent / "data" / "artefact-format-3.0"
 Runner = Callable[..., Result]
@@ -44,8 +44,8 @@ def test_inspect_prints_each_feature_s_input_contract_on_one_line(
     assert result.exit_code == 0, result.output
     assert feature_lines(result.output) == [
         "  age     number    unit years; plausible 0 to 120; 18 to 94 in training; required, "
-        'though the model could fill it in; declared: unit, description, min, max, nullable; "Age '
-        'at admission"',
+        "though the model could fill it in; declared: unit, description, min, max, not nullable; "
+        '"Age at admission"',
         "  bmi     number    unit kg/m²; plausible 10.5 to 80; 15.2 to 36.1 in training; nullable, "
         "filled in by the model; 14% missing; declared: unit, min, max",
         "  sex     category  F, M; nullable, filled in by the model",
@@ -55,6 +55,19 @@ def test_inspect_prints_each_feature_s_input_contract_on_one_line(
         "  smoker  boolean   nullable, filled in by the model",
         "WARNING:    'ward' looks like a record identifier, yet the model uses it",
     ]
+
+
+def test_a_yes_or_no_declared_no_reads_not_so_in_inspect_and_the_card(
+    contract_artefact: Path,
+) -> None:
+    # --date enters "identifier: false" for its days: a bare "identifier" would read as a yes.
+    manifest = read_manifest(contract_artefact)[0]
+    manifest = with_feature(manifest, "smoker", declared=["description", "identifier"])
+    lines = feature_lines(summarise(manifest))
+    assert lines[4].endswith("declared: description, not identifier")
+    assert "| description, not identifier |" in model_card(manifest)
+    declared_yes = with_feature(manifest, "smoker", identifier=True)
+    assert feature_lines(summarise(declared_yes))[4].endswith("declared: description, identifier")
 
 
 def test_inspect_says_whether_an_identifier_was_declared_and_names_every_one(

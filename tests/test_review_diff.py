@@ -26,6 +26,7 @@ from packager.evaluation import EvaluationPlan
 from packager.review import SECTIONS, diff_artefacts, diff_manifests, render_diff
 
 Runner = Callable[..., Result]
+FORMAT_3 = Path(__file__).parent / "data" / "artefact-format-3.0"
 
 
 def _profile(threshold: float, source: str, sensitivity: float, interval: list[float]) -> Any:
@@ -184,6 +185,38 @@ def test_features_added_removed_and_changed_are_listed(manifest: Manifest) -> No
         "a": None,
         "b": [1, 2],
     }
+
+
+def test_a_changed_input_contract_is_listed(manifest: Manifest) -> None:
+    # New plausible limits refuse requests that were scored before: a reviewer must see them.
+    first, *rest = manifest.input.features
+    stricter = replace(
+        first, unit="mm", plausible_min=0.0, plausible_max=50.0, declared=["unit", "min", "max"]
+    )
+    b = replace(manifest, input=replace(manifest.input, features=(stricter, *rest)))
+    schema = _by_what(diff_manifests(manifest, "a", b, "b"), "schema")
+    assert schema[f"feature {first.name} plausible_max"] == {
+        "what": f"feature {first.name} plausible_max",
+        "a": None,
+        "b": 50.0,
+    }
+    assert schema[f"feature {first.name} unit"]["b"] == "mm"
+    assert schema[f"feature {first.name} declared"]["b"] == ["unit", "min", "max"]
+    assert f"feature {first.name} plausible_max: added, 50" in render_diff(
+        diff_manifests(manifest, "a", b, "b")
+    )
+
+
+def test_a_format_3_manifest_against_a_4_0_one_lists_no_unrecorded_contract_fields() -> None:
+    # 3.0 recorded no units, limits or imputation: their defaults are not changes.
+    old, _ = read_manifest(FORMAT_3)
+    contract = [
+        replace(f, imputed=True, identifier=False, description="said", declared=["description"])
+        for f in old.input.features
+    ]
+    new = replace(old, format_version="4.0", input=replace(old.input, features=tuple(contract)))
+    schema = _by_what(diff_manifests(old, "a", new, "b"), "schema")
+    assert schema == {}
 
 
 def test_subgroups_are_compared_group_by_group_with_their_gaps(manifest: Manifest) -> None:

@@ -88,6 +88,21 @@ def test_each_missing_option_is_named_by_the_error_or_warning_it_causes(
     assert features(out).get("albumin") is None  # 200 distinct texts: left out
 
 
+def test_a_semicolon_file_whose_rows_split_unevenly_on_commas_names_sep(tmp_path: Path) -> None:
+    # A missing lab result leaves the first row with a decimal comma fewer than the next:
+    # read with commas, its rows have different lengths, which pandas calls a parser error.
+    frame = european_pbc().astype({"albumin": "float64"})
+    frame.loc[0, "albumin"] = None
+    path = tmp_path / "pbc.csv"
+    frame.to_csv(path, sep=";", decimal=",", index=False)
+    with pytest.raises(CaptureError) as raised:
+        read_table(path, "training data")
+    assert str(raised.value) == (
+        f"training data {path} has rows with different numbers of values; its header holds "
+        "';': is it separated by ';'? pass --sep ';'"
+    )
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -104,6 +104,13 @@ class FeatureSpec:
     identifier: bool = False  # looks like a record identifier (kept by the model's author)
     declared: list[str] = field(default_factory=list)
 
+    def declared_for_people(self) -> list[str]:
+        """``declared`` for the card and ``inspect``: ``nullable`` or ``identifier`` declared
+        false reads ``not nullable``, ``not identifier`` (a bare key reads as a yes; the
+        dictionary decides both, so the field holds what was declared)."""
+        said = {"nullable": self.nullable, "identifier": self.identifier}
+        return [key if said.get(key, True) else f"not {key}" for key in self.declared]
+
 
 # FeatureSpec's fields of the input contract: a manifest older than 4.0 never stated them.
 INPUT_CONTRACT_FIELDS = (

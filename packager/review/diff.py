@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from packager.artefact import Manifest, read_manifest
+from packager.artefact import INPUT_CONTRACT_FIELDS, Manifest, read_manifest
 from packager.evaluation import METRICS, PROFILE_METRICS
 from packager.review.changes import (
     Change,
@@ -133,6 +133,11 @@ def _schema(a: Manifest, b: Manifest) -> list[Change]:
         {"format": a.input.format, "names_generated": a.input.names_generated},
         {"format": b.input.format, "names_generated": b.input.names_generated},
     )
+    fields: tuple[str, ...] = FEATURE_FIELDS
+    # The input contract (format 4.0 on) only when both record it: an older manifest's
+    # defaults (no limits, not imputed) were never stated, so they are not changes.
+    if a.records_input_contract and b.records_input_contract:
+        fields += INPUT_CONTRACT_FIELDS
     features_a = {f.name: f for f in a.input.features}
     features_b = {f.name: f for f in b.input.features}
     for name in union(features_a, features_b):
@@ -144,7 +149,7 @@ def _schema(a: Manifest, b: Manifest) -> list[Change]:
             old, new = asdict(features_a[name]), asdict(features_b[name])
             changes += [
                 change_of(f"feature {name} {key}", old[key], new[key])
-                for key in FEATURE_FIELDS
+                for key in fields
                 if old[key] != new[key]
             ]
     common_a = [n for n in a.input.names if n in features_b]

@@ -36,7 +36,7 @@ def feature_line(feature: FeatureSpec, contract: bool) -> str:
         declared = "identifier" in feature.declared
         parts.append("an identifier (declared)" if declared else "looks like an identifier")
     if feature.declared:
-        parts.append("declared: " + ", ".join(feature.declared))
+        parts.append("declared: " + ", ".join(feature.declared_for_people()))
     if feature.description:
         parts.append(f'"{_plain(feature.description, MAX_DESCRIPTION)}"')
     return "; ".join(parts)

@@ -102,7 +102,17 @@ def read_table(
         raise CaptureError(f"{what} {path} is empty") from None
     except UnicodeDecodeError:
         raise CaptureError(_undecodable(what, path, options.encoding)) from None
-    except (pd.errors.ParserError, ValueError) as error:
+    except pd.errors.ParserError as error:
+        # Decimal commas in a semicolon file read with commas: rows split into as many values
+        # as each has commas, so their lengths differ as soon as one has an empty cell.
+        if hint := _separator_hint(path, options):
+            raise CaptureError(
+                f"{what} {path} has rows with different numbers of values{hint}"
+            ) from None
+        raise CaptureError(
+            f"{what} {path} cannot be read as CSV ({type(error).__name__})"
+        ) from error
+    except ValueError as error:
         raise CaptureError(
             f"{what} {path} cannot be read as CSV ({type(error).__name__})"
         ) from error

@@ -137,7 +137,7 @@ def _notes(feature: FeatureSpec) -> str:
 
 
 def _declared(feature: FeatureSpec) -> str:
-    return ", ".join(feature.declared) or "none"
+    return ", ".join(feature.declared_for_people()) or "none"
 
 
 class _Column(NamedTuple):
