@@ -97,6 +97,7 @@ def test_each_missing_option_is_named_by_the_error_or_warning_it_causes(
         ),
         (("--sep", ";;"), "--sep must be one character, not ';;'"),
         (("--sep", ",", "--decimal", ","), "--sep and --decimal are both ','"),
+        (("--decimal", ";"), "--decimal must be '.' or ',', not ';'"),
         (("--date", "age", "--date", "age"), "--date names a column twice"),
     ],
 )

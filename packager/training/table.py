@@ -27,6 +27,7 @@ _SEPARATORS = ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'"), (",", "','"))
 # A text column with this share of values like "3,75" is numbers with a decimal comma.
 _DECIMAL_COMMA_SHARE = 0.9
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+_DECIMAL_MARKS = (".", ",")
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,11 @@ class TableOptions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "na_values", tuple(self.na_values))
         object.__setattr__(self, "dates", tuple(self.dates))
-        for option, value in (("--sep", self.sep), ("--decimal", self.decimal)):
-            if not isinstance(value, str) or len(value) != 1:
-                raise CaptureError(f"{option} must be one character, not {value!r}")
+        if not isinstance(self.sep, str) or len(self.sep) != 1:
+            raise CaptureError(f"--sep must be one character, not {self.sep!r}")
+        # Any other mark reads every number with a point or comma as text, silently.
+        if self.decimal not in _DECIMAL_MARKS:
+            raise CaptureError(f"--decimal must be '.' or ',', not {self.decimal!r}")
         if self.sep == self.decimal:
             raise CaptureError(f"--sep and --decimal are both {self.sep!r}")
         try:
