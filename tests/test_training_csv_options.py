@@ -121,6 +121,28 @@ def test_a_tab_separated_file_is_read_with_sep_backslash_t(tmp_path: Path) -> No
     assert read_table(path, "training data", TableOptions(sep="\t")).shape == (40, 10)
 
 
+@pytest.mark.parametrize(
+    ("encoding", "given", "named"),
+    [
+        ("utf-16", "utf-8", "UTF-16"),
+        ("utf-16", "latin-1", "UTF-16"),
+        ("utf-8-sig", "latin-1", "UTF-8"),
+    ],
+)
+def test_a_byte_order_mark_names_the_encoding_the_file_needs(
+    encoding: str, given: str, named: str, tmp_path: Path
+) -> None:
+    # A spreadsheet's "Unicode text" is UTF-16 with a mark; read as Latin-1 (which reads any
+    # bytes, and which the UTF-8 error suggests) every name and text would be garbled.
+    path = tmp_path / "pbc.csv"
+    european_pbc(40).to_csv(path, encoding=encoding, index=False)
+    message = f"starts with a {named} byte-order mark, so it is {named} text, not {given}; "
+    with pytest.raises(CaptureError, match=message + f"pass --encoding {named.lower()}$"):
+        read_table(path, "training data", TableOptions(encoding=given))
+    table = read_table(path, "training data", TableOptions(encoding=named.lower()))
+    assert next(iter(table.columns)) == "age" and set(table["sex"]) == {"féminin", "masculin"}
+
+
 def test_na_values_mark_missing_cells(tmp_path: Path) -> None:
     path = tmp_path / "marked.csv"
     path.write_text("age;bili\n50;1,5\n60;?\n70;n/a\n")

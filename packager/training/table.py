@@ -28,6 +28,14 @@ _SEPARATORS = ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'"), (",", "','"))
 _DECIMAL_COMMA_SHARE = 0.9
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 _DECIMAL_MARKS = (".", ",")
+# Byte-order marks and the encodings they announce (UTF-32's first, as it starts like UTF-16's).
+_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,7 @@ def read_table(
 ) -> pd.DataFrame:
     """A CSV file as a DataFrame; ``what`` names it in errors (which never quote its cells)."""
     options = options or TableOptions()
+    _check_byte_order_mark(path, what, options.encoding)
     try:
         with warnings.catch_warnings():
             # index_col=False: a trailing comma on every row (a spreadsheet's export) is read
@@ -117,6 +126,25 @@ def read_table(
     if options.decimal != ",":
         _warn_of_decimal_commas(data, what)
     return with_dates(data, options.dates, f"{what} {path}")
+
+
+def _check_byte_order_mark(path: str | os.PathLike[str], what: str, encoding: str) -> None:
+    """A file that starts with a byte-order mark says its encoding: read as another (latin-1
+    reads any bytes), every column name and text would be garbled without an error."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(4)
+    except OSError:
+        return  # read_csv says what is wrong with the path
+    given = codecs.lookup(encoding).name
+    for mark, family in _MARKS:
+        if start.startswith(mark):
+            if not given.startswith(family):
+                raise CaptureError(
+                    f"{what} {path} starts with a {family.upper()} byte-order mark, so it is "
+                    f"{family.upper()} text, not {encoding}; pass --encoding {family}"
+                )
+            return
 
 
 def _undecodable(what: str, path: str | os.PathLike[str], encoding: str) -> str:
