@@ -157,3 +157,27 @@ def test_date_entries_join_the_dictionary_under_the_authors_own() -> None:
     assert with_date_entries(None, []) is None
     alone = with_date_entries(None, ["diagnosed"])
     assert alone is not None and set(alone.entries) == {"diagnosed_days", "diagnosed_weekday"}
+
+
+def test_threshold_reads_the_site_file_with_the_options_train_read_its_table_with(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    # A site exports as the training site did: semicolons, Latin-1, the date as text.
+    options = ("--sep", ";", "--encoding", "latin-1", "--date", "diagnosed")
+    frame = make_pbc(200, 2).drop(columns=["id"])
+    frame["sex"] = frame["sex"].map({"f": "féminin", "m": "masculin"})
+    table, site = tmp_path / "pbc.csv", tmp_path / "site.csv"
+    frame.to_csv(table, sep=";", encoding="latin-1", index=False)
+    make_pbc(200, 9).drop(columns=["id"]).assign(sex=frame["sex"]).to_csv(
+        site, sep=";", encoding="latin-1", index=False
+    )
+    model, out = tmp_path / "model", tmp_path / "model-site"
+    assert runner("train", table, *TRAIN, *options, "-o", model).exit_code == 0
+    threshold = ("threshold", model, "--name", "site", "--data", site, "--target", "status")
+    threshold += ("--rule", "sensitivity>=0.8", "-o", out)
+    result = runner(*threshold)
+    assert result.exit_code == 1 and not out.exists()
+    assert "pass --encoding latin-1" in result.stderr  # an option threshold now takes
+    result = runner(*threshold, *options)
+    assert result.exit_code == 0, result.output
+    assert "Profile site (sensitivity>=0.8) on site.csv: 200 rows" in result.output

@@ -1,9 +1,9 @@
 """Tables read from CSV files, with every way a file can fail turned into a clear error.
 
 How a file is read is one :class:`TableOptions` value (``--sep``, ``--encoding``,
-``--decimal``, ``--na-values`` and ``--date`` on the command line), the same for ``train``
-and for ``package --train/--test``. Errors name the file, the option that would help and
-counts, never a cell's text.
+``--decimal``, ``--na-values`` and ``--date`` on the command line), the same for ``train``,
+``package --train/--test`` and ``threshold --data``. Errors name the file, the option that
+would help and counts, never a cell's text.
 """
 
 from __future__ import annotations
