@@ -10,14 +10,17 @@ It prints what the rule gives on the site and how the site differs from the test
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import click
 
+from deployml.packaging import print_warning
 from deployml.table_options import table_options
 from packager import load_artefact, read_manifest
 from packager.artefact import check_derivable, derive, file_sha256, for_people
+from packager.errors import DeploymlWarning
 from packager.evaluation import FORMS, PROFILE_METRICS, parse_profiles
 from packager.review import (
     SiteReview,
@@ -82,10 +85,13 @@ def threshold_command(
     check_derivable(artefact_dir, original, output, force=force)
     check_profile_name(original, name, replace_existing=replace_existing)
     artefact = load_artefact(artefact_dir, allow_pickle=allow_pickle)
-    data = read_table(data_file, "site data", table)
-    review = review_site(
-        artefact, data, target, spec, source=data_file.name, sha256=file_sha256(data_file)
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DeploymlWarning)
+        warnings.showwarning = print_warning  # as train and package show theirs
+        data = read_table(data_file, "site data", table)
+        review = review_site(
+            artefact, data, target, spec, source=data_file.name, sha256=file_sha256(data_file)
+        )
     manifest = with_profile(
         artefact.manifest,
         review.profile,

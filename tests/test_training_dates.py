@@ -181,3 +181,15 @@ def test_threshold_reads_the_site_file_with_the_options_train_read_its_table_wit
     result = runner(*threshold, *options)
     assert result.exit_code == 0, result.output
     assert "Profile site (sensitivity>=0.8) on site.csv: 200 rows" in result.output
+    # Its warnings are shown as train's are: one "Warning:" line each, no source line.
+    comma = site.with_name("comma.csv")
+    pd.read_csv(site, sep=";", encoding="latin-1").to_csv(
+        comma, sep=";", decimal=",", encoding="latin-1", index=False
+    )
+    result = runner(*threshold[:5], comma, *threshold[6:], *options, "--force")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "Warning: column 'age' of the site data holds numbers with a decimal comma, read as "
+        "text; pass --decimal ',' to read them as numbers"
+    )
+    assert "threshold.py" not in result.stderr
