@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import pickle
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from conftest import make_pbc
 from sklearn.linear_model import LogisticRegression
 
 from packager.capture import as_dictionary
-from packager.errors import CaptureError
+from packager.errors import CaptureError, DeploymlWarning
 from packager.training import TableOptions, read_table, with_date_entries
 
 TRAIN = ("--target", "status", "--model", "logistic-regression", "--no-plots")
@@ -51,6 +52,37 @@ def test_day_first_dates_are_read_day_first_when_month_first_fails(tmp_path: Pat
     table = read_table(path, "data", TableOptions(sep=";", dates=("admitted",)))
     expected = [(datetime.date(2020, 1, d) - datetime.date(1970, 1, 1)).days for d in (5, 13)]
     assert table["admitted_days"].tolist() == expected
+
+
+@pytest.mark.parametrize("separator", ["/", "."])
+def test_dates_that_read_both_month_and_day_first_are_read_month_first_and_said_so(
+    separator: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "dates.csv"
+    cells = [f"03{separator}04{separator}2024", f"12{separator}05{separator}2024"]
+    path.write_text("admitted\n" + "\n".join(cells) + "\n")
+    with pytest.warns(DeploymlWarning) as warned:
+        table = read_table(path, "training data", TableOptions(dates=("admitted",)))
+    march_4 = (datetime.date(2024, 3, 4) - datetime.date(1970, 1, 1)).days
+    assert table["admitted_days"].tolist()[0] == march_4
+    (message,) = [str(w.message) for w in warned]
+    assert message.startswith(
+        "--date admitted: every date of the training data "
+        f"{path} reads both month first and day first (no day is above 12); they were read "
+        "month first."
+    )
+    assert "03" not in message.replace(str(path), "")  # no cell is quoted
+
+
+@pytest.mark.parametrize(
+    "cells", [["2024-03-04", "2024-05-12"], ["13/04/2024", "12/05/2024"], ["04/13/2024"]]
+)
+def test_dates_that_read_one_way_only_are_not_warned_of(cells: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "dates.csv"
+    path.write_text("admitted\n" + "\n".join(cells) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_table(path, "training data", TableOptions(dates=("admitted",)))
 
 
 def test_cells_that_are_not_dates_are_counted_and_never_quoted(tmp_path: Path) -> None:
