@@ -225,3 +225,18 @@ def test_threshold_reads_the_site_file_with_the_options_train_read_its_table_wit
         "text; pass --decimal ',' to read them as numbers"
     )
     assert "threshold.py" not in result.stderr
+
+
+def test_a_weekday_named_by_categorical_is_recorded_as_the_category_it_is_encoded_as(
+    pbc_csv: Path, tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    # As with the author's own "categorical: true", --date's integer and limits 0..6 give way.
+    out = tmp_path / "out"
+    options = ("--date", "diagnosed", "--categorical", "diagnosed_weekday")
+    result = runner("train", pbc_csv, *TRAIN, *options, "-o", out)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    weekday = manifest["input"]["features"][-1]
+    assert weekday["name"] == "diagnosed_weekday" and weekday["kind"] == "category"
+    assert weekday["plausible_min"] is None and weekday["plausible_max"] is None
+    assert weekday["unit"] == "day of the week, 0 = Monday ... 6 = Sunday"

@@ -130,30 +130,29 @@ def date_entries(dates: Sequence[str]) -> dict[str, FeatureEntry]:
 
 
 def with_date_entries(
-    dictionary: FeatureDictionary | None, dates: Sequence[str]
+    dictionary: FeatureDictionary | None, dates: Sequence[str], categorical: Sequence[str] = ()
 ) -> FeatureDictionary | None:
     """``dictionary`` with the entries of the date features added under the author's own.
 
     Where the author describes a date feature, each key they give wins; a key they leave out
     is filled in, but for limits and ``integer`` on a feature they call categorical or an
-    identifier (which exclude them).
+    identifier, or that ``categorical`` names (``train --categorical``), which exclude them.
     """
     if not dates:
         return dictionary
     entries = dict(dictionary.entries) if dictionary else {}
     for name, made in date_entries(dates).items():
-        own = entries.get(name)
-        entries[name] = made if own is None else _under(own, made)
+        entries[name] = _under(entries.get(name) or FeatureEntry(), made, name in categorical)
     return FeatureDictionary(entries, dictionary.source if dictionary else "--date")
 
 
-def _under(own: FeatureEntry, made: FeatureEntry) -> FeatureEntry:
+def _under(own: FeatureEntry, made: FeatureEntry, coded: bool) -> FeatureEntry:
     filled = {
         f.name: getattr(made, f.name)
         for f in fields(FeatureEntry)
         if getattr(own, f.name) is None and getattr(made, f.name) is not None
     }
-    if own.categorical or own.identifier:
+    if coded or own.categorical or own.identifier:
         filled = {k: v for k, v in filled.items() if k not in _LIMITS_AND_INTEGER}
     return replace(own, **filled)
 

@@ -188,12 +188,13 @@ def train_csv(
     """:func:`train` on a CSV file read with ``table``, recording the file's name and SHA-256.
 
     The entries of the columns ``table.dates`` makes join the data dictionary ``features``
-    (the author's own keys win).
+    (the author's own keys win; ``--categorical`` on a weekday drops its limits).
     """
     table = table or TableOptions()
     data = read_table(path, "training data", table)
     source = DataSource(name=Path(path).name, sha256=file_sha256(Path(path)), table=table)
-    dictionary = with_date_entries(as_dictionary(features), table.dates)
+    coded = [str(c) for c in options.get("categorical", ())]
+    dictionary = with_date_entries(as_dictionary(features), table.dates, coded)
     return train(data, target, source=source, features=dictionary, **options)
 
 
