@@ -17,9 +17,10 @@ from click.testing import Result
 from conftest import make_pbc
 from sklearn.linear_model import LogisticRegression
 
-from packager.capture import as_dictionary
+from packager.capture import as_dictionary, read_dictionary
 from packager.errors import CaptureError, DeploymlWarning
 from packager.training import TableOptions, read_table, with_date_entries
+from packager.training.dates import date_entries
 
 TRAIN = ("--target", "status", "--model", "logistic-regression", "--no-plots")
 
@@ -240,3 +241,12 @@ def test_a_weekday_named_by_categorical_is_recorded_as_the_category_it_is_encode
     assert weekday["name"] == "diagnosed_weekday" and weekday["kind"] == "category"
     assert weekday["plausible_min"] is None and weekday["plausible_max"] is None
     assert weekday["unit"] == "day of the week, 0 = Monday ... 6 = Sunday"
+
+
+def test_the_entries_training_md_shows_for_date_features_are_the_ones_made(tmp_path: Path) -> None:
+    # Copied into a dictionary, as the page says they could be, they read as --date makes them.
+    page = (Path(__file__).resolve().parent.parent / "docs" / "training.md").read_text()
+    block = page.split("```\nCOLUMN_days:", 1)[1].split("```", 1)[0]
+    dictionary = tmp_path / "features.yaml"
+    dictionary.write_text("COLUMN_days:" + block)
+    assert read_dictionary(dictionary).entries == date_entries(["COLUMN"])
