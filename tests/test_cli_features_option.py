@@ -99,6 +99,14 @@ def test_identifier_false_keeps_a_column_and_categorical_false_quiets_codes(
             ("--categorical", "stage"),
             "--categorical names 'stage'; the data dictionary says it is not categorical",
         ),
+        *(
+            (
+                entry,
+                ("--categorical", "stage"),
+                "--categorical names 'stage'; the data dictionary says it is a number",
+            )
+            for entry in ("stage:\n  min: 1\n  max: 4\n", "stage:\n  integer: true\n")
+        ),
         ("stage:\n  units: stage\n", (), "unknown key(s) 'units'; the keys are unit, "),
     ],
 )
