@@ -143,6 +143,13 @@ def test_a_byte_order_mark_names_the_encoding_the_file_needs(
     assert next(iter(table.columns)) == "age" and set(table["sex"]) == {"féminin", "masculin"}
 
 
+def test_two_columns_of_one_name_are_an_error_not_a_renamed_copy(tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("age;bili;age;status\n50;1,5;51;0\n60;2,5;61;1\n")
+    with pytest.raises(CaptureError, match="has more than one column named 'age'; rename or"):
+        read_table(path, "training data", TableOptions(sep=";", decimal=","))
+
+
 def test_na_values_mark_missing_cells(tmp_path: Path) -> None:
     path = tmp_path / "marked.csv"
     path.write_text("age;bili\n50;1,5\n60;?\n70;n/a\n")

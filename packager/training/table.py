@@ -123,6 +123,7 @@ def read_table(
     if data.empty:
         raise CaptureError(f"{what} {path} has no rows")
     _check_separator(data, what, path, options)
+    _check_header(path, what, options)
     if options.decimal != ",":
         _warn_of_decimal_commas(data, what)
     return with_dates(data, options.dates, f"{what} {path}")
@@ -166,6 +167,19 @@ def _check_separator(data: pd.DataFrame, what: str, path: Any, options: TableOpt
     """A file read as one column whose header holds another separator: say which to pass."""
     if data.shape[1] == 1 and (hint := _separator_hint(path, options)):
         raise CaptureError(f"{what} {path} reads as one column{hint}")
+
+
+def _check_header(path: Any, what: str, options: TableOptions) -> None:
+    """Two columns of one name: pandas would rename the second ``name.1`` without a word."""
+    header = pd.read_csv(
+        path, sep=options.sep, encoding=options.encoding, header=None, nrows=1, dtype=str
+    )
+    names = [str(name) for name in header.iloc[0] if isinstance(name, str)]
+    if twice := sorted({name for name in names if names.count(name) > 1}):
+        raise CaptureError(
+            f"{what} {path} has more than one column named {', '.join(map(repr, twice))}; "
+            "rename or remove the copies"
+        )
 
 
 def _separator_hint(path: Any, options: TableOptions) -> str:
