@@ -50,7 +50,7 @@ from packager.training import (
     with_date_entries,
 )
 
-__all__ = ["example_command", "package_command", "train_command"]
+__all__ = ["example_command", "package_command", "print_warning", "train_command"]
 
 
 def _report_packaged(path: Path) -> None:
@@ -148,9 +148,9 @@ def package_command(
     dictionary = _dictionary(features)
     with _gates_reported(), warnings.catch_warnings():
         # deployml's own warnings (a model no better than the baseline) every time; others
-        # keep their filters, and all are printed once, by _print_warning.
+        # keep their filters, and all are printed once, by print_warning.
         warnings.simplefilter("always", DeploymlWarning)
-        warnings.showwarning = _print_warning
+        warnings.showwarning = print_warning
         captured = load_model_file(
             model_file,
             train=None if train is None else read_table(train, "training data", table),
@@ -199,7 +199,7 @@ def train_command(
     dictionary = _dictionary(features)
     with _gates_reported(), warnings.catch_warnings():
         warnings.simplefilter("always")
-        warnings.showwarning = _print_warning  # as they arise, not after a long run
+        warnings.showwarning = print_warning  # as they arise, not after a long run
         captured = train_csv(
             data_file,
             model=model_name,
@@ -228,7 +228,8 @@ def _dictionary(path: Path | None) -> FeatureDictionary | None:
     return None if path is None else read_dictionary(path)
 
 
-def _print_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+def print_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """Show a warning as the commands do: ``Warning: ...`` on stderr, no source line."""
     kind = "" if issubclass(category, DeploymlWarning) else f"{category.__name__}: "
     click.echo(f"Warning: {kind}{message}", err=True)
 

@@ -1,5 +1,6 @@
-"""How the CSV files of ``train`` and ``package --train/--test`` are read, and the data
-dictionary (``--features``), as options applied to a command as one decorator each.
+"""How the CSV files of ``train``, ``package --train/--test`` and ``threshold --data`` are
+read, and the data dictionary (``--features``), as options applied to a command as one
+decorator each.
 
 ``table_options`` gathers ``--sep``, ``--encoding``, ``--decimal``, ``--na-values`` and
 ``--date`` into one ``table`` value (a :class:`~packager.training.TableOptions`, which checks

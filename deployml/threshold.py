@@ -1,21 +1,26 @@
 """``deployml threshold``: a threshold profile for a new site, chosen on its data, no retraining.
 
 It reads the artefact (checking every hash; a pickle only with ``--allow-pickle``) and the
-site's labelled CSV, chooses the rule's threshold there (:func:`packager.review.review_site`),
-and writes a NEW artefact (:func:`packager.artefact.derive`): the same model file, a manifest
-with the profile added and ``parent`` naming the original. The original is never modified.
+site's labelled CSV (with the options ``train`` reads its table with), chooses the rule's
+threshold there (:func:`packager.review.review_site`), and writes a NEW artefact
+(:func:`packager.artefact.derive`): the same model file, a manifest with the profile added
+and ``parent`` naming the original. The original is never modified.
 It prints what the rule gives on the site and how the site differs from the test data.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import click
 
+from deployml.packaging import print_warning
+from deployml.table_options import table_options
 from packager import load_artefact, read_manifest
 from packager.artefact import check_derivable, derive, file_sha256, for_people
+from packager.errors import DeploymlWarning
 from packager.evaluation import FORMS, PROFILE_METRICS, parse_profiles
 from packager.review import (
     SiteReview,
@@ -24,7 +29,7 @@ from packager.review import (
     review_site,
     with_profile,
 )
-from packager.training import read_table
+from packager.training import TableOptions, read_table
 
 __all__ = ["threshold_command"]
 
@@ -59,6 +64,7 @@ UNREADABLE = "recorded in a shape this deployml does not read; see manifest.json
 @click.option(
     "--allow-pickle", is_flag=True, help="Unpickle a pickled model, which runs any code it holds."
 )
+@table_options
 def threshold_command(
     artefact_dir: Path,
     name: str,
@@ -70,6 +76,7 @@ def threshold_command(
     make_default: bool,
     replace_existing: bool,
     allow_pickle: bool,
+    table: TableOptions,
 ) -> None:
     """Choose a threshold profile on a site's data; write it into a new artefact at --output."""
     (spec,) = parse_profiles([f"{name}:{rule}"])
@@ -78,10 +85,13 @@ def threshold_command(
     check_derivable(artefact_dir, original, output, force=force)
     check_profile_name(original, name, replace_existing=replace_existing)
     artefact = load_artefact(artefact_dir, allow_pickle=allow_pickle)
-    data = read_table(data_file, "site data")
-    review = review_site(
-        artefact, data, target, spec, source=data_file.name, sha256=file_sha256(data_file)
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DeploymlWarning)
+        warnings.showwarning = print_warning  # as train and package show theirs
+        data = read_table(data_file, "site data", table)
+        review = review_site(
+            artefact, data, target, spec, source=data_file.name, sha256=file_sha256(data_file)
+        )
     manifest = with_profile(
         artefact.manifest,
         review.profile,

@@ -15,6 +15,9 @@ from click.testing import Result
 from conftest import make_pbc
 from sklearn.linear_model import LogisticRegression
 
+from packager.errors import DictionaryError
+from packager.training import train as train_frame
+
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ("--target", "status", "--model", "logistic-regression", "--no-plots")
 
@@ -99,6 +102,14 @@ def test_identifier_false_keeps_a_column_and_categorical_false_quiets_codes(
             ("--categorical", "stage"),
             "--categorical names 'stage'; the data dictionary says it is not categorical",
         ),
+        *(
+            (
+                entry,
+                ("--categorical", "stage"),
+                "--categorical names 'stage'; the data dictionary says it is a number",
+            )
+            for entry in ("stage:\n  min: 1\n  max: 4\n", "stage:\n  integer: true\n")
+        ),
         ("stage:\n  units: stage\n", (), "unknown key(s) 'units'; the keys are unit, "),
     ],
 )
@@ -115,6 +126,33 @@ def test_a_dictionary_that_contradicts_the_options_or_is_malformed_is_refused(
     result = train(runner, pbc_csv, dictionary, tmp_path / "out", *option)
     assert result.exit_code == 1
     assert message in result.stderr and result.stderr.startswith("Error: ")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"bili": {"max": 2}}, "training rows of 'bili' lie outside the plausible limits"),
+        ({"albumin": {"integer": True}}, "'albumin': integer: true, but"),
+        ({"sex": {"min": 0}}, "'sex': min and max are plausible limits of a number"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::packager.errors.DeploymlWarning")  # the column decisions
+def test_what_capture_would_refuse_of_the_dictionary_is_refused_before_fitting(
+    entry: dict[str, Any], message: str
+) -> None:
+    # A search reports progress as its fits finish: none may have started.
+    steps: list[str] = []
+    with pytest.raises(DictionaryError, match=message):
+        train_frame(
+            make_pbc(200, 6).drop(columns=["id", "diagnosed"]),
+            "status",
+            model="logistic-regression",
+            features=entry,
+            search=True,
+            plots=False,
+            progress=lambda step, done, total: steps.append(step),
+        )
+    assert steps == []
 
 
 def test_package_reads_the_dictionary_before_the_model_file(

@@ -112,6 +112,7 @@ def test_a_semicolon_file_whose_rows_split_unevenly_on_commas_names_sep(tmp_path
         ),
         (("--sep", ";;"), "--sep must be one character, not ';;'"),
         (("--sep", ",", "--decimal", ","), "--sep and --decimal are both ','"),
+        (("--decimal", ";"), "--decimal must be '.' or ',', not ';'"),
         (("--date", "age", "--date", "age"), "--date names a column twice"),
     ],
 )
@@ -133,6 +134,35 @@ def test_a_tab_separated_file_is_read_with_sep_backslash_t(tmp_path: Path) -> No
     with pytest.raises(CaptureError, match=r"pass --sep '\\t'"):
         read_table(path, "training data")
     assert read_table(path, "training data", TableOptions(sep="\t")).shape == (40, 10)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "given", "named"),
+    [
+        ("utf-16", "utf-8", "UTF-16"),
+        ("utf-16", "latin-1", "UTF-16"),
+        ("utf-8-sig", "latin-1", "UTF-8"),
+    ],
+)
+def test_a_byte_order_mark_names_the_encoding_the_file_needs(
+    encoding: str, given: str, named: str, tmp_path: Path
+) -> None:
+    # A spreadsheet's "Unicode text" is UTF-16 with a mark; read as Latin-1 (which reads any
+    # bytes, and which the UTF-8 error suggests) every name and text would be garbled.
+    path = tmp_path / "pbc.csv"
+    european_pbc(40).to_csv(path, encoding=encoding, index=False)
+    message = f"starts with a {named} byte-order mark, so it is {named} text, not {given}; "
+    with pytest.raises(CaptureError, match=message + f"pass --encoding {named.lower()}$"):
+        read_table(path, "training data", TableOptions(encoding=given))
+    table = read_table(path, "training data", TableOptions(encoding=named.lower()))
+    assert next(iter(table.columns)) == "age" and set(table["sex"]) == {"féminin", "masculin"}
+
+
+def test_two_columns_of_one_name_are_an_error_not_a_renamed_copy(tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("age;bili;age;status\n50;1,5;51;0\n60;2,5;61;1\n")
+    with pytest.raises(CaptureError, match="has more than one column named 'age'; rename or"):
+        read_table(path, "training data", TableOptions(sep=";", decimal=","))
 
 
 def test_na_values_mark_missing_cells(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ The steps, each in its own module: read the table (``table``, its date columns p
 (``columns``), build the model's pipeline (``models``), fit it with search, cross-validation
 and a learning curve (``resampling``), draw the plots (``plots``), and capture it
 (``trainer``, which runs them in order); ``report`` and ``progress`` are what the terminal
-shows. ``package --train/--test`` reads its tables the same way (:class:`TableOptions`).
+shows. ``package --train/--test`` and ``threshold --data`` read their tables the same way
+(:class:`TableOptions`).
 """
 
 from packager.training.columns import TASKS

@@ -271,9 +271,13 @@ def _check_options(
                 f"--keep names {name!r}; the data dictionary says it is an identifier"
             )
     for name in categorical:
-        if said.entry(name).categorical is False:
+        entry = said.entry(name)
+        # Limits or integer make the schema record a number, whose codes would go unchecked.
+        number = entry.integer or entry.min is not None or entry.max is not None
+        if entry.categorical is False or number:
             raise TrainingError(
-                f"--categorical names {name!r}; the data dictionary says it is not categorical"
+                f"--categorical names {name!r}; the data dictionary says it is "
+                + ("not categorical" if not number else "a number (integer, min or max)")
             )
 
 

@@ -11,8 +11,8 @@ text column that :func:`looks_like_dates`, and says so.
 
 A format is inferred from the first cell, as pandas does; when some cells do not fit it, day
 first (05.01.2020 is 5 January) and ISO 8601 are tried too, and the reading that parses most
-cells is taken. Day-first dates whose days are all 12 or less read month first: write dates
-as ISO 8601 (2020-01-05) to be sure.
+cells is taken. Day-first dates whose days are all 12 or less read month first, and a warning
+says so: write dates as ISO 8601 (2020-01-05) to be sure.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from packager.capture import FeatureDictionary, FeatureEntry
-from packager.errors import CaptureError
+from packager.errors import CaptureError, DeploymlWarning
 
 __all__ = [
     "DATE_SHARE",
@@ -40,7 +40,9 @@ __all__ = [
 # A text column whose values parse as dates this often (of its non-missing cells) holds dates.
 DATE_SHARE = 0.9
 _EPOCH = pd.Timestamp("1970-01-01")
-_ATTEMPTS: tuple[dict[str, Any], ...] = ({}, {"dayfirst": True}, {"format": "ISO8601"})
+_DAY_FIRST: dict[str, Any] = {"dayfirst": True}
+_ISO: dict[str, Any] = {"format": "ISO8601"}
+_ATTEMPTS: tuple[dict[str, Any], ...] = ({}, _DAY_FIRST, _ISO)
 # Without a four-digit year a text is not taken for a date ("3-4" or "Monday" would parse).
 _YEAR = r"\d{4}"
 _LIMITS_AND_INTEGER = ("integer", "min", "max")
@@ -75,6 +77,15 @@ def with_dates(data: pd.DataFrame, dates: Sequence[str], what: str) -> pd.DataFr
             raise CaptureError(
                 f"--date {name}: {bad} of {int(data[column].notna().sum())} cells of the "
                 f"{what} do not parse as dates; correct them, or leave them empty"
+            )
+        if _read_either_way(data[column], parsed):
+            warnings.warn(
+                DeploymlWarning(
+                    f"--date {name}: every date of the {what} reads both month first and day "
+                    "first (no day is above 12); they were read month first. If they are day "
+                    "first, write them as ISO 8601 (2020-01-05)"
+                ),
+                stacklevel=3,
             )
         days, weekday = date_features(name)
         parts.append(pd.DataFrame({days: _days(parsed), weekday: _weekday(parsed)}))
@@ -119,30 +130,29 @@ def date_entries(dates: Sequence[str]) -> dict[str, FeatureEntry]:
 
 
 def with_date_entries(
-    dictionary: FeatureDictionary | None, dates: Sequence[str]
+    dictionary: FeatureDictionary | None, dates: Sequence[str], categorical: Sequence[str] = ()
 ) -> FeatureDictionary | None:
     """``dictionary`` with the entries of the date features added under the author's own.
 
     Where the author describes a date feature, each key they give wins; a key they leave out
     is filled in, but for limits and ``integer`` on a feature they call categorical or an
-    identifier (which exclude them).
+    identifier, or that ``categorical`` names (``train --categorical``), which exclude them.
     """
     if not dates:
         return dictionary
     entries = dict(dictionary.entries) if dictionary else {}
     for name, made in date_entries(dates).items():
-        own = entries.get(name)
-        entries[name] = made if own is None else _under(own, made)
+        entries[name] = _under(entries.get(name) or FeatureEntry(), made, name in categorical)
     return FeatureDictionary(entries, dictionary.source if dictionary else "--date")
 
 
-def _under(own: FeatureEntry, made: FeatureEntry) -> FeatureEntry:
+def _under(own: FeatureEntry, made: FeatureEntry, coded: bool) -> FeatureEntry:
     filled = {
         f.name: getattr(made, f.name)
         for f in fields(FeatureEntry)
         if getattr(own, f.name) is None and getattr(made, f.name) is not None
     }
-    if own.categorical or own.identifier:
+    if coded or own.categorical or own.identifier:
         filled = {k: v for k, v in filled.items() if k not in _LIMITS_AND_INTEGER}
     return replace(own, **filled)
 
@@ -163,6 +173,18 @@ def _parse(column: pd.Series) -> tuple[pd.Series, int]:
             break
     assert best is not None
     return best
+
+
+def _read_either_way(column: pd.Series, parsed: pd.Series) -> bool:
+    """Whether ``parsed`` (every cell of ``column`` read, not as ISO 8601) is month first while
+    day first reads every cell too, as something else: 03/04/2024 and the like."""
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return False
+    texts = _texts(column)
+    if _to_datetime(texts, _ISO).equals(parsed):
+        return False
+    day_first = _to_datetime(texts, _DAY_FIRST)
+    return bool(day_first.notna().sum() == parsed.notna().sum() and not day_first.equals(parsed))
 
 
 def _texts(column: pd.Series) -> pd.Series:

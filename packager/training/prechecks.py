@@ -5,7 +5,8 @@ anything is fitted.
 not a label, a threshold profile on a regressor or a bad edge-case file must fail first.
 :func:`check_evaluation` checks each against the target's labels and the features' schema and
 returns the positive class it names (for the plots); ``capture`` checks them again against
-the model it records. An svm on a large table is warned of at once
+the model it records. :func:`check_dictionary` holds the data dictionary against the rows
+in the same way. An svm on a large table is warned of at once
 (:func:`warn_of_a_slow_svm`).
 """
 
@@ -17,7 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from packager.artefact import Label, TargetSpec, Task, infer_input_spec, json_label
+from packager.artefact import (
+    Label,
+    TargetSpec,
+    Task,
+    check_limits,
+    infer_input_spec,
+    json_label,
+)
+from packager.capture import FeatureDictionary
 from packager.errors import DeploymlWarning, TrainingError
 from packager.evaluation import (
     EvaluationPlan,
@@ -26,7 +35,13 @@ from packager.evaluation import (
     positive_class_of,
 )
 
-__all__ = ["SLOW_SVM_ROWS", "check_evaluation", "check_options", "warn_of_a_slow_svm"]
+__all__ = [
+    "SLOW_SVM_ROWS",
+    "check_dictionary",
+    "check_evaluation",
+    "check_options",
+    "warn_of_a_slow_svm",
+]
 
 # Above this many training rows, train warns at once that an svm will be slow.
 SLOW_SVM_ROWS = 10_000
@@ -47,6 +62,19 @@ def check_evaluation(
         target = TargetSpec(task, classes=labels or None, positive_class=positive)
         parse_edge_cases(evaluation.edge_cases, spec, target)
     return positive
+
+
+def check_dictionary(
+    dictionary: FeatureDictionary | None, X_train: pd.DataFrame, X_test: pd.DataFrame
+) -> None:
+    """What ``capture`` would refuse of the dictionary after fitting, refused before: an
+    ``integer`` feature with fractions, limits on text, rows outside the plausible limits."""
+    if dictionary is None:
+        return
+    spec = infer_input_spec(
+        X_train, format="dataframe", names_generated=False, allow_nan=True, dictionary=dictionary
+    )
+    check_limits(spec, X_test, "test", dictionary.source)
 
 
 def check_options(

@@ -1,9 +1,9 @@
 """Tables read from CSV files, with every way a file can fail turned into a clear error.
 
 How a file is read is one :class:`TableOptions` value (``--sep``, ``--encoding``,
-``--decimal``, ``--na-values`` and ``--date`` on the command line), the same for ``train``
-and for ``package --train/--test``. Errors name the file, the option that would help and
-counts, never a cell's text.
+``--decimal``, ``--na-values`` and ``--date`` on the command line), the same for ``train``,
+``package --train/--test`` and ``threshold --data``. Errors name the file, the option that
+would help and counts, never a cell's text.
 """
 
 from __future__ import annotations
@@ -27,6 +27,15 @@ _SEPARATORS = ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'"), (",", "','"))
 # A text column with this share of values like "3,75" is numbers with a decimal comma.
 _DECIMAL_COMMA_SHARE = 0.9
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+_DECIMAL_MARKS = (".", ",")
+# Byte-order marks and the encodings they announce (UTF-32's first, as it starts like UTF-16's).
+_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -44,9 +53,11 @@ class TableOptions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "na_values", tuple(self.na_values))
         object.__setattr__(self, "dates", tuple(self.dates))
-        for option, value in (("--sep", self.sep), ("--decimal", self.decimal)):
-            if not isinstance(value, str) or len(value) != 1:
-                raise CaptureError(f"{option} must be one character, not {value!r}")
+        if not isinstance(self.sep, str) or len(self.sep) != 1:
+            raise CaptureError(f"--sep must be one character, not {self.sep!r}")
+        # Any other mark reads every number with a point or comma as text, silently.
+        if self.decimal not in _DECIMAL_MARKS:
+            raise CaptureError(f"--decimal must be '.' or ',', not {self.decimal!r}")
         if self.sep == self.decimal:
             raise CaptureError(f"--sep and --decimal are both {self.sep!r}")
         try:
@@ -75,6 +86,7 @@ def read_table(
 ) -> pd.DataFrame:
     """A CSV file as a DataFrame; ``what`` names it in errors (which never quote its cells)."""
     options = options or TableOptions()
+    _check_byte_order_mark(path, what, options.encoding)
     try:
         with warnings.catch_warnings():
             # index_col=False: a trailing comma on every row (a spreadsheet's export) is read
@@ -121,9 +133,29 @@ def read_table(
     if data.empty:
         raise CaptureError(f"{what} {path} has no rows")
     _check_separator(data, what, path, options)
+    _check_header(path, what, options)
     if options.decimal != ",":
         _warn_of_decimal_commas(data, what)
     return with_dates(data, options.dates, f"{what} {path}")
+
+
+def _check_byte_order_mark(path: str | os.PathLike[str], what: str, encoding: str) -> None:
+    """A file that starts with a byte-order mark says its encoding: read as another (latin-1
+    reads any bytes), every column name and text would be garbled without an error."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(4)
+    except OSError:
+        return  # read_csv says what is wrong with the path
+    given = codecs.lookup(encoding).name
+    for mark, family in _MARKS:
+        if start.startswith(mark):
+            if not given.startswith(family):
+                raise CaptureError(
+                    f"{what} {path} starts with a {family.upper()} byte-order mark, so it is "
+                    f"{family.upper()} text, not {encoding}; pass --encoding {family}"
+                )
+            return
 
 
 def _undecodable(what: str, path: str | os.PathLike[str], encoding: str) -> str:
@@ -145,6 +177,19 @@ def _check_separator(data: pd.DataFrame, what: str, path: Any, options: TableOpt
     """A file read as one column whose header holds another separator: say which to pass."""
     if data.shape[1] == 1 and (hint := _separator_hint(path, options)):
         raise CaptureError(f"{what} {path} reads as one column{hint}")
+
+
+def _check_header(path: Any, what: str, options: TableOptions) -> None:
+    """Two columns of one name: pandas would rename the second ``name.1`` without a word."""
+    header = pd.read_csv(
+        path, sep=options.sep, encoding=options.encoding, header=None, nrows=1, dtype=str
+    )
+    names = [str(name) for name in header.iloc[0] if isinstance(name, str)]
+    if twice := sorted({name for name in names if names.count(name) > 1}):
+        raise CaptureError(
+            f"{what} {path} has more than one column named {', '.join(map(repr, twice))}; "
+            "rename or remove the copies"
+        )
 
 
 def _separator_hint(path: Any, options: TableOptions) -> str:

@@ -43,7 +43,12 @@ from packager.evaluation import (
 from packager.training.columns import ColumnPlan, plan_columns, subgroup_columns
 from packager.training.dates import with_date_entries
 from packager.training.models import build_pipeline, family, search_grid
-from packager.training.prechecks import check_evaluation, check_options, warn_of_a_slow_svm
+from packager.training.prechecks import (
+    check_dictionary,
+    check_evaluation,
+    check_options,
+    warn_of_a_slow_svm,
+)
 from packager.training.record import DataSource, training_record, warning_lines
 from packager.training.resampling import Progress, Resampler
 from packager.training.table import TableOptions, read_table
@@ -123,6 +128,7 @@ def train(
         X, y, groups = _features_and_target(frame, plan, grouped_by)
         positive = check_evaluation(evaluation, X, y, plan.task == "regression")
         X_train, X_test, y_train, y_test, _, groups = _split(X, y, groups, plan, test_size, seed)
+        check_dictionary(dictionary, X_train, X_test)  # as capture will, but before fitting
         pipeline = build_pipeline(plan, chosen, scale=scale, seed=seed, class_weight=class_weight)
         resample = Resampler(plan, X_train, y_train, cv, seed, report)
         searched = None
@@ -188,12 +194,13 @@ def train_csv(
     """:func:`train` on a CSV file read with ``table``, recording the file's name and SHA-256.
 
     The entries of the columns ``table.dates`` makes join the data dictionary ``features``
-    (the author's own keys win).
+    (the author's own keys win; ``--categorical`` on a weekday drops its limits).
     """
     table = table or TableOptions()
     data = read_table(path, "training data", table)
     source = DataSource(name=Path(path).name, sha256=file_sha256(Path(path)), table=table)
-    dictionary = with_date_entries(as_dictionary(features), table.dates)
+    coded = [str(c) for c in options.get("categorical", ())]
+    dictionary = with_date_entries(as_dictionary(features), table.dates, coded)
     return train(data, target, source=source, features=dictionary, **options)
 
 
