@@ -229,6 +229,7 @@ def test_a_columnar_row_that_is_not_an_array_is_audited_not_a_server_error(
     columns = list(PATIENT)
     body = {"on_error": on_error, "columns": columns, "data": [list(PATIENT.values()), 5]}
     status, answer = predict(api, body)
+    assert answer.get("refused_rows", [1]) == [1]
     assert status == (200 if on_error == "skip" else 422)
     line = orjson.loads(log.read_bytes().splitlines()[0])
     assert line["status"] == status and len(line["input_hmacs"]) == 2
