@@ -35,6 +35,12 @@ def test_a_columnar_row_hashes_as_the_same_row_sent_as_an_object() -> None:
     ]
 
 
+def test_a_columnar_row_of_the_wrong_shape_is_hashed_as_sent() -> None:
+    rows = rows_of(None, ["sex", "age"], [["F", 52], 5, ["F"], ["F", 52, 1], {"sex": "F"}])
+    assert rows == [{"sex": "F", "age": 52}, 5, ["F"], ["F", 52, 1], {"sex": "F"}]
+    assert len({row_hmac(KEY, r) for r in rows}) == len(rows)
+
+
 def test_the_default_key_id_names_the_key_without_revealing_it() -> None:
     assert default_key_id(KEY) == hashlib.sha256(KEY).hexdigest()[:8]
     assert default_key_id(KEY) != default_key_id(KEY + b"x")

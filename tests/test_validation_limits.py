@@ -12,6 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from packager import ModelDetails, capture, package
+from packager.artefact import limits_for_people, limits_problem, limits_text
 from packager.artefact.manifest import FeatureSpec, InputSpec
 from packager.errors import RequestError
 from server.validation.payload import read_payload
@@ -84,6 +85,31 @@ def test_a_value_outside_the_plausible_limits_is_refused_on_every_path(
     assert found[0] == found[1]
     assert found[0] == ("invalid_input", [{"row": 1, "feature": feature, "problem": problem}])
     assert str(SECRET_NUMBER) not in repr(found[0])
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(0.0, 120.0), (None, 0.5), (0.1, None), (-(2.0**60), 1e20)]
+)
+def test_the_422_words_the_limits_as_the_card_and_inspect_do(
+    low: float | None, high: float | None
+) -> None:
+    feature = FeatureSpec(
+        "dose",
+        "number",
+        nullable=False,
+        dtype="float64",
+        unit="mg",
+        plausible_min=low,
+        plausible_max=high,
+    )
+    spec = InputSpec(format="dataframe", names_generated=False, features=(feature,))
+    outside = (high * 2) if high is not None else (low - 1)  # type: ignore[operator]
+    for path in paths(spec):
+        assert outcome(path, [{"dose": outside}]) == (
+            "invalid_input",
+            [{"row": 0, "feature": "dose", "problem": limits_problem(feature)}],
+        )
+    assert limits_text(feature) == f"{limits_for_people(low, high)} mg"
 
 
 def test_a_side_without_a_limit_is_unbounded() -> None:

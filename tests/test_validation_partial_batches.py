@@ -218,3 +218,18 @@ def test_skip_mode_is_counted_in_the_access_line_and_kept_in_the_audit_line(
     assert line["outputs"][2]["prediction"] == answer["predictions"][2]
     assert line["imputed"] == [{"row": 2, "features": ["bmi"]}]
     assert len(line["input_hmacs"]) == 3
+
+
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_a_columnar_row_that_is_not_an_array_is_audited_not_a_server_error(
+    pipeline_artefact: Path, client: Client, tmp_path: Path, on_error: str
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    api = client(pipeline_artefact, audit_log=log, audit_key="k" * 32)
+    columns = list(PATIENT)
+    body = {"on_error": on_error, "columns": columns, "data": [list(PATIENT.values()), 5]}
+    status, answer = predict(api, body)
+    assert answer.get("refused_rows", [1]) == [1]
+    assert status == (200 if on_error == "skip" else 422)
+    line = orjson.loads(log.read_bytes().splitlines()[0])
+    assert line["status"] == status and len(line["input_hmacs"]) == 2

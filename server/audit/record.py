@@ -166,8 +166,14 @@ def rows_of(
 ) -> list[Any]:
     """The request's rows as objects: the records as sent, or each columnar row keyed by column.
 
-    A row sent in a columnar batch hashes the same as the same row sent as an object.
+    A row sent in a columnar batch hashes the same as the same row sent as an object. A
+    columnar row that is not an array of one value per column (refused, or skipped) is kept
+    as sent: it has no object to be, and two such rows must not hash alike.
     """
     if records is not None:
         return list(records)
-    return [dict(zip(columns or (), row, strict=False)) for row in data or ()]
+    names = list(columns or ())
+    return [
+        dict(zip(names, row, strict=True)) if type(row) is list and len(row) == len(names) else row
+        for row in data or ()
+    ]

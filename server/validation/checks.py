@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from packager.artefact import FeatureSpec, Label
+from packager.artefact import FeatureSpec, Label, limits_problem
 from server.validation.payload import kind_of
 
 __all__ = [
@@ -145,23 +145,15 @@ def null_problem(feature: FeatureSpec) -> str:
 
 def plausible_limits(feature: FeatureSpec) -> Limits | None:
     """A number or integer feature's plausible limits, or ``None`` when its author gave none
-    (limits on other kinds are refused when the model is captured)."""
+    (limits on other kinds are refused when the model is captured). The problem is the
+    packager's text, so the card, ``deployml inspect`` and the 422 word the limits alike."""
     low, high = feature.plausible_min, feature.plausible_max
-    if feature.kind not in ("number", "integer"):
+    if feature.kind not in ("number", "integer") or (low is None and high is None):
         return None
-    if low is not None and high is not None:
-        limits = f"{_limit(low)} to {_limit(high)}"
-    elif low is not None:
-        limits = f"at least {_limit(low)}"
-    elif high is not None:
-        limits = f"at most {_limit(high)}"
-    else:
-        return None
-    unit = f" {feature.unit}" if feature.unit else ""
     return Limits(
         -math.inf if low is None else low,
         math.inf if high is None else high,
-        f"outside the plausible limits for this feature ({limits}{unit})",
+        limits_problem(feature),
     )
 
 
@@ -183,12 +175,6 @@ def value_check(feature: FeatureSpec, *, refuse_unseen: bool = False) -> Check:
         return _string
     seen = frozenset(feature.categories or ()) if refuse_unseen and feature.categories else None
     return _category(category_types(feature.categories), seen)
-
-
-def _limit(value: float) -> str:
-    """A limit as its author wrote it: 120, not 120.0; 0.5 exactly, not rounded."""
-    number = float(value)
-    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def _number(value: object) -> str | None:
