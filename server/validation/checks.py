@@ -163,12 +163,16 @@ def value_check(feature: FeatureSpec, *, refuse_unseen: bool = False) -> Check:
     kind = feature.kind
     if kind in ("number", "integer"):
         check: Check = _number if kind == "number" else _integer
-        bounds = type_bounds(feature)
-        if bounds is not None:
-            outside = f"outside the range of this feature's type ({bounds.type_name})"
-            check = _bounded(check, bounds.low, bounds.high, outside)
+        # The author's limits are checked before the type's range, which they lie within:
+        # a value beyond both is told the limits, the reason that helps the client.
         limits = plausible_limits(feature)
-        return check if limits is None else _bounded(check, *limits)
+        if limits is not None:
+            check = _bounded(check, *limits)
+        bounds = type_bounds(feature)
+        if bounds is None:
+            return check
+        outside = f"outside the range of this feature's type ({bounds.type_name})"
+        return _bounded(check, bounds.low, bounds.high, outside)
     if kind == "boolean":
         return _boolean
     if kind == "string":
