@@ -82,3 +82,12 @@ def test_a_model_fitted_on_an_array_is_hinted_by_the_names_given() -> None:
     assert column_hints(model) == {}
     assert column_hints(model, ["x0"]) == {}  # not the model's column count: no guess
     assert np.asarray(model.predict(array)).shape == (8,)
+
+
+def test_an_imputer_in_a_pipeline_nested_in_a_column_transformer_is_found() -> None:
+    nested = make_pipeline(make_pipeline(SimpleImputer(), StandardScaler()))
+    encode = ColumnTransformer(
+        [("numbers", nested, ["bili"]), ("codes", OneHotEncoder(), ["stage"])]
+    )
+    hints = column_hints(make_pipeline(encode, LogisticRegression()).fit(X, Y))
+    assert hints["bili"] == ColumnHint(None, True)

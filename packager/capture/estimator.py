@@ -123,11 +123,24 @@ def _leading_steps(model: Any) -> list[Any]:
         return [model] if hasattr(model, "transformers_") else []
     flat: list[Any] = []
     for step in steps:
-        inner = [s for _, s in getattr(step, "steps", [])] or [step]
+        inner = _flat_steps(step)
         flat.extend(inner)
         if not all(_is_imputer(s) for s in inner):
             break
     return flat
+
+
+def _flat_steps(model: Any) -> list[Any]:
+    """A Pipeline's steps in order, nested Pipelines flattened ("passthrough" left out); any
+    other estimator as the one step."""
+    if not hasattr(model, "steps"):
+        return [model]
+    return [
+        inner
+        for _, step in model.steps
+        if step is not None and step != "passthrough"
+        for inner in _flat_steps(step)
+    ]
 
 
 def _transformer_hints(transformers: Any, names: list[str]) -> dict[str, ColumnHint]:
@@ -136,7 +149,7 @@ def _transformer_hints(transformers: Any, names: list[str]) -> dict[str, ColumnH
         if transformer == "drop":
             continue
         selected = _column_names(columns, names)
-        parts = [s[1] for s in getattr(transformer, "steps", [])] or [transformer]
+        parts = _flat_steps(transformer)
         imputed = any(_is_imputer(p) for p in parts)
         encoder = next((p for p in parts if hasattr(p, "categories_")), None)
         for i, column in enumerate(selected):
