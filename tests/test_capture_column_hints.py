@@ -1,4 +1,4 @@
-"""column_hints: which columns a fitted model's own pipeline encodes, and which it imputes."""
+"""column_hints and allows_nan: what a fitted model's own pipeline encodes, imputes, accepts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -13,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from packager.artefact import ColumnHint
-from packager.capture.estimator import column_hints
+from packager.capture.estimator import allows_nan, column_hints
 
 X = pd.DataFrame(
     {
@@ -91,3 +92,11 @@ def test_an_imputer_in_a_pipeline_nested_in_a_column_transformer_is_found() -> N
     )
     hints = column_hints(make_pipeline(encode, LogisticRegression()).fit(X, Y))
     assert hints["bili"] == ColumnHint(None, True)
+
+
+def test_a_pipeline_accepts_missing_values_when_every_step_does() -> None:
+    model = make_pipeline(StandardScaler(), HistGradientBoostingClassifier()).fit(X, Y)
+    assert allows_nan(model)
+    gaps = X.assign(bili=np.nan)
+    assert np.asarray(model.predict(gaps)).shape == (8,)  # the model's own word for it
+    assert not allows_nan(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, Y))

@@ -45,9 +45,14 @@ def task_of(model: Any) -> Task:
 
 
 def allows_nan(model: Any) -> bool:
-    """Whether the estimator accepts missing values itself (scikit-learn's allow_nan tag)."""
+    """Whether the estimator accepts missing values itself (scikit-learn's allow_nan tag).
+
+    A Pipeline's own tag never says so, even around a HistGradientBoosting model: a Pipeline
+    accepts them when every one of its steps does (each passes them on to the next).
+    """
+    steps = _flat_steps(model)
     try:
-        return bool(model.__sklearn_tags__().input_tags.allow_nan)
+        return all(bool(step.__sklearn_tags__().input_tags.allow_nan) for step in steps)
     except AttributeError:
         return False
 
