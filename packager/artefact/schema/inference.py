@@ -174,6 +174,12 @@ def feature_without_data(
     elif categories is not None and not any(k in given for k in ("min", "max", "integer")):
         kind, dtype = "category", _codes_dtype(categories)
     if given.get("categorical") is True and kind == "number":
+        if categories is None:
+            raise DictionaryError(
+                source,
+                f"{name!r}: categorical: true, but no encoder of the model learned its codes and "
+                "no training data was given, so they are unknown; give the training data too",
+            )
         kind = "category"
     elif given.get("categorical") is False and kind == "category":
         kind, categories = "number", None
