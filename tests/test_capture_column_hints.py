@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
@@ -13,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from packager import capture
 from packager.artefact import ColumnHint
 from packager.capture.estimator import allows_nan, column_hints
 
@@ -100,3 +102,20 @@ def test_a_pipeline_accepts_missing_values_when_every_step_does() -> None:
     gaps = X.assign(bili=np.nan)
     assert np.asarray(model.predict(gaps)).shape == (8,)  # the model's own word for it
     assert not allows_nan(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, Y))
+
+
+def test_a_gap_a_column_transformer_passes_on_is_taken_by_the_steps_after_it() -> None:
+    codes = ColumnTransformer([("codes", OneHotEncoder(), ["stage"])], remainder="passthrough")
+    native = make_pipeline(codes, HistGradientBoostingClassifier()).fit(X, Y)
+    hints = column_hints(native)
+    assert hints["bili"] == ColumnHint(None, imputed=False, accepts_nan=True)
+    assert hints["stage"] == ColumnHint([1, 2, 3, 4], imputed=False, accepts_nan=False)
+    filled = make_pipeline(clone(codes), SimpleImputer(), LogisticRegression()).fit(X, Y)
+    assert column_hints(filled)["bili"] == ColumnHint(None, imputed=True)
+    gaps = X.assign(bili=np.nan, edema=np.nan)
+    for model in (native, filled):  # the models' own word for it
+        assert np.asarray(model.predict(gaps)).shape == (8,)
+    refused = make_pipeline(clone(codes), LogisticRegression()).fit(X, Y)
+    assert column_hints(refused)["bili"] == ColumnHint(None)
+    spec = capture(native, X, Y).manifest.input
+    assert [f.name for f in spec.features if f.nullable] == ["edema", "bili"]

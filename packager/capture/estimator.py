@@ -48,13 +48,21 @@ def allows_nan(model: Any) -> bool:
     """Whether the estimator accepts missing values itself (scikit-learn's allow_nan tag).
 
     A Pipeline's own tag never says so, even around a HistGradientBoosting model: a Pipeline
-    accepts them when every one of its steps does (each passes them on to the next).
+    accepts them when every one of its steps does (each passes them on to the next), and an
+    identity FunctionTransformer (a fitted "passthrough") does.
     """
     steps = _flat_steps(model)
     try:
-        return all(bool(step.__sklearn_tags__().input_tags.allow_nan) for step in steps)
+        return all(
+            _identity(step) or bool(step.__sklearn_tags__().input_tags.allow_nan) for step in steps
+        )
     except AttributeError:
         return False
+
+
+def _identity(step: Any) -> bool:
+    """A FunctionTransformer without a function (what "passthrough" becomes once fitted)."""
+    return type(step).__name__ == "FunctionTransformer" and getattr(step, "func", 0) is None
 
 
 def estimator_info(model: Any, n_training_rows: int | None) -> EstimatorInfo:
@@ -107,7 +115,7 @@ def column_hints(model: Any, names: Sequence[str] | None = None) -> dict[str, Co
     names = list(names)
     transformers = getattr(first[0], "transformers_", None)
     if transformers is not None:
-        return _transformer_hints(transformers, names)
+        return _transformer_hints(transformers, names, _downstream(model, first[0]))
     imputed = False
     for step in first:
         if _is_imputer(step):
@@ -148,25 +156,47 @@ def _flat_steps(model: Any) -> list[Any]:
     ]
 
 
-def _transformer_hints(transformers: Any, names: list[str]) -> dict[str, ColumnHint]:
+def _downstream(model: Any, transformer: Any) -> str | None:
+    """What the steps after a Pipeline's ColumnTransformer do with a missing value it passes
+    on: "imputed" (an imputer fills it in before any step refuses it), "accepted" (every
+    step takes it, as HistGradientBoosting does), or None (a step refuses it)."""
+    steps = _flat_steps(model)
+    after = steps[steps.index(transformer) + 1 :] if transformer in steps else []
+    for step in after:
+        if _is_imputer(step):
+            return "imputed"
+        if not allows_nan(step):
+            return None
+    return "accepted" if after else None
+
+
+def _transformer_hints(
+    transformers: Any, names: list[str], downstream: str | None
+) -> dict[str, ColumnHint]:
     hints: dict[str, ColumnHint] = {}
     for _, transformer, columns in transformers:
         if transformer == "drop":
             continue
         selected = _column_names(columns, names)
-        parts = _flat_steps(transformer)
+        parts = [] if transformer == "passthrough" else _flat_steps(transformer)
         imputed = any(_is_imputer(p) for p in parts)
         encoder = next((p for p in parts if hasattr(p, "categories_")), None)
+        # A missing value this part hands on unfilled: what the later steps do with it.
+        passes_nan = not imputed and encoder is None and all(allows_nan(p) for p in parts)
+        imputed = imputed or (passes_nan and downstream == "imputed")
+        accepts = passes_nan and downstream == "accepted"
         for i, column in enumerate(selected):
             categories = None
             if encoder is not None and i < len(encoder.categories_):
                 categories = _categories(encoder, i)
-            filled = imputed
-            if column in hints:  # read twice: imputed only if every reading imputes it
+            filled, takes = imputed, accepts
+            if column in hints:  # read twice: nullable only if every reading takes a gap
                 earlier = hints[column]
                 categories = earlier.categories if categories is None else categories
                 filled = imputed and earlier.imputed
-            hints[column] = ColumnHint(categories, filled)
+                takes = (imputed or accepts) and (earlier.imputed or earlier.accepts_nan)
+                takes = takes and not filled
+            hints[column] = ColumnHint(categories, filled, takes)
     return hints
 
 
