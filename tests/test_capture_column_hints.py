@@ -47,10 +47,16 @@ def test_a_pipeline_that_starts_by_imputing_every_column_marks_each_imputed(
     assert column_hints(model) == {name: ColumnHint(None, True) for name in X.columns}
 
 
-def test_a_pipeline_that_neither_imputes_nor_encodes_first_gives_no_hints() -> None:
-    model = make_pipeline(StandardScaler(), SimpleImputer(), LogisticRegression()).fit(X, Y)
+def test_a_pipeline_that_neither_imputes_nor_encodes_gives_no_hints() -> None:
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, Y)
     assert column_hints(model) == {}
     assert column_hints(LogisticRegression().fit(X, Y)) == {}
+
+
+def test_an_imputer_after_a_step_that_hands_gaps_on_still_imputes_every_column() -> None:
+    model = make_pipeline(StandardScaler(), SimpleImputer(), LogisticRegression()).fit(X, Y)
+    assert column_hints(model) == {name: ColumnHint(None, True) for name in X.columns}
+    assert np.asarray(model.predict(X.assign(bili=np.nan))).shape == (8,)  # the model agrees
 
 
 def test_a_column_transformer_gives_hints_per_column() -> None:

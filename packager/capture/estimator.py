@@ -99,7 +99,9 @@ def column_hints(model: Any, names: Sequence[str] | None = None) -> dict[str, Co
 
     Read from a fitted ColumnTransformer (alone or first in a Pipeline), or from the leading
     steps of a Pipeline that work on every column (imputers, then an encoder): which columns
-    an encoder learned categories for, and which an imputer fills in. ``names`` names the
+    an encoder learned categories for, and which an imputer fills in (also one after steps
+    that hand a gap on unfilled, such as a scaler), or which steps that all accept a gap
+    receive one unfilled. ``names`` names the
     columns of a model fitted on an array (whose steps record no names). Columns that none
     of these reach are not in the result.
     """
@@ -123,6 +125,9 @@ def column_hints(model: Any, names: Sequence[str] | None = None) -> dict[str, Co
             continue
         encoder = step if hasattr(step, "categories_") else None
         if encoder is None or len(encoder.categories_) != len(names):
+            # A scaler hands a gap on: an imputer after it fills it in all the same.
+            passes_nan = encoder is None and allows_nan(step)
+            imputed = imputed or (passes_nan and _downstream(model, step) == "imputed")
             break
         return {name: ColumnHint(_categories(encoder, i), imputed) for i, name in enumerate(names)}
     return {name: ColumnHint(None, True) for name in names} if imputed else {}
