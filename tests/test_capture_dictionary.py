@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from packager import capture, package
+from packager import capture, load_model_file, package
 from packager.capture import read_dictionary, synthetic_rows
 from packager.errors import DeploymlWarning, DictionaryError
 
@@ -92,13 +92,16 @@ def test_names_the_model_does_not_know_are_refused_with_a_suggestion() -> None:
     )
 
 
-def test_the_target_and_subgroup_columns_may_be_described() -> None:
+def test_the_target_and_subgroup_columns_may_be_described(tmp_path: Path) -> None:
     X, y = patients()
     X_test = X.assign(sex=np.where(np.arange(len(X)) % 2, "F", "M"))
     features = {"died": {"description": "Death within 5 years"}, "sex": {"description": "Sex"}}
     model = plain_model(X, y)
     captured = capture(model, X, y, X_test=X_test, y_test=y, subgroups=["sex"], features=features)
     assert captured.manifest.input.names == ["age", "bili", "albumin"]
+    # The same dictionary, given again when its capture file is packaged.
+    again = load_model_file(captured.save(tmp_path / "captured.pkl"), features=features)
+    assert again.manifest.input.names == ["age", "bili", "albumin"]
 
 
 def test_training_rows_outside_the_plausible_limits_are_refused_with_a_count() -> None:

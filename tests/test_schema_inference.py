@@ -165,6 +165,14 @@ def test_a_bare_estimators_features_come_from_its_encoders_and_the_dictionary() 
     )
 
 
+def test_a_bare_estimators_category_without_known_codes_is_a_dictionary_error() -> None:
+    entry = FeatureEntry(categorical=True)
+    with pytest.raises(DictionaryError, match="'stage': categorical: true, but no encoder"):
+        feature_without_data("stage", None, allow_nan=False, entry=entry, source="features.csv")
+    codes = feature_without_data("stage", ColumnHint([1, 2]), allow_nan=False, entry=entry)
+    assert (codes.kind, codes.categories) == ("category", [1, 2])
+
+
 def test_the_schema_lists_declared_keys_in_the_dictionarys_order() -> None:
     from packager.artefact.schema import DECLARABLE
     from packager.capture.dictionary import KEYS

@@ -102,6 +102,15 @@ def test_an_integer_dtype_is_kept_only_when_it_holds_every_value(
     assert column.tolist()[0] == 3
 
 
+@pytest.mark.parametrize("format", ["dataframe", "array"])
+def test_a_number_beyond_float32_is_built_as_float64_never_infinite(format: str) -> None:
+    spec = InputSpec(format, False, (FeatureSpec("n", "number", True, "float32"),))
+    built = np.asarray(model_input({"n": [1e39, None]}, spec)).ravel()
+    assert built.dtype == np.float64 and built[0] == 1e39 and np.isnan(built[1])
+    within = np.asarray(model_input({"n": [0.5, None]}, spec)).ravel()
+    assert within.dtype == np.float32  # the training dtype when it holds every value
+
+
 def test_pandas_nullable_integers_hold_gaps_but_not_fractions() -> None:
     spec = InputSpec("dataframe", False, (FeatureSpec("n", "number", True, "Int64"),))
     assert str(model_input({"n": [1, None]}, spec)["n"].dtype) == "Int64"

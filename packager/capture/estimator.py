@@ -45,11 +45,24 @@ def task_of(model: Any) -> Task:
 
 
 def allows_nan(model: Any) -> bool:
-    """Whether the estimator accepts missing values itself (scikit-learn's allow_nan tag)."""
+    """Whether the estimator accepts missing values itself (scikit-learn's allow_nan tag).
+
+    A Pipeline's own tag never says so, even around a HistGradientBoosting model: a Pipeline
+    accepts them when every one of its steps does (each passes them on to the next), and an
+    identity FunctionTransformer (a fitted "passthrough") does.
+    """
+    steps = _flat_steps(model)
     try:
-        return bool(model.__sklearn_tags__().input_tags.allow_nan)
+        return all(
+            _identity(step) or bool(step.__sklearn_tags__().input_tags.allow_nan) for step in steps
+        )
     except AttributeError:
         return False
+
+
+def _identity(step: Any) -> bool:
+    """A FunctionTransformer without a function (what "passthrough" becomes once fitted)."""
+    return type(step).__name__ == "FunctionTransformer" and getattr(step, "func", 0) is None
 
 
 def estimator_info(model: Any, n_training_rows: int | None) -> EstimatorInfo:
@@ -86,7 +99,9 @@ def column_hints(model: Any, names: Sequence[str] | None = None) -> dict[str, Co
 
     Read from a fitted ColumnTransformer (alone or first in a Pipeline), or from the leading
     steps of a Pipeline that work on every column (imputers, then an encoder): which columns
-    an encoder learned categories for, and which an imputer fills in. ``names`` names the
+    an encoder learned categories for, and which an imputer fills in (also one after steps
+    that hand a gap on unfilled, such as a scaler), or which steps that all accept a gap
+    receive one unfilled. ``names`` names the
     columns of a model fitted on an array (whose steps record no names). Columns that none
     of these reach are not in the result.
     """
@@ -102,7 +117,7 @@ def column_hints(model: Any, names: Sequence[str] | None = None) -> dict[str, Co
     names = list(names)
     transformers = getattr(first[0], "transformers_", None)
     if transformers is not None:
-        return _transformer_hints(transformers, names)
+        return _transformer_hints(transformers, names, _downstream(model, first[0]))
     imputed = False
     for step in first:
         if _is_imputer(step):
@@ -110,6 +125,9 @@ def column_hints(model: Any, names: Sequence[str] | None = None) -> dict[str, Co
             continue
         encoder = step if hasattr(step, "categories_") else None
         if encoder is None or len(encoder.categories_) != len(names):
+            # A scaler hands a gap on: an imputer after it fills it in all the same.
+            passes_nan = encoder is None and allows_nan(step)
+            imputed = imputed or (passes_nan and _downstream(model, step) == "imputed")
             break
         return {name: ColumnHint(_categories(encoder, i), imputed) for i, name in enumerate(names)}
     return {name: ColumnHint(None, True) for name in names} if imputed else {}
@@ -123,32 +141,67 @@ def _leading_steps(model: Any) -> list[Any]:
         return [model] if hasattr(model, "transformers_") else []
     flat: list[Any] = []
     for step in steps:
-        inner = [s for _, s in getattr(step, "steps", [])] or [step]
+        inner = _flat_steps(step)
         flat.extend(inner)
         if not all(_is_imputer(s) for s in inner):
             break
     return flat
 
 
-def _transformer_hints(transformers: Any, names: list[str]) -> dict[str, ColumnHint]:
+def _flat_steps(model: Any) -> list[Any]:
+    """A Pipeline's steps in order, nested Pipelines flattened ("passthrough" left out); any
+    other estimator as the one step."""
+    if not hasattr(model, "steps"):
+        return [model]
+    return [
+        inner
+        for _, step in model.steps
+        if step is not None and step != "passthrough"
+        for inner in _flat_steps(step)
+    ]
+
+
+def _downstream(model: Any, transformer: Any) -> str | None:
+    """What the steps after a Pipeline's ColumnTransformer do with a missing value it passes
+    on: "imputed" (an imputer fills it in before any step refuses it), "accepted" (every
+    step takes it, as HistGradientBoosting does), or None (a step refuses it)."""
+    steps = _flat_steps(model)
+    after = steps[steps.index(transformer) + 1 :] if transformer in steps else []
+    for step in after:
+        if _is_imputer(step):
+            return "imputed"
+        if not allows_nan(step):
+            return None
+    return "accepted" if after else None
+
+
+def _transformer_hints(
+    transformers: Any, names: list[str], downstream: str | None
+) -> dict[str, ColumnHint]:
     hints: dict[str, ColumnHint] = {}
     for _, transformer, columns in transformers:
         if transformer == "drop":
             continue
         selected = _column_names(columns, names)
-        parts = [s[1] for s in getattr(transformer, "steps", [])] or [transformer]
+        parts = [] if transformer == "passthrough" else _flat_steps(transformer)
         imputed = any(_is_imputer(p) for p in parts)
         encoder = next((p for p in parts if hasattr(p, "categories_")), None)
+        # A missing value this part hands on unfilled: what the later steps do with it.
+        passes_nan = not imputed and encoder is None and all(allows_nan(p) for p in parts)
+        imputed = imputed or (passes_nan and downstream == "imputed")
+        accepts = passes_nan and downstream == "accepted"
         for i, column in enumerate(selected):
             categories = None
             if encoder is not None and i < len(encoder.categories_):
                 categories = _categories(encoder, i)
-            filled = imputed
-            if column in hints:  # read twice: imputed only if every reading imputes it
+            filled, takes = imputed, accepts
+            if column in hints:  # read twice: nullable only if every reading takes a gap
                 earlier = hints[column]
                 categories = earlier.categories if categories is None else categories
                 filled = imputed and earlier.imputed
-            hints[column] = ColumnHint(categories, filled)
+                takes = (imputed or accepts) and (earlier.imputed or earlier.accepts_nan)
+                takes = takes and not filled
+            hints[column] = ColumnHint(categories, filled, takes)
     return hints
 
 

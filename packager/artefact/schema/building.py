@@ -4,7 +4,7 @@ A column is rebuilt in the dtype the estimator was fitted on, so that it sees wh
 from: numeric category codes as numbers (not objects), booleans with gaps as objects. A
 column of an integer dtype keeps it only when every value is a whole number that dtype holds;
 a fraction, a null or a number beyond the type makes it ``float64``, so that no value is ever
-truncated (55.5 to 55) or wrapped around (1e30).
+truncated (55.5 to 55) or wrapped around (1e30); so does a number beyond a ``float32``.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _array(values: Sequence[Any], feature: FeatureSpec) -> np.ndarray:
     if feature.kind in _NUMERIC_KINDS or (feature.kind == "category" and numeric is not None):
         dtype = numeric or np.dtype(np.float64)
         if dtype.kind == "f":
-            return np.asarray(values, dtype=dtype)  # numpy turns None into NaN itself
+            return _floats(values, dtype)
         if dtype.kind == "b":
             if any(v is None for v in values):
                 # numpy would turn None into False; a missing boolean must stay missing.
@@ -72,6 +72,17 @@ def _array(values: Sequence[Any], feature: FeatureSpec) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     array[:] = [np.nan if v is None else v for v in values]
     return array
+
+
+def _floats(values: Sequence[Any], dtype: np.dtype) -> np.ndarray:
+    """``values`` in the float ``dtype`` if it holds every one, else ``float64`` (1e39 would
+    be infinity as a float32)."""
+    array = np.asarray(values, dtype=np.float64)  # numpy turns None into NaN itself
+    if dtype == array.dtype:
+        return array
+    with np.errstate(invalid="ignore"):
+        beyond = bool((np.abs(array) > np.finfo(dtype).max).any())
+    return array if beyond else array.astype(dtype)
 
 
 def _whole_or_float(values: Sequence[Any], dtype: np.dtype) -> np.ndarray:

@@ -52,10 +52,12 @@ DEFAULT_SOURCE = "the data dictionary"
 
 class ColumnHint(NamedTuple):
     """What the model's own pipeline does with a column: the categories an encoder learned
-    (None when it is not encoded), and whether an imputer fills in its missing values."""
+    (None when it is not encoded), whether an imputer fills in its missing values, and
+    whether its missing values reach, unfilled, steps that all accept them."""
 
     categories: list[Label] | None = None
     imputed: bool = False
+    accepts_nan: bool = False
 
 
 def infer_input_spec(
@@ -113,7 +115,7 @@ def feature_spec(
     n_missing = int(missing.sum())
     present = column[~missing]
     kind = _declared_kind(name, column, present, hint, given, source)
-    nullable = given.get("nullable", n_missing > 0 or allow_nan or hint.imputed)
+    nullable = given.get("nullable", n_missing > 0 or allow_nan or hint.imputed or hint.accepts_nan)
     spec: dict[str, Any] = {
         "name": name,
         "kind": kind,
@@ -174,6 +176,12 @@ def feature_without_data(
     elif categories is not None and not any(k in given for k in ("min", "max", "integer")):
         kind, dtype = "category", _codes_dtype(categories)
     if given.get("categorical") is True and kind == "number":
+        if categories is None:
+            raise DictionaryError(
+                source,
+                f"{name!r}: categorical: true, but no encoder of the model learned its codes and "
+                "no training data was given, so they are unknown; give the training data too",
+            )
         kind = "category"
     elif given.get("categorical") is False and kind == "category":
         kind, categories = "number", None
@@ -184,7 +192,7 @@ def feature_without_data(
     return FeatureSpec(
         name,
         kind,
-        bool(given.get("nullable", allow_nan or hint.imputed)),
+        bool(given.get("nullable", allow_nan or hint.imputed or hint.accepts_nan)),
         dtype,
         categories=categories if kind == "category" else None,
         unit=given.get("unit"),

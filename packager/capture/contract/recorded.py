@@ -42,8 +42,11 @@ def documented_capture(
     manifest = captured.manifest
     spec = manifest.input
     target = None if manifest.target is None else manifest.target.name
+    # The subgroup columns it was measured on, as capture(features=...) allowed them too.
+    grouped = [c.get("column") for c in (manifest.subgroups or {}).get("columns", [])]
     dictionary.check_names(
-        [*spec.names, *([target] if target else [])], "the model's features or its target"
+        [*spec.names, *([target] if target else []), *(str(c) for c in grouped if c)],
+        "the model's features, its target or its subgroup columns",
     )
     source = dictionary.source
     features = tuple(documented(f, dictionary.entry(f.name), source) for f in spec.features)
