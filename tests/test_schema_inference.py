@@ -64,8 +64,12 @@ def test_the_dictionary_decides_whether_numbers_are_codes() -> None:
     assert spec_of(stage, entry=FeatureEntry(categorical=True))["kind"] == "category"
     encoded = ColumnHint(categories=[1, 2, 3, 4])
     assert spec_of(stage, hint=encoded, entry=FeatureEntry(categorical=False))["kind"] == "number"
-    # Limits are a measurement's: with them, an encoded column stays a number.
-    limited = FeatureEntry(min=1, max=4)
+    # Limits (or integer) are a measurement's, yet the model takes the column as codes: a
+    # value between them would be scored as none, unwarned. The author must say which it is.
+    for measured in (FeatureEntry(min=1, max=4), FeatureEntry(integer=True)):
+        with pytest.raises(DictionaryError, match="'f': the model's pipeline encodes it as"):
+            spec_of(stage, hint=encoded, entry=measured)
+    limited = FeatureEntry(min=1, max=4, categorical=False)
     assert spec_of(stage, hint=encoded, entry=limited)["kind"] == "number"
 
 
@@ -178,3 +182,15 @@ def test_the_schema_lists_declared_keys_in_the_dictionarys_order() -> None:
     from packager.capture.dictionary import KEYS
 
     assert DECLARABLE == KEYS
+
+
+def test_a_bare_estimators_encoded_column_given_limits_must_be_said_categorical_or_not() -> None:
+    encoded = ColumnHint(categories=[1, 2, 3, 4])
+    with pytest.raises(DictionaryError, match="'stage': the model's pipeline encodes it as"):
+        feature_without_data("stage", allow_nan=False, hint=encoded, entry=FeatureEntry(max=4))
+    kept = feature_without_data(
+        "stage", allow_nan=False, hint=encoded, entry=FeatureEntry(max=4, categorical=False)
+    )
+    assert (kept.kind, kept.plausible_max) == ("number", 4)
+    codes = feature_without_data("stage", allow_nan=False, hint=encoded)
+    assert (codes.kind, codes.categories) == ("category", [1, 2, 3, 4])

@@ -32,6 +32,7 @@ __all__ = [
     "Entry",
     "check_limits",
     "check_limits_of",
+    "check_not_measured",
     "documented",
     "limits_of",
     "limits_problem",
@@ -94,6 +95,20 @@ def limits_of(
             f"{name!r}: min and max are plausible limits of a number; this feature is a {kind}",
         )
     return low, high
+
+
+def check_not_measured(name: str, given: Mapping[str, Any], source: str) -> None:
+    """Refuse limits or ``integer`` for a column the model's pipeline encodes as codes, unless
+    the author says ``categorical`` either way: recorded as a measurement, a value between its
+    codes would pass the checks and be scored as none of them, with no warning."""
+    measured = [key for key in ("min", "max", "integer") if key in given]
+    if measured and "categorical" not in given:
+        raise DictionaryError(
+            source,
+            f"{name!r}: the model's pipeline encodes it as categories, but the dictionary gives "
+            f"it {' and '.join(measured)}, as for a measurement; say categorical: true (without "
+            "them) to check its codes, or categorical: false to keep it a number",
+        )
 
 
 def limits_text(feature: FeatureSpec) -> str:

@@ -24,6 +24,7 @@ from packager.artefact.schema.declared import (
     Dictionary,
     Entry,
     check_limits_of,
+    check_not_measured,
     limits_of,
     said,
 )
@@ -173,7 +174,8 @@ def feature_without_data(
     dtype = "float64"
     if categories and all(isinstance(c, bool) for c in categories):
         kind, dtype = "boolean", "bool"
-    elif categories is not None and not any(k in given for k in ("min", "max", "integer")):
+    elif categories is not None and given.get("categorical") is not False:
+        check_not_measured(name, given, source)
         kind, dtype = "category", _codes_dtype(categories)
     if given.get("categorical") is True and kind == "number":
         if categories is None:
@@ -233,6 +235,10 @@ def _declared_kind(
             f"{name!r}: categorical: false, but its training column holds text (or is a "
             "pandas Categorical), which a model can only take as categories",
         )
+    encoded = hint.categories is not None and int(present.nunique()) <= MAX_CATEGORIES
+    if kind == "number" and encoded and categorical is None:
+        check_not_measured(name, given, source)
+        return "category"
     if integer:
         if kind != "number":
             raise DictionaryError(
@@ -249,14 +255,6 @@ def _declared_kind(
             )
         return "integer"
     if kind == "number" and categorical:
-        return "category"
-    encoded = hint.categories is not None and not any(k in given for k in ("min", "max"))
-    if (
-        kind == "number"
-        and categorical is None
-        and encoded
-        and int(present.nunique()) <= MAX_CATEGORIES
-    ):
         return "category"
     return kind
 
