@@ -153,12 +153,11 @@ def test_the_served_card_renders_in_chromium_with_its_plots_and_no_console_error
         check_page(browser, f"{base}/", screenshot_dir(tmp_path) / "card-served.png")
 
 
-def test_the_offline_card_file_renders_in_chromium_from_disk(
-    browser: Any, trained_artefact: Path, tmp_path: Path
-) -> None:
+def card_file(artefact: Path, tmp_path: Path) -> Path:
+    """The card page as ``deployml card`` writes it, for reading from disk."""
     page = tmp_path / "card.html"
     result = subprocess.run(
-        [*DEPLOYML, "card", str(trained_artefact), "-o", str(page)],
+        [*DEPLOYML, "card", str(artefact), "-o", str(page)],
         env=clean_env(),
         capture_output=True,
         text=True,
@@ -166,6 +165,13 @@ def test_the_offline_card_file_renders_in_chromium_from_disk(
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return page
+
+
+def test_the_offline_card_file_renders_in_chromium_from_disk(
+    browser: Any, trained_artefact: Path, tmp_path: Path
+) -> None:
+    page = card_file(trained_artefact, tmp_path)
     check_page(browser, page.as_uri(), screenshot_dir(tmp_path) / "card-offline.png")
 
 
@@ -174,16 +180,7 @@ def test_the_inputs_table_of_the_contract_renders_in_chromium_its_text_as_text(
 ) -> None:
     """The widest table of the card (nine columns, one long description holding mark-up)
     stays inside its section, scrolling sideways, and the author's text shows as written."""
-    page = tmp_path / "card.html"
-    result = subprocess.run(
-        [*DEPLOYML, "card", str(contract_artefact), "-o", str(page)],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    page = card_file(contract_artefact, tmp_path)
     browser.get(page.as_uri())
     cells = browser.execute_script(
         "return Array.from(document.querySelectorAll('#inputs tbody tr'))"
