@@ -33,6 +33,7 @@ from server.settings import ON_ERROR
 
 __all__ = [
     "BATCH_KEYS",
+    "FAIL",
     "ON_ERROR_KEY",
     "PROFILE_KEY",
     "SKIP",

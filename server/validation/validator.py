@@ -39,7 +39,7 @@ from server.validation.columns import ColumnChecks
 from server.validation.imputed import imputed_from_columns
 from server.validation.matrix import NumericMatrix
 from server.validation.novelty import Novelty
-from server.validation.payload import SKIP, Payload
+from server.validation.payload import FAIL, SKIP, Payload
 from server.validation.rows import RowChecks, records
 
 __all__ = ["COLUMNWISE_FROM", "Batch", "Validator"]
@@ -101,7 +101,7 @@ class Validator:
             NumericMatrix(self.features) if NumericMatrix.applies_to(self.features) else None
         )
 
-    def validate(self, payload: Payload, on_error: str = "fail") -> Batch:
+    def validate(self, payload: Payload, on_error: str = FAIL) -> Batch:
         """The batch with its warnings and imputed features; raise InvalidInputError or
         UnseenCategoryError, unless ``on_error`` is ``"skip"`` and some rows are valid."""
         try:
