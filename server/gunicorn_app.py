@@ -36,9 +36,10 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from packager.capture import TYPICAL, synthetic_rows
+from server.app import create_app
 from server.errors import ListenError
 from server.gunicorn_worker import reading_worker
-from server.http import EXTENSION, State, create_app, install_refusals, log_request_start
+from server.http import EXTENSION, State, install_refusals, log_request_start
 from server.settings import Settings
 
 __all__ = ["GunicornServer", "check_address", "curl_example", "gunicorn_options", "serve"]

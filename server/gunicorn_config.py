@@ -15,8 +15,8 @@ import sys
 from flask import Flask
 
 from packager.errors import DeploymlError
+from server.app import create_app
 from server.gunicorn_app import check_address, gunicorn_options
-from server.http import create_app
 from server.settings import Settings
 
 try:

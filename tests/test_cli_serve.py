@@ -16,9 +16,10 @@ import pytest
 from click.testing import Result
 from gunicorn.workers.gthread import ThreadWorker
 
+from server import create_app
 from server.errors import ListenError
 from server.gunicorn_app import check_address, curl_example, gunicorn_options
-from server.http import EXTENSION, create_app
+from server.http import EXTENSION
 from server.settings import Settings
 
 # gunicorn alone, on a busy port, retries for about five seconds after loading the model.

@@ -1,14 +1,30 @@
-"""The HTTP layer: the app factory, the routes, the JSON error shape, the access log, /metadata,
-and gunicorn's own refusals in the same shape.
+"""The HTTP layer: the core app, the one scoring path, the JSON error shape, the access log,
+/metadata, and gunicorn's own refusals in the same shape.
 
-``create_app`` builds the app around a loaded runtime; the views find what they need in the
-``State`` stored at ``app.extensions[EXTENSION]``. ``install_refusals`` and
-``log_request_start`` are gunicorn hooks: the first answers the requests gunicorn refuses
-itself, the second keeps the raw method and path out of gunicorn's debug log.
+``build_app`` builds the core app (the card, /predict, /metadata, the probes) around a loaded
+runtime; ``server.app`` adds the other protocols to it. Views find what they need in the
+``State`` stored at ``app.extensions[EXTENSION]`` (``state()``), and every protocol scores
+through ``answer``. ``install_refusals`` and ``log_request_start`` are gunicorn hooks: the
+first answers the requests gunicorn refuses itself, the second keeps the raw method and path
+out of gunicorn's debug log.
 """
 
-from server.http.app import create_app
+from server.http.app import build_app
 from server.http.refusals import install_refusals, log_request_start
-from server.http.routes import EXTENSION, State
+from server.http.responses import error_body, json_response
+from server.http.routes import read_body
+from server.http.serving import EXTENSION, Answer, State, answer, state
 
-__all__ = ["EXTENSION", "State", "create_app", "install_refusals", "log_request_start"]
+__all__ = [
+    "EXTENSION",
+    "Answer",
+    "State",
+    "answer",
+    "build_app",
+    "error_body",
+    "install_refusals",
+    "json_response",
+    "log_request_start",
+    "read_body",
+    "state",
+]

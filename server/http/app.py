@@ -1,4 +1,4 @@
-"""The application factory, the one entry point gunicorn and tests use."""
+"""The core application: the loaded runtime, its state, hooks and own routes."""
 
 from __future__ import annotations
 
@@ -16,18 +16,20 @@ from server.http.auth import install_auth
 from server.http.metadata import metadata_document
 from server.http.refusals import register_body_errors
 from server.http.responses import register_error_handlers
-from server.http.routes import EXTENSION, State, blueprint
+from server.http.routes import blueprint
+from server.http.serving import EXTENSION, State
 from server.logs import SERVER_LOGGER, configure_logging
 from server.runtime import Runtime, load_runtime
 from server.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["build_app"]
 
 log = logging.getLogger(SERVER_LOGGER)
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Load and self-test the artefact once, then build the app (settings default: env)."""
+def build_app(settings: Settings | None = None) -> Flask:
+    """Load and self-test the artefact once, then build the core app (settings default: env);
+    ``server.app.create_app`` adds the other protocols."""
     settings = Settings.from_env() if settings is None else settings
     configure_logging(settings)
     # The keys first: a bad file should stop the server before the model loads, not after.

@@ -20,7 +20,10 @@ from server.http.responses import error_response
 
 __all__ = ["AUDITED_ENDPOINTS", "install_audit_trail"]
 
-AUDITED_ENDPOINTS = frozenset({"deployml.predict", "deployml.metadata"})
+# Every route that scores rows is audited, whichever protocol it speaks.
+AUDITED_ENDPOINTS = frozenset(
+    {"deployml.predict", "deployml.metadata", "oip.infer", "mlflow.invocations"}
+)
 
 
 def install_audit_trail(app: Flask, audit: AuditLog, model: Mapping[str, str]) -> None:

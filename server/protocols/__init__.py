@@ -1,0 +1,17 @@
+"""The protocols other tools already speak, beside deployml's own ``/predict``.
+
+Each module reads its protocol's body into a payload and scores it through
+``server.http.answer`` (the one path every prediction takes: the same validation, warnings,
+access log, audit line and metrics), then words the answer in its own shape.
+``register_protocols`` adds them all to the core app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+__all__ = ["register_protocols"]
+
+
+def register_protocols(app: Flask) -> None:
+    """Register every protocol's routes (and hooks) on the core app."""
