@@ -5,8 +5,9 @@ With ``DEPLOYML_API_KEYS_FILE`` set, a request must carry ``Authorization: Beare
 ``WWW-Authenticate`` header, before its body is read. The key's SHA-256 is compared with
 every entry of the file in constant time (:meth:`server.api_keys.ApiKeys.client_for`), and
 the client's name is kept as ``flask.g.client`` for the access and audit logs. The key itself
-is never logged nor repeated. /livez and /readyz stay open, so that an orchestrator can probe
-without a key. Without the setting every route is open, and start-up says so in one line.
+is never logged nor repeated. The probes stay open (/livez and /readyz, and their twins in the
+other protocols: /v2/health/live, /v2/health/ready and MLflow's /ping), so that an
+orchestrator can probe without a key. Without the setting every route is open, and start-up says so in one line.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from server.logs import SERVER_LOGGER
 __all__ = ["KEY_HEADER", "OPEN_PATHS", "install_auth", "presented_key"]
 
 KEY_HEADER = "X-API-Key"
-OPEN_PATHS = frozenset({"/livez", "/readyz"})
+# The probes, in each protocol that has them: an orchestrator probes without a key.
+OPEN_PATHS = frozenset({"/livez", "/readyz", "/v2/health/live", "/v2/health/ready", "/ping"})
 _BEARER = "bearer"
 
 log = logging.getLogger(SERVER_LOGGER)
