@@ -153,7 +153,8 @@ def test_start_up_says_in_one_line_whether_keys_are_required(
     assert said == [
         "no API keys file (DEPLOYML_API_KEYS_FILE): every route is open to anyone who can "
         "reach this address",
-        f"API keys required on every route but /livez and /readyz: 2 client(s) in {keys[0]}",
+        "API keys required on every route but the probes (/livez, /ping, /readyz, "
+        f"/v2/health/live, /v2/health/ready): 2 client(s) in {keys[0]}",
     ]
 
 

@@ -7,7 +7,8 @@ every entry of the file in constant time (:meth:`server.api_keys.ApiKeys.client_
 the client's name is kept as ``flask.g.client`` for the access and audit logs. The key itself
 is never logged nor repeated. The probes stay open (/livez and /readyz, and their twins in the
 other protocols: /v2/health/live, /v2/health/ready and MLflow's /ping), so that an
-orchestrator can probe without a key. Without the setting every route is open, and start-up says so in one line.
+orchestrator can probe without a key. Without the setting every route is open, and start-up
+says so in one line.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def install_auth(app: Flask, keys: ApiKeys | None) -> None:
         )
         return
     log.info(
-        "API keys required on every route but %s: %d client(s) in %s",
-        " and ".join(sorted(OPEN_PATHS)),
+        "API keys required on every route but the probes (%s): %d client(s) in %s",
+        ", ".join(sorted(OPEN_PATHS)),
         len(keys.clients),
         keys.path,
     )
