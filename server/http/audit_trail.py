@@ -68,9 +68,12 @@ def _audited(response: Response) -> AuditRequest:
 
 
 def _error_code(response: Response) -> str | None:
-    """The code of a JSON error response (``invalid_input``...), else None."""
+    """The code of a JSON error response (``invalid_input``...), else None. A protocol whose
+    error shape has no code (the Open Inference Protocol's) leaves it in ``g.error_code``."""
     if response.status_code < 400:
         return None
+    if g.get("error_code"):
+        return str(g.error_code)
     body = response.get_json(silent=True)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         code = body["error"].get("code")
