@@ -20,12 +20,14 @@ __all__ = [
     "EmptyBatchError",
     "InvalidInputError",
     "InvalidPayloadError",
+    "InvalidTensorError",
     "ListenError",
     "MalformedJSONError",
     "NotReadyError",
     "ProfileNotApplicableError",
     "TooManyRowsError",
     "UnauthorizedError",
+    "UnknownModelError",
     "UnknownProfileError",
     "UnscorableInputError",
     "UnseenCategoryError",
@@ -248,3 +250,28 @@ class VersionMismatchError(ArtefactError):
             "unset DEPLOYML_STRICT_VERSIONS"
         )
         self.difference = difference
+
+
+# Open Inference Protocol (issue 13, part A): its client mistakes, answered as
+# {"error": "text"} by server.protocols.oip.
+
+
+class InvalidTensorError(RequestError):
+    """An infer request whose tensors cannot be read as one column per feature; the message
+    names features, never a value or a name that is not a feature."""
+
+    status = 400
+    code = "invalid_tensor"
+
+
+class UnknownModelError(RequestError):
+    """The URL names a model or version this server does not serve (not repeated)."""
+
+    status = 404
+    code = "unknown_model"
+
+    def __init__(self, name: str, version: str) -> None:
+        super().__init__(
+            f"this server serves model {name!r} version {version!r} only; "
+            "the model asked for is not served (its name is not repeated)"
+        )
