@@ -20,6 +20,7 @@ from test_http_profiles import Profiled, instances, profiled  # noqa: F401
 
 from deployml.cli import cli
 from packager.artefact import FeatureSpec
+from server.api_keys import add_client
 from server.protocols.signature import feature_datatype
 
 Client = Callable[..., FlaskClient]
@@ -65,7 +66,7 @@ def tensors(http: FlaskClient, rows: list[dict[str, Any]]) -> list[dict[str, Any
 
 
 def infer(http: FlaskClient, body: Any, **kw: Any) -> Any:
-    name = model_of(http)["name"]
+    name = http.application.extensions["deployml"].model["name"]
     data = body if isinstance(body, bytes) else orjson.dumps(body)
     return http.post(f"/v2/models/{name}/infer", data=data, **kw)
 
@@ -347,3 +348,36 @@ def test_an_infer_request_writes_its_audit_line_with_the_oip_endpoint(
     assert [line["endpoint"] for line in infers] == ["/v2/models/<name>/infer"] * 2
     assert infers[0]["rows"] == 2 and infers[0]["status"] == 200
     assert (infers[1]["status"], infers[1]["error"]) == (400, "invalid_tensor")
+
+
+def test_with_api_keys_infer_needs_one_and_the_health_routes_do_not(
+    penguins: Path, client: Client, tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys"
+    key = add_client(keys, "ward-7")
+    http = client(penguins, api_keys_file=keys)
+    inputs = tensors_with_key(http, example_rows(penguins)[:1], key)
+    refused = infer(http, {"inputs": inputs})
+    assert refused.status_code == 401 and isinstance(refused.get_json()["error"], str)
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    given = infer(http, {"inputs": inputs}, headers={"Authorization": f"Bearer {key}"})
+    assert given.status_code == 200
+    assert (
+        http.get("/v2/health/live").status_code == http.get("/v2/health/ready").status_code == 200
+    )
+
+
+def tensors_with_key(http: FlaskClient, rows: list[dict[str, Any]], key: str) -> list[Any]:
+    """The JSON input tensors, read from the metadata with the key."""
+    auth = {"Authorization": f"Bearer {key}"}
+    name = http.get("/metadata", headers=auth).get_json()["model"]["name"]
+    inputs = http.get(f"/v2/models/{name}", headers=auth).get_json()["inputs"]
+    return [
+        {
+            "name": t["name"],
+            "datatype": t["datatype"],
+            "shape": [len(rows)],
+            "data": [row[t["name"]] for row in rows],
+        }
+        for t in inputs
+    ]
