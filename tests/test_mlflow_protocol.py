@@ -132,6 +132,18 @@ def test_the_bodies_mlflow_documents_score_as_predict_scores_their_rows(
     assert all(p in (0, 1) for p in expected["predictions"])
 
 
+def test_the_content_type_of_mlflows_documented_curl_is_accepted(
+    ab_artefact: Path, client: Client
+) -> None:
+    # MLflow 2.x "Deploy MLflow Model as a Local Inference Server" page: its curl sends
+    # -H "Content-Type:application/json;" (a trailing semicolon, no parameter).
+    answered = client(ab_artefact).post(
+        "/invocations", data=DOCUMENTED_RECORDS, headers={"Content-Type": "application/json;"}
+    )
+    assert answered.status_code == 200, answered.get_json()
+    assert len(answered.get_json()["predictions"]) == 3
+
+
 def test_the_documented_positional_inputs_body_is_refused_for_want_of_feature_names(
     ab_artefact: Path, client: Client
 ) -> None:
@@ -376,3 +388,14 @@ def test_served_by_gunicorn_an_mlflow_script_scores_and_each_call_is_audited(
     ]
     assert lines[2]["error"] == "invalid_input"
     assert SECRET not in audit.read_text() + log.read_text()
+
+
+def test_a_csv_of_booleans_and_nullable_categories_scores_as_predict_does(
+    pipeline_artefact: Path, patient_data: Any, client: Client
+) -> None:
+    # pandas writes booleans as True/False and a missing category or number as an empty cell.
+    frame = patient_data[2].iloc[:12]
+    assert frame["ward"].isna().any() or frame["bmi"].isna().any()
+    http = client(pipeline_artefact)
+    answered = http.post("/invocations", data=frame.to_csv(), content_type="text/csv")
+    _same_as_predict(http, frame, answered)
