@@ -24,6 +24,7 @@ __all__ = [
     "MalformedJSONError",
     "NotReadyError",
     "ProfileNotApplicableError",
+    "ScoringMediaTypeError",
     "TooManyRowsError",
     "UnauthorizedError",
     "UnknownProfileError",
@@ -248,3 +249,17 @@ class VersionMismatchError(ArtefactError):
             "unset DEPLOYML_STRICT_VERSIONS"
         )
         self.difference = difference
+
+
+# --- Issue 13, MLflow's scoring protocol (server.protocols.mlflow) ---
+
+
+class ScoringMediaTypeError(RequestError):
+    """The /invocations body is neither JSON nor CSV in UTF-8 (MLflow's 415)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+    def __init__(self, problem: str) -> None:
+        # ``problem`` is ours ("got none", "got another type"...): the sent type is request text.
+        super().__init__(f"expected Content-Type {JSON_MIMETYPE} or text/csv in UTF-8; {problem}")
