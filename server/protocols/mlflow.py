@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from packager.errors import RequestError
 from server.errors import JSON_MIMETYPE, MAX_DETAILS, NotReadyError, ScoringMediaTypeError
-from server.http import answer, json_response, read_body, state
+from server.http import answer, json_response, not_ready, read_body, state
 from server.logs import SERVER_LOGGER
 from server.protocols.csv_rows import read_csv
 from server.protocols.mlflow_inputs import parse_json, read_inputs
@@ -74,10 +74,7 @@ def invocations() -> Response:
 @blueprint.get("/ping")
 def ping() -> Response:
     """Health as MLflow's /ping: 200 with its body when ready, else 503 and the reason."""
-    current = state()
-    reason = current.runtime.not_ready
-    if reason is None and current.audit is not None and not current.audit.fail_open:
-        reason = current.audit.problem()
+    reason = not_ready()
     if reason is not None:
         return json_response({"status": "not ready", "reason": reason}, status=503)
     return Response("\n", mimetype=JSON_MIMETYPE)
