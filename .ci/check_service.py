@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Check a running deployml server from outside: readiness, /predict (with its decisions, the
 features each row sent as null, and a batch skipping its invalid row), /metadata, the card
-page at /, a 4xx error.
+page at /, a 4xx error, and the other protocols: the Open Inference Protocol's infer and
+MLflow's /invocations answering as /predict does, /openapi.json, /docs, /metrics and /drift.
 
     python .ci/check_service.py http://127.0.0.1:8000 [--deadline 90] [--examples self_test.json]
 
@@ -67,6 +68,46 @@ def example_rows(base: str, examples: Path | None) -> list[dict[str, Any]]:
     return list(metadata["example"]["request"]["instances"])
 
 
+def text(base: str, path: str) -> tuple[str, str]:
+    """GET ``path``: its content type and its body as text."""
+    with urllib.request.urlopen(base + path, timeout=TIMEOUT) as response:
+        return response.headers.get_content_type(), response.read().decode()
+
+
+def check_protocols(
+    base: str, metadata: dict[str, Any], rows: list[dict[str, Any]], predicted: list[Any]
+) -> None:
+    """The same rows through the Open Inference Protocol and MLflow's protocol, and the
+    documentation and metrics routes."""
+    names = [feature["name"] for feature in metadata["input"]["features"]]
+    model = metadata["model"]["name"]
+    status, answer = call(base, "/invocations", {"dataframe_records": rows})
+    expect(status == 200, f"/invocations answered {status}")
+    expect(answer.get("predictions") == predicted, "/invocations predicts otherwise than /predict")
+    status, model_metadata = call(base, f"/v2/models/{model}")
+    expect(status == 200, f"/v2/models/{model} answered {status}")
+    types = {tensor["name"]: tensor["datatype"] for tensor in model_metadata["inputs"]}
+    inputs = [
+        {"name": n, "shape": [len(rows)], "datatype": types[n], "data": [r[n] for r in rows]}
+        for n in names
+    ]
+    status, answer = call(base, f"/v2/models/{model}/infer", {"id": "smoke", "inputs": inputs})
+    expect(status == 200, f"/v2/models/{model}/infer answered {status}")
+    expect(answer.get("id") == "smoke", "the Open Inference Protocol answer lacks the request id")
+    outputs = {tensor["name"]: tensor["data"] for tensor in answer["outputs"]}
+    expect(outputs.get("predict") == predicted, "infer predicts otherwise than /predict")
+    status, document = call(base, "/openapi.json")
+    expect(status == 200 and str(document.get("openapi", "")).startswith("3.1"), "no OpenAPI 3.1")
+    expect(all(n in json.dumps(document) for n in names), "/openapi.json lacks feature names")
+    kind, _ = text(base, "/docs")
+    expect(kind == "text/html", "/docs is not a page")
+    kind, scraped = text(base, "/metrics")
+    expect("deployml_requests_total" in scraped, "/metrics lacks deployml_requests_total")
+    expect(SENTINEL not in scraped, "/metrics holds a submitted value")
+    status, _ = call(base, "/drift")
+    expect(status == 200, f"/drift answered {status}")
+
+
 def expect(condition: bool, problem: str) -> None:
     if not condition:
         sys.exit(f"FAIL: {problem}")
@@ -90,6 +131,7 @@ def main() -> None:
     status, answer = call(base, "/predict", {"instances": rows})
     expect(status == 200, f"/predict answered {status}: {answer.get('error', {}).get('code')}")
     expect(len(answer["predictions"]) == len(rows), "/predict returned another number of rows")
+    predicted = answer["predictions"]
     names = [feature["name"] for feature in metadata["input"]["features"]]
     nulls = [[name for name in names if name in row and row[name] is None] for row in rows]
     expect(answer.get("imputed") == nulls, "/predict's imputed does not list each row's nulls")
@@ -125,9 +167,11 @@ def main() -> None:
     expect(status == 422, f"an array for {first!r} answered {status}, not 422")
     expect(SENTINEL not in json.dumps(answer), "the error echoes the submitted value")
 
+    check_protocols(base, metadata, rows, predicted)
     print(
         f"ok: {base} ready, /metadata, /predict ({len(rows)} rows, decisions, imputed, a skipped "
-        "row), the card page and 4xx errors as documented"
+        "row), the card page, 4xx errors as documented, the Open Inference Protocol, MLflow's "
+        "/invocations, /openapi.json, /docs, /metrics and /drift"
     )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "MalformedJSONError",
     "NotReadyError",
     "ProfileNotApplicableError",
+    "ScoringMediaTypeError",
     "TooManyRowsError",
     "UnauthorizedError",
     "UnknownModelError",
@@ -252,8 +253,21 @@ class VersionMismatchError(ArtefactError):
         self.difference = difference
 
 
-# Open Inference Protocol (issue 13, part A): its client mistakes, answered as
-# {"error": "text"} by server.protocols.oip.
+# --- Issue 13, MLflow's scoring protocol (server.protocols.mlflow) ---
+
+
+class ScoringMediaTypeError(RequestError):
+    """The /invocations body is neither JSON nor CSV in UTF-8 (MLflow's 415)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+    def __init__(self, problem: str) -> None:
+        # ``problem`` is ours ("got none", "got another type"...): the sent type is request text.
+        super().__init__(f"expected Content-Type {JSON_MIMETYPE} or text/csv in UTF-8; {problem}")
+
+
+# --- Issue 13, the Open Inference Protocol (server.protocols.oip) ---
 
 
 class InvalidTensorError(RequestError):

@@ -281,7 +281,8 @@ def test_a_key_from_keys_add_opens_a_real_server_that_never_logs_it(
         ("/metadata", 401, None),
         ("/livez", 200, None),
     ]
-    assert "API keys required on every route but /livez and /readyz: 1 client(s)" in output
+    assert "API keys required on every route but the probes (/livez, /ping, " in output
+    assert "/v2/health/ready): 1 client(s)" in output
     assert key not in output
 
 

@@ -13,7 +13,7 @@ from server.http.app import build_app
 from server.http.refusals import install_refusals, log_request_start
 from server.http.responses import error_body, json_response
 from server.http.routes import read_body
-from server.http.serving import EXTENSION, Answer, State, answer, state
+from server.http.serving import EXTENSION, Answer, State, answer, not_ready, state
 
 __all__ = [
     "EXTENSION",
@@ -25,6 +25,7 @@ __all__ = [
     "install_refusals",
     "json_response",
     "log_request_start",
+    "not_ready",
     "read_body",
     "state",
 ]

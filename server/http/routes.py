@@ -12,7 +12,7 @@ from server.errors import (
     UnsupportedMediaTypeError,
 )
 from server.http.responses import json_response
-from server.http.serving import answer, state
+from server.http.serving import answer, not_ready, state
 from server.settings import Settings
 from server.validation import parse_body, read_payload
 
@@ -91,10 +91,7 @@ def livez() -> Response:
 def readyz() -> Response:
     """Readiness: the model passed its self-test, and the audit log can be written (unless the
     server is set to answer without it)."""
-    current = state()
-    reason = current.runtime.not_ready
-    if reason is None and current.audit is not None and not current.audit.fail_open:
-        reason = current.audit.problem()
+    reason = not_ready()
     if reason is not None:
         return json_response({"status": "not ready", "reason": reason}, status=503)
     return json_response({"status": "ready"})

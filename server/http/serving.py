@@ -21,7 +21,7 @@ from server.runtime import Runtime, ServedProfile
 from server.settings import Settings
 from server.validation import SKIP, Batch, Payload, imputed_counts
 
-__all__ = ["EXTENSION", "Answer", "State", "answer", "state"]
+__all__ = ["EXTENSION", "Answer", "State", "answer", "not_ready", "state"]
 
 EXTENSION = "deployml"
 
@@ -42,6 +42,17 @@ def state() -> State:
     """The state of the app handling this request."""
     found: State = current_app.extensions[EXTENSION]
     return found
+
+
+def not_ready() -> str | None:
+    """Why the server is not ready to answer (every protocol's readiness probe asks this):
+    the model failed its self-test, or the audit log cannot be written and the server is set
+    to fail closed; None when ready."""
+    current = state()
+    reason = current.runtime.not_ready
+    if reason is None and current.audit is not None and not current.audit.fail_open:
+        reason = current.audit.problem()
+    return reason
 
 
 @dataclass(frozen=True)

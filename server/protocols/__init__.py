@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from server.protocols.mlflow import install_mlflow
 from server.protocols.oip import install_oip
 
 __all__ = ["register_protocols"]
@@ -17,4 +18,5 @@ __all__ = ["register_protocols"]
 
 def register_protocols(app: Flask) -> None:
     """Register every protocol's routes (and hooks) on the core app."""
+    install_mlflow(app)
     install_oip(app)

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from packager.errors import RequestError
 from server.errors import NotReadyError, UnknownModelError
-from server.http import State, answer, json_response, read_body, state
+from server.http import State, answer, json_response, not_ready, read_body, state
 from server.protocols.inference import HEADER_LENGTH, read_request, respond
 from server.protocols.signature import Signature
 
@@ -61,15 +61,6 @@ def _served(name: str, version: str | None) -> Signature:
     return signature
 
 
-def _not_ready() -> str | None:
-    """Why the server is not ready, as /readyz says it; None when ready."""
-    current = state()
-    reason = current.runtime.not_ready
-    if reason is None and current.audit is not None and not current.audit.fail_open:
-        reason = current.audit.problem()
-    return reason
-
-
 @blueprint.get("")
 def server_metadata() -> Response:
     """The server's name, version and protocol extensions."""
@@ -89,7 +80,7 @@ def live() -> Response:
 @blueprint.get("/health/ready")
 def ready() -> Response:
     """Readiness, as /readyz: 503 with the reason when not ready."""
-    reason = _not_ready()
+    reason = not_ready()
     if reason is not None:
         return json_response({"ready": False, "error": reason}, status=503)
     return json_response({"ready": True})
@@ -107,7 +98,7 @@ def model_metadata(name: str, version: str | None = None) -> Response:
 def model_ready(name: str, version: str | None = None) -> Response:
     """Whether the model is ready to infer: 503 with the reason when not."""
     signature = _served(name, version)
-    reason = _not_ready()
+    reason = not_ready()
     body: dict[str, Any] = {"name": signature.name, "ready": reason is None}
     if reason is not None:
         return json_response({**body, "error": reason}, status=503)
