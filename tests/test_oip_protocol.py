@@ -381,3 +381,21 @@ def tensors_with_key(http: FlaskClient, rows: list[dict[str, Any]], key: str) ->
         }
         for t in inputs
     ]
+
+
+def test_not_ready_is_a_503_on_the_probes_and_on_infer(
+    penguins: Path, client: Client, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    http = client(penguins, audit_log=log, audit_key=AUDIT_KEY)
+    name = http.application.extensions["deployml"].model["name"]
+    assert http.get("/v2/health/ready").status_code == 200
+    log.unlink(missing_ok=True)
+    log.mkdir()  # the audit log cannot be opened any more: the server fails closed
+    ready = http.get("/v2/health/ready")
+    assert ready.status_code == 503 and ready.get_json()["ready"] is False
+    assert "audit log" in ready.get_json()["error"]
+    assert http.get(f"/v2/models/{name}/ready").status_code == 503
+    assert http.get("/v2/health/live").status_code == 200
+    refused = http.post(f"/v2/models/{name}/infer", data=b"{}")
+    assert refused.status_code == 503 and "audit log" in refused.get_json()["error"]
