@@ -22,6 +22,7 @@ from deployml.cli import cli
 from packager.artefact import FeatureSpec
 from server.api_keys import add_client
 from server.protocols.signature import feature_datatype
+from server.protocols.tensors import encode
 
 Client = Callable[..., FlaskClient]
 SECRET_TEXT = "ZQXJ-SECRET-7731"
@@ -340,13 +341,18 @@ def test_an_infer_request_writes_its_audit_line_with_the_oip_endpoint(
 ) -> None:
     log = tmp_path / "audit.jsonl"
     http = client(penguins, audit_log=log, audit_key=AUDIT_KEY)
-    inputs = tensors(http, example_rows(penguins)[:2])
+    rows = example_rows(penguins)[:2]
+    inputs = tensors(http, rows)
     assert infer(http, {"inputs": inputs}).status_code == 200
     assert infer(http, {"inputs": inputs[1:]}).status_code == 400
+    assert http.post("/predict", json={"instances": rows}).status_code == 200
     lines = [orjson.loads(line) for line in log.read_bytes().splitlines()]
     infers = [line for line in lines if line["endpoint"].endswith("/infer")]
     assert [line["endpoint"] for line in infers] == ["/v2/models/<name>/infer"] * 2
     assert infers[0]["rows"] == 2 and infers[0]["status"] == 200
+    # The same rows hash alike whichever protocol sent them.
+    assert infers[0]["input_hmacs"] == lines[-1]["input_hmacs"]
+    assert infers[0]["outputs"] == lines[-1]["outputs"]
     assert (infers[1]["status"], infers[1]["error"]) == (400, "invalid_tensor")
 
 
@@ -399,3 +405,16 @@ def test_not_ready_is_a_503_on_the_probes_and_on_infer(
     assert http.get("/v2/health/live").status_code == 200
     refused = http.post(f"/v2/models/{name}/infer", data=b"{}")
     assert refused.status_code == 503 and "audit log" in refused.get_json()["error"]
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_missing_label_is_nan_in_a_float_tensor_or_an_empty_element(binary: bool) -> None:
+    tensor, raw = encode("decision", "INT64", [1, None], [2], binary)
+    assert tensor["datatype"] == "FP64"
+    if binary:
+        assert raw is not None and np.isnan(np.frombuffer(raw, "<f8")[1])
+    text, raw = encode("decision", "BYTES", ["yes", None], [2], binary)
+    if binary:
+        assert raw == struct.pack("<I", 3) + b"yes" + struct.pack("<I", 0)
+    else:
+        assert text["data"] == ["yes", None]

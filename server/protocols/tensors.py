@@ -172,12 +172,16 @@ def encode(
 ) -> tuple[dict[str, Any], bytes | None]:
     """An output tensor of ``values`` (row-major), in JSON ``data`` or as binary bytes (then
     returned beside the tensor, whose ``parameters.binary_data_size`` counts them)."""
+    if datatype in (BOOL, INT64) and isinstance(values, list) and None in values:
+        # A row without a label (the model gave NaN probabilities): NaN in a float tensor.
+        datatype = FP64
     tensor: dict[str, Any] = {"name": name, "datatype": datatype, "shape": shape}
     if not binary:
         tensor["data"] = _plain(values)
         return tensor, None
     if datatype == BYTES:
-        encoded = [str(value).encode("utf-8") for value in _plain(values)]
+        # A missing label (None) is an empty element.
+        encoded = [b"" if v is None else str(v).encode("utf-8") for v in _plain(values)]
         raw = b"".join(chain.from_iterable((_LENGTH.pack(len(e)), e) for e in encoded))
     else:
         # None (a missing probability or prediction) becomes NaN in a float tensor.
