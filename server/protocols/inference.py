@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from server.errors import InvalidTensorError, MalformedJSONError, TooManyRowsError
+from server.errors import InvalidTensorError, TooManyRowsError
 from server.http import Answer
 from server.protocols.signature import (
     DECISION,
@@ -96,7 +96,7 @@ def _parse(header: bytes) -> Any:
             if isinstance(error, json.JSONDecodeError)
             else "not UTF-8"
         )
-        raise MalformedJSONError(where) from None
+        raise InvalidTensorError(f"the request's JSON header is not valid JSON ({where})") from None
 
 
 def _parameters(holder: dict[str, Any], what: str) -> dict[str, Any]:
