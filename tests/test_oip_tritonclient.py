@@ -36,10 +36,11 @@ def served(
 
 
 def rows_to_send(artefact: Path) -> list[dict[str, Any]]:
-    """The example rows with text recorded (a BYTES tensor cannot hold a missing string), and
-    the first row's bill length missing (sent as NaN)."""
+    """The example rows with text recorded (a BYTES tensor cannot hold a missing string): the
+    first row's bill length missing (sent as NaN), the second unlike training in two ways."""
     rows = [row for row in example_rows(artefact) if row["sex"] and row["island"]]
-    return [{**rows[0], "bill_length_mm": None}, *rows[1:]]
+    unlike = {**rows[1], "body_mass_g": 9000.0, "island": "Atlantis"}
+    return [{**rows[0], "bill_length_mm": None}, unlike, *rows[2:]]
 
 
 def inputs(triton: Any, name: str, rows: list[dict[str, Any]], binary: bool) -> list[Any]:
@@ -87,6 +88,8 @@ def test_tritonclient_gets_the_answers_predict_gives_in_both_modes(
     assert imputed == expected["imputed"] and imputed[0] == ["bill_length_mm"]
     warnings = [json.loads(w) for w in result.as_numpy("warnings")]
     assert [w for per_row in warnings for w in per_row] == expected["warnings"]
+    assert [w["feature"] for w in warnings[1]] == ["body_mass_g", "island"]
+    assert all(w["row"] == 1 for w in warnings[1]) and warnings[0] == []
 
 
 def test_tritonclient_default_request_gets_every_output_in_binary(served: Served) -> None:
