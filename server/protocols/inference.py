@@ -201,21 +201,10 @@ def respond(
 ) -> tuple[bytes, bytes | None]:
     """The JSON header of the answer, and the outputs' binary data when any is binary."""
     rows = answer.batch.rows
-    body = answer.body
-    values: dict[str, Any] = {
-        PREDICT: answer.outputs.predictions,
-        WARNINGS: lambda: json_strings(_by_row(body["warnings"], rows)),
-        IMPUTED: lambda: json_strings(body["imputed"]),
-    }
-    if answer.outputs.probabilities is not None:
-        values[PROBABILITIES] = lambda: np.asarray(answer.outputs.probabilities, np.float64)
-    if answer.profile is not None:
-        values[DECISION] = body["decisions"]
     tensors, chunks = [], []
     for name, binary in request.outputs.items():
         datatype, shape = signature.outputs[name]
-        found = values[name]() if callable(values[name]) else values[name]
-        tensor, raw = encode(name, datatype, found, [rows, *shape[1:]], binary)
+        tensor, raw = encode(name, datatype, _values(name, answer), [rows, *shape[1:]], binary)
         if name == PROBABILITIES:
             tensor.setdefault("parameters", {})["labels"] = signature.labels
         tensors.append(tensor)
@@ -228,6 +217,21 @@ def respond(
         header["parameters"] = {"profile": answer.profile.name}
     header["outputs"] = tensors
     return orjson.dumps(header), b"".join(chunks) if chunks else None
+
+
+def _values(name: str, answer: Answer) -> Any:
+    """The values of one output, in row order (only those asked for are made)."""
+    body = answer.body
+    if name == PREDICT:
+        return answer.outputs.predictions
+    if name == PROBABILITIES:
+        return np.asarray(answer.outputs.probabilities, dtype=np.float64)
+    if name == DECISION:
+        return body["decisions"]
+    if name == WARNINGS:
+        return json_strings(_by_row(body["warnings"], answer.batch.rows))
+    assert name == IMPUTED, name
+    return json_strings(body["imputed"])
 
 
 def _by_row(warnings: list[dict[str, Any]], rows: int) -> list[list[dict[str, Any]]]:

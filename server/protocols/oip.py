@@ -38,11 +38,11 @@ _STATUS = {422: 400}
 
 def install_oip(app: Flask) -> None:
     """Add the routes, with the model's signature worked out once."""
-    app.extensions[_SIGNATURE] = Signature.of(state_of(app).runtime)
+    app.extensions[_SIGNATURE] = Signature.of(_state_of(app).runtime)
     app.register_blueprint(blueprint)
 
 
-def state_of(app: Flask) -> State:
+def _state_of(app: Flask) -> State:
     """The core app's state, outside a request."""
     with app.app_context():
         return state()
