@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from flask import Flask
 
+from server.protocols.openapi import install_openapi
+
 __all__ = ["register_protocols"]
 
 
 def register_protocols(app: Flask) -> None:
     """Register every protocol's routes (and hooks) on the core app."""
+    # Last: the OpenAPI document lists the routes registered above, as the app has them.
+    install_openapi(app)

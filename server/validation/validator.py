@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from packager.artefact import InputSpec
+from packager.capture import TYPICAL, synthetic_rows
 from server.errors import MAX_DETAILS, Detail, InvalidInputError, UnseenCategoryError
 from server.validation import checks
 from server.validation.columns import ColumnChecks
@@ -92,7 +93,10 @@ class Validator:
         value_checks = {
             f.name: checks.value_check(f, refuse_unseen=f.name in refused) for f in self.features
         }
-        self._rows = RowChecks(self.features, value_checks)
+        typical = synthetic_rows(spec)[TYPICAL]
+        self._rows = RowChecks(self.features, value_checks, refused, typical)
+        # The marshmallow schema of one row, which also describes each feature (OpenAPI).
+        self.row_schema = self._rows.schema
         self._columns = ColumnChecks(self.features, value_checks, refused)
         self._novelty = Novelty(self.features, refused=refused, vectorise_from=columnwise_from)
         self._nullable = [f.name for f in self.features if f.nullable]
