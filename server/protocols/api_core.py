@@ -72,7 +72,7 @@ def core_schemas(state: State) -> dict[str, dict[str, Any]]:
         batch_options["profile"] = {
             "type": "string",
             "enum": list(profiles.by_name),
-            "description": f"The threshold profile to decide with (default {profiles.default.name})",
+            "description": f"The threshold profile to decide with (when not sent: {profiles.default.name})",
         }
     rows = {"minItems": 1, "maxItems": settings.max_rows}
     return {

@@ -116,7 +116,7 @@ def docs_paths() -> dict[str, dict[str, Any]]:
         DOCS_PATH: {"get": _get("Swagger UI for this document (HTML)", "text/html")},
         f"{DOCS_PATH}/{{asset}}": {
             "get": {
-                **_get("A file of the /docs page", "*/*"),
+                **_get("A file of the /docs page", *sorted({*_ASSETS.values(), JSON_MIMETYPE})),
                 "parameters": [
                     {
                         "name": "asset",
@@ -130,12 +130,14 @@ def docs_paths() -> dict[str, dict[str, Any]]:
     }
 
 
-def _get(summary: str, media: str) -> dict[str, Any]:
+def _get(summary: str, *media: str) -> dict[str, Any]:
     error = {"content": {JSON_MIMETYPE: {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    # A file's body is its own (a script, a style sheet, an image, the 3.0 document).
+    content = {kind: {"schema": {}} for kind in media}
     return {
         "summary": summary,
         "responses": {
-            "200": {"description": summary, "content": {media: {"schema": {"type": "string"}}}},
+            "200": {"description": summary, "content": content},
             "404": {"description": "No such file", **error},
             "405": {"description": "The route does not answer this method", **error},
             "500": {"description": "The server failed", **error},
