@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,3 +75,102 @@ def test_the_document_is_valid_openapi_3_1_and_its_docs_rendition_valid_3_0(
     assert rendition["openapi"] == "3.0.3"
     validate(rendition)
 
+
+def _features(document: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = document["components"]["schemas"]["Features"]
+    return found
+
+
+def test_each_feature_has_its_type_limits_unit_description_and_example(
+    pbc: Path, client: Callable[..., FlaskClient]
+) -> None:
+    document = _document(client(pbc))
+    features = _features(document)
+    assert list(features["properties"]) == [
+        "age",
+        "sex",
+        "edema",
+        "stage",
+        "ascites",
+        "bili",
+        "albumin",
+    ]
+    assert sorted(features["required"]) == sorted(features["properties"])
+    assert features["additionalProperties"] is False
+    age = features["properties"]["age"]
+    assert (age["minimum"], age["maximum"], age["x-unit"]) == (18, 100, "years")
+    assert "Age at registration" in age["description"] and "years" in age["description"]
+    low, high = age["x-training-range"]
+    assert 18 <= low < high <= 100 and low <= age["examples"][0] <= high
+    assert features["properties"]["bili"]["type"] == ["number", "null"]
+    # Unseen categories are only warned of: listed, not an enum.
+    sex = features["properties"]["sex"]
+    assert sex["type"] == "string" and "enum" not in sex
+    assert "f, m" in sex["description"] and "unseen values are warned of" in sex["description"]
+    assert features["properties"]["edema"]["type"] == "number"
+    assert document["info"]["version"] == "1.0.0"
+    assert document["info"]["title"].startswith("pbc-logistic-regression")
+    sha = client(pbc).get("/metadata").get_json()["artefact"]["sha256"]
+    assert document["info"]["x-artefact-sha256"] == sha
+
+
+def test_refused_categories_are_an_enum(pbc: Path, client: Callable[..., FlaskClient]) -> None:
+    features = _features(_document(client(pbc, strict_categories=True)))
+    assert features["properties"]["sex"]["enum"] == ["f", "m"]
+    assert features["properties"]["edema"]["enum"] == [0.0, 0.5, 1.0]
+
+
+def test_the_predict_examples_are_the_typical_synthetic_row_and_pass_the_server(
+    pbc: Path, client: Callable[..., FlaskClient]
+) -> None:
+    served = client(pbc)
+    operation = _document(served)["paths"]["/predict"]["post"]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    typical = json.loads((pbc / "self_test.json").read_text())["inputs"][0]
+    assert examples["one"]["value"] == typical
+    for example in examples.values():
+        assert served.post("/predict", json=example["value"]).status_code == 200
+    answer = served.post("/predict", json=examples["batch"]["value"]).get_json()
+    schema = _document(served)["components"]["schemas"]["PredictAnswer"]
+    assert set(schema["required"]) <= set(answer)
+    assert set(schema["properties"]["probabilities"]["items"]["required"]) == set(
+        answer["probabilities"][0]
+    )
+    assert {"decisions", "profile"} <= set(schema["properties"])
+
+
+def test_a_multiclass_answer_keys_its_probabilities_by_its_three_labels(
+    penguins: Path, client: Callable[..., FlaskClient]
+) -> None:
+    schemas = _document(client(penguins))["components"]["schemas"]
+    keyed = schemas["PredictAnswer"]["properties"]["probabilities"]["items"]
+    assert keyed["required"] == ["Adelie", "Chinstrap", "Gentoo"]
+    assert "decisions" not in schemas["PredictAnswer"]["properties"]
+    assert "profile" not in schemas["Batch"]["properties"]
+    assert schemas["Features"]["properties"]["sex"]["type"] == ["string", "null"]
+
+
+def test_a_regressor_answers_numbers_without_probabilities(
+    regressor_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
+    answer = _document(client(regressor_artefact))["components"]["schemas"]["PredictAnswer"]
+    assert "probabilities" not in answer["properties"]
+    assert answer["properties"]["predictions"]["items"]["type"] == ["number", "null"]
+
+
+def test_every_route_of_the_app_is_documented_with_its_errors(
+    pbc: Path, client: Callable[..., FlaskClient]
+) -> None:
+    served = client(pbc)
+    document = _document(served)
+    routes = {
+        re.sub(r"<[^>]*>", "{}", rule.rule) for rule in served.application.url_map.iter_rules()
+    }
+    documented = {re.sub(r"\{[^}]*\}", "{}", path) for path in document["paths"]}
+    assert routes == documented
+    responses = document["paths"]["/predict"]["post"]["responses"]
+    assert {"200", "400", "405", "413", "415", "422", "500", "503"} <= set(responses)
+    error = {"$ref": "#/components/schemas/Error"}
+    assert responses["422"]["content"]["application/json"]["schema"] == error
+    card = document["paths"]["/"]["get"]["responses"]["200"]["content"]
+    assert list(card) == ["text/html"]

@@ -10,7 +10,6 @@ is derandomized and keeps no example database.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests

@@ -72,7 +72,8 @@ def core_schemas(state: State) -> dict[str, dict[str, Any]]:
         batch_options["profile"] = {
             "type": "string",
             "enum": list(profiles.by_name),
-            "description": f"The threshold profile to decide with (when not sent: {profiles.default.name})",
+            "description": "The threshold profile to decide with "
+            f"(when not sent: {profiles.default.name})",
         }
     rows = {"minItems": 1, "maxItems": settings.max_rows}
     return {
@@ -203,7 +204,8 @@ def core_paths(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any
             "value": {"columns": names, "data": [[example[n] for n in names]]},
         },
     }
-    status = {"type": "object", "properties": {"status": {"type": "string"}}}
+    status: dict[str, Any] = {"type": "object", "properties": {"status": {"type": "string"}}}
+    not_ready = {**status, "properties": {**status["properties"], "reason": {"type": "string"}}}
     html = {"text/html": {"schema": {"type": "string"}}}
     return {
         "/predict": {
@@ -236,9 +238,7 @@ def core_paths(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any
                     "200": {"description": "Ready", "content": json_content(status)},
                     "503": {
                         "description": "Not ready, and why",
-                        "content": json_content(
-                            {**status, "properties": {**status["properties"], "reason": {}}}
-                        ),
+                        "content": json_content(not_ready),
                     },
                     **errors(),
                 },

@@ -69,7 +69,12 @@ def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
     version = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
     infer_example = {
         "inputs": [
-            {"name": n, "shape": [1], "datatype": _OIP_KINDS.get(f.kind, "BYTES"), "data": [example[n]]}
+            {
+                "name": n,
+                "shape": [1],
+                "datatype": _OIP_KINDS.get(f.kind, "BYTES"),
+                "data": [example[n]],
+            }
             for n, f in zip(names, state.runtime.validator.features, strict=True)
         ]
     }
@@ -175,9 +180,7 @@ def _mlflow(example: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "responses": {
                     "200": {
                         "description": "The predictions",
-                        "content": json_content(
-                            {"type": "object", "required": ["predictions"]}
-                        ),
+                        "content": json_content({"type": "object", "required": ["predictions"]}),
                     },
                     **_errors(error, "400", "413", "415", "422", "503"),
                 },
@@ -212,7 +215,10 @@ def _metrics() -> dict[str, dict[str, Any]]:
             "get": {
                 "summary": "Drift: the population stability index per feature against training",
                 "responses": {
-                    "200": {"description": "PSI per feature", "content": json_content({"type": "object"})},
+                    "200": {
+                        "description": "PSI per feature",
+                        "content": json_content({"type": "object"}),
+                    },
                     **_errors(error, "503"),
                 },
             }

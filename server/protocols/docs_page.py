@@ -57,7 +57,7 @@ _PAGE = """<!DOCTYPE html>
 # Relative URLs: the page works behind a proxy that serves it under a path prefix.
 _START = """window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
-    url: "docs/%s",
+    url: "docs/OPENAPI_30",
     dom_id: "#swagger-ui",
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
@@ -65,7 +65,7 @@ _START = """window.addEventListener("load", function () {
     validatorUrl: null
   });
 });
-""" % DOCUMENT_30
+""".replace("OPENAPI_30", DOCUMENT_30)
 
 blueprint = Blueprint("docs", __name__)
 
@@ -133,7 +133,7 @@ def docs_paths() -> dict[str, dict[str, Any]]:
 def _get(summary: str, *media: str) -> dict[str, Any]:
     error = {"content": {JSON_MIMETYPE: {"schema": {"$ref": "#/components/schemas/Error"}}}}
     # A file's body is its own (a script, a style sheet, an image, the 3.0 document).
-    content = {kind: {"schema": {}} for kind in media}
+    content: dict[str, Any] = {kind: {"schema": {}} for kind in media}
     return {
         "summary": summary,
         "responses": {
