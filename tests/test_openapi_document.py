@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -174,3 +175,23 @@ def test_every_route_of_the_app_is_documented_with_its_errors(
     assert responses["422"]["content"]["application/json"]["schema"] == error
     card = document["paths"]["/"]["get"]["responses"]["200"]["content"]
     assert list(card) == ["text/html"]
+
+
+def test_the_probes_are_documented_open_as_the_server_leaves_them(
+    pbc: Path, client: Callable[..., FlaskClient], tmp_path: Path
+) -> None:
+    from server.http.auth import OPEN_PATHS
+
+    keys = tmp_path / "keys.txt"
+    keys.write_text(f"ward-a {hashlib.sha256(b'a-key-of-thirty-two-characters-00').hexdigest()}\n")
+    served = client(pbc, api_keys_file=keys)
+    bearer = {"Authorization": "Bearer a-key-of-thirty-two-characters-00"}
+    document = served.get("/openapi.json", headers=bearer).get_json()
+    open_operations = {
+        path
+        for path, operations in document["paths"].items()
+        if any(operation.get("security") == [] for operation in operations.values())
+    }
+    assert open_operations == OPEN_PATHS & set(document["paths"])
+    for path in open_operations:
+        assert served.get(path).status_code == 200

@@ -18,7 +18,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
-from packager.artefact import FeatureSpec
+from packager.artefact import FeatureSpec, for_people
 from server.validation import checks
 
 __all__ = ["feature_field"]
@@ -99,7 +99,7 @@ def _described(feature: FeatureSpec, *, refuse_unseen: bool, example: Any) -> di
         if feature.min is not None and feature.max is not None:
             found["x-training-range"] = [feature.min, feature.max]
             said.append(
-                f"Seen in training: {feature.min:g} to {feature.max:g}; "
+                f"Seen in training: {for_people(feature.min)} to {for_people(feature.max)}; "
                 "a value outside is warned of, not refused."
             )
     categories = feature.categories or []
