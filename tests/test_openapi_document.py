@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from deployml.cli import cli
+from packager import capture, package
 
 PBC_DICTIONARY = """\
 age: {unit: years, description: Age at registration, min: 18, max: 100}
@@ -195,3 +196,17 @@ def test_the_probes_are_documented_open_as_the_server_leaves_them(
     assert open_operations == OPEN_PATHS & set(document["paths"])
     for path in open_operations:
         assert served.get(path).status_code == 200
+
+
+def test_a_stored_row_is_the_example_only_where_real_examples_were_chosen(
+    patient_data: Any, pipeline_model: Any, tmp_path: Path, client: Callable[..., FlaskClient]
+) -> None:
+    X, y, X_test, y_test = patient_data
+    captured = capture(
+        pipeline_model, X, y, X_test=X_test, y_test=y_test, examples="real", n_examples=2
+    )
+    artefact = package(captured, tmp_path / "real")
+    operation = _document(client(artefact))["paths"]["/predict"]["post"]
+    example = operation["requestBody"]["content"]["application/json"]["examples"]["one"]
+    stored = json.loads((artefact / "examples.json").read_text())["inputs"][0]
+    assert example["value"] == stored
