@@ -15,7 +15,8 @@ from server import Settings, create_app
 
 SECRET = "ZQXJ-SECRET-7731"
 ROUTES = (
-    "GET /, POST /invocations, GET /livez, GET /metadata, GET /ping, POST /predict, GET /readyz"
+    "GET /, GET /docs, GET /docs/<asset>, POST /invocations, GET /livez, GET /metadata, "
+    "GET /openapi.json, GET /ping, POST /predict, GET /readyz"
 )
 
 
@@ -46,7 +47,8 @@ def test_the_routes_a_404_lists_are_read_from_the_app_s_url_map(binary_artefact:
     app.add_url_rule("/extra", "extra", lambda: "", methods=["PUT", "DELETE"])
     message = error(app.test_client().get("/nowhere"), 404, "not_found")
     assert message.endswith(
-        ", DELETE /extra, PUT /extra, POST /invocations, GET /livez, GET /metadata, GET /ping, "
+        ", DELETE /extra, PUT /extra, POST /invocations, GET /livez, GET /metadata, "
+        "GET /openapi.json, GET /ping, "
         "POST /predict, GET /readyz"
     )
 

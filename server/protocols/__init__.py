@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from server.protocols.mlflow import install_mlflow
+from server.protocols.openapi import install_openapi
 
 __all__ = ["register_protocols"]
 
@@ -18,3 +19,5 @@ __all__ = ["register_protocols"]
 def register_protocols(app: Flask) -> None:
     """Register every protocol's routes (and hooks) on the core app."""
     install_mlflow(app)
+    # Last: the OpenAPI document lists the routes registered above, as the app has them.
+    install_openapi(app)
