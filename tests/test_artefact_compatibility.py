@@ -225,7 +225,7 @@ def test_format_4_0_artefact_is_inspected_without_claiming_drift_bins(
     shown = runner("inspect", FORMAT_4_0)
     assert shown.exit_code == 0, shown.output
     assert "format 4.0" in shown.output
-    assert "Drift bins: none (format 4.0 predates them)" in shown.output
+    assert "Drift bins: none recorded (format 4.0 predates them)" in shown.output
     assert "Drift bins: recorded" not in shown.output
 
 

@@ -124,8 +124,9 @@ def _drift(manifest: Manifest) -> str:
         )
     major, _, minor = manifest.format_version.partition(".")
     if (int(major), int(minor) if minor.isdecimal() else 0) < DRIFT_FORMAT:
-        return f"none (format {manifest.format_version} predates them)"
-    return "none (no training data was given, or no feature could be binned)"
+        return f"none recorded (format {manifest.format_version} predates them)"
+    # Why not, when it is known, is in ``missing`` (a bare estimator has no training rows).
+    return "none recorded"
 
 
 def _model_file(manifest: Manifest) -> str:
