@@ -53,6 +53,9 @@ BIN_KINDS = ("number", "category")
 # index finite (the usual Laplace-style smoothing of PSI).
 PSI_SMOOTHING = 0.5
 _SIGNIFICANT = 4  # the figures of for_people's numbers
+# Up to this many values, categories are looked up in a dict (a request's few rows: about a
+# microsecond); more, in one vectorised call (tens of microseconds whatever the batch).
+SMALL_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,13 @@ class FeatureBins:
 
     @cached_property
     def _known(self) -> pd.Index:
-        """The categories as an index, made once: a batch is looked up in one call."""
+        """The categories as an index, made once: a big batch is looked up in one call."""
         return pd.Index(self.categories, dtype=object)
+
+    @cached_property
+    def _codes(self) -> dict[Any, int]:
+        """Each category's bin, made once: a few values are looked up faster one by one."""
+        return {category: i for i, category in enumerate(self.categories)}
 
     def count(self, values: Sequence[Any] | np.ndarray) -> np.ndarray:
         """How many of ``values`` fall in each bin (int64, in the order of ``labels``)."""
@@ -79,10 +87,19 @@ class FeatureBins:
             numbers = _as_numbers(array, missing)
             index = np.searchsorted(np.asarray(self.edges, dtype=np.float64), numbers, "left")
         else:
-            index = self._known.get_indexer(pd.Index(array, dtype=object))
-            index[index < 0] = len(self.categories)  # other
+            index = self._category_bins(array)
         index[missing] = len(self.labels) - 1
         return np.bincount(index, minlength=len(self.labels)).astype(np.int64)
+
+    def _category_bins(self, array: np.ndarray) -> np.ndarray:
+        """Each value's category bin, ``other`` for one not recorded (missing ones too)."""
+        other = len(self.categories)
+        if len(array) > SMALL_BATCH:  # one hash lookup for the lot (pandas's, in C)
+            index = self._known.get_indexer(pd.Index(array, dtype=object))
+            index[index < 0] = other
+            return index
+        codes = self._codes
+        return np.fromiter((codes.get(v, other) for v in array.tolist()), np.intp, len(array))
 
 
 def _as_numbers(array: np.ndarray, missing: np.ndarray) -> np.ndarray:
