@@ -156,3 +156,31 @@ def test_a_4_0_reader_ignores_the_drift_field(drift_artefact: Path, tmp_path: Pa
     manifest, _ = read_manifest(copy)
     assert manifest.drift == {}
     assert "Drift bins: none recorded\n" in summarise(manifest)
+
+
+def test_a_capture_file_keeps_its_drift_bins(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+) -> None:
+    X, y, _, _ = patient_data
+    captured = capture(pipeline_model, X, y)
+    captured.save(tmp_path / "model.pkl")
+    assert load_model_file(tmp_path / "model.pkl").manifest.drift == captured.manifest.drift
+    assert set(captured.manifest.drift) == {"age", "bmi", "sex", "ward", "smoker"}
+
+
+def test_train_records_bins_of_its_training_split_only(
+    runner: Callable[..., Any], tmp_path: Path
+) -> None:
+    from conftest import make_pbc
+
+    make_pbc(400, seed=11).to_csv(tmp_path / "pbc.csv", index=False)
+    made = runner(
+        "train", tmp_path / "pbc.csv", "--target", "status", "--no-plots", "-o", tmp_path / "a"
+    )
+    assert made.exit_code == 0, made.output
+    manifest, _ = read_manifest(tmp_path / "a")
+    rows = manifest.training["data"]["rows"] if manifest.training else None
+    assert manifest.estimator.n_training_rows is not None and rows == 400
+    assert {sum(b.counts) for b in manifest.drift.values()} == {manifest.estimator.n_training_rows}
+    assert manifest.estimator.n_training_rows < 400  # the test rows are not counted
+    assert "id" not in manifest.drift and "diagnosed" not in manifest.drift
