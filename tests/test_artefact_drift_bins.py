@@ -152,3 +152,10 @@ def test_a_big_batch_counts_as_its_rows_counted_one_by_one() -> None:
     one_by_one = sum(bins.count([value]) for value in values)
     assert bins.count(values).tolist() == one_by_one.tolist()
     assert bins.count(list(values)).tolist() == one_by_one.tolist()
+
+
+def test_a_category_named_like_a_reserved_bin_gets_a_label_of_its_own() -> None:
+    frame = pd.DataFrame({"code": ["other", "missing", "a"] * 20})
+    bins = _bins(frame)["code"]
+    assert bins.labels == ["'missing'", "'other'", "a", "other", "missing"]
+    assert bins.count(["other", None, "b"]).tolist() == [0, 1, 0, 1, 1]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
@@ -129,23 +129,24 @@ def training_bins(frame: pd.DataFrame, spec: InputSpec) -> dict[str, FeatureBins
 
 
 def _bins_of(feature: FeatureSpec, values: np.ndarray) -> FeatureBins | None:
+    """``feature``'s bins with its training ``values`` counted; None when it gets none."""
     if feature.kind in ("number", "integer"):
         edges = _edges(values)
         if edges is None:
             return None
-        labels = [f"<={for_people(edges[0])}"]
-        labels += [f"{for_people(a)}-{for_people(b)}" for a, b in pairwise(edges)]
-        bins = FeatureBins("number", edges, [], [], [*labels, f">{for_people(edges[-1])}"])
-    elif feature.kind in ("category", "boolean"):
+        bins = FeatureBins("number", edges, [], [], _number_labels(edges))
+    elif feature.kind == "boolean" or (feature.kind == "category" and feature.categories):
         categories = [False, True] if feature.kind == "boolean" else list(feature.categories or [])
         bins = FeatureBins("category", [], categories, [], _category_labels(categories))
     else:
         return None
-    if bins.kind == "number" or bins.categories:
-        bins.labels.append(MISSING)
-        bins.counts.extend(int(n) for n in bins.count(values))
-        return bins
-    return None
+    return replace(bins, counts=bins.count(values).tolist())
+
+
+def _number_labels(edges: list[float]) -> list[str]:
+    """``<=e1``, ``e1-e2``, ..., ``>ek``, then ``missing``: edges written for people."""
+    inner = [f"{for_people(a)}-{for_people(b)}" for a, b in pairwise(edges)]
+    return [f"<={for_people(edges[0])}", *inner, f">{for_people(edges[-1])}", MISSING]
 
 
 def _edges(values: np.ndarray) -> list[float] | None:
@@ -167,7 +168,7 @@ def _edges(values: np.ndarray) -> list[float] | None:
 
 
 def _category_labels(categories: list[Any]) -> list[str]:
-    """Each category as text, then ``other``: distinct, a clash written as repr (then numbered)."""
+    """Each category as text (a clash written as repr, then numbered), ``other``, ``missing``."""
     labels: list[str] = []
     taken = {OTHER, MISSING}
     for i, category in enumerate(categories):
@@ -178,7 +179,7 @@ def _category_labels(categories: list[Any]) -> list[str]:
             label = f"{label} #{i + 1}"
         taken.add(label)
         labels.append(label)
-    return [*labels, OTHER]
+    return [*labels, OTHER, MISSING]
 
 
 def population_stability(expected: Sequence[int], actual: Sequence[int]) -> float:
