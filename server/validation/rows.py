@@ -10,7 +10,7 @@ value per column is one problem of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields
 from packager.artefact import FeatureSpec
 from server.errors import MAX_DETAILS, Detail
 from server.validation import checks
+from server.validation.described import feature_field
 from server.validation.payload import Payload, kind_of
 
 __all__ = ["RowChecks", "WrongShape", "records"]
@@ -55,20 +56,6 @@ def _shape_problem(row: Any, width: int) -> str:
     return f"has {len(row)} values; expected {width}, one per column"
 
 
-class _FeatureField(fields.Field[Any]):
-    """A marshmallow field that accepts exactly what the feature's check accepts."""
-
-    def __init__(self, check: checks.Check, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.check = check
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        problem = self.check(value)
-        if problem is not None:
-            raise ValidationError(problem)
-        return value
-
-
 class _FeatureSchema(Schema):
     class Meta:
         # Unknown keys are counted by RowChecks, once per row, and never repeated.
@@ -78,22 +65,29 @@ class _FeatureSchema(Schema):
 class RowChecks:
     """Checks and words rows one at a time, for one model's features."""
 
-    def __init__(self, features: Sequence[FeatureSpec], value_checks: Mapping[str, checks.Check]):
+    def __init__(
+        self,
+        features: Sequence[FeatureSpec],
+        value_checks: Mapping[str, checks.Check],
+        refused: Collection[str] = (),
+        examples: Mapping[str, Any] | None = None,
+    ):
         self.names = [f.name for f in features]
         self._known = frozenset(self.names)
         self._checks = [(f.name, value_checks[f.name], f.nullable) for f in features]
         # Field attributes are positional so that no feature name can shadow a Schema method.
         schema_fields: dict[str, fields.Field[Any]] = {
-            f"f{i}": _FeatureField(
+            f"f{i}": feature_field(
+                f,
                 value_checks[f.name],
-                data_key=f.name,
-                required=True,
-                allow_none=f.nullable,
-                error_messages={"required": checks.MISSING, "null": checks.null_problem(f)},
+                refuse_unseen=f.name in refused,
+                example=None if examples is None else examples.get(f.name),
             )
             for i, f in enumerate(features)
         }
-        self._schema = _FeatureSchema.from_dict(schema_fields, name="Features")()
+        # The schema that words problems also describes the features (server.protocols'
+        # OpenAPI document reads it through Validator.row_schema): one description, not two.
+        self.schema = _FeatureSchema.from_dict(schema_fields, name="Features")()
 
     def first_problems(self, rows: Iterable[Any]) -> list[Detail]:
         """Problems row after row, stopping once more were found than can be listed."""
@@ -140,7 +134,7 @@ class RowChecks:
             ]
         problems: dict[str, list[str]] = {}
         try:
-            self._schema.load(record)
+            self.schema.load(record)
         except ValidationError as error:
             problems = error.normalized_messages()
         details: list[Detail] = [

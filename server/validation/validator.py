@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from packager.artefact import InputSpec
+from packager.capture import TYPICAL, synthetic_rows
 from server.errors import MAX_DETAILS, Detail, InvalidInputError, UnseenCategoryError
 from server.validation import checks
 from server.validation.columns import ColumnChecks
@@ -92,7 +93,9 @@ class Validator:
         value_checks = {
             f.name: checks.value_check(f, refuse_unseen=f.name in refused) for f in self.features
         }
-        self._rows = RowChecks(self.features, value_checks)
+        self._rows = RowChecks(self.features, value_checks, refused, _typical_row(spec))
+        # The marshmallow schema of one row, which also describes each feature (OpenAPI).
+        self.row_schema = self._rows.schema
         self._columns = ColumnChecks(self.features, value_checks, refused)
         self._novelty = Novelty(self.features, refused=refused, vectorise_from=columnwise_from)
         self._nullable = [f.name for f in self.features if f.nullable]
@@ -189,6 +192,15 @@ class Validator:
             return None
         reorder = _row_getter([payload.columns.index(name) for name in self.names])
         return collect(map(reorder, data))
+
+
+def _typical_row(spec: InputSpec) -> dict[str, Any]:
+    """Each feature's example for the OpenAPI document: the typical synthetic row's value, or
+    none for a schema too broken to make one (start-up's self-test refuses it, in its words)."""
+    try:
+        return synthetic_rows(spec)[TYPICAL]
+    except (TypeError, ValueError):
+        return {}
 
 
 def _subset(payload: Payload, rows: Sequence[int]) -> Payload:

@@ -1,0 +1,231 @@
+"""The OpenAPI description of the other protocols' routes: the Open Inference Protocol (V2),
+MLflow's scoring protocol and the Prometheus metrics with /drift.
+
+Their bodies are those protocols' own (their specifications are the reference, so only what
+a client relies on is required here); their errors are in each protocol's shape, or
+deployml's for what the core app answers itself (401, 405, 413, 500). The document lists a
+route only if the app has it (:mod:`server.protocols.openapi`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.http import State
+from server.protocols.api_core import error_response, json_content, ref
+
+__all__ = ["other_paths"]
+
+_OIP_DATATYPES = ["BOOL", "INT64", "FP64", "BYTES", "INT32", "FP32", "UINT8", "INT8"]
+_OIP_KINDS = {"number": "FP64", "integer": "INT64", "boolean": "BOOL", "string": "BYTES"}
+_STATUS = {
+    "400": "The body cannot be read as this protocol's request, or its rows are invalid",
+    "404": "No such model (the name sent is not repeated)",
+    "405": "The route does not answer this method",
+    "413": "The body or the batch is larger than this server accepts",
+    "415": "The body's Content-Type is not one this route reads",
+    "422": "Rows that do not match the schema",
+    "500": "The server failed; the body says only that",
+    "503": "The model is not ready, or the audit log cannot be written",
+}
+
+
+def _errors(shape: dict[str, Any], *statuses: str) -> dict[str, Any]:
+    """Error responses in ``shape`` or deployml's (what the core app answers itself)."""
+    either = {"anyOf": [shape, ref("Error")]}
+    return {
+        status: error_response(_STATUS[status], either)
+        for status in sorted({*statuses, "405", "500"})
+    }
+
+
+def _tensor(names: list[str] | None = None) -> dict[str, Any]:
+    """An OIP tensor: its name, shape, datatype and data (flat or nested, in row order)."""
+    name: dict[str, Any] = {"type": "string"}
+    if names is not None:
+        name["enum"] = names
+    return {
+        "type": "object",
+        "properties": {
+            "name": name,
+            "shape": {"type": "array", "items": {"type": "integer"}},
+            "datatype": {"type": "string", "enum": _OIP_DATATYPES},
+            "parameters": {"type": "object"},
+            "data": {"type": "array"},
+        },
+        "required": ["name", "shape", "datatype"],
+    }
+
+
+def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The Open Inference Protocol's routes (each model route also under /versions/{v})."""
+    names = state.runtime.validator.names
+    kinds = ", ".join(
+        f"{f.name}: {_OIP_KINDS.get(f.kind, 'FP64 or BYTES')}"
+        for f in state.runtime.validator.features
+    )
+    error = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
+    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    version = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+    infer_example = {
+        "inputs": [
+            {
+                "name": n,
+                "shape": [1],
+                "datatype": _OIP_KINDS.get(f.kind, "BYTES"),
+                "data": [example[n]],
+            }
+            for n, f in zip(names, state.runtime.validator.features, strict=True)
+        ]
+    }
+    request = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "parameters": {"type": "object"},
+            "inputs": {"type": "array", "items": _tensor(names), "minItems": 1},
+            "outputs": {"type": "array", "items": {"type": "object"}},
+        },
+        "required": ["inputs"],
+        "description": f"One input tensor per feature, shape [-1] ({kinds})",
+    }
+    answer = {
+        "type": "object",
+        "properties": {
+            "model_name": {"type": "string"},
+            "model_version": {"type": "string"},
+            "id": {"type": "string"},
+            "parameters": {"type": "object"},
+            "outputs": {"type": "array", "items": _tensor()},
+        },
+        "required": ["model_name", "outputs"],
+    }
+    metadata = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "versions": {"type": "array", "items": {"type": "string"}},
+            "platform": {"type": "string"},
+            "inputs": {"type": "array", "items": {"type": "object"}},
+            "outputs": {"type": "array", "items": {"type": "object"}},
+        },
+        "required": ["name", "inputs", "outputs"],
+    }
+
+    def get(summary: str, body: dict[str, Any] | None, *params: dict[str, Any]) -> dict[str, Any]:
+        ok: dict[str, Any] = {"description": summary}
+        if body is not None:
+            ok["content"] = json_content(body)
+        statuses = ("404", "503") if params else ("503",)
+        operation = {"summary": summary, "responses": {"200": ok, **_errors(error, *statuses)}}
+        return {"get": {**operation, "parameters": list(params)} if params else operation}
+
+    infer = {
+        "summary": "Open Inference Protocol: score the input tensors",
+        "requestBody": {
+            "required": True,
+            "content": json_content(request, example=infer_example),
+        },
+        "responses": {
+            "200": {"description": "The output tensors", "content": json_content(answer)},
+            **_errors(error, "400", "404", "413", "415", "422", "503"),
+        },
+    }
+    paths: dict[str, dict[str, Any]] = {
+        "/v2": get("Open Inference Protocol: server metadata", {"type": "object"}),
+        "/v2/health/live": get("Open Inference Protocol: liveness", None),
+        "/v2/health/ready": get("Open Inference Protocol: readiness", None),
+    }
+    for base, params in (
+        ("/v2/models/{name}", [name]),
+        ("/v2/models/{name}/versions/{version}", [name, version]),
+    ):
+        paths[base] = get("Open Inference Protocol: model metadata", metadata, *params)
+        paths[f"{base}/ready"] = get("Open Inference Protocol: model readiness", None, *params)
+        paths[f"{base}/infer"] = {"post": {**infer, "parameters": params}}
+    return paths
+
+
+def _mlflow(example: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """MLflow's scoring protocol: /invocations and /ping."""
+    error = {
+        "type": "object",
+        "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
+        "required": ["error_code", "message"],
+    }
+    names = list(example)
+    body = {
+        "type": "object",
+        "description": "One of dataframe_split, dataframe_records, instances or inputs",
+        "properties": {
+            "dataframe_split": {"type": "object"},
+            "dataframe_records": {"type": "array", "items": ref("Features")},
+            "instances": {"type": "array"},
+            "inputs": {},
+            "params": {"type": "object"},
+        },
+    }
+    split = {"columns": names, "data": [[example[n] for n in names]]}
+    return {
+        "/invocations": {
+            "post": {
+                "summary": "MLflow scoring protocol: score a DataFrame (JSON or CSV)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        **json_content(body, example={"dataframe_split": split}),
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "The predictions",
+                        "content": json_content({"type": "object", "required": ["predictions"]}),
+                    },
+                    **_errors(error, "400", "413", "415", "422", "503"),
+                },
+            }
+        },
+        "/ping": {
+            "get": {
+                "summary": "MLflow scoring protocol: health",
+                "responses": {"200": {"description": "Up"}, **_errors(error, "503")},
+            }
+        },
+    }
+
+
+def _metrics() -> dict[str, dict[str, Any]]:
+    """Prometheus /metrics and the population stability index per feature."""
+    error = ref("Error")
+    return {
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (text exposition format 0.0.4)",
+                "responses": {
+                    "200": {
+                        "description": "The metrics",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(error),
+                },
+            }
+        },
+        "/drift": {
+            "get": {
+                "summary": "Drift: the population stability index per feature against training",
+                "responses": {
+                    "200": {
+                        "description": "PSI per feature",
+                        "content": json_content({"type": "object"}),
+                    },
+                    **_errors(error, "503"),
+                },
+            }
+        },
+    }
+
+
+def other_paths(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The other protocols' operations, by path (listed by the document if the app has them)."""
+    return {**_oip(state, example), **_mlflow(example), **_metrics()}
