@@ -21,8 +21,8 @@ from test_http_profiles import Profiled, instances, profiled  # noqa: F401
 from deployml.cli import cli
 from packager.artefact import FeatureSpec
 from server.api_keys import add_client
-from server.protocols.signature import feature_datatype
-from server.protocols.tensors import encode
+from server.protocols.oip.signature import feature_datatype
+from server.protocols.oip.tensors import encode
 
 Client = Callable[..., FlaskClient]
 SECRET_TEXT = "ZQXJ-SECRET-7731"

@@ -20,8 +20,8 @@ from werkzeug.exceptions import HTTPException
 from packager.errors import RequestError
 from server.errors import NotReadyError, UnknownModelError
 from server.http import State, answer, json_response, not_ready, read_body, state
-from server.protocols.inference import HEADER_LENGTH, read_request, respond
-from server.protocols.signature import Signature
+from server.protocols.oip.inference import HEADER_LENGTH, read_request, respond
+from server.protocols.oip.signature import Signature
 
 __all__ = ["blueprint", "install_oip"]
 

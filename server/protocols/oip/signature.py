@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from packager.artefact import FeatureSpec, has_predict_proba
-from server.protocols.tensors import BOOL, BYTES, FP64, INT64
+from server.protocols.oip.tensors import BOOL, BYTES, FP64, INT64
 from server.runtime import Runtime
 
 __all__ = ["DECISION", "IMPUTED", "PREDICT", "PROBABILITIES", "WARNINGS", "Signature"]

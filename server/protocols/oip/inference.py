@@ -21,7 +21,7 @@ import orjson
 
 from server.errors import InvalidTensorError, TooManyRowsError
 from server.http import Answer
-from server.protocols.signature import (
+from server.protocols.oip.signature import (
     DECISION,
     IMPUTED,
     PREDICT,
@@ -29,7 +29,7 @@ from server.protocols.signature import (
     WARNINGS,
     Signature,
 )
-from server.protocols.tensors import decode, encode, json_strings, rows_of
+from server.protocols.oip.tensors import decode, encode, json_strings, rows_of
 from server.validation import Payload
 
 __all__ = ["HEADER_LENGTH", "InferRequest", "read_request", "respond"]
