@@ -20,6 +20,7 @@ __all__ = [
     "EmptyBatchError",
     "InvalidInputError",
     "InvalidPayloadError",
+    "InvalidTensorError",
     "ListenError",
     "MalformedJSONError",
     "NotReadyError",
@@ -27,6 +28,7 @@ __all__ = [
     "ScoringMediaTypeError",
     "TooManyRowsError",
     "UnauthorizedError",
+    "UnknownModelError",
     "UnknownProfileError",
     "UnscorableInputError",
     "UnseenCategoryError",
@@ -263,3 +265,27 @@ class ScoringMediaTypeError(RequestError):
     def __init__(self, problem: str) -> None:
         # ``problem`` is ours ("got none", "got another type"...): the sent type is request text.
         super().__init__(f"expected Content-Type {JSON_MIMETYPE} or text/csv in UTF-8; {problem}")
+
+
+# --- Issue 13, the Open Inference Protocol (server.protocols.oip) ---
+
+
+class InvalidTensorError(RequestError):
+    """An infer request whose tensors cannot be read as one column per feature; the message
+    names features, never a value or a name that is not a feature."""
+
+    status = 400
+    code = "invalid_tensor"
+
+
+class UnknownModelError(RequestError):
+    """The URL names a model or version this server does not serve (not repeated)."""
+
+    status = 404
+    code = "unknown_model"
+
+    def __init__(self, name: str, version: str) -> None:
+        super().__init__(
+            f"this server serves model {name!r} version {version!r} only; "
+            "the model asked for is not served (its name is not repeated)"
+        )

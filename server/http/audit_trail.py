@@ -12,11 +12,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from server.audit import AuditLog, AuditRequest, rows_of
 from server.errors import AuditUnavailableError
-from server.http.responses import error_response
 
 __all__ = ["AUDITED_ENDPOINTS", "install_audit_trail"]
 
@@ -37,7 +36,9 @@ def install_audit_trail(app: Flask, audit: AuditLog, model: Mapping[str, str]) -
         try:
             audit.write(_audited(response), model)
         except AuditUnavailableError as error:
-            return error_response(error.status, error.code, error.message, error.details)
+            # Worded by the handlers of the request's protocol (the Open Inference Protocol's
+            # and MLflow's error shapes are not the core one).
+            return current_app.make_response(current_app.handle_user_exception(error))
         return response
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from server.protocols.mlflow import install_mlflow
+from server.protocols.oip import install_oip
 from server.protocols.openapi import install_openapi
 
 __all__ = ["register_protocols"]
@@ -19,5 +20,6 @@ __all__ = ["register_protocols"]
 def register_protocols(app: Flask) -> None:
     """Register every protocol's routes (and hooks) on the core app."""
     install_mlflow(app)
+    install_oip(app)
     # Last: the OpenAPI document lists the routes registered above, as the app has them.
     install_openapi(app)
