@@ -57,8 +57,9 @@ def test_no_generated_request_gets_a_5xx_and_every_answer_matches_the_document(
     documented = {operation.path for operation in operations}
     assert {"/predict", "/metadata", "/docs", "/livez"} <= documented
     if mode == GenerationMode.NEGATIVE:
-        # Only a body or a path parameter can be sent wrong; a bare GET has nothing to negate.
-        operations = [op for op in operations if len(op.body) or len(op.path_parameters)]
+        # Only a body can be sent wrong: a bare GET has nothing to negate, and a path
+        # parameter that takes any string (the model's name) has no wrong value to generate.
+        operations = [op for op in operations if len(op.body)]
     session = requests.Session()
     answered: dict[str, set[int]] = {}
     for operation in operations:
