@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from server.protocols.prometheus import install_prometheus
+
 __all__ = ["register_protocols"]
 
 
 def register_protocols(app: Flask) -> None:
     """Register every protocol's routes (and hooks) on the core app."""
+    install_prometheus(app)

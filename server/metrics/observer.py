@@ -1,0 +1,173 @@
+"""The metrics of one served model, and the counting of each request and each scored batch.
+
+Every label value comes from the schema, the manifest, the model's classes or a fixed set
+(the matched route, a standard method, a status code): never from a request's values, so a
+patient's value can neither reach a scrape nor grow the number of series. Every labelled
+series is made at start-up, so that ``rate()`` starts from zero and no request pays for it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from packager.artefact import Outputs
+from server.metrics.buckets import BulkHistogram
+from server.metrics.live_bins import LiveBins
+from server.validation import WARNING_KINDS, Batch
+
+__all__ = ["DURATION_BUCKETS", "SCORE_BUCKETS", "Metrics", "ModelFacts"]
+
+# Seconds: from a one-row answer (a millisecond) to a slow large batch.
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Probabilities, in twentieths: fine enough for a score's distribution to show a shift.
+SCORE_BUCKETS = tuple(round(i / 20, 2) for i in range(1, 21))
+SCORED, REFUSED = "scored", "refused"
+
+
+class ModelFacts:
+    """What the metrics need to know of the served model, from its manifest and classes."""
+
+    def __init__(
+        self,
+        *,
+        model: Mapping[str, str],
+        features: Sequence[str],
+        labels: Sequence[str] | None,
+        positive_column: int | None,
+        drift: Mapping[str, Any] | None,
+    ) -> None:
+        self.model = model
+        self.features = list(features)
+        self.labels = None if labels is None else list(labels)
+        # A binary classifier's positive class's column; None: the top probability is scored.
+        self.positive_column = positive_column
+        self.drift = drift
+
+
+class Metrics:
+    """The model's metrics in their own registry, and the counting of requests and batches."""
+
+    def __init__(self, facts: ModelFacts) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.facts = facts
+        registry = self.registry
+        self._requests = Counter(
+            "deployml_requests",
+            "HTTP requests by matched route (or 'unmatched'), method and status.",
+            ["endpoint", "method", "status"],
+            registry=registry,
+        )
+        self._duration = Histogram(
+            "deployml_request_duration_seconds",
+            "Seconds from a request's first hook to its answer, by matched route.",
+            ["endpoint"],
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        rows = Counter(
+            "deployml_rows",
+            "Rows scored, and rows refused (whole failed batches and skipped rows).",
+            ["outcome"],
+            registry=registry,
+        )
+        self._scored, self._refused = rows.labels(SCORED), rows.labels(REFUSED)
+        predictions = Counter(
+            "deployml_predictions",
+            "Predicted rows by class label (classifiers).",
+            ["label"],
+            registry=registry,
+        )
+        self._predictions = {label: predictions.labels(label) for label in facts.labels or []}
+        warnings = Counter(
+            "deployml_input_warnings",
+            "Warnings on answered rows by feature and kind (values unlike training).",
+            ["feature", "kind"],
+            registry=registry,
+        )
+        self._warnings = {
+            (feature, problem): warnings.labels(feature, kind)
+            for feature in facts.features
+            for problem, kind in WARNING_KINDS.items()
+        }
+        self._score: BulkHistogram | None = None
+        if facts.labels is not None:
+            score = Histogram(
+                "deployml_prediction_score",
+                "The positive class's probability (binary), else the top class's probability.",
+                buckets=SCORE_BUCKETS,
+                registry=registry,
+            )
+            self._score = BulkHistogram(score)
+        info = Gauge(
+            "deployml_model_info",
+            "The model served (always 1).",
+            ["name", "version", "sha256"],
+            multiprocess_mode="max",
+            registry=registry,
+        )
+        info.labels(facts.model["name"], facts.model["version"], facts.model["sha256"]).set(1)
+        self._workers = Gauge(
+            "deployml_workers",
+            "Worker processes alive.",
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.bins = LiveBins(facts.drift, facts.features, registry)
+        self._by_request: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def worker_started(self) -> None:
+        """Count this process as a live worker (gunicorn's ``post_worker_init``)."""
+        self._workers.set(1)
+
+    def count_request(
+        self, endpoint: str, method: str, status: int, seconds: float, refused: int
+    ) -> None:
+        """Count one answered request (``refused``: rows of a batch refused whole)."""
+        key = (endpoint, method, status)
+        children = self._by_request.get(key)
+        if children is None:
+            # Bounded: routes and standard methods are fixed sets, statuses nearly so.
+            children = (
+                self._requests.labels(endpoint, method, str(status)),
+                self._duration.labels(endpoint),
+            )
+            self._by_request[key] = children
+        counter, duration = children
+        counter.inc()
+        duration.observe(seconds)
+        if refused:
+            self._refused.inc(refused)
+
+    def observe(self, batch: Batch, outputs: Outputs) -> None:
+        """Count a scored batch: rows, predictions, warnings, scores and the live bins."""
+        self._scored.inc(batch.rows)
+        if batch.refused_rows:
+            self._refused.inc(len(batch.refused_rows))
+        if self._predictions:
+            for label, count in Tally(outputs.predictions).items():
+                child = self._predictions.get(str(label))
+                if child is not None:
+                    child.inc(count)
+        if batch.warnings:
+            found = Tally((w["feature"], w["problem"]) for w in batch.warnings)
+            for key, count in found.items():
+                child = self._warnings.get(key)  # type: ignore[arg-type]
+                if child is not None:
+                    child.inc(count)
+        if self._score is not None and outputs.probabilities is not None:
+            self._score.observe_many(self._scores(outputs.probabilities))
+        self.bins.count(batch)
+
+    def _scores(self, probabilities: list[list[float]]) -> np.ndarray:
+        table = np.asarray(probabilities, dtype=np.float64)
+        if table.ndim != 2 or not table.size:
+            return np.empty(0)
+        column = self.facts.positive_column
+        if column is not None:
+            return table[:, column]
+        return table.max(axis=1)
