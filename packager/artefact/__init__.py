@@ -78,6 +78,7 @@ from packager.artefact.schema import (
     ACCEPTING,
     MAX_CATEGORIES,
     ColumnHint,
+    FeatureBins,
     check_limits,
     documented,
     feature_without_data,
@@ -86,7 +87,9 @@ from packager.artefact.schema import (
     limits_problem,
     limits_text,
     model_input,
+    population_stability,
     records_to_columns,
+    training_bins,
     value_from_text,
 )
 from packager.artefact.trust import KNOWN_TYPES
@@ -126,6 +129,7 @@ __all__ = [
     "EstimatorInfo",
     "ExampleRows",
     "Examples",
+    "FeatureBins",
     "FeatureSpec",
     "InputFormat",
     "InputSpec",
@@ -171,6 +175,7 @@ __all__ = [
     "model_input",
     "model_outputs",
     "package",
+    "population_stability",
     "read_edge_cases",
     "read_examples",
     "read_manifest",
@@ -182,5 +187,6 @@ __all__ = [
     "sorted_labels",
     "staged",
     "stored_rows",
+    "training_bins",
     "value_from_text",
 ]

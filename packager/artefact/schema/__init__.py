@@ -3,7 +3,8 @@
 ``inference`` makes the schema from the training frame, the model's own pipeline (which
 columns it encodes or imputes) and the author's data dictionary; ``declared`` reads the
 dictionary and owns the plausible limits; ``building`` turns validated request values into
-what the estimator was fitted on; ``text`` reads a CSV cell as a request would send it.
+what the estimator was fitted on; ``text`` reads a CSV cell as a request would send it;
+``drift`` records each feature's training distribution as bins a server counts live rows into.
 """
 
 from packager.artefact.schema.building import model_input, records_to_columns
@@ -16,6 +17,12 @@ from packager.artefact.schema.declared import (
     documented,
     limits_problem,
     limits_text,
+)
+from packager.artefact.schema.drift import (
+    FeatureBins,
+    bins_problem,
+    population_stability,
+    training_bins,
 )
 from packager.artefact.schema.inference import (
     MAX_CATEGORIES,
@@ -37,6 +44,8 @@ __all__ = [
     "ColumnHint",
     "Dictionary",
     "Entry",
+    "FeatureBins",
+    "bins_problem",
     "check_limits",
     "documented",
     "feature_spec",
@@ -46,6 +55,8 @@ __all__ = [
     "limits_problem",
     "limits_text",
     "model_input",
+    "population_stability",
     "records_to_columns",
+    "training_bins",
     "value_from_text",
 ]

@@ -1,0 +1,203 @@
+"""Drift bins: each feature's training distribution as bin edges and counts, recorded at capture.
+
+A server counts live values into the same bins and compares the two with the population
+stability index (:func:`population_stability`), with no patient value ever stored or sent.
+
+Numbers are binned by deciles of the training values: the quantile edges are rounded to four
+significant figures (the people's form, so that every label is distinct and no edge is a raw
+value), repeated edges merge, and an edge at the maximum is dropped. A feature gets at most
+one bin per :data:`MIN_ROWS_PER_BIN` training values, so a small table gets fewer, wider bins,
+and none below two bins. Bins are closed on the right: ``(-inf, e1], (e1, e2], ..., (ek, inf)``.
+Categories (and booleans: ``False``, ``True``) get one bin each, then ``other`` (a value not
+seen in training). Every feature ends with ``missing`` (null or NaN). Identifiers and free
+text (``string``) are never binned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from packager.artefact.values import for_people
+
+if TYPE_CHECKING:
+    from packager.artefact.manifest import FeatureSpec, InputSpec
+
+__all__ = [
+    "BIN_KINDS",
+    "DECILES",
+    "MIN_ROWS_PER_BIN",
+    "MISSING",
+    "OTHER",
+    "PSI_SMOOTHING",
+    "FeatureBins",
+    "bins_problem",
+    "population_stability",
+    "training_bins",
+]
+
+DECILES = 10
+# At least this many training values per bin on average: a small table gets fewer bins, so
+# that no bin's edges and count come near describing a few patients.
+MIN_ROWS_PER_BIN = 20
+OTHER, MISSING = "other", "missing"
+BIN_KINDS = ("number", "category")
+# Added to every bin's count before proportions are taken, so that an empty bin keeps the
+# index finite (the usual Laplace-style smoothing of PSI).
+PSI_SMOOTHING = 0.5
+_SIGNIFICANT = 4  # the figures of for_people's numbers
+
+
+@dataclass(frozen=True)
+class FeatureBins:
+    """One feature's training distribution: its bins, one label and one count each."""
+
+    kind: Literal["number", "category"]
+    edges: list[float]  # numbers: inner edges, increasing; [] for categories
+    categories: list[Any]  # categories as the schema records them; [] for numbers
+    counts: list[int]  # training rows per bin, in the order of labels
+    labels: list[str]  # numbers "<=e1", "e1-e2", ">ek"; categories as text, "other"; "missing"
+
+    @cached_property
+    def _known(self) -> pd.Index:
+        """The categories as an index, made once: a batch is looked up in one call."""
+        return pd.Index(self.categories, dtype=object)
+
+    def count(self, values: Sequence[Any] | np.ndarray) -> np.ndarray:
+        """How many of ``values`` fall in each bin (int64, in the order of ``labels``)."""
+        array = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+        missing = np.asarray(pd.isna(array), dtype=bool).reshape(-1)
+        array = array.reshape(-1)
+        if self.kind == "number":
+            numbers = _as_numbers(array, missing)
+            index = np.searchsorted(np.asarray(self.edges, dtype=np.float64), numbers, "left")
+        else:
+            index = self._known.get_indexer(pd.Index(array, dtype=object))
+            index[index < 0] = len(self.categories)  # other
+        index[missing] = len(self.labels) - 1
+        return np.bincount(index, minlength=len(self.labels)).astype(np.int64)
+
+
+def _as_numbers(array: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """``array`` as floats; a missing value (or one that is not a number) as NaN."""
+    try:
+        numbers = np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError):
+        numbers = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(
+            dtype=np.float64
+        )
+    missing |= np.isnan(numbers)
+    return np.where(missing, 0.0, numbers)
+
+
+def training_bins(frame: pd.DataFrame, spec: InputSpec) -> dict[str, FeatureBins]:
+    """The drift bins of every feature of ``spec`` that has a column in ``frame`` and may be
+    binned (not an identifier, not free text, and numbers with enough rows for two bins)."""
+    columns = {str(c): c for c in frame.columns}
+    found = {}
+    for feature in spec.features:
+        if feature.identifier or feature.name not in columns:
+            continue
+        bins = _bins_of(feature, frame[columns[feature.name]].to_numpy())
+        if bins is not None:
+            found[feature.name] = bins
+    return found
+
+
+def _bins_of(feature: FeatureSpec, values: np.ndarray) -> FeatureBins | None:
+    if feature.kind in ("number", "integer"):
+        edges = _edges(values)
+        if edges is None:
+            return None
+        labels = [f"<={for_people(edges[0])}"]
+        labels += [f"{for_people(a)}-{for_people(b)}" for a, b in pairwise(edges)]
+        bins = FeatureBins("number", edges, [], [], [*labels, f">{for_people(edges[-1])}"])
+    elif feature.kind in ("category", "boolean"):
+        categories = [False, True] if feature.kind == "boolean" else list(feature.categories or [])
+        bins = FeatureBins("category", [], categories, [], _category_labels(categories))
+    else:
+        return None
+    if bins.kind == "number" or bins.categories:
+        bins.labels.append(MISSING)
+        bins.counts.extend(int(n) for n in bins.count(values))
+        return bins
+    return None
+
+
+def _edges(values: np.ndarray) -> list[float] | None:
+    """The rounded decile edges of ``values``' numbers, at most one bin per MIN_ROWS_PER_BIN
+    of them; None when fewer than two bins are left."""
+    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64
+    )
+    numbers = numbers[np.isfinite(numbers)]
+    n_bins = min(DECILES, len(numbers) // MIN_ROWS_PER_BIN)
+    if n_bins < 2:
+        return None
+    # Observed values as edges (the empirical quantiles), so that whole numbers bin as such.
+    quantiles = np.quantile(numbers, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
+    rounded = {float(f"{q:.{_SIGNIFICANT}g}") for q in quantiles}
+    top = float(numbers.max())
+    edges = sorted(e for e in rounded if e < top)
+    return edges or None
+
+
+def _category_labels(categories: list[Any]) -> list[str]:
+    """Each category as text, then ``other``: distinct, a clash written as repr (then numbered)."""
+    labels: list[str] = []
+    taken = {OTHER, MISSING}
+    for i, category in enumerate(categories):
+        label = for_people(category)
+        if label in taken:
+            label = repr(category)
+        if label in taken:
+            label = f"{label} #{i + 1}"
+        taken.add(label)
+        labels.append(label)
+    return [*labels, OTHER]
+
+
+def population_stability(expected: Sequence[int], actual: Sequence[int]) -> float:
+    """The population stability index of ``actual`` counts against ``expected`` (same bins).
+
+    PSI = sum over bins of (a - e) * ln(a / e), where e and a are the bins' proportions after
+    :data:`PSI_SMOOTHING` (0.5) is added to every count of both, so that an empty bin stays
+    finite (it adds about ``bins / (2 * rows)`` for a small sample). 0 means the same
+    distribution; below 0.1 is usually read as stable, 0.1 to 0.25
+    as a moderate shift, above 0.25 as a major one. NaN when ``actual`` holds no rows.
+    """
+    e = np.asarray(expected, dtype=np.float64)
+    a = np.asarray(actual, dtype=np.float64)
+    if e.shape != a.shape or e.ndim != 1:
+        raise ValueError("expected and actual must be counts of the same bins")
+    if not a.sum() or not e.sum():
+        return math.nan
+    e = (e + PSI_SMOOTHING) / (e.sum() + PSI_SMOOTHING * len(e))
+    a = (a + PSI_SMOOTHING) / (a.sum() + PSI_SMOOTHING * len(a))
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def bins_problem(bins: FeatureBins) -> tuple[str, str] | None:
+    """The first field of ``bins`` (read from a manifest) that breaks the rules above, and
+    what is wrong with it; None when it keeps them."""
+    expected = len(bins.edges) + 2 if bins.kind == "number" else len(bins.categories) + 2
+    if bins.kind == "number" and bins.categories:
+        return "categories", "must be empty for numbers"
+    if bins.kind == "category" and bins.edges:
+        return "edges", "must be empty for categories"
+    if any(not b > a for a, b in pairwise(bins.edges)):
+        return "edges", "must increase"
+    if len(bins.labels) != expected:
+        return "labels", f"must hold {expected} labels, one per bin"
+    if len(set(bins.labels)) != len(bins.labels) or bins.labels[-1] != MISSING:
+        return "labels", f"must be distinct and end with {MISSING!r}"
+    if len(bins.counts) != len(bins.labels):
+        return "counts", "must be as long as labels"
+    return None

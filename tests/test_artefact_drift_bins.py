@@ -1,0 +1,145 @@
+"""Drift bins: each feature's training distribution as bins, counted again the same way, and
+compared by the population stability index."""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_birthwt, make_pbc, make_penguins
+
+from packager.artefact import FeatureBins, infer_input_spec, population_stability, training_bins
+
+
+def _bins(frame: pd.DataFrame, **kwargs: object) -> dict[str, FeatureBins]:
+    spec = infer_input_spec(
+        frame, format="dataframe", names_generated=False, allow_nan=False, **kwargs
+    )
+    return training_bins(frame, spec)
+
+
+def test_numbers_are_binned_by_deciles_closed_on_the_right() -> None:
+    frame = pd.DataFrame({"x": np.arange(1, 1001, dtype=float)})
+    bins = _bins(frame)["x"]
+    assert bins.kind == "number"
+    assert bins.edges == [100.0 * k for k in range(1, 10)]
+    assert bins.counts == [100] * 10 + [0]
+    assert bins.labels[0] == "<=100" and bins.labels[1] == "100-200"
+    assert bins.labels[-2:] == [">900", "missing"]
+    # An edge itself falls in the bin below it.
+    assert bins.count([100.0, 100.5]).tolist() == [1, 1] + [0] * 9
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [make_pbc(400, seed=1), make_penguins(), make_birthwt()],
+    ids=["pbc", "penguins", "birthwt"],
+)
+def test_counting_the_training_columns_again_gives_the_training_counts(
+    frame: pd.DataFrame,
+) -> None:
+    found = _bins(frame)
+    assert found
+    for name, bins in found.items():
+        assert sum(bins.counts) == len(frame), name
+        assert len(bins.counts) == len(bins.labels) == len(set(bins.labels)), name
+        assert bins.count(frame[name].to_numpy()).tolist() == bins.counts, name
+        assert bins.count(frame[name].tolist()).tolist() == bins.counts, name
+        assert all(b > a for a, b in pairwise(bins.edges)), name
+
+
+def test_categories_and_booleans_get_one_bin_each_then_other_and_missing() -> None:
+    frame = make_penguins()
+    bins = _bins(frame)
+    assert bins["island"].labels == ["Biscoe", "Dream", "Torgersen", "other", "missing"]
+    assert bins["sex"].counts[-1] == int(frame["sex"].isna().sum()) > 0
+    flags = _bins(pd.DataFrame({"flag": [True, False] * 50}))["flag"]
+    assert (flags.kind, flags.categories) == ("category", [False, True])
+    assert flags.labels == ["False", "True", "other", "missing"]
+    assert flags.counts == [50, 50, 0, 0]
+
+
+def test_an_unseen_category_counts_as_other_and_a_null_as_missing() -> None:
+    bins = _bins(make_penguins())["island"]
+    counted = bins.count(["Dream", "Atlantis", None, np.nan, "Biscoe"])
+    assert dict(zip(bins.labels, counted.tolist(), strict=True)) == {
+        "Biscoe": 1,
+        "Dream": 1,
+        "Torgersen": 0,
+        "other": 1,
+        "missing": 2,
+    }
+
+
+def test_numbers_beyond_the_edges_fall_in_the_outer_bins_and_nulls_are_missing() -> None:
+    bins = _bins(make_penguins())["body_mass_g"]
+    counted = bins.count([-1e9, 1e9, math.inf, None, math.nan, "not a number"]).tolist()
+    assert counted[0] == 1
+    assert counted[-2] == 2
+    assert counted[-1] == 3
+    assert counted.count(0) == len(counted) - 3
+    assert bins.count(np.array([np.nan, 1.0])).dtype == np.int64
+
+
+def test_codes_the_pipeline_encodes_are_binned_as_categories() -> None:
+    from packager.artefact import ColumnHint
+
+    frame = make_birthwt()
+    found = _bins(frame, hints={"race": ColumnHint(categories=[1, 2, 3])})
+    assert found["race"].labels == ["1", "2", "3", "other", "missing"]
+    assert found["race"].count([1, 2.0, 4]).tolist() == [1, 1, 0, 1, 0]
+
+
+def test_a_small_table_gets_fewer_bins_and_a_tiny_one_none() -> None:
+    rng = np.random.default_rng(0)
+    assert len(_bins(pd.DataFrame({"x": rng.normal(size=100)}))["x"].edges) == 4  # 5 bins
+    assert "x" not in _bins(pd.DataFrame({"x": rng.normal(size=39)}))
+    assert len(_bins(pd.DataFrame({"x": rng.normal(size=40)}))["x"].edges) == 1
+
+
+def test_few_distinct_values_give_few_bins() -> None:
+    frame = pd.DataFrame({"x": [0, 1] * 300, "y": [0.0] * 600})
+    found = _bins(frame)
+    assert found["x"].edges == [0.0]
+    assert found["x"].labels == ["<=0", ">0", "missing"]
+    assert "y" not in found  # one value: nothing to tell apart
+
+
+def test_identifiers_and_free_text_are_never_binned() -> None:
+    frame = make_pbc(400, seed=1).assign(note=[f"note {i}" for i in range(400)])
+    found = _bins(frame, identifiers={"id"})
+    assert "id" not in found
+    assert "note" not in found
+    assert "diagnosed" not in found  # a date as text: free text here
+    assert {"age", "sex", "bili"} <= set(found)
+
+
+def test_edges_are_rounded_so_no_two_labels_read_the_same() -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": 1000 + rng.random(1000) * 1e-3})
+    bins = _bins(frame)["x"]
+    assert len(set(bins.labels)) == len(bins.labels)
+    assert bins.count(frame["x"]).tolist() == bins.counts
+
+
+def test_stability_index_is_zero_for_the_same_proportions() -> None:
+    assert population_stability([1000, 2000, 7000, 0], [100, 200, 700, 0]) < 0.01
+    assert population_stability([10, 20, 70, 0], [10, 20, 70, 0]) == 0
+
+
+def test_stability_index_is_large_for_a_shifted_sample() -> None:
+    frame = make_penguins()
+    bins = _bins(frame)["body_mass_g"]
+    shifted = bins.count(frame["body_mass_g"] + 1500)
+    assert population_stability(bins.counts, shifted) > 0.25
+    # An empty bin on either side keeps it finite.
+    assert math.isfinite(population_stability([100, 0], [0, 100]))
+
+
+def test_stability_index_of_no_rows_is_not_a_number() -> None:
+    assert math.isnan(population_stability([5, 5], [0, 0]))
+    with pytest.raises(ValueError, match="same bins"):
+        population_stability([1, 2], [1, 2, 3])
