@@ -14,10 +14,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-try:  # TEMPORARY until drift-bins is merged
-    from packager.artefact import population_stability
-except ImportError:  # pragma: no cover
-    population_stability = None  # type: ignore[assignment]
+from packager.artefact import population_stability
 from server.metrics.live_bins import BIN_METRIC
 from server.metrics.observer import Metrics
 

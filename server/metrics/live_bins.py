@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from packager.artefact import FeatureBins
+from server.metrics.binning import BinTable
 from server.validation import Batch
 
 __all__ = ["BIN_METRIC", "LiveBins"]
@@ -25,12 +27,15 @@ BIN_METRIC = "deployml_feature_bin"
 
 
 class LiveBins:
-    """The live bin counters of every feature with recorded bins."""
+    """The live bin counters of every feature with recorded bins, and their training shares."""
 
     def __init__(
-        self, drift: Mapping[str, Any] | None, features: Sequence[str], registry: CollectorRegistry
+        self,
+        drift: Mapping[str, FeatureBins] | None,
+        features: Sequence[str],
+        registry: CollectorRegistry,
     ) -> None:
-        self.drift = dict(drift or {})
+        self.drift = {name: bins for name, bins in (drift or {}).items() if name in features}
         live = Counter(
             BIN_METRIC,
             "Live rows counted into each feature's training bins.",
@@ -39,32 +44,22 @@ class LiveBins:
         )
         expected = Gauge(
             BIN_METRIC + "_expected_ratio",
-            "Each training bin's proportion of the training rows.",
+            "Each training bin's share of the training rows.",
             ["feature", "bin"],
             multiprocess_mode="max",
             registry=registry,
         )
-        order = {name: column for column, name in enumerate(features)}
-        # (feature, its column in a matrix batch, its bins, one counter per bin)
-        self._features: list[tuple[str, int, Any, list[Any]]] = []
         for name, bins in self.drift.items():
-            if name not in order:
-                continue
             total = sum(bins.counts) or 1
             for label, count in zip(bins.labels, bins.counts, strict=True):
                 expected.labels(name, label).set(count / total)
-            counters = [live.labels(name, label) for label in bins.labels]
-            self._features.append((name, order[name], bins, counters))
+        self._table = BinTable(self.drift, features)
+        self._counters: list[Any] = [live.labels(*slot) for slot in self._table.labels]
 
     def count(self, batch: Batch) -> None:
-        """Count the batch's rows into each feature's bins."""
-        for name, column, bins, counters in self._features:
-            values = batch.matrix[:, column] if batch.matrix is not None else _column(batch, name)
-            counts = bins.count(values)
-            for index in np.flatnonzero(counts).tolist():
-                counters[index].inc(int(counts[index]))
-
-
-def _column(batch: Batch, name: str) -> Any:
-    assert batch.columns is not None
-    return batch.columns[name]
+        """Count the batch's rows into each feature's bins (one ``inc`` per bin with rows)."""
+        if not self._counters:
+            return
+        counts = self._table.count(batch.rows, batch.matrix, batch.columns)
+        for slot in np.flatnonzero(counts).tolist():
+            self._counters[slot].inc(int(counts[slot]))

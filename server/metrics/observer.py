@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from packager.artefact import Outputs
+from packager.artefact import FeatureBins, Outputs
 from server.metrics.buckets import BulkHistogram
 from server.metrics.live_bins import LiveBins
 from server.validation import WARNING_KINDS, Batch
@@ -41,7 +41,7 @@ class ModelFacts:
         features: Sequence[str],
         labels: Sequence[str] | None,
         positive_column: int | None,
-        drift: Mapping[str, Any] | None,
+        drift: Mapping[str, FeatureBins] | None,
     ) -> None:
         self.model = model
         self.features = list(features)
