@@ -19,7 +19,7 @@ Versioning. ``FORMAT_VERSION`` is ``"MAJOR.MINOR"`` and is written into every ma
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from packager.artefact.evaluation_record import (
     EdgeCaseSummary,
@@ -28,6 +28,9 @@ from packager.artefact.evaluation_record import (
     ThresholdProfile,
 )
 from packager.errors import FormatVersionError, ManifestError
+
+if TYPE_CHECKING:  # the schema package imports this module; manifest_schema resolves the name
+    from packager.artefact.schema.drift import FeatureBins
 
 __all__ = [
     "EDGE_CASES_FILE",
@@ -56,7 +59,7 @@ __all__ = [
     "check_format_version",
 ]
 
-FORMAT_VERSION = "4.0"
+FORMAT_VERSION = "4.1"  # 4.1: drift bins (``drift``)
 # The first major whose features record the input contract (unit, description, plausible
 # limits, imputed, identifier, declared); an older manifest reads them as their defaults.
 _INPUT_CONTRACT_MAJOR = 4
@@ -243,6 +246,9 @@ class Manifest:
     parent: ParentRecord | None = None
     requirements: list[RequirementResult] = field(default_factory=list)
     edge_cases: EdgeCaseSummary | None = None
+    # 4.1: each feature's training distribution as bins, by feature name (see
+    # packager/artefact/schema/drift.py); empty when no training data was given, and before 4.1.
+    drift: dict[str, FeatureBins] = field(default_factory=dict)
     format_version: str = FORMAT_VERSION
 
     @property

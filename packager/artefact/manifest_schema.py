@@ -30,6 +30,7 @@ from packager.artefact.manifest import (
     Manifest,
     check_format_version,
 )
+from packager.artefact.schema.drift import FeatureBins, drift_problem
 from packager.artefact.values import INT64, json_path, unusable_value
 from packager.errors import ManifestError
 
@@ -149,6 +150,7 @@ _OVERRIDES: dict[tuple[type, str], fields.Field[Any]] = {
     ),
     (Manifest, "metrics"): _Nested(_METRICS, allow_none=True),
     (Manifest, "training"): _Nested(_TRAINING, allow_none=True),
+    (FeatureBins, "categories"): _List(_label(), required=True),
 }
 
 
@@ -174,7 +176,7 @@ def schema_for(cls: type) -> type[Schema]:
     A field without a default is required; one that may be None may be null; an absent one
     takes the class's default.
     """
-    hints = get_type_hints(cls)
+    hints = get_type_hints(cls, localns={"FeatureBins": FeatureBins})
     declared = {
         f.name: _OVERRIDES.get((cls, f.name))
         or _typed(hints[f.name], required=f.default is MISSING and f.default_factory is MISSING)
@@ -245,6 +247,9 @@ def manifest_from_dict(data: Any, source: str = MANIFEST_FILE) -> Manifest:
         listed = isinstance(files, dict) and EXAMPLES_FILE in files
         data = {**data, "example_rows": "real" if listed else "none"}
     manifest: Manifest = _load(_MANIFEST, data, source)
+    found = drift_problem(manifest.drift, manifest.input.names)
+    if found is not None:
+        raise ManifestError(source, f"{json_path(['drift', *found[0]])} {found[1]}")
     # The typed fields hold nothing deep or out of range; the free-form ones may.
     free_form = {
         "estimator.params": manifest.estimator.params,

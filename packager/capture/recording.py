@@ -29,6 +29,7 @@ from packager.artefact import (
     json_value,
     model_input,
     records_to_columns,
+    training_bins,
 )
 from packager.capture.assessment import assess, score
 from packager.capture.contract import check_names, check_nullable, flag_identifiers
@@ -214,6 +215,7 @@ def capture(
         profiles=[] if assessment is None else assessment.profiles,
         default_profile=None if assessment is None else default_profile(assessment.profiles),
         edge_cases=None if suite is None else suite.summary(plan.allow_failing_edge_cases),
+        drift=training_bins(train.frame, spec),  # from the training rows, never the test rows
     )
     # Last, on the finished manifest: a failed gate raises, and nothing is made of the model.
     manifest = check_requirements(manifest, plan.requirements)

@@ -238,6 +238,7 @@ def _from_estimator(
         "feature is recorded as a number",
         "target: no training data was given, so the target's name and class balance are unknown",
         "metrics: no test data was given",
+        "drift: no training data was given, so no drift bins are recorded (GET /drift has none)",
         "self-test: no data was given, so its synthetic rows are made from safe defaults "
         "(0, the first category), not from training statistics",
     ]

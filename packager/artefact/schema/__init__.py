@@ -20,7 +20,7 @@ from packager.artefact.schema.declared import (
 )
 from packager.artefact.schema.drift import (
     FeatureBins,
-    bins_problem,
+    drift_problem,
     population_stability,
     training_bins,
 )
@@ -45,9 +45,9 @@ __all__ = [
     "Dictionary",
     "Entry",
     "FeatureBins",
-    "bins_problem",
     "check_limits",
     "documented",
+    "drift_problem",
     "feature_spec",
     "feature_without_data",
     "infer_input_spec",

@@ -16,7 +16,7 @@ text (``string``) are never binned.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
@@ -38,7 +38,7 @@ __all__ = [
     "OTHER",
     "PSI_SMOOTHING",
     "FeatureBins",
-    "bins_problem",
+    "drift_problem",
     "population_stability",
     "training_bins",
 ]
@@ -184,9 +184,22 @@ def population_stability(expected: Sequence[int], actual: Sequence[int]) -> floa
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def bins_problem(bins: FeatureBins) -> tuple[str, str] | None:
-    """The first field of ``bins`` (read from a manifest) that breaks the rules above, and
-    what is wrong with it; None when it keeps them."""
+def drift_problem(
+    drift: Mapping[str, FeatureBins], names: Sequence[str]
+) -> tuple[list[str], str] | None:
+    """Where in a manifest's ``drift`` (its input features being ``names``) the first bins
+    breaking the rules above are, and what is wrong; None when all keep them."""
+    for name, bins in drift.items():
+        if name not in names:
+            return [name], "is not one of the input features"
+        problem = _bins_problem(bins)
+        if problem is not None:
+            return [name, problem[0]], problem[1]
+    return None
+
+
+def _bins_problem(bins: FeatureBins) -> tuple[str, str] | None:
+    """The first field of ``bins`` that breaks the rules, and what is wrong with it."""
     expected = len(bins.edges) + 2 if bins.kind == "number" else len(bins.categories) + 2
     if bins.kind == "number" and bins.categories:
         return "categories", "must be empty for numbers"
