@@ -73,7 +73,7 @@ def measure(key: str, work: Path) -> None:
         payload = read_payload(body, 10_000, features=state.runtime.validator.known)
         batch = state.runtime.validator.validate(payload)
         outputs = state.runtime.predict(batch)
-        observe = median_us(lambda: metrics.observe(batch, outputs))
+        observe = median_us(lambda b=batch, o=outputs: metrics.observe(b, o))
         hook = median_us(lambda: metrics.count_request("/predict", "POST", 200, 0.001, 0))
         clients = {on: app.test_client() for on, app in apps.items()}
         data = orjson.dumps(body)
@@ -82,8 +82,8 @@ def measure(key: str, work: Path) -> None:
             for on, client in clients.items():
                 rounds[on].append(
                     median_us(
-                        lambda c=client: c.post(
-                            "/predict", data=data, content_type="application/json"
+                        lambda c=client, d=data: c.post(
+                            "/predict", data=d, content_type="application/json"
                         ),
                         min_seconds=0.5,
                         min_calls=5,

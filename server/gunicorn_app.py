@@ -15,7 +15,8 @@ both take their options from :func:`gunicorn_options`, so they serve identically
   text (the ``post_worker_init`` and ``pre_request`` hooks from :mod:`server.http`).
 - Prometheus counts live in prometheus-client's multiprocess directory, set up (and wiped)
   before the app is built (:func:`server.metrics.use_directory`); ``child_exit`` marks a
-  dead worker there, and ``post_worker_init`` counts each worker as live.
+  dead worker there, ``post_worker_init`` counts each worker as live, and ``worker_exit``
+  hands on the counts a stopping worker still keeps.
 - before forking, the master freezes its heap for the garbage collector (see
   :func:`freeze_heap`).
 
@@ -84,6 +85,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "pre_request": log_request_start,
         # A dead worker's counts stay in /metrics; its live gauges go.
         "child_exit": mark_worker_dead,
+        "worker_exit": stop_worker,
     }
     # The worker heartbeat file on a RAM disk never blocks on a slow or read-only disk.
     if os.path.isdir(_SHARED_MEMORY) and os.access(_SHARED_MEMORY, os.W_OK):
@@ -127,6 +129,14 @@ def start_worker(worker: Any) -> None:
     current: State = worker.wsgi.extensions[EXTENSION]
     if current.metrics is not None:
         current.metrics.worker_started()
+
+
+def stop_worker(server: Any, worker: Any) -> None:
+    """gunicorn's ``worker_exit`` hook: the counts the worker still keeps go to /metrics."""
+    app = getattr(worker, "wsgi", None)
+    current: State | None = None if app is None else app.extensions.get(EXTENSION)
+    if current is not None and current.metrics is not None:
+        current.metrics.flush()
 
 
 class GunicornServer(BaseApplication):

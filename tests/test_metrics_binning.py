@@ -67,4 +67,3 @@ def test_features_without_bins_and_bins_of_unknown_features_are_left_out() -> No
     assert {feature for feature, _ in table.labels} == {"a"}
     counted = table.count(2, np.array([[0.0, 5.0], [0.0, np.nan]]), None)
     assert counted[-1] == 1 and counted.sum() == 2
-

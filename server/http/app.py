@@ -77,7 +77,7 @@ def _metrics(runtime: Runtime, model: dict[str, str]) -> Metrics:
         features=manifest.input.names,
         labels=runtime.labels,
         positive_column=None if default is None else default.column,
-        drift=getattr(manifest, "drift", None),
+        drift=manifest.drift,
     )
     return Metrics(facts)
 

@@ -52,7 +52,7 @@ def drift_report(metrics: Metrics, registry: CollectorRegistry) -> dict[str, Any
     features: dict[str, Any] = {}
     for name, bins in recorded.items():
         counts = live.get(name, {})
-        actual = [counts.get(label, 0.0) for label in bins.labels]
+        actual = [int(counts.get(label, 0.0)) for label in bins.labels]
         features[name] = _feature(bins.labels, list(bins.counts), actual)
     return {
         "recorded": True,
@@ -74,14 +74,14 @@ def live_counts(registry: CollectorRegistry) -> dict[str, dict[str, float]]:
     return found
 
 
-def _feature(labels: list[str], expected: list[float], actual: list[float]) -> dict[str, Any]:
-    training_rows, live_rows = sum(expected), int(sum(actual))
+def _feature(labels: list[str], expected: list[int], actual: list[int]) -> dict[str, Any]:
+    training_rows, live_rows = sum(expected), sum(actual)
     psi = population_stability(expected, actual) if live_rows else None
     return {
         "psi": None if psi is None else round(float(psi), 6),
         "status": TOO_FEW if psi is None else drift_status(float(psi), live_rows),
         "live_rows": live_rows,
-        "training_rows": int(training_rows),
+        "training_rows": training_rows,
         "bins": [
             {
                 "bin": label,

@@ -2,15 +2,21 @@
 
 The manifest keeps, per feature, the bins of its training values (deciles' edges, or the
 categories) and how many training rows fell in each (``packager.artefact.FeatureBins``). Each
-scored batch is counted into the same bins, column by column with numpy (one ``count`` per
-feature, one ``inc`` per bin that got rows), as ``deployml_feature_bin_total{feature,bin}``;
-``deployml_feature_bin_expected_ratio{feature,bin}`` holds the training proportions, so the
-population stability index can be computed in PromQL as well as by ``GET /drift``. Bin labels
-are the manifest's (edges and category names from training), never a request's values.
+scored batch is counted into the same bins at once (:class:`~server.metrics.binning.BinTable`)
+and added to counts kept in the process; a thread of each worker moves them to
+``deployml_feature_bin_total{feature,bin}`` every ``FLUSH_SECONDS`` (and /metrics and /drift
+first move the answering worker's own), so that a one-row request pays one numpy addition
+instead of a Prometheus increment per feature. ``deployml_feature_bin_expected_ratio`` holds
+the training shares, so the population stability index can be computed in PromQL as well as
+by ``GET /drift``. Bin labels are the manifest's (rounded edges and training categories),
+never a request's values.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,9 +27,12 @@ from packager.artefact import FeatureBins
 from server.metrics.binning import BinTable
 from server.validation import Batch
 
-__all__ = ["BIN_METRIC", "LiveBins"]
+__all__ = ["BIN_METRIC", "FLUSH_SECONDS", "LiveBins"]
 
 BIN_METRIC = "deployml_feature_bin"
+# How long live bin counts may wait in a worker before a scrape sees them. A worker killed
+# outright (SIGKILL, out of memory) loses at most this long's counts; one that stops loses none.
+FLUSH_SECONDS = 1.0
 
 
 class LiveBins:
@@ -55,11 +64,37 @@ class LiveBins:
                 expected.labels(name, label).set(count / total)
         self._table = BinTable(self.drift, features)
         self._counters: list[Any] = [live.labels(*slot) for slot in self._table.labels]
+        self._pending = np.zeros(self._table.size, dtype=np.int64)
+        self._lock = threading.Lock()
+        self._flusher: int | None = None  # the process whose thread flushes
 
     def count(self, batch: Batch) -> None:
-        """Count the batch's rows into each feature's bins (one ``inc`` per bin with rows)."""
+        """Count the batch's rows into each feature's bins (kept here until flushed)."""
         if not self._counters:
             return
         counts = self._table.count(batch.rows, batch.matrix, batch.columns)
-        for slot in np.flatnonzero(counts).tolist():
-            self._counters[slot].inc(int(counts[slot]))
+        with self._lock:
+            self._pending += counts
+        if self._flusher != os.getpid():
+            self._start_flushing()
+
+    def flush(self) -> None:
+        """Move the counts kept in this process to the Prometheus counters."""
+        with self._lock:
+            pending, self._pending = self._pending, np.zeros_like(self._pending)
+        for slot in np.flatnonzero(pending).tolist():
+            self._counters[slot].inc(int(pending[slot]))
+
+    def _start_flushing(self) -> None:
+        """A thread of this process flushing every FLUSH_SECONDS (threads do not survive a
+        fork, so each worker starts its own with its first batch)."""
+        with self._lock:
+            if self._flusher == os.getpid():
+                return
+            self._flusher = os.getpid()
+        threading.Thread(target=self._flush_forever, name="deployml-bins", daemon=True).start()
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            self.flush()

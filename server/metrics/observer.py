@@ -126,6 +126,11 @@ class Metrics:
         """Count this process as a live worker (gunicorn's ``post_worker_init``)."""
         self._workers.set(1)
 
+    def flush(self) -> None:
+        """Move the counts this process keeps for a while (the live bins) to Prometheus: before
+        a scrape, and when a worker stops."""
+        self.bins.flush()
+
     def count_request(
         self, endpoint: str, method: str, status: int, seconds: float, refused: int
     ) -> None:

@@ -51,6 +51,7 @@ def install_prometheus(app: Flask) -> None:
 def metrics() -> Response:
     """Every metric of every worker, in Prometheus's text format."""
     own = _current_metrics()
+    own.flush()
     body = generate_latest(exposed_registry(own.registry))
     return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -59,6 +60,7 @@ def metrics() -> Response:
 def drift() -> Response:
     """Each feature's population stability index against its training bins."""
     own = _current_metrics()
+    own.flush()
     report = drift_report(own, exposed_registry(own.registry))
     return json_response({**report, "model": state().model})
 
