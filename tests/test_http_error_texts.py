@@ -14,7 +14,9 @@ from flask import Flask, request
 from server import Settings, create_app
 
 SECRET = "ZQXJ-SECRET-7731"
-ROUTES = "GET /, GET /livez, GET /metadata, POST /predict, GET /readyz"
+ROUTES = (
+    "GET /, GET /drift, GET /livez, GET /metadata, GET /metrics, POST /predict, GET /readyz"
+)
 
 
 @pytest.fixture
@@ -44,7 +46,8 @@ def test_the_routes_a_404_lists_are_read_from_the_app_s_url_map(binary_artefact:
     app.add_url_rule("/extra", "extra", lambda: "", methods=["PUT", "DELETE"])
     message = error(app.test_client().get("/nowhere"), 404, "not_found")
     assert message.endswith(
-        ", DELETE /extra, PUT /extra, GET /livez, GET /metadata, POST /predict, GET /readyz"
+        ", DELETE /extra, PUT /extra, GET /livez, GET /metadata, GET /metrics, POST /predict, "
+        "GET /readyz"
     )
 
 

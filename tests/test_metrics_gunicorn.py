@@ -155,6 +155,15 @@ def test_the_container_command_counts_every_worker_in_a_fresh_private_directory(
             samples = scrape(base)
             assert samples[("deployml_workers", ())] == 2
             assert scored(samples) == REQUESTS * len(rows)
+            # Set once in the master before the fork, seen through every worker's scrape.
+            info = [v for (name, _), v in samples.items() if name == "deployml_model_info"]
+            assert info == [1]
+            shares = [
+                v
+                for (name, labels), v in samples.items()
+                if name == "deployml_feature_bin_expected_ratio" and ("feature", "bmi") in labels
+            ]
+            assert len(shares) > 2 and sum(shares) == pytest.approx(1.0)
 
 
 def test_metrics_off_under_gunicorn_answers_404_and_counts_nothing(
