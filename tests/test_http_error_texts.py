@@ -14,9 +14,7 @@ from flask import Flask, request
 from server import Settings, create_app
 
 SECRET = "ZQXJ-SECRET-7731"
-ROUTES = (
-    "GET /, GET /drift, GET /livez, GET /metadata, GET /metrics, POST /predict, GET /readyz"
-)
+ROUTES = "GET /, GET /drift, GET /livez, GET /metadata, GET /metrics, POST /predict, GET /readyz"
 
 
 @pytest.fixture
