@@ -10,8 +10,11 @@ import pandas as pd
 import pytest
 from conftest import make_patients
 from flask.testing import FlaskClient
+from test_serve_end_to_end import example_rows
 
+from packager import read_manifest
 from server.metrics import MIN_LIVE_ROWS
+from server.metrics.live_bins import SMALL_BATCH
 
 FORMAT_4_0 = Path(__file__).parent / "data" / "artefact-format-4.0"
 
@@ -81,3 +84,28 @@ def test_an_artefact_packaged_before_drift_bins_answers_that_they_were_not_recor
     report = response.get_json()
     assert report["recorded"] is False and report["features"] == {}
     assert "not recorded" in report["message"]
+
+
+@pytest.mark.parametrize("fixture", ["binary_artefact", "pipeline_artefact"])
+def test_one_row_requests_reach_the_bins_as_the_same_rows_sent_in_one_batch(
+    client: Callable[..., FlaskClient], fixture: str, request: pytest.FixtureRequest
+) -> None:
+    artefact: Path = request.getfixturevalue(fixture)
+    rows = example_rows(artefact) * 25
+    one_by_one, batched = client(artefact), client(artefact)
+    for row in rows:
+        assert one_by_one.post("/predict", json={"instances": [row]}).status_code == 200
+    assert batched.post("/predict", json={"instances": rows}).status_code == 200
+    assert len(rows) > SMALL_BATCH  # the batch is counted at once, the single rows later
+    assert bins(one_by_one) == bins(batched)
+    assert sum(bins(batched).values()) == len(rows) * len(read_manifest(artefact)[0].drift)
+
+
+def bins(app: FlaskClient) -> dict[str, float]:
+    """The live bin counters of a /metrics answer."""
+    text = app.get("/metrics").get_data(as_text=True)
+    return {
+        line.split()[0]: float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("deployml_feature_bin_total{")
+    }
