@@ -14,7 +14,7 @@ from test_serve_end_to_end import example_rows
 
 from packager import read_manifest
 from server.metrics import MIN_LIVE_ROWS
-from server.metrics.live_bins import SMALL_BATCH
+from server.metrics.observer import SMALL_BATCH
 
 FORMAT_4_0 = Path(__file__).parent / "data" / "artefact-format-4.0"
 

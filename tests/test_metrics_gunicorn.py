@@ -26,7 +26,7 @@ from test_serve_end_to_end import (
     running,
 )
 
-from server.metrics.live_bins import FLUSH_SECONDS
+from server.metrics.observer import FLUSH_SECONDS
 
 REQUESTS = 24
 SCRAPES = 12
@@ -55,6 +55,16 @@ def predicted(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> 
 
 def scored(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> float:
     return samples.get(("deployml_rows_total", (("outcome", "scored"),)), 0.0)
+
+
+def settled(base: str, rows: float) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A scrape once every worker has counted its waiting rows (within FLUSH_SECONDS)."""
+    deadline = time.monotonic() + 10 * FLUSH_SECONDS
+    while True:
+        samples = scrape(base)
+        if scored(samples) >= rows or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.1)
 
 
 def drifted(base: str, rows: int) -> dict[str, Any]:
@@ -102,6 +112,7 @@ def test_two_workers_are_summed_a_killed_workers_counts_stay_and_stale_files_go(
         assert {status for status, _, _ in answers} == {200}
         busy = {pid: count for pid, count in workers(directory).items() if count}
         assert len(busy) == 2 and sum(busy.values()) == REQUESTS, busy
+        settled(base, REQUESTS * len(rows))
         for _ in range(SCRAPES):
             samples = scrape(base)
             assert predicted(samples) == REQUESTS
@@ -151,6 +162,7 @@ def test_the_container_command_counts_every_worker_in_a_fresh_private_directory(
         with ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(lambda _: post(base, {"instances": rows}), range(REQUESTS)))
         assert {status for status, _, _ in answers} == {200}
+        settled(base, REQUESTS * len(rows))
         for _ in range(4):
             samples = scrape(base)
             assert samples[("deployml_workers", ())] == 2

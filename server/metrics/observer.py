@@ -8,6 +8,9 @@ series is made at start-up, so that ``rate()`` starts from zero and no request p
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections import Counter as Tally
 from collections.abc import Mapping, Sequence
 from itertools import chain
@@ -22,13 +25,28 @@ from server.metrics.buckets import BulkHistogram
 from server.metrics.live_bins import LiveBins
 from server.validation import WARNING_KINDS, Batch
 
-__all__ = ["DURATION_BUCKETS", "SCORE_BUCKETS", "Metrics", "ModelFacts"]
+__all__ = [
+    "DURATION_BUCKETS",
+    "FLUSH_SECONDS",
+    "SCORE_BUCKETS",
+    "SMALL_BATCH",
+    "Metrics",
+    "ModelFacts",
+]
 
 # Seconds: from a one-row answer (a millisecond) to a slow large batch.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Probabilities, in twentieths: fine enough for a score's distribution to show a shift.
 SCORE_BUCKETS = tuple(round(i / 20, 2) for i in range(1, 21))
 SCORED, REFUSED = "scored", "refused"
+# Batches up to this many rows wait in the process to be counted with others; larger ones are
+# counted at once (their numpy calls cost little per row).
+SMALL_BATCH = 64
+# Waiting rows that make the request adding to them count them all (a bound on memory).
+MAX_WAITING_ROWS = 4096
+# How long counts may wait in a worker before a scrape sees them. A worker killed outright
+# (SIGKILL, out of memory) loses at most this long's; one that stops loses none.
+FLUSH_SECONDS = 1.0
 
 
 class ModelFacts:
@@ -121,15 +139,14 @@ class Metrics:
         )
         self.bins = LiveBins(facts.drift, facts.features, registry)
         self._by_request: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[Batch, Outputs]] = []
+        self._waiting_rows = 0
+        self._flusher: int | None = None  # the process whose thread flushes
 
     def worker_started(self) -> None:
         """Count this process as a live worker (gunicorn's ``post_worker_init``)."""
         self._workers.set(1)
-
-    def flush(self) -> None:
-        """Move the counts this process keeps for a while (the live bins) to Prometheus: before
-        a scrape, and when a worker stops."""
-        self.bins.flush()
 
     def count_request(
         self, endpoint: str, method: str, status: int, seconds: float, refused: int
@@ -151,24 +168,69 @@ class Metrics:
             self._refused.inc(refused)
 
     def observe(self, batch: Batch, outputs: Outputs) -> None:
-        """Count a scored batch: rows, predictions, warnings, scores and the live bins."""
-        self._scored.inc(batch.rows)
-        if batch.refused_rows:
-            self._refused.inc(len(batch.refused_rows))
+        """Count a scored batch: rows, predictions, warnings, scores and the live bins. A
+        small batch waits to be counted with others (within FLUSH_SECONDS, or when /metrics
+        or /drift is asked), so a one-row request pays an append, not some forty calls."""
+        if batch.rows > SMALL_BATCH:
+            self._count([(batch, outputs)])
+        else:
+            with self._lock:
+                self._waiting.append((batch, outputs))
+                self._waiting_rows += batch.rows
+                full = self._waiting_rows >= MAX_WAITING_ROWS
+            if full:
+                self._count_waiting()
+        if self._flusher != os.getpid():
+            self._start_flushing()
+
+    def flush(self) -> None:
+        """Count what waits in this process and move it to Prometheus: every FLUSH_SECONDS,
+        before a scrape, and when a worker stops."""
+        self._count_waiting()
+        self.bins.flush()
+
+    def _count_waiting(self) -> None:
+        with self._lock:
+            waiting, self._waiting, self._waiting_rows = self._waiting, [], 0
+        if waiting:
+            self._count(waiting)
+
+    def _count(self, scored: list[tuple[Batch, Outputs]]) -> None:
+        """Count scored batches as one."""
+        batches = [batch for batch, _ in scored]
+        self._scored.inc(sum(batch.rows for batch in batches))
+        refused = sum(len(batch.refused_rows) for batch in batches)
+        if refused:
+            self._refused.inc(refused)
         if self._predictions:
-            for label, count in Tally(outputs.predictions).items():
+            predicted = chain.from_iterable(outputs.predictions for _, outputs in scored)
+            for label, count in Tally(predicted).items():
                 child = self._predictions.get(str(label))
                 if child is not None:
                     child.inc(count)
-        if batch.warnings:
-            found = Tally((w["feature"], w["problem"]) for w in batch.warnings)
-            for key, count in found.items():
-                child = self._warnings.get(key)  # type: ignore[arg-type]
-                if child is not None:
-                    child.inc(count)
-        if self._score is not None and outputs.probabilities is not None:
-            self._score.observe_many(self._scores(outputs.probabilities))
-        self.bins.count(batch)
+        warnings = Tally((w["feature"], w["problem"]) for batch in batches for w in batch.warnings)
+        for key, count in warnings.items():
+            child = self._warnings.get(key)  # type: ignore[arg-type]
+            if child is not None:
+                child.inc(count)
+        if self._score is not None:
+            probabilities = [row for _, outputs in scored for row in (outputs.probabilities or [])]
+            self._score.observe_many(self._scores(probabilities))
+        self.bins.count(batches)
+
+    def _start_flushing(self) -> None:
+        """A thread of this process flushing every FLUSH_SECONDS (threads do not survive a
+        fork, so each worker starts its own with its first batch)."""
+        with self._lock:
+            if self._flusher == os.getpid():
+                return
+            self._flusher = os.getpid()
+        threading.Thread(target=self._flush_forever, name="deployml-metrics", daemon=True).start()
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            self.flush()
 
     def _scores(self, probabilities: list[list[float]]) -> np.ndarray:
         """The scored probability of each row (NaN where the model gave none)."""
