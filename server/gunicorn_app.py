@@ -44,7 +44,7 @@ from server.app import create_app
 from server.errors import ListenError
 from server.gunicorn_worker import reading_worker
 from server.http import EXTENSION, State, install_refusals, log_request_start
-from server.metrics import mark_worker_dead, use_directory
+from server.metrics import mark_worker_dead, release_directory, use_directory
 from server.settings import Settings
 
 __all__ = ["GunicornServer", "check_address", "curl_example", "gunicorn_options", "serve"]
@@ -181,7 +181,11 @@ def serve(settings: Settings) -> None:
     """Check the address, load the artefact (raising DeploymlError on any problem), run gunicorn."""
     check_address(settings)
     use_directory(settings)  # before the app creates a metric
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except BaseException:
+        release_directory()  # this process serves nothing: leave prometheus-client as it was
+        raise
     state: State = app.extensions[EXTENSION]
     print(f"Try it:\n  {curl_example(settings, state)}", file=sys.stderr, flush=True)
     GunicornServer(app, gunicorn_options(settings)).run()

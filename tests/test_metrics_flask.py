@@ -3,6 +3,7 @@ registry): what is counted, with which labels, and that metrics can be turned of
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
-from test_serve_end_to_end import example_rows
+from test_serve_end_to_end import example_rows, free_port
 
 from server.http import EXTENSION
 
@@ -93,3 +94,15 @@ def test_regressors_and_multiclass_models_are_counted_too(
     assert value(samples, "deployml_rows_total", outcome="scored") == len(rows)
     scored = value(samples, "deployml_prediction_score_count")
     assert scored == (0 if fixture == "regressor_artefact" else len(rows))
+
+
+def test_a_serve_that_fails_to_load_its_model_leaves_metrics_in_process(
+    runner: Callable[..., Any], binary_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
+    port = free_port()
+    result = runner("serve", binary_artefact, "--port", port, "--profile", "no-such-profile")
+    assert result.exit_code == 1 and "no-such-profile" in result.output
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    app = client(binary_artefact)
+    assert app.post("/predict", json=example_rows(binary_artefact)[0]).status_code == 200
+    assert value(scrape(app), "deployml_rows_total", outcome="scored") == 1

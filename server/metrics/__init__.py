@@ -12,7 +12,12 @@ from __future__ import annotations
 from server.metrics.buckets import BulkHistogram
 from server.metrics.drift import MIN_LIVE_ROWS, drift_report
 from server.metrics.observer import Metrics, ModelFacts
-from server.metrics.process import exposed_registry, mark_worker_dead, use_directory
+from server.metrics.process import (
+    exposed_registry,
+    mark_worker_dead,
+    release_directory,
+    use_directory,
+)
 
 __all__ = [
     "MIN_LIVE_ROWS",
@@ -22,5 +27,6 @@ __all__ = [
     "drift_report",
     "exposed_registry",
     "mark_worker_dead",
+    "release_directory",
     "use_directory",
 ]

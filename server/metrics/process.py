@@ -30,6 +30,7 @@ __all__ = [
     "exposed_registry",
     "mark_worker_dead",
     "multiprocess_on",
+    "release_directory",
     "use_directory",
 ]
 
@@ -57,6 +58,13 @@ def use_directory(settings: Settings) -> Path | None:
     # that the variable is set (its metrics look the class up each time they make a value).
     values.ValueClass = values.get_value_class()
     return directory
+
+
+def release_directory() -> None:
+    """Undo :func:`use_directory` in a process that will not serve after all (its app could
+    not be built): back to counting in each app's own registry."""
+    os.environ.pop(ENVIRONMENT, None)
+    values.ValueClass = values.get_value_class()
 
 
 def multiprocess_on() -> bool:
