@@ -1,9 +1,10 @@
 """Artefacts written by earlier deployml releases keep loading, verifying and serving.
 
 ``tests/data/artefact-format-1.1`` was packaged by deployml 0.1 (format 1.1) before the
-packages were reorganised; 2.0 and 3.0 are the formats before profiles and before the input
-contract (4.0). tests/data/README.md says how each was made. Its model is a pickle,
-so it loads only where pickles are allowed (``--allow-pickle``, ``DEPLOYML_ALLOW_PICKLE``).
+packages were reorganised; 2.0, 3.0 and 4.0 are the formats before profiles, before the input
+contract (4.0) and before drift bins (4.1). tests/data/README.md says how each was made. The
+1.1 model is a pickle, so it loads only where pickles are allowed (``--allow-pickle``,
+``DEPLOYML_ALLOW_PICKLE``).
 """
 
 from __future__ import annotations
@@ -198,3 +199,48 @@ def test_format_3_0_integer_features_are_built_as_integers_for_the_model() -> No
     row = json.loads((FORMAT_3_0 / "self_test.json").read_text())["inputs"][0]
     frame = model_input({name: [row[name]] for name in spec.names}, spec)
     assert frame["Pclass"].dtype == frame["SibSp"].dtype == np.int64
+
+
+FORMAT_4_0 = Path(__file__).parent / "data" / "artefact-format-4.0"
+
+
+def test_format_4_0_artefact_verifies_and_records_no_drift_bins() -> None:
+    report = verify(FORMAT_4_0)
+    status = {check.name: check.status for check in report.checks}
+    manifest, sha256 = read_manifest(FORMAT_4_0)
+    assert manifest.format_version == "4.0"
+    assert report.sha256 == sha256
+    assert status["manifest"] == status["files"] == status["self-test"] == "ok"
+    assert "drift" not in json.loads((FORMAT_4_0 / "manifest.json").read_text())
+    assert manifest.drift == {}
+    # Its input contract reads as 4.0 wrote it.
+    features = {f.name: f for f in manifest.input.features}
+    assert features["sex"].categories == ["f", "m"]
+    assert features["bili"].missing_rate > 0 and features["stage"].dtype == "int64"
+
+
+def test_format_4_0_artefact_is_inspected_without_claiming_drift_bins(
+    runner: Callable[..., Any],
+) -> None:
+    shown = runner("inspect", FORMAT_4_0)
+    assert shown.exit_code == 0, shown.output
+    assert "format 4.0" in shown.output
+    assert "Drift bins: none recorded (format 4.0 predates them)" in shown.output
+    assert "Drift bins: recorded" not in shown.output
+
+
+def test_format_4_0_artefact_answers_as_recorded(client: Callable[..., FlaskClient]) -> None:
+    api = client(FORMAT_4_0)
+    assert api.get("/readyz").status_code == 200
+    assert api.get("/metadata").get_json()["artefact"]["format_version"] == "4.0"
+    stored = json.loads((FORMAT_4_0 / "self_test.json").read_text())
+    response = api.post("/predict", json={"instances": stored["inputs"]})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["predictions"] == stored["predictions"]
+    got = [p for row in body["probabilities"] for p in (row["alive"], row["died"])]
+    recorded = [p for row in stored["probabilities"] for p in row]
+    assert got == pytest.approx(recorded, rel=1e-6, abs=1e-9)
+    # A row with the number left missing is still accepted, as 4.0 recorded it nullable.
+    missing = api.post("/predict", json={**stored["inputs"][0], "bili": None})
+    assert missing.status_code == 200, missing.get_json()

@@ -143,3 +143,19 @@ def test_stability_index_of_no_rows_is_not_a_number() -> None:
     assert math.isnan(population_stability([5, 5], [0, 0]))
     with pytest.raises(ValueError, match="same bins"):
         population_stability([1, 2], [1, 2, 3])
+
+
+def test_a_big_batch_counts_as_its_rows_counted_one_by_one() -> None:
+    bins = _bins(make_penguins())["island"]
+    rng = np.random.default_rng(4)
+    values = rng.choice(np.array(["Dream", "Biscoe", "Torgersen", "Atlantis", None]), 1000)
+    one_by_one = sum(bins.count([value]) for value in values)
+    assert bins.count(values).tolist() == one_by_one.tolist()
+    assert bins.count(list(values)).tolist() == one_by_one.tolist()
+
+
+def test_a_category_named_like_a_reserved_bin_gets_a_label_of_its_own() -> None:
+    frame = pd.DataFrame({"code": ["other", "missing", "a"] * 20})
+    bins = _bins(frame)["code"]
+    assert bins.labels == ["a", "'missing'", "'other'", "other", "missing"]
+    assert bins.count(["other", None, "b"]).tolist() == [0, 0, 1, 1, 1]

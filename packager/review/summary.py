@@ -18,6 +18,7 @@ from packager.review.features import feature_line, identifier_lines
 __all__ = ["profile_and_subgroup_lines", "summarise", "test_metric_lines"]
 
 TASK_NAMES = {"binary": "binary classifier", "multiclass": "multiclass classifier"}
+DRIFT_FORMAT = (4, 1)  # the first format that records drift bins
 EXAMPLE_ROWS = {
     "synthetic": "synthetic, made from the schema; no real row is stored",
     "real": "real rows of the data (examples.json), shown by GET /metadata",
@@ -85,6 +86,7 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
         + (f", artefact sha256 {sha256}" if sha256 else "")
     )
     lines.append(f"Examples:   {EXAMPLE_ROWS[manifest.example_rows]}")
+    lines.append(f"Drift bins: {_drift(manifest)}")
     if manifest.missing:
         lines.append("Not recorded:")
         lines += [f"  - {item}" for item in manifest.missing]
@@ -110,6 +112,21 @@ def _profiles(manifest: Manifest) -> list[str]:
             f"Parent:     {parent.name} {parent.version}, sha256 {parent.sha256}; {parent.change}"
         )
     return lines
+
+
+def _drift(manifest: Manifest) -> str:
+    """Whether drift bins are recorded (format 4.1 on), for how many features, else why not."""
+    if manifest.drift:
+        rows = sum(next(iter(manifest.drift.values())).counts)
+        return (
+            f"recorded for {len(manifest.drift)} of {len(manifest.input.features)} features, "
+            f"from {rows} training rows (GET /drift compares live rows with them)"
+        )
+    major, _, minor = manifest.format_version.partition(".")
+    if (int(major), int(minor) if minor.isdecimal() else 0) < DRIFT_FORMAT:
+        return f"none recorded (format {manifest.format_version} predates them)"
+    # Why not, when it is known, is in ``missing`` (a bare estimator has no training rows).
+    return "none recorded"
 
 
 def _model_file(manifest: Manifest) -> str:

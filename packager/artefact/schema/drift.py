@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,6 +53,9 @@ BIN_KINDS = ("number", "category")
 # index finite (the usual Laplace-style smoothing of PSI).
 PSI_SMOOTHING = 0.5
 _SIGNIFICANT = 4  # the figures of for_people's numbers
+# Up to this many values, categories are looked up in a dict (a request's few rows: about a
+# microsecond); more, in one vectorised call (tens of microseconds whatever the batch).
+SMALL_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,13 @@ class FeatureBins:
 
     @cached_property
     def _known(self) -> pd.Index:
-        """The categories as an index, made once: a batch is looked up in one call."""
+        """The categories as an index, made once: a big batch is looked up in one call."""
         return pd.Index(self.categories, dtype=object)
+
+    @cached_property
+    def _codes(self) -> dict[Any, int]:
+        """Each category's bin, made once: a few values are looked up faster one by one."""
+        return {category: i for i, category in enumerate(self.categories)}
 
     def count(self, values: Sequence[Any] | np.ndarray) -> np.ndarray:
         """How many of ``values`` fall in each bin (int64, in the order of ``labels``)."""
@@ -79,10 +87,19 @@ class FeatureBins:
             numbers = _as_numbers(array, missing)
             index = np.searchsorted(np.asarray(self.edges, dtype=np.float64), numbers, "left")
         else:
-            index = self._known.get_indexer(pd.Index(array, dtype=object))
-            index[index < 0] = len(self.categories)  # other
+            index = self._category_bins(array)
         index[missing] = len(self.labels) - 1
         return np.bincount(index, minlength=len(self.labels)).astype(np.int64)
+
+    def _category_bins(self, array: np.ndarray) -> np.ndarray:
+        """Each value's category bin, ``other`` for one not recorded (missing ones too)."""
+        other = len(self.categories)
+        if len(array) > SMALL_BATCH:  # one hash lookup for the lot (pandas's, in C)
+            index = self._known.get_indexer(pd.Index(array, dtype=object))
+            index[index < 0] = other
+            return index
+        codes = self._codes
+        return np.fromiter((codes.get(v, other) for v in array.tolist()), np.intp, len(array))
 
 
 def _as_numbers(array: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -112,23 +129,24 @@ def training_bins(frame: pd.DataFrame, spec: InputSpec) -> dict[str, FeatureBins
 
 
 def _bins_of(feature: FeatureSpec, values: np.ndarray) -> FeatureBins | None:
+    """``feature``'s bins with its training ``values`` counted; None when it gets none."""
     if feature.kind in ("number", "integer"):
         edges = _edges(values)
         if edges is None:
             return None
-        labels = [f"<={for_people(edges[0])}"]
-        labels += [f"{for_people(a)}-{for_people(b)}" for a, b in pairwise(edges)]
-        bins = FeatureBins("number", edges, [], [], [*labels, f">{for_people(edges[-1])}"])
-    elif feature.kind in ("category", "boolean"):
+        bins = FeatureBins("number", edges, [], [], _number_labels(edges))
+    elif feature.kind == "boolean" or (feature.kind == "category" and feature.categories):
         categories = [False, True] if feature.kind == "boolean" else list(feature.categories or [])
         bins = FeatureBins("category", [], categories, [], _category_labels(categories))
     else:
         return None
-    if bins.kind == "number" or bins.categories:
-        bins.labels.append(MISSING)
-        bins.counts.extend(int(n) for n in bins.count(values))
-        return bins
-    return None
+    return replace(bins, counts=bins.count(values).tolist())
+
+
+def _number_labels(edges: list[float]) -> list[str]:
+    """``<=e1``, ``e1-e2``, ..., ``>ek``, then ``missing``: edges written for people."""
+    inner = [f"{for_people(a)}-{for_people(b)}" for a, b in pairwise(edges)]
+    return [f"<={for_people(edges[0])}", *inner, f">{for_people(edges[-1])}", MISSING]
 
 
 def _edges(values: np.ndarray) -> list[float] | None:
@@ -150,7 +168,7 @@ def _edges(values: np.ndarray) -> list[float] | None:
 
 
 def _category_labels(categories: list[Any]) -> list[str]:
-    """Each category as text, then ``other``: distinct, a clash written as repr (then numbered)."""
+    """Each category as text (a clash written as repr, then numbered), ``other``, ``missing``."""
     labels: list[str] = []
     taken = {OTHER, MISSING}
     for i, category in enumerate(categories):
@@ -161,7 +179,7 @@ def _category_labels(categories: list[Any]) -> list[str]:
             label = f"{label} #{i + 1}"
         taken.add(label)
         labels.append(label)
-    return [*labels, OTHER]
+    return [*labels, OTHER, MISSING]
 
 
 def population_stability(expected: Sequence[int], actual: Sequence[int]) -> float:
