@@ -13,6 +13,10 @@ both take their options from :func:`gunicorn_options`, so they serve identically
 - gunicorn's own access log is off; the app writes JSON lines without feature values.
 - requests gunicorn refuses itself get the JSON error shape, and its error log no request
   text (the ``post_worker_init`` and ``pre_request`` hooks from :mod:`server.http`).
+- Prometheus counts live in prometheus-client's multiprocess directory, set up (and wiped)
+  before the app is built (:func:`server.metrics.use_directory`); ``child_exit`` marks a
+  dead worker there, ``post_worker_init`` counts each worker as live, and ``worker_exit``
+  hands on the counts a stopping worker still keeps.
 - before forking, the master freezes its heap for the garbage collector (see
   :func:`freeze_heap`).
 
@@ -40,6 +44,7 @@ from server.app import create_app
 from server.errors import ListenError
 from server.gunicorn_worker import reading_worker
 from server.http import EXTENSION, State, install_refusals, log_request_start
+from server.metrics import mark_worker_dead, release_directory, use_directory
 from server.settings import Settings
 
 __all__ = ["GunicornServer", "check_address", "curl_example", "gunicorn_options", "serve"]
@@ -76,8 +81,11 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "pre_fork": freeze_heap,
         # gunicorn's own refusals (malformed requests) in the JSON error shape, and its
         # error log kept free of request text.
-        "post_worker_init": install_refusals,
+        "post_worker_init": start_worker,
         "pre_request": log_request_start,
+        # A dead worker's counts stay in /metrics; its live gauges go.
+        "child_exit": mark_worker_dead,
+        "worker_exit": stop_worker,
     }
     # The worker heartbeat file on a RAM disk never blocks on a slow or read-only disk.
     if os.path.isdir(_SHARED_MEMORY) and os.access(_SHARED_MEMORY, os.W_OK):
@@ -112,6 +120,23 @@ def freeze_heap(server: Any, worker: Any) -> None:
     memory shared with the master.
     """
     gc.freeze()
+
+
+def start_worker(worker: Any) -> None:
+    """gunicorn's ``post_worker_init`` hook: gunicorn's refusals in the JSON error shape, and
+    the worker counted as live in /metrics."""
+    install_refusals(worker)
+    current: State = worker.wsgi.extensions[EXTENSION]
+    if current.metrics is not None:
+        current.metrics.worker_started()
+
+
+def stop_worker(server: Any, worker: Any) -> None:
+    """gunicorn's ``worker_exit`` hook: the counts the worker still keeps go to /metrics."""
+    app = getattr(worker, "wsgi", None)
+    current: State | None = None if app is None else app.extensions.get(EXTENSION)
+    if current is not None and current.metrics is not None:
+        current.metrics.flush()
 
 
 class GunicornServer(BaseApplication):
@@ -155,7 +180,12 @@ def curl_example(settings: Settings, state: State) -> str:
 def serve(settings: Settings) -> None:
     """Check the address, load the artefact (raising DeploymlError on any problem), run gunicorn."""
     check_address(settings)
-    app = create_app(settings)
+    use_directory(settings)  # before the app creates a metric
+    try:
+        app = create_app(settings)
+    except BaseException:
+        release_directory()  # this process serves nothing: leave prometheus-client as it was
+        raise
     state: State = app.extensions[EXTENSION]
     print(f"Try it:\n  {curl_example(settings, state)}", file=sys.stderr, flush=True)
     GunicornServer(app, gunicorn_options(settings)).run()

@@ -17,11 +17,14 @@ from flask import Flask
 from packager.errors import DeploymlError
 from server.app import create_app
 from server.gunicorn_app import check_address, gunicorn_options
+from server.metrics import use_directory
 from server.settings import Settings
 
 try:
     _settings = Settings.from_env()
     check_address(_settings)
+    # Before the app creates a metric: every worker then counts in the shared directory.
+    use_directory(_settings)
 except DeploymlError as error:
     # gunicorn would wrap an exception here in a traceback; SystemExit passes through it.
     sys.exit(f"Error: {error.message}")

@@ -72,6 +72,11 @@ class Settings:
     # The threshold profile in force when a request names none; checked against the
     # artefact's profiles when it is loaded (server.runtime.profiles).
     profile: str | None = None
+    # Prometheus /metrics and /drift; off, neither route exists and nothing is counted.
+    metrics: bool = True
+    # Where gunicorn's workers keep their counts for /metrics to add up (wiped of earlier
+    # counts at start-up); None: a fresh private directory made at start-up.
+    metrics_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.audit_log is not None and self.audit_key is None:
@@ -257,4 +262,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "expected_sha256": _sha256,
     "client_timeout": _bounded(*TIMEOUTS),
     "profile": _profile,
+    "metrics": _boolean,
+    "metrics_dir": _directory,
 }

@@ -17,8 +17,8 @@ SECRET = "ZQXJ-SECRET-7731"
 V2 = "/v2/models/<name>"
 V2_VERSIONS = f"{V2}/versions/<version>"
 ROUTES = (
-    "GET /, GET /docs, GET /docs/<asset>, POST /invocations, GET /livez, GET /metadata, "
-    "GET /openapi.json, GET /ping, POST /predict, GET /readyz"
+    "GET /, GET /docs, GET /docs/<asset>, GET /drift, POST /invocations, GET /livez, "
+    "GET /metadata, GET /metrics, GET /openapi.json, GET /ping, POST /predict, GET /readyz"
     f", GET /v2, GET /v2/health/live, GET /v2/health/ready, GET {V2}, POST {V2}/infer"
     f", GET {V2}/ready, GET {V2_VERSIONS}, POST {V2_VERSIONS}/infer, GET {V2_VERSIONS}/ready"
 )
@@ -52,7 +52,7 @@ def test_the_routes_a_404_lists_are_read_from_the_app_s_url_map(binary_artefact:
     message = error(app.test_client().get("/nowhere"), 404, "not_found")
     assert (
         ", DELETE /extra, PUT /extra, POST /invocations, GET /livez, GET /metadata, "
-        "GET /openapi.json, GET /ping, POST /predict, GET /readyz, GET /v2, "
+        "GET /metrics, GET /openapi.json, GET /ping, POST /predict, GET /readyz, GET /v2, "
     ) in message
 
 

@@ -44,6 +44,8 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         "DEPLOYML_EXPECTED_SHA256": "AB" * 32,
         "DEPLOYML_CLIENT_TIMEOUT": "7",
         "DEPLOYML_PROFILE": "site-b",
+        "DEPLOYML_METRICS": "off",
+        "DEPLOYML_METRICS_DIR": str(tmp_path),
     }
     # A field added without its variable (or a variable without its field) fails here.
     assert set(env) == {f"DEPLOYML_{field.name.upper()}" for field in fields(Settings)}
@@ -72,6 +74,8 @@ def test_settings_read_every_variable(tmp_path: Path) -> None:
         expected_sha256="ab" * 32,
         client_timeout=7,
         profile="site-b",
+        metrics=False,
+        metrics_dir=tmp_path,
     )
     assert settings.model_thread_limit == 2
 
@@ -89,6 +93,8 @@ def test_settings_ignore_blank_values() -> None:
     ("variable", "value", "problem"),
     [
         ("DEPLOYML_ARTEFACT", "/no/such/artefact", "is not a directory"),
+        ("DEPLOYML_METRICS_DIR", "/no/such/metrics", "is not a directory"),
+        ("DEPLOYML_METRICS", "maybe", "expected one of true/false"),
         ("DEPLOYML_HOST", "local host", "expected a host name or IP address"),
         ("DEPLOYML_PORT", "eighty", "expected a whole number from 1 to 65535"),
         ("DEPLOYML_PORT", "0", "must be from 1 to 65535"),

@@ -9,6 +9,7 @@ first answers the requests gunicorn refuses itself, the second keeps the raw met
 out of gunicorn's debug log.
 """
 
+from server.http.access_log import logged_method
 from server.http.app import build_app
 from server.http.refusals import install_refusals, log_request_start
 from server.http.responses import error_body, json_response
@@ -25,6 +26,7 @@ __all__ = [
     "install_refusals",
     "json_response",
     "log_request_start",
+    "logged_method",
     "not_ready",
     "read_body",
     "state",

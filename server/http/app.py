@@ -19,6 +19,7 @@ from server.http.responses import register_error_handlers
 from server.http.routes import blueprint
 from server.http.serving import EXTENSION, State
 from server.logs import SERVER_LOGGER, configure_logging
+from server.metrics import Metrics, ModelFacts
 from server.runtime import Runtime, load_runtime
 from server.settings import Settings
 
@@ -40,17 +41,19 @@ def build_app(settings: Settings | None = None) -> Flask:
     # No static files: without this Flask adds a /static route that could only answer 404.
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    model = {
+        "name": manifest.model.name,
+        "version": manifest.model.version,
+        "sha256": runtime.artefact.sha256,
+    }
     state = State(
         settings=settings,
         runtime=runtime,
         metadata=orjson.dumps(metadata_document(runtime, settings)),
-        model={
-            "name": manifest.model.name,
-            "version": manifest.model.version,
-            "sha256": runtime.artefact.sha256,
-        },
+        model=model,
         audit=audit,
         card=_card(runtime),
+        metrics=_metrics(runtime, model) if settings.metrics else None,
     )
     app.extensions[EXTENSION] = state
     register_error_handlers(app)
@@ -63,6 +66,20 @@ def build_app(settings: Settings | None = None) -> Flask:
     install_auth(app, keys)
     app.register_blueprint(blueprint)
     return app
+
+
+def _metrics(runtime: Runtime, model: dict[str, str]) -> Metrics:
+    """The served model's Prometheus metrics, with every labelled series made now."""
+    manifest = runtime.artefact.manifest
+    default = runtime.profiles.default
+    facts = ModelFacts(
+        model=model,
+        features=manifest.input.names,
+        labels=runtime.labels,
+        positive_column=None if default is None else default.column,
+        drift=manifest.drift,
+    )
+    return Metrics(facts)
 
 
 def _card(runtime: Runtime) -> bytes:

@@ -17,6 +17,7 @@ from flask import current_app, g
 from packager.artefact import Outputs
 from server.audit import AuditLog
 from server.errors import MAX_DETAILS, NotReadyError
+from server.metrics import Metrics
 from server.runtime import Runtime, ServedProfile
 from server.settings import Settings
 from server.validation import SKIP, Batch, Payload, imputed_counts
@@ -36,6 +37,8 @@ class State:
     model: dict[str, str]
     audit: AuditLog | None = None
     card: bytes = b""
+    # Prometheus counting; None when DEPLOYML_METRICS is off.
+    metrics: Metrics | None = None
 
 
 def state() -> State:
@@ -83,6 +86,8 @@ def answer(payload: Payload, *, on_error: str | None = None) -> Answer:
     outputs = runtime.predict(batch)
     g.imputed = imputed_counts(batch.imputed)  # for the access line: counts, never values
     g.refused = len(batch.refused_rows)
+    if current.metrics is not None:
+        current.metrics.observe(batch, outputs)  # counts and schema names, never values
     body: dict[str, Any] = {"predictions": _per_request_row(batch, outputs.predictions)}
     if runtime.labels is not None and outputs.probabilities is not None:
         keyed = _keyed(runtime.labels, outputs.probabilities)

@@ -13,6 +13,7 @@ from flask import Flask
 from server.protocols.mlflow import install_mlflow
 from server.protocols.oip import install_oip
 from server.protocols.openapi import install_openapi
+from server.protocols.prometheus import install_prometheus
 
 __all__ = ["register_protocols"]
 
@@ -21,5 +22,6 @@ def register_protocols(app: Flask) -> None:
     """Register every protocol's routes (and hooks) on the core app."""
     install_mlflow(app)
     install_oip(app)
+    install_prometheus(app)
     # Last: the OpenAPI document lists the routes registered above, as the app has them.
     install_openapi(app)

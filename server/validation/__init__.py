@@ -8,11 +8,13 @@ never a value; or, asked to skip invalid rows, returns the valid ones and the ot
 """
 
 from server.validation.imputed import imputed_counts
+from server.validation.novelty import WARNING_KINDS
 from server.validation.payload import SKIP, Payload, kind_of, parse_body, read_payload
 from server.validation.validator import Batch, Validator
 
 __all__ = [
     "SKIP",
+    "WARNING_KINDS",
     "Batch",
     "Payload",
     "Validator",

@@ -17,7 +17,14 @@ from packager.artefact import FeatureSpec
 from server.errors import Detail
 from server.validation import checks
 
-__all__ = ["Novelty"]
+__all__ = ["WARNING_KINDS", "Novelty"]
+
+# Each warning's problem and its kind as the metrics count it (a small fixed set of labels).
+WARNING_KINDS = {
+    checks.BELOW_RANGE: "below_range",
+    checks.ABOVE_RANGE: "above_range",
+    checks.UNSEEN_CATEGORY: "unseen_category",
+}
 
 
 class Novelty:

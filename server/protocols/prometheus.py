@@ -1,0 +1,71 @@
+"""Prometheus: ``GET /metrics`` (the text exposition format, every worker added up), ``GET
+/drift`` (the population stability index of each feature against training, as JSON), and the
+hook that counts every request by matched route, method and status.
+
+Installed only when ``DEPLOYML_METRICS`` is on: off, neither route exists (404) and no hook
+runs. Scored rows are counted where every protocol scores them, in ``server.http.answer``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from server.http import EXTENSION, json_response, logged_method, state
+from server.metrics import Metrics, drift_report, exposed_registry
+
+__all__ = ["UNMATCHED", "install_prometheus"]
+
+# The endpoint label of a request that matched no route: its path is request text.
+UNMATCHED = "unmatched"
+
+blueprint = Blueprint("prometheus", __name__)
+
+
+def install_prometheus(app: Flask) -> None:
+    """Add /metrics, /drift and the request counting, unless metrics are off."""
+    metrics: Metrics | None = app.extensions[EXTENSION].metrics
+    if metrics is None:
+        return
+    app.register_blueprint(blueprint)
+
+    @app.after_request
+    def count(response: Response) -> Response:
+        rule = request.url_rule
+        started = g.get("started")
+        seconds = 0.0 if started is None else time.perf_counter() - started
+        rows = g.get("rows")
+        metrics.count_request(
+            UNMATCHED if rule is None else rule.rule,
+            logged_method(request.method),
+            response.status_code,
+            seconds,
+            rows if rows and response.status_code >= 400 else 0,
+        )
+        return response
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    """Every metric of every worker, in Prometheus's text format."""
+    own = _current_metrics()
+    own.flush()
+    body = generate_latest(exposed_registry(own.registry))
+    return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@blueprint.get("/drift")
+def drift() -> Response:
+    """Each feature's population stability index against its training bins."""
+    own = _current_metrics()
+    own.flush()
+    report = drift_report(own, exposed_registry(own.registry))
+    return json_response({**report, "model": state().model})
+
+
+def _current_metrics() -> Metrics:
+    found = state().metrics
+    assert found is not None, "the routes exist only when metrics are on"
+    return found

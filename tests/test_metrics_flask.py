@@ -1,0 +1,108 @@
+"""Prometheus /metrics and /drift on the Flask test client (one process, the app's own
+registry): what is counted, with which labels, and that metrics can be turned off."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
+from test_serve_end_to_end import example_rows, free_port
+
+from server.http import EXTENSION
+
+DISTINCTIVE = "QZX-PATIENT-VALUE-9917"
+
+
+def scrape(client: FlaskClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics, keyed by name and sorted labels."""
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples: dict[Any, float], metric: str, **labels: str) -> float:
+    return samples.get((metric, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_predict_is_counted_by_route_method_status_rows_labels_and_score(
+    client: Callable[..., FlaskClient], pipeline_artefact: Path
+) -> None:
+    app = client(pipeline_artefact)
+    rows = example_rows(pipeline_artefact)
+    for _ in range(3):
+        assert app.post("/predict", json={"instances": rows}).status_code == 200
+    assert app.post("/predict", json={"instances": [{"age": "x"}]}).status_code == 422
+    assert app.get("/nowhere/at/all").status_code == 404
+    samples = scrape(app)
+    total = "deployml_requests_total"
+    assert value(samples, total, endpoint="/predict", method="POST", status="200") == 3
+    assert value(samples, total, endpoint="/predict", method="POST", status="422") == 1
+    assert value(samples, total, endpoint="unmatched", method="GET", status="404") == 1
+    assert value(samples, "deployml_rows_total", outcome="scored") == 3 * len(rows)
+    assert value(samples, "deployml_rows_total", outcome="refused") == 1
+    predicted = sum(value(samples, "deployml_predictions_total", label=x) for x in ("no", "yes"))
+    assert predicted == 3 * len(rows)
+    assert value(samples, "deployml_prediction_score_count") == 3 * len(rows)
+    assert value(samples, "deployml_request_duration_seconds_count", endpoint="/predict") == 4
+    model = app.application.extensions[EXTENSION].model
+    assert value(samples, "deployml_model_info", **model) == 1
+
+
+def test_warnings_are_counted_by_feature_and_kind_and_no_request_value_appears(
+    client: Callable[..., FlaskClient], pipeline_artefact: Path
+) -> None:
+    app = client(pipeline_artefact)
+    row = {**example_rows(pipeline_artefact)[0], "ward": DISTINCTIVE, "age": 1000}
+    response = app.post("/predict", json={"instances": [row]})
+    assert response.status_code == 200, response.get_json()
+    text = app.get("/metrics").get_data(as_text=True)
+    assert DISTINCTIVE not in text and "1000" not in text.replace("10000", "")
+    samples = scrape(app)
+    warned = "deployml_input_warnings_total"
+    assert value(samples, warned, feature="ward", kind="unseen_category") == 1
+    assert value(samples, warned, feature="age", kind="above_range") == 1
+
+
+def test_metrics_off_answers_404_for_metrics_and_drift(
+    client: Callable[..., FlaskClient], pipeline_artefact: Path
+) -> None:
+    app = client(pipeline_artefact, metrics=False)
+    assert app.post("/predict", json=example_rows(pipeline_artefact)[0]).status_code == 200
+    assert app.get("/metrics").status_code == 404
+    assert app.get("/drift").status_code == 404
+
+
+@pytest.mark.parametrize("fixture", ["regressor_artefact", "multiclass_artefact"])
+def test_regressors_and_multiclass_models_are_counted_too(
+    client: Callable[..., FlaskClient], fixture: str, request: pytest.FixtureRequest
+) -> None:
+    artefact: Path = request.getfixturevalue(fixture)
+    app = client(artefact)
+    rows = example_rows(artefact)
+    assert app.post("/predict", json={"instances": rows}).status_code == 200
+    samples = scrape(app)
+    assert value(samples, "deployml_rows_total", outcome="scored") == len(rows)
+    scored = value(samples, "deployml_prediction_score_count")
+    assert scored == (0 if fixture == "regressor_artefact" else len(rows))
+
+
+def test_a_serve_that_fails_to_load_its_model_leaves_metrics_in_process(
+    runner: Callable[..., Any], binary_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
+    port = free_port()
+    result = runner("serve", binary_artefact, "--port", port, "--profile", "no-such-profile")
+    assert result.exit_code == 1 and "no-such-profile" in result.output
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    app = client(binary_artefact)
+    assert app.post("/predict", json=example_rows(binary_artefact)[0]).status_code == 200
+    assert value(scrape(app), "deployml_rows_total", outcome="scored") == 1
