@@ -1,4 +1,5 @@
-"""The audit trail of the HTTP layer: one audit line per /predict and /metadata request.
+"""The audit trail of the HTTP layer: one audit line per request that scores rows (/predict and
+the other protocols' scoring routes) and per /metadata request.
 
 Every request to an audited endpoint gets its line, whatever its status, once its response
 is ready and before it is sent. If the line cannot be written the response is replaced by a
