@@ -285,6 +285,9 @@ def test_a_bad_header_length_and_a_body_over_the_limit_are_refused(
     http = client(penguins, max_request_bytes=200)
     bad = infer(http, b"{}", headers={"Inference-Header-Content-Length": "99"})
     assert bad.status_code == 400 and "Inference-Header-Content-Length" in bad.get_json()["error"]
+    for length in ("\u00b2", "9" * 5000, "-1", " 2"):
+        odd = infer(http, b"{}", headers={"Inference-Header-Content-Length": length})
+        assert odd.status_code == 400, length
     broken = infer(http, b'{"inputs": [' + SECRET_TEXT.encode())
     assert broken.status_code == 400 and "not valid JSON" in broken.get_json()["error"]
     assert SECRET_TEXT not in broken.get_data(True)

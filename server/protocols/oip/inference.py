@@ -74,7 +74,10 @@ def read_request(
 def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     if header_length is None:
         return body, b""
-    length = int(header_length) if header_length.isdigit() else -1
+    # ASCII digits only, and few of them: str.isdigit() takes "²" and int() refuses it, and
+    # int() refuses a string of more than 4300 digits; either was a 500.
+    digits = header_length.isascii() and header_length.isdigit() and len(header_length) <= 18
+    length = int(header_length) if digits else -1
     if not 0 < length <= len(body):
         raise InvalidTensorError(
             f"{HEADER_LENGTH} must be the JSON header's length in bytes, "
