@@ -92,7 +92,7 @@ def _parse(header: bytes) -> Any:
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(header, parse_constant=_SPECIALS.__getitem__)
+        parsed = json.loads(header, parse_constant=_SPECIALS.__getitem__)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         where = (
             f"line {error.lineno} column {error.colno}"
@@ -100,6 +100,16 @@ def _parse(header: bytes) -> Any:
             else "not UTF-8"
         )
         raise InvalidTensorError(f"the request's JSON header is not valid JSON ({where})") from None
+    try:
+        # The standard library also takes what orjson refuses for another reason than NaN: a
+        # lone surrogate ("\ud800") makes a string no UTF-8 can hold, and the echoed id, the
+        # answer or the audit line would fail on it later (a 500).
+        orjson.dumps(parsed)
+    except TypeError:
+        raise InvalidTensorError(
+            "the request's JSON header is not valid JSON (a string is not UTF-8 text)"
+        ) from None
+    return parsed
 
 
 def _parameters(holder: dict[str, Any], what: str) -> dict[str, Any]:
