@@ -295,6 +295,10 @@ def test_a_bad_header_length_and_a_body_over_the_limit_are_refused(
     for lone in (b'"id": "\\ud800"', b'"id": "\\ud800", "x": NaN'):
         odd = infer(http, b'{"inputs": [], ' + lone + b"}")
         assert odd.status_code == 400 and "not UTF-8 text" in odd.get_json()["error"], lone
+    deep = infer(
+        client(penguins), b'{"inputs": [], "id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    )
+    assert deep.status_code == 400 and "nested too deeply" in deep.get_json()["error"]
     large = infer(http, {"inputs": tensors(http, example_rows(penguins))})
     assert large.status_code == 413 and "error" in large.get_json()
 

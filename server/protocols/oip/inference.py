@@ -93,10 +93,14 @@ def _parse(header: bytes) -> Any:
         pass
     try:
         parsed = json.loads(header, parse_constant=_SPECIALS.__getitem__)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        # orjson stops at 1024 levels of nesting; the standard library recurses until Python
+        # does not (a 500 without this).
         where = (
             f"line {error.lineno} column {error.colno}"
             if isinstance(error, json.JSONDecodeError)
+            else "nested too deeply"
+            if isinstance(error, RecursionError)
             else "not UTF-8"
         )
         raise InvalidTensorError(f"the request's JSON header is not valid JSON ({where})") from None
