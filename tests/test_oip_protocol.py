@@ -219,6 +219,8 @@ def test_binary_inputs_without_a_content_type_give_binary_outputs_when_asked(
         (lambda ts: ts[0].update(shape=[1, 2]), "bill_length_mm: shape must be"),
         (lambda ts: ts[1].update(shape=[2], data=[1.0, 2.0]), "bill_depth_mm differ"),
         (lambda ts: ts[0].update(datatype="FP99"), "bill_length_mm: datatype must be"),
+        (lambda ts: ts[0].update(datatype=["FP64"]), "bill_length_mm: datatype must be"),
+        (lambda ts: ts[0].update(parameters={"content_type": {}}), "of input bill_length_mm"),
         (lambda ts: ts[4].update(data=[7]), "island: BYTES data holds values of another type"),
         (lambda ts: ts[0].update(data=[SECRET_TEXT]), "FP64 data holds values of another"),
     ],

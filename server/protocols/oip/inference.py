@@ -124,7 +124,8 @@ def _parameters(holder: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 def _content_type(parameters: dict[str, Any], what: str) -> None:
-    if parameters.get("content_type", "pd") not in _CONTENT_TYPES:
+    content_type = parameters.get("content_type", "pd")
+    if not isinstance(content_type, str) or content_type not in _CONTENT_TYPES:
         raise InvalidTensorError(
             f"the content_type of {what} is not supported; send pd (or none): "
             "each input is one column"
