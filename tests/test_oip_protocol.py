@@ -219,6 +219,8 @@ def test_binary_inputs_without_a_content_type_give_binary_outputs_when_asked(
         (lambda ts: ts[0].update(shape=[1, 2]), "bill_length_mm: shape must be"),
         (lambda ts: ts[1].update(shape=[2], data=[1.0, 2.0]), "bill_depth_mm differ"),
         (lambda ts: ts[0].update(datatype="FP99"), "bill_length_mm: datatype must be"),
+        (lambda ts: ts[0].update(datatype=["FP64"]), "bill_length_mm: datatype must be"),
+        (lambda ts: ts[0].update(parameters={"content_type": {}}), "of input bill_length_mm"),
         (lambda ts: ts[4].update(data=[7]), "island: BYTES data holds values of another type"),
         (lambda ts: ts[0].update(data=[SECRET_TEXT]), "FP64 data holds values of another"),
     ],
@@ -285,9 +287,20 @@ def test_a_bad_header_length_and_a_body_over_the_limit_are_refused(
     http = client(penguins, max_request_bytes=200)
     bad = infer(http, b"{}", headers={"Inference-Header-Content-Length": "99"})
     assert bad.status_code == 400 and "Inference-Header-Content-Length" in bad.get_json()["error"]
+    for length in ("\u00b2", "9" * 5000, "-1", " 2"):
+        odd = infer(http, b"{}", headers={"Inference-Header-Content-Length": length})
+        assert odd.status_code == 400, length
     broken = infer(http, b'{"inputs": [' + SECRET_TEXT.encode())
     assert broken.status_code == 400 and "not valid JSON" in broken.get_json()["error"]
     assert SECRET_TEXT not in broken.get_data(True)
+    # A lone surrogate, orjson refuses; the standard library (read for NaN) would take it.
+    for lone in (b'"id": "\\ud800"', b'"id": "\\ud800", "x": NaN'):
+        odd = infer(http, b'{"inputs": [], ' + lone + b"}")
+        assert odd.status_code == 400 and "not UTF-8 text" in odd.get_json()["error"], lone
+    deep = infer(
+        client(penguins), b'{"inputs": [], "id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    )
+    assert deep.status_code == 400 and "nested too deeply" in deep.get_json()["error"]
     large = infer(http, {"inputs": tensors(http, example_rows(penguins))})
     assert large.status_code == 413 and "error" in large.get_json()
 

@@ -1,18 +1,29 @@
 """The Open Inference Protocol driven by Triton's own HTTP client (``tritonclient.http``)
 against a real gunicorn, in JSON and binary modes, on a model of numbers and text: the same
-answers as /predict, the probes, the metadata, and the errors a client sees."""
+answers as /predict, the probes, the metadata, and the errors a client sees. Then the client's
+own request and response codecs over the test client, on models with every other datatype."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+from flask.testing import FlaskClient
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from test_oip_protocol import SECRET_TEXT, example_rows, penguins  # noqa: F401
 from test_serve_end_to_end import DEPLOYML, clean_env, free_port, post, running
+
+from packager import ModelDetails, capture, package
+from packager.artefact import load_artefact
 
 # tritonclient.http imports gevent: imported in the fixtures, not at collection.
 Served = tuple[Any, str, Path]  # the client, the base URL, the artefact
@@ -141,3 +152,83 @@ def _name(base: str) -> str:
     _, metadata, _ = post(base, None, path="/metadata")
     found: str = metadata["model"]["name"]
     return found
+
+
+def make_staged(n: int = 400, seed: int = 5) -> tuple[pd.DataFrame, pd.Series]:
+    """Every datatype but FP64 in one frame: an integer with limits from a dictionary, a
+    boolean, a category coded as numbers and text that is not ASCII; the outcome a grade 0-2."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "age": rng.integers(18, 95, n),
+            "bmi": rng.normal(27, 4, n).round(1),
+            "smoker": rng.random(n) < 0.3,
+            "stage": rng.choice([1, 2, 3, 4], n),
+            "ward": rng.choice(["süd", "nord", "östlich"], n),
+        }
+    )
+    X.loc[X.index % 9 == 2, "bmi"] = np.nan
+    risk = (X.age - 55) / 15 + X.smoker + (X.stage - 2.5) / 2 + rng.normal(0, 1, n)
+    return X, pd.Series(np.digitize(risk, [-0.5, 0.7]), name="grade")
+
+
+@pytest.fixture(scope="module", params=["multiclass", "regression"])
+def staged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pipeline on make_staged: int labels 0-2, or the same outcome as a regression."""
+    X, y = make_staged()
+    columns = ColumnTransformer(
+        [
+            ("numbers", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "bmi"]),
+            ("codes", OneHotEncoder(handle_unknown="ignore"), ["smoker", "stage", "ward"]),
+        ]
+    )
+    last = LogisticRegression(max_iter=2000) if request.param == "multiclass" else Ridge()
+    model = make_pipeline(columns, last).fit(X, y)
+    features = {"age": {"min": 18, "max": 100, "integer": True}, "stage": {"categorical": True}}
+    captured = capture(model, X, y, details=ModelDetails(name="staged"), features=features)
+    return package(captured, tmp_path_factory.mktemp(request.param) / "staged")
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
+def test_tritonclient_sends_every_datatype_as_predict_and_the_model_read_them(
+    staged: Path, client: Callable[..., FlaskClient], binary: bool
+) -> None:
+    import tritonclient.http as httpclient
+
+    http = client(staged)
+    X = make_staged(30, seed=9)[0]
+    meta = http.get("/v2/models/staged").get_json()
+    types = {t["name"]: t["datatype"] for t in meta["inputs"]}
+    expected_types = {"age": "INT64", "bmi": "FP64", "smoker": "BOOL", "stage": "INT64"}
+    assert types == {**expected_types, "ward": "BYTES"}
+    sent = []
+    for name, datatype in types.items():
+        # A [N, 1] column, in INT32 for the integer: any integer type is read.
+        given = httpclient.InferInput(name, [len(X), 1], "INT32" if name == "age" else datatype)
+        values = X[name].to_numpy(object if datatype == "BYTES" else None)
+        values = values.astype(np.int32) if name == "age" else values
+        given.set_data_from_numpy(values.reshape(-1, 1), binary_data=binary)
+        sent.append(given)
+    wanted = [
+        httpclient.InferRequestedOutput(o["name"], binary_data=binary) for o in meta["outputs"]
+    ]
+    body, length = httpclient.InferenceServerClient.generate_request_body(sent, outputs=wanted)
+    headers = {"Inference-Header-Content-Length": str(length)} if length else {}
+    answer = http.post("/v2/models/staged/infer", data=body, headers=headers)
+    assert answer.status_code == 200, answer.get_data()
+    size = answer.headers.get("Inference-Header-Content-Length")
+    assert (size is not None) == binary
+    result = httpclient.InferenceServerClient.parse_response_body(
+        answer.get_data(), header_length=None if size is None else int(size)
+    )
+    model = load_artefact(staged).model
+    rows = X.astype(object).where(X.notna(), None).to_dict("records")
+    expected = http.post("/predict", json={"instances": rows}).get_json()
+    assert result.as_numpy("predict").tolist() == expected["predictions"]
+    assert result.as_numpy("predict").tolist() == model.predict(X).tolist()
+    if hasattr(model, "predict_proba"):
+        assert result.get_output("predict_proba")["parameters"]["labels"] == [0, 1, 2]
+        assert result.as_numpy("predict").dtype == np.int64
+        assert np.array_equal(result.as_numpy("predict_proba"), model.predict_proba(X))
+    imputed = [json.loads(i) for i in result.as_numpy("imputed")]
+    assert imputed == expected["imputed"] and imputed[2] == ["bmi"]

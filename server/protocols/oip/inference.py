@@ -74,7 +74,10 @@ def read_request(
 def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     if header_length is None:
         return body, b""
-    length = int(header_length) if header_length.isdigit() else -1
+    # ASCII digits only, and few of them: str.isdigit() takes "²" and int() refuses it, and
+    # int() refuses a string of more than 4300 digits; either was a 500.
+    digits = header_length.isascii() and header_length.isdigit() and len(header_length) <= 18
+    length = int(header_length) if digits else -1
     if not 0 < length <= len(body):
         raise InvalidTensorError(
             f"{HEADER_LENGTH} must be the JSON header's length in bytes, "
@@ -89,14 +92,28 @@ def _parse(header: bytes) -> Any:
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(header, parse_constant=_SPECIALS.__getitem__)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        parsed = json.loads(header, parse_constant=_SPECIALS.__getitem__)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        # orjson stops at 1024 levels of nesting; the standard library recurses until Python
+        # does not (a 500 without this).
         where = (
             f"line {error.lineno} column {error.colno}"
             if isinstance(error, json.JSONDecodeError)
+            else "nested too deeply"
+            if isinstance(error, RecursionError)
             else "not UTF-8"
         )
         raise InvalidTensorError(f"the request's JSON header is not valid JSON ({where})") from None
+    try:
+        # The standard library also takes what orjson refuses for another reason than NaN: a
+        # lone surrogate ("\ud800") makes a string no UTF-8 can hold, and the echoed id, the
+        # answer or the audit line would fail on it later (a 500).
+        orjson.dumps(parsed)
+    except TypeError:
+        raise InvalidTensorError(
+            "the request's JSON header is not valid JSON (a string is not UTF-8 text)"
+        ) from None
+    return parsed
 
 
 def _parameters(holder: dict[str, Any], what: str) -> dict[str, Any]:
@@ -107,7 +124,8 @@ def _parameters(holder: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 def _content_type(parameters: dict[str, Any], what: str) -> None:
-    if parameters.get("content_type", "pd") not in _CONTENT_TYPES:
+    content_type = parameters.get("content_type", "pd")
+    if not isinstance(content_type, str) or content_type not in _CONTENT_TYPES:
         raise InvalidTensorError(
             f"the content_type of {what} is not supported; send pd (or none): "
             "each input is one column"

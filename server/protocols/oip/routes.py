@@ -30,6 +30,7 @@ blueprint = Blueprint("oip", __name__, url_prefix="/v2")
 SERVER_NAME = "deployml"
 EXTENSIONS = ["binary_tensor_data"]
 _SIGNATURE = "oip.signature"
+_SERVER = "oip.server"
 _MODEL = "/models/<name>"
 _VERSIONED = "/models/<name>/versions/<version>"
 # The validator's 422 is the protocol's 400: it has one status for a bad request.
@@ -37,9 +38,18 @@ _STATUS = {422: 400}
 
 
 def install_oip(app: Flask) -> None:
-    """Add the routes, with the model's signature worked out once."""
+    """Add the routes, with the model's signature and the server's metadata worked out once."""
     app.extensions[_SIGNATURE] = Signature.of(_state_of(app).runtime)
+    app.extensions[_SERVER] = {"name": SERVER_NAME, "version": _version(), "extensions": EXTENSIONS}
     app.register_blueprint(blueprint)
+
+
+def _version() -> str:
+    """deployml's installed version (a search of the installed packages: not per request)."""
+    try:
+        return metadata.version(SERVER_NAME)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _state_of(app: Flask) -> State:
@@ -64,11 +74,7 @@ def _served(name: str, version: str | None) -> Signature:
 @blueprint.get("")
 def server_metadata() -> Response:
     """The server's name, version and protocol extensions."""
-    try:
-        version = metadata.version(SERVER_NAME)
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return json_response({"name": SERVER_NAME, "version": version, "extensions": EXTENSIONS})
+    return json_response(current_app.extensions[_SERVER])
 
 
 @blueprint.get("/health/live")

@@ -86,7 +86,8 @@ def decode(name: str, tensor: dict[str, Any], rows: int, raw: bytes | None) -> C
     """The column of ``rows`` values the tensor holds: from ``raw`` (its binary data) when
     given, else from its JSON ``data``."""
     datatype = tensor.get("datatype")
-    if datatype not in DATATYPES:
+    # A str first: a list or object is not hashable, and "in" a set would raise (a 500).
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
         known = ", ".join(sorted(DATATYPES))
         raise InvalidTensorError(f"input {name}: datatype must be one of {known}")
     if raw is not None:
