@@ -264,6 +264,11 @@ REFUSED = [
         {"data": '{"inputs": [{"a": Infinity, "b": 1}]}', "content_type": "application/json"},
         "not valid JSON",
     ),
+    (
+        "arrays nested deeper than JSON is read",
+        {"data": '{"inputs": ' + "[" * 5000 + "]" * 5000 + "}", "content_type": "application/json"},
+        "not valid JSON",
+    ),
     ("a text cell for a number", _csv(f"a,b\n1,2\n{SECRET},3\n"), "row 1, a: expected a number"),
     ("a CSV column of no model", _csv(f"a,b,{SECRET}\n1,2,3\n"), "unknown feature"),
     ("a CSV row too long", _csv(f"a,b\n1,2,{SECRET}\n"), "row 0: has 3 values"),

@@ -49,7 +49,9 @@ def parse_json(body: bytes) -> Any:
     try:
         # Only a body orjson refused comes here: the common case costs nothing more.
         return json.loads(body, parse_constant=_nan_as_null)
-    except ValueError:  # not JSON, or Infinity: orjson's message (a position, never text)
+    # Not JSON, Infinity, or nested deeper than Python recurses (orjson refuses past 1,024
+    # levels too): orjson's message, a position, never text.
+    except (ValueError, RecursionError):
         raise refused from None
 
 
