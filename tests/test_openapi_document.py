@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import make_pbc, make_penguins
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from deployml.cli import cli
@@ -120,6 +121,23 @@ def test_refused_categories_are_an_enum(pbc: Path, client: Callable[..., FlaskCl
     features = _features(_document(client(pbc, strict_categories=True)))
     assert features["properties"]["sex"]["enum"] == ["f", "m"]
     assert features["properties"]["edema"]["enum"] == [0.0, 0.5, 1.0]
+
+
+def test_a_refused_category_that_takes_null_has_null_in_its_enum(
+    pipeline_artefact: Path, patient_data: Any, client: Callable[..., FlaskClient]
+) -> None:
+    served = client(pipeline_artefact, strict_categories=True)
+    document = _document(served)
+    ward = _features(document)["properties"]["ward"]
+    assert ward["type"] == ["string", "null"] and ward["enum"] == ["a", "b", "c", None]
+    row = {k: None if v != v else v for k, v in patient_data[2].iloc[0].to_dict().items()}
+    row["ward"] = None
+    assert served.post("/predict", json={"instances": [row]}).status_code == 200
+    features = {"$ref": "#/components/schemas/Features", "components": document["components"]}
+    Draft202012Validator(features).validate(row)
+    rendition = served.get("/docs/openapi-3.0.json").get_json()["components"]["schemas"]
+    said = rendition["Features"]["properties"]["ward"]
+    assert (said["type"], said["nullable"], said["enum"]) == ("string", True, ward["enum"])
 
 
 def test_the_predict_examples_are_the_typical_synthetic_row_and_pass_the_server(
