@@ -216,6 +216,30 @@ def test_the_probes_are_documented_open_as_the_server_leaves_them(
         assert served.get(path).status_code == 200
 
 
+def test_with_api_keys_every_other_route_documents_its_401_in_the_shape_it_answers(
+    pbc: Path, client: Callable[..., FlaskClient], tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text(f"ward-a {hashlib.sha256(b'a-key-of-thirty-two-characters-00').hexdigest()}\n")
+    served = client(pbc, api_keys_file=keys)
+    bearer = {"Authorization": "Bearer a-key-of-thirty-two-characters-00"}
+    document = served.get("/openapi.json", headers=bearer).get_json()
+    name = document["info"]["x-model-name"]
+    checked = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("security") == []:
+                continue
+            url = path.replace("{name}", name).replace("{version}", "1.0.0")
+            refused = served.open(url.replace("{asset}", "index.css"), method=method)
+            assert refused.status_code == 401, url
+            content = operation["responses"]["401"]["content"]["application/json"]
+            schema = {**content["schema"], "components": document["components"]}
+            Draft202012Validator(schema).validate(refused.get_json())
+            checked.add(path)
+    assert {"/predict", "/invocations", "/v2/models/{name}/infer", "/v2"} <= checked
+
+
 def test_a_stored_row_is_the_example_only_where_real_examples_were_chosen(
     patient_data: Any, pipeline_model: Any, tmp_path: Path, client: Callable[..., FlaskClient]
 ) -> None:

@@ -140,6 +140,10 @@ def _secured(operations: dict[str, Any], path: str, keys: bool) -> dict[str, Any
         if path in OPEN_PATHS:
             secured[method] = {**operation, "security": []}
         else:
-            responses = {**operation["responses"], "401": error_response("No or wrong API key")}
+            # The 401 comes in the route's own error shape (MLflow's, the OIP's or deployml's),
+            # that of its 500, which every operation has.
+            shape = operation["responses"]["500"]["content"][JSON_MIMETYPE]["schema"]
+            refused = error_response("No or wrong API key", shape)
+            responses = {**operation["responses"], "401": refused}
             secured[method] = {**operation, "responses": responses}
     return secured
