@@ -240,6 +240,42 @@ def test_with_api_keys_every_other_route_documents_its_401_in_the_shape_it_answe
     assert {"/predict", "/invocations", "/v2/models/{name}/infer", "/v2"} <= checked
 
 
+def test_the_invocations_body_documented_is_the_body_the_server_scores(
+    pipeline_artefact: Path, patient_data: Any, client: Callable[..., FlaskClient]
+) -> None:
+    served = client(pipeline_artefact)
+    document = _document(served)
+    content = document["paths"]["/invocations"]["post"]["requestBody"]["content"]
+    schema = {**content["application/json"]["schema"], "components": document["components"]}
+    answer = document["paths"]["/invocations"]["post"]["responses"]["200"]["content"]
+    answered = {**answer["application/json"]["schema"], "components": document["components"]}
+    frame = patient_data[2].iloc[:3].astype(object).where(patient_data[2].iloc[:3].notna(), None)
+    rows = frame.to_dict(orient="records")
+    row = {**rows[0], "ward": None}
+    bodies = [
+        ({"dataframe_split": frame.to_dict(orient="split")}, True),
+        ({"dataframe_records": rows, "params": {"on_error": "skip"}}, True),
+        ({"instances": rows}, True),
+        ({"instances": frame.to_dict(orient="list")}, True),
+        ({"inputs": frame.to_dict(orient="list"), "params": None}, True),
+        ({"inputs": row}, True),
+        ({}, False),
+        ({"inputs": rows, "instances": rows}, False),
+        ({"inputs": rows, "id": 1}, False),
+        ({"inputs": rows, "params": {"threshold": 1}}, False),
+        ({"inputs": [list(row.values())]}, False),
+        ({"dataframe_split": {"data": [list(row.values())]}}, False),
+        ({"dataframe_split": {"columns": ["age"], "data": [[50]]}}, False),
+        ({"dataframe_records": []}, False),
+    ]
+    for body, scored in bodies:
+        said = not list(Draft202012Validator(schema).iter_errors(body))
+        response = served.post("/invocations", json=body)
+        assert (response.status_code == 200) is scored is said, body
+        if scored:
+            Draft202012Validator(answered).validate(response.get_json())
+
+
 def test_a_stored_row_is_the_example_only_where_real_examples_were_chosen(
     patient_data: Any, pipeline_model: Any, tmp_path: Path, client: Callable[..., FlaskClient]
 ) -> None:

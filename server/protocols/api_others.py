@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.http import State
-from server.protocols.api_core import error_response, json_content, ref
+from server.protocols.api_core import batch_options, error_response, json_content, ref
 
 __all__ = ["other_paths"]
 
@@ -146,26 +146,66 @@ def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return paths
 
 
-def _mlflow(example: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _mlflow(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """MLflow's scoring protocol: /invocations and /ping."""
     error = {
         "type": "object",
         "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
         "required": ["error_code", "message"],
     }
-    names = list(example)
-    body = {
+    names = state.runtime.validator.names
+    rows = {"minItems": 1, "maxItems": state.settings.max_rows}
+    records = {"type": "array", "items": ref("Features"), **rows}
+    width = {"minItems": len(names), "maxItems": len(names)}
+    split = {
         "type": "object",
-        "description": "One of dataframe_split, dataframe_records, instances or inputs",
+        "description": 'pandas\' split orient, as DataFrame.to_dict(orient="split") gives',
         "properties": {
-            "dataframe_split": {"type": "object"},
-            "dataframe_records": {"type": "array", "items": ref("Features")},
-            "instances": {"type": "array"},
-            "inputs": {},
-            "params": {"type": "object"},
+            "columns": {
+                "type": "array",
+                "items": {"type": "string", "enum": names},
+                "uniqueItems": True,
+                **width,
+            },
+            "data": {"type": "array", "items": {"type": "array", **width}, **rows},
+            "index": {"type": "array", "description": "One entry per row (not read)"},
         },
+        "required": ["columns", "data"],
+        "additionalProperties": False,
     }
-    split = {"columns": names, "data": [[example[n] for n in names]]}
+    columns = {
+        "type": "object",
+        "description": "An object of columns: each feature's values, one per row",
+        "properties": {n: {"type": "array", **rows} for n in names},
+        "required": names,
+        "additionalProperties": False,
+    }
+    tensors = {"anyOf": [records, columns, ref("Features")]}
+    params = {
+        "type": ["object", "null"],
+        "properties": batch_options(state),
+        "additionalProperties": False,
+    }
+    body = {
+        "description": "Exactly one of dataframe_split, dataframe_records, instances or inputs "
+        "(instances and inputs: records, an object of columns, or one row), and optionally "
+        "params",
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {key: schema, "params": params},
+                "required": [key],
+                "additionalProperties": False,
+            }
+            for key, schema in (
+                ("dataframe_split", split),
+                ("dataframe_records", records),
+                ("instances", tensors),
+                ("inputs", tensors),
+            )
+        ],
+    }
+    example_split = {"columns": names, "data": [[example[n] for n in names]]}
     return {
         "/invocations": {
             "post": {
@@ -173,14 +213,14 @@ def _mlflow(example: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        **json_content(body, example={"dataframe_split": split}),
+                        **json_content(body, example={"dataframe_split": example_split}),
                         "text/csv": {"schema": {"type": "string"}},
                     },
                 },
                 "responses": {
                     "200": {
-                        "description": "The predictions",
-                        "content": json_content({"type": "object", "required": ["predictions"]}),
+                        "description": "The predictions, with /predict's other keys beside them",
+                        "content": json_content(ref("PredictAnswer")),
                     },
                     **_errors(error, "400", "413", "415", "422", "503"),
                 },
@@ -228,4 +268,4 @@ def _metrics() -> dict[str, dict[str, Any]]:
 
 def other_paths(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The other protocols' operations, by path (listed by the document if the app has them)."""
-    return {**_oip(state, example), **_mlflow(example), **_metrics()}
+    return {**_oip(state, example), **_mlflow(state, example), **_metrics()}
