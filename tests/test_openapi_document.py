@@ -276,6 +276,28 @@ def test_the_invocations_body_documented_is_the_body_the_server_scores(
             Draft202012Validator(answered).validate(response.get_json())
 
 
+def test_the_oip_infer_example_scores_with_the_datatypes_the_model_metadata_gives(
+    pbc: Path, client: Callable[..., FlaskClient]
+) -> None:
+    # PBC's edema and stage are categories of numbers: FP64 and INT64 tensors, not BYTES.
+    served = client(pbc)
+    document = _document(served)
+    operation = document["paths"]["/v2/models/{name}/infer"]["post"]
+    example = operation["requestBody"]["content"]["application/json"]["example"]
+    name = document["info"]["x-model-name"]
+    metadata = served.get(f"/v2/models/{name}").get_json()
+    given = {t["name"]: t["datatype"] for t in metadata["inputs"]}
+    assert {t["name"]: t["datatype"] for t in example["inputs"]} == given
+    assert {given["edema"], given["stage"]} == {"FP64", "INT64"}
+    assert served.post(f"/v2/models/{name}/infer", json=example).status_code == 200
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    tensor = schema["properties"]["inputs"]["items"]["properties"]
+    assert {"UINT16", "FP16", "INT16"} <= set(tensor["datatype"]["enum"])
+    one = {"inputs": example["inputs"][:1]}
+    assert served.post(f"/v2/models/{name}/infer", json=one).status_code == 400
+    assert list(Draft202012Validator(schema).iter_errors(one))
+
+
 def test_a_stored_row_is_the_example_only_where_real_examples_were_chosen(
     patient_data: Any, pipeline_model: Any, tmp_path: Path, client: Callable[..., FlaskClient]
 ) -> None:

@@ -13,11 +13,10 @@ from typing import Any
 
 from server.http import State
 from server.protocols.api_core import batch_options, error_response, json_content, ref
+from server.protocols.oip import DATATYPES, feature_datatype
 
 __all__ = ["other_paths"]
 
-_OIP_DATATYPES = ["BOOL", "INT64", "FP64", "BYTES", "INT32", "FP32", "UINT8", "INT8"]
-_OIP_KINDS = {"number": "FP64", "integer": "INT64", "boolean": "BOOL", "string": "BYTES"}
 _STATUS = {
     "400": "The body cannot be read as this protocol's request, or its rows are invalid",
     "404": "No such model (the name sent is not repeated)",
@@ -49,7 +48,7 @@ def _tensor(names: list[str] | None = None) -> dict[str, Any]:
         "properties": {
             "name": name,
             "shape": {"type": "array", "items": {"type": "integer"}},
-            "datatype": {"type": "string", "enum": _OIP_DATATYPES},
+            "datatype": {"type": "string", "enum": sorted(DATATYPES)},
             "parameters": {"type": "object"},
             "data": {"type": "array"},
         },
@@ -59,23 +58,17 @@ def _tensor(names: list[str] | None = None) -> dict[str, Any]:
 
 def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The Open Inference Protocol's routes (each model route also under /versions/{v})."""
-    names = state.runtime.validator.names
-    kinds = ", ".join(
-        f"{f.name}: {_OIP_KINDS.get(f.kind, 'FP64 or BYTES')}"
-        for f in state.runtime.validator.features
-    )
+    # Each feature's datatype as the model's metadata (GET /v2/models/{name}) gives it.
+    datatypes = {f.name: feature_datatype(f) for f in state.runtime.validator.features}
+    names = list(datatypes)
+    kinds = ", ".join(f"{name}: {datatype}" for name, datatype in datatypes.items())
     error = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
     name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
     version = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
     infer_example = {
         "inputs": [
-            {
-                "name": n,
-                "shape": [1],
-                "datatype": _OIP_KINDS.get(f.kind, "BYTES"),
-                "data": [example[n]],
-            }
-            for n, f in zip(names, state.runtime.validator.features, strict=True)
+            {"name": n, "shape": [1], "datatype": datatype, "data": [example[n]]}
+            for n, datatype in datatypes.items()
         ]
     }
     request = {
@@ -83,7 +76,12 @@ def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "properties": {
             "id": {"type": "string"},
             "parameters": {"type": "object"},
-            "inputs": {"type": "array", "items": _tensor(names), "minItems": 1},
+            "inputs": {
+                "type": "array",
+                "items": _tensor(names),
+                "minItems": len(names),
+                "maxItems": len(names),
+            },
             "outputs": {"type": "array", "items": {"type": "object"}},
         },
         "required": ["inputs"],
