@@ -276,6 +276,21 @@ def test_the_invocations_body_documented_is_the_body_the_server_scores(
             Draft202012Validator(answered).validate(response.get_json())
 
 
+def test_a_columnar_batch_is_documented_with_every_feature_as_the_server_requires(
+    pbc: Path, client: Callable[..., FlaskClient]
+) -> None:
+    served = client(pbc)
+    document = _document(served)
+    content = document["paths"]["/predict"]["post"]["requestBody"]["content"]
+    schema = {**content["application/json"]["schema"], "components": document["components"]}
+    columnar = content["application/json"]["examples"]["columnar"]["value"]
+    short = {"columns": columnar["columns"][:1], "data": [columnar["data"][0][:1]]}
+    narrow = {**columnar, "data": [columnar["data"][0][:-1]]}
+    for body, scored in ((columnar, True), (short, False), (narrow, False)):
+        said = not list(Draft202012Validator(schema).iter_errors(body))
+        assert (served.post("/predict", json=body).status_code == 200) is scored is said
+
+
 def test_the_oip_infer_example_scores_with_the_datatypes_the_model_metadata_gives(
     pbc: Path, client: Callable[..., FlaskClient]
 ) -> None:

@@ -89,6 +89,8 @@ def core_schemas(state: State) -> dict[str, dict[str, Any]]:
     names = state.runtime.validator.names
     options = batch_options(state)
     rows = {"minItems": 1, "maxItems": settings.max_rows}
+    # Every feature is required: the columns are all of them, each row a value of each.
+    width = {"minItems": len(names), "maxItems": len(names)}
     return {
         "Detail": {
             "type": "object",
@@ -131,10 +133,11 @@ def core_schemas(state: State) -> dict[str, dict[str, Any]]:
                     "items": {"type": "string", "enum": names},
                     "uniqueItems": True,
                     "description": "The feature names, in any order, each once",
+                    **width,
                 },
                 "data": {
                     "type": "array",
-                    "items": {"type": "array", "items": _ANY_JSON},
+                    "items": {"type": "array", "items": _ANY_JSON, **width},
                     "description": "The rows: each an array of one value per column",
                     **rows,
                 },
