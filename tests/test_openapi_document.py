@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -311,6 +312,33 @@ def test_the_oip_infer_example_scores_with_the_datatypes_the_model_metadata_give
     one = {"inputs": example["inputs"][:1]}
     assert served.post(f"/v2/models/{name}/infer", json=one).status_code == 400
     assert list(Draft202012Validator(schema).iter_errors(one))
+
+
+def test_oip_binary_tensor_data_is_documented_as_the_server_reads_and_answers_it(
+    regressor_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
+    served = client(regressor_artefact)
+    document = _document(served)
+    operation = document["paths"]["/v2/models/{name}/infer"]["post"]
+    example = operation["requestBody"]["content"]["application/json"]["example"]
+    inputs = [
+        {**{k: t[k] for k in ("name", "shape", "datatype")}, "parameters": {"binary_data_size": 8}}
+        for t in example["inputs"]
+    ]
+    outputs = [{"name": "predict", "parameters": {"binary_data": True}}]
+    header = json.dumps({"inputs": inputs, "outputs": outputs}).encode()
+    raw = b"".join(struct.pack("<d", t["data"][0]) for t in example["inputs"])
+    length = "Inference-Header-Content-Length"
+    answered = served.post(
+        f"/v2/models/{document['info']['x-model-name']}/infer",
+        data=header + raw,
+        headers={length: str(len(header)), "Content-Type": "application/octet-stream"},
+    )
+    assert answered.status_code == 200
+    assert answered.mimetype in operation["responses"]["200"]["content"]
+    assert length in operation["responses"]["200"]["headers"] and answered.headers[length]
+    assert "application/octet-stream" in operation["requestBody"]["content"]
+    assert length in [p["name"] for p in operation["parameters"] if p["in"] == "header"]
 
 
 def test_a_stored_row_is_the_example_only_where_real_examples_were_chosen(

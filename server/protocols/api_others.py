@@ -13,7 +13,7 @@ from typing import Any
 
 from server.http import State
 from server.protocols.api_core import batch_options, error_response, json_content, ref
-from server.protocols.oip import DATATYPES, feature_datatype
+from server.protocols.oip import DATATYPES, HEADER_LENGTH, feature_datatype
 
 __all__ = ["other_paths"]
 
@@ -118,14 +118,30 @@ def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
         operation = {"summary": summary, "responses": {"200": ok, **_errors(error, *statuses)}}
         return {"get": {**operation, "parameters": list(params)} if params else operation}
 
+    # The binary tensor data extension: a JSON header, then raw tensor bytes; the header's
+    # length in bytes is sent in HEADER_LENGTH (and answered so, when outputs are binary).
+    binary = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    length = {"type": "integer", "minimum": 1}
+    header_length = {
+        "name": HEADER_LENGTH,
+        "in": "header",
+        "required": False,
+        "schema": length,
+        "description": "Binary tensor data: the JSON header's length in bytes; the inputs' "
+        "raw bytes follow it, in input order",
+    }
     infer = {
         "summary": "Open Inference Protocol: score the input tensors",
         "requestBody": {
             "required": True,
-            "content": json_content(request, example=infer_example),
+            "content": {**json_content(request, example=infer_example), **binary},
         },
         "responses": {
-            "200": {"description": "The output tensors", "content": json_content(answer)},
+            "200": {
+                "description": "The output tensors (binary ones after the JSON header)",
+                "headers": {HEADER_LENGTH: {"schema": length}},
+                "content": {**json_content(answer), **binary},
+            },
             **_errors(error, "400", "404", "413", "415", "422", "503"),
         },
     }
@@ -140,7 +156,7 @@ def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ):
         paths[base] = get("Open Inference Protocol: model metadata", metadata, *params)
         paths[f"{base}/ready"] = get("Open Inference Protocol: model readiness", None, *params)
-        paths[f"{base}/infer"] = {"post": {**infer, "parameters": params}}
+        paths[f"{base}/infer"] = {"post": {**infer, "parameters": [*params, header_length]}}
     return paths
 
 
