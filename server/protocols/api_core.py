@@ -13,7 +13,6 @@ from typing import Any
 from server.http import State
 
 __all__ = [
-    "OPEN_PATHS",
     "batch_options",
     "core_paths",
     "core_schemas",
@@ -21,8 +20,6 @@ __all__ = [
     "json_content",
 ]
 
-# The probes: open without an API key (as server.http.auth has them, in every protocol).
-OPEN_PATHS = frozenset({"/livez", "/readyz", "/v2/health/live", "/v2/health/ready", "/ping"})
 
 _ANY_JSON: dict[str, Any] = {"type": ["string", "number", "integer", "boolean", "null"]}
 _STATUSES = {

@@ -22,8 +22,8 @@ from flask import Blueprint, Flask, Response, current_app
 
 from packager.capture import TYPICAL, synthetic_rows
 from server.errors import JSON_MIMETYPE
-from server.http import EXTENSION, State
-from server.protocols.api_core import OPEN_PATHS, core_paths, core_schemas, error_response
+from server.http import EXTENSION, OPEN_PATHS, State
+from server.protocols.api_core import core_paths, core_schemas, error_response
 from server.protocols.api_others import other_paths
 from server.protocols.docs_page import docs_paths, install_docs_page, publish_for_docs
 
