@@ -274,6 +274,7 @@ REFUSED = [
     ("a CSV row too long", _csv(f"a,b\n1,2,{SECRET}\n"), "row 0: has 3 values"),
     ("a repeated CSV column", _csv("a,a,b\n1,2,3\n"), "repeats 1 name"),
     ("a CSV header alone", _csv("a,b\n"), "no rows"),
+    ("a CSV of the index alone", _csv('""\n""\n'), "names no column"),
     ("a CSV not in UTF-8", {"data": b"a,b\n\xff1,2\n", "content_type": "text/csv"}, "not UTF-8"),
 ]
 
