@@ -2,9 +2,9 @@
 MLflow's scoring protocol and the Prometheus metrics with /drift.
 
 Their bodies are those protocols' own (their specifications are the reference, so only what
-a client relies on is required here); their errors are in each protocol's shape, or
-deployml's for what the core app answers itself (401, 405, 413, 500). The document lists a
-route only if the app has it (:mod:`server.protocols.openapi`).
+a client relies on is required here, beside the features); their errors, a 401 included, are
+in each protocol's shape, or deployml's for what the core app answers itself (405, 413, 500).
+The document lists a route only if the app has it (:mod:`server.protocols.openapi`).
 """
 
 from __future__ import annotations
