@@ -264,11 +264,17 @@ REFUSED = [
         {"data": '{"inputs": [{"a": Infinity, "b": 1}]}', "content_type": "application/json"},
         "not valid JSON",
     ),
+    (
+        "arrays nested deeper than JSON is read",
+        {"data": '{"inputs": ' + "[" * 5000 + "]" * 5000 + "}", "content_type": "application/json"},
+        "not valid JSON",
+    ),
     ("a text cell for a number", _csv(f"a,b\n1,2\n{SECRET},3\n"), "row 1, a: expected a number"),
     ("a CSV column of no model", _csv(f"a,b,{SECRET}\n1,2,3\n"), "unknown feature"),
     ("a CSV row too long", _csv(f"a,b\n1,2,{SECRET}\n"), "row 0: has 3 values"),
     ("a repeated CSV column", _csv("a,a,b\n1,2,3\n"), "repeats 1 name"),
     ("a CSV header alone", _csv("a,b\n"), "no rows"),
+    ("a CSV of the index alone", _csv('""\n""\n'), "names no column"),
     ("a CSV not in UTF-8", {"data": b"a,b\n\xff1,2\n", "content_type": "text/csv"}, "not UTF-8"),
 ]
 
@@ -399,3 +405,31 @@ def test_a_csv_of_booleans_and_nullable_categories_scores_as_predict_does(
     http = client(pipeline_artefact)
     answered = http.post("/invocations", data=frame.to_csv(), content_type="text/csv")
     _same_as_predict(http, frame, answered)
+
+
+def test_every_mlflow_body_gives_the_models_own_predictions_for_the_dataframe(
+    pipeline_artefact: Path, pipeline_model: Any, patient_data: Any, client: Client
+) -> None:
+    # Independent of /predict: the fitted pipeline's own predict on the DataFrame sent, with
+    # its missing numbers (NaN) and categories (None), booleans and integers.
+    frame = patient_data[2].iloc[:40]
+    assert frame["bmi"].isna().any() and frame["ward"].isna().any()
+    expected = pipeline_model.predict(frame).tolist()
+    probabilities = pipeline_model.predict_proba(frame)
+    http = client(pipeline_artefact)
+    bodies = [
+        {"dataframe_split": frame.to_dict(orient="split")},
+        {"dataframe_records": frame.to_dict(orient="records")},
+        {"instances": frame.to_dict(orient="records")},
+        {"inputs": frame.to_dict(orient="list")},
+    ]
+    answers = [_invoke(http, body) for body in bodies]
+    for csv in (frame.to_csv(), frame.to_csv(index=False, lineterminator="\r\n")):
+        for text in (csv.encode(), csv.encode("utf-8-sig")):
+            answers.append(http.post("/invocations", data=text, content_type="text/csv"))
+    for answered in answers:
+        assert answered.status_code == 200, answered.get_json()
+        body = answered.get_json()
+        assert body["predictions"] == expected
+        got = [[row[label] for label in ("no", "yes")] for row in body["probabilities"]]
+        assert np.allclose(got, probabilities, rtol=0, atol=1e-12)

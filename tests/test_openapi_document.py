@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import make_pbc, make_penguins
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from deployml.cli import cli
@@ -122,6 +124,23 @@ def test_refused_categories_are_an_enum(pbc: Path, client: Callable[..., FlaskCl
     assert features["properties"]["edema"]["enum"] == [0.0, 0.5, 1.0]
 
 
+def test_a_refused_category_that_takes_null_has_null_in_its_enum(
+    pipeline_artefact: Path, patient_data: Any, client: Callable[..., FlaskClient]
+) -> None:
+    served = client(pipeline_artefact, strict_categories=True)
+    document = _document(served)
+    ward = _features(document)["properties"]["ward"]
+    assert ward["type"] == ["string", "null"] and ward["enum"] == ["a", "b", "c", None]
+    row = {k: None if v != v else v for k, v in patient_data[2].iloc[0].to_dict().items()}
+    row["ward"] = None
+    assert served.post("/predict", json={"instances": [row]}).status_code == 200
+    features = {"$ref": "#/components/schemas/Features", "components": document["components"]}
+    Draft202012Validator(features).validate(row)
+    rendition = served.get("/docs/openapi-3.0.json").get_json()["components"]["schemas"]
+    said = rendition["Features"]["properties"]["ward"]
+    assert (said["type"], said["nullable"], said["enum"]) == ("string", True, ward["enum"])
+
+
 def test_the_predict_examples_are_the_typical_synthetic_row_and_pass_the_server(
     pbc: Path, client: Callable[..., FlaskClient]
 ) -> None:
@@ -196,6 +215,130 @@ def test_the_probes_are_documented_open_as_the_server_leaves_them(
     assert open_operations == OPEN_PATHS & set(document["paths"])
     for path in open_operations:
         assert served.get(path).status_code == 200
+
+
+def test_with_api_keys_every_other_route_documents_its_401_in_the_shape_it_answers(
+    pbc: Path, client: Callable[..., FlaskClient], tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text(f"ward-a {hashlib.sha256(b'a-key-of-thirty-two-characters-00').hexdigest()}\n")
+    served = client(pbc, api_keys_file=keys)
+    bearer = {"Authorization": "Bearer a-key-of-thirty-two-characters-00"}
+    document = served.get("/openapi.json", headers=bearer).get_json()
+    name = document["info"]["x-model-name"]
+    checked = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("security") == []:
+                continue
+            url = path.replace("{name}", name).replace("{version}", "1.0.0")
+            refused = served.open(url.replace("{asset}", "index.css"), method=method)
+            assert refused.status_code == 401, url
+            content = operation["responses"]["401"]["content"]["application/json"]
+            schema = {**content["schema"], "components": document["components"]}
+            Draft202012Validator(schema).validate(refused.get_json())
+            checked.add(path)
+    assert {"/predict", "/invocations", "/v2/models/{name}/infer", "/v2"} <= checked
+
+
+def test_the_invocations_body_documented_is_the_body_the_server_scores(
+    pipeline_artefact: Path, patient_data: Any, client: Callable[..., FlaskClient]
+) -> None:
+    served = client(pipeline_artefact)
+    document = _document(served)
+    content = document["paths"]["/invocations"]["post"]["requestBody"]["content"]
+    schema = {**content["application/json"]["schema"], "components": document["components"]}
+    answer = document["paths"]["/invocations"]["post"]["responses"]["200"]["content"]
+    answered = {**answer["application/json"]["schema"], "components": document["components"]}
+    frame = patient_data[2].iloc[:3].astype(object).where(patient_data[2].iloc[:3].notna(), None)
+    rows = frame.to_dict(orient="records")
+    row = {**rows[0], "ward": None}
+    bodies = [
+        ({"dataframe_split": frame.to_dict(orient="split")}, True),
+        ({"dataframe_records": rows, "params": {"on_error": "skip"}}, True),
+        ({"instances": rows}, True),
+        ({"instances": frame.to_dict(orient="list")}, True),
+        ({"inputs": frame.to_dict(orient="list"), "params": None}, True),
+        ({"inputs": row}, True),
+        ({}, False),
+        ({"inputs": rows, "instances": rows}, False),
+        ({"inputs": rows, "id": 1}, False),
+        ({"inputs": rows, "params": {"threshold": 1}}, False),
+        ({"inputs": [list(row.values())]}, False),
+        ({"dataframe_split": {"data": [list(row.values())]}}, False),
+        ({"dataframe_split": {"columns": ["age"], "data": [[50]]}}, False),
+        ({"dataframe_records": []}, False),
+    ]
+    for body, scored in bodies:
+        said = not list(Draft202012Validator(schema).iter_errors(body))
+        response = served.post("/invocations", json=body)
+        assert (response.status_code == 200) is scored is said, body
+        if scored:
+            Draft202012Validator(answered).validate(response.get_json())
+
+
+def test_a_columnar_batch_is_documented_with_every_feature_as_the_server_requires(
+    pbc: Path, client: Callable[..., FlaskClient]
+) -> None:
+    served = client(pbc)
+    document = _document(served)
+    content = document["paths"]["/predict"]["post"]["requestBody"]["content"]
+    schema = {**content["application/json"]["schema"], "components": document["components"]}
+    columnar = content["application/json"]["examples"]["columnar"]["value"]
+    short = {"columns": columnar["columns"][:1], "data": [columnar["data"][0][:1]]}
+    narrow = {**columnar, "data": [columnar["data"][0][:-1]]}
+    for body, scored in ((columnar, True), (short, False), (narrow, False)):
+        said = not list(Draft202012Validator(schema).iter_errors(body))
+        assert (served.post("/predict", json=body).status_code == 200) is scored is said
+
+
+def test_the_oip_infer_example_scores_with_the_datatypes_the_model_metadata_gives(
+    pbc: Path, client: Callable[..., FlaskClient]
+) -> None:
+    # PBC's edema and stage are categories of numbers: FP64 and INT64 tensors, not BYTES.
+    served = client(pbc)
+    document = _document(served)
+    operation = document["paths"]["/v2/models/{name}/infer"]["post"]
+    example = operation["requestBody"]["content"]["application/json"]["example"]
+    name = document["info"]["x-model-name"]
+    metadata = served.get(f"/v2/models/{name}").get_json()
+    given = {t["name"]: t["datatype"] for t in metadata["inputs"]}
+    assert {t["name"]: t["datatype"] for t in example["inputs"]} == given
+    assert {given["edema"], given["stage"]} == {"FP64", "INT64"}
+    assert served.post(f"/v2/models/{name}/infer", json=example).status_code == 200
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    tensor = schema["properties"]["inputs"]["items"]["properties"]
+    assert {"UINT16", "FP16", "INT16"} <= set(tensor["datatype"]["enum"])
+    one = {"inputs": example["inputs"][:1]}
+    assert served.post(f"/v2/models/{name}/infer", json=one).status_code == 400
+    assert list(Draft202012Validator(schema).iter_errors(one))
+
+
+def test_oip_binary_tensor_data_is_documented_as_the_server_reads_and_answers_it(
+    regressor_artefact: Path, client: Callable[..., FlaskClient]
+) -> None:
+    served = client(regressor_artefact)
+    document = _document(served)
+    operation = document["paths"]["/v2/models/{name}/infer"]["post"]
+    example = operation["requestBody"]["content"]["application/json"]["example"]
+    inputs = [
+        {**{k: t[k] for k in ("name", "shape", "datatype")}, "parameters": {"binary_data_size": 8}}
+        for t in example["inputs"]
+    ]
+    outputs = [{"name": "predict", "parameters": {"binary_data": True}}]
+    header = json.dumps({"inputs": inputs, "outputs": outputs}).encode()
+    raw = b"".join(struct.pack("<d", t["data"][0]) for t in example["inputs"])
+    length = "Inference-Header-Content-Length"
+    answered = served.post(
+        f"/v2/models/{document['info']['x-model-name']}/infer",
+        data=header + raw,
+        headers={length: str(len(header)), "Content-Type": "application/octet-stream"},
+    )
+    assert answered.status_code == 200
+    assert answered.mimetype in operation["responses"]["200"]["content"]
+    assert length in operation["responses"]["200"]["headers"] and answered.headers[length]
+    assert "application/octet-stream" in operation["requestBody"]["content"]
+    assert length in [p["name"] for p in operation["parameters"] if p["in"] == "header"]
 
 
 def test_a_stored_row_is_the_example_only_where_real_examples_were_chosen(

@@ -6,11 +6,12 @@ runtime; ``server.app`` adds the other protocols to it. Views find what they nee
 ``State`` stored at ``app.extensions[EXTENSION]`` (``state()``), and every protocol scores
 through ``answer``. ``install_refusals`` and ``log_request_start`` are gunicorn hooks: the
 first answers the requests gunicorn refuses itself, the second keeps the raw method and path
-out of gunicorn's debug log.
+out of gunicorn's debug log. ``OPEN_PATHS`` are the probes that need no API key.
 """
 
 from server.http.access_log import logged_method
 from server.http.app import build_app
+from server.http.auth import OPEN_PATHS
 from server.http.refusals import install_refusals, log_request_start
 from server.http.responses import error_body, json_response
 from server.http.routes import read_body
@@ -18,6 +19,7 @@ from server.http.serving import EXTENSION, Answer, State, answer, not_ready, sta
 
 __all__ = [
     "EXTENSION",
+    "OPEN_PATHS",
     "Answer",
     "State",
     "answer",

@@ -12,10 +12,14 @@ from typing import Any
 
 from server.http import State
 
-__all__ = ["OPEN_PATHS", "core_paths", "core_schemas", "error_response", "json_content"]
+__all__ = [
+    "batch_options",
+    "core_paths",
+    "core_schemas",
+    "error_response",
+    "json_content",
+]
 
-# The probes: open without an API key (as server.http.auth has them, in every protocol).
-OPEN_PATHS = frozenset({"/livez", "/readyz", "/v2/health/live", "/v2/health/ready", "/ping"})
 
 _ANY_JSON: dict[str, Any] = {"type": ["string", "number", "integer", "boolean", "null"]}
 _STATUSES = {
@@ -54,28 +58,36 @@ def errors(*statuses: str, schema: dict[str, Any] | None = None) -> dict[str, An
     }
 
 
-def core_schemas(state: State) -> dict[str, dict[str, Any]]:
-    """The component schemas of deployml's own bodies, for the model ``state`` serves."""
-    settings = state.settings
-    runtime = state.runtime
-    names = runtime.validator.names
-    batch_options: dict[str, Any] = {
+def batch_options(state: State) -> dict[str, Any]:
+    """The properties a batch may add to its rows: ``on_error`` and, for a model with
+    threshold profiles, ``profile`` (MLflow's ``params`` take the same)."""
+    options: dict[str, Any] = {
         "on_error": {
             "type": "string",
             "enum": ["fail", "skip"],
             "description": "fail: refuse the batch if any row is invalid (default: "
-            f"{settings.on_error}); skip: score the valid rows, list the others",
+            f"{state.settings.on_error}); skip: score the valid rows, list the others",
         }
     }
-    profiles = runtime.profiles
+    profiles = state.runtime.profiles
     if profiles.default is not None:
-        batch_options["profile"] = {
+        options["profile"] = {
             "type": "string",
             "enum": list(profiles.by_name),
             "description": "The threshold profile to decide with "
             f"(when not sent: {profiles.default.name})",
         }
+    return options
+
+
+def core_schemas(state: State) -> dict[str, dict[str, Any]]:
+    """The component schemas of deployml's own bodies, for the model ``state`` serves."""
+    settings = state.settings
+    names = state.runtime.validator.names
+    options = batch_options(state)
     rows = {"minItems": 1, "maxItems": settings.max_rows}
+    # Every feature is required: the columns are all of them, each row a value of each.
+    width = {"minItems": len(names), "maxItems": len(names)}
     return {
         "Detail": {
             "type": "object",
@@ -105,7 +117,7 @@ def core_schemas(state: State) -> dict[str, dict[str, Any]]:
             "type": "object",
             "properties": {
                 "instances": {"type": "array", "items": ref("Features"), **rows},
-                **batch_options,
+                **options,
             },
             "required": ["instances"],
             "additionalProperties": False,
@@ -118,14 +130,15 @@ def core_schemas(state: State) -> dict[str, dict[str, Any]]:
                     "items": {"type": "string", "enum": names},
                     "uniqueItems": True,
                     "description": "The feature names, in any order, each once",
+                    **width,
                 },
                 "data": {
                     "type": "array",
-                    "items": {"type": "array", "items": _ANY_JSON},
+                    "items": {"type": "array", "items": _ANY_JSON, **width},
                     "description": "The rows: each an array of one value per column",
                     **rows,
                 },
-                **batch_options,
+                **options,
             },
             "required": ["columns", "data"],
             "additionalProperties": False,

@@ -2,9 +2,9 @@
 MLflow's scoring protocol and the Prometheus metrics with /drift.
 
 Their bodies are those protocols' own (their specifications are the reference, so only what
-a client relies on is required here); their errors are in each protocol's shape, or
-deployml's for what the core app answers itself (401, 405, 413, 500). The document lists a
-route only if the app has it (:mod:`server.protocols.openapi`).
+a client relies on is required here, beside the features); their errors, a 401 included, are
+in each protocol's shape, or deployml's for what the core app answers itself (405, 413, 500).
+The document lists a route only if the app has it (:mod:`server.protocols.openapi`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from server.http import State
-from server.protocols.api_core import error_response, json_content, ref
+from server.protocols.api_core import batch_options, error_response, json_content, ref
+from server.protocols.oip import DATATYPES, HEADER_LENGTH, feature_datatype
 
 __all__ = ["other_paths"]
 
-_OIP_DATATYPES = ["BOOL", "INT64", "FP64", "BYTES", "INT32", "FP32", "UINT8", "INT8"]
-_OIP_KINDS = {"number": "FP64", "integer": "INT64", "boolean": "BOOL", "string": "BYTES"}
 _STATUS = {
     "400": "The body cannot be read as this protocol's request, or its rows are invalid",
     "404": "No such model (the name sent is not repeated)",
@@ -49,7 +48,7 @@ def _tensor(names: list[str] | None = None) -> dict[str, Any]:
         "properties": {
             "name": name,
             "shape": {"type": "array", "items": {"type": "integer"}},
-            "datatype": {"type": "string", "enum": _OIP_DATATYPES},
+            "datatype": {"type": "string", "enum": sorted(DATATYPES)},
             "parameters": {"type": "object"},
             "data": {"type": "array"},
         },
@@ -59,23 +58,17 @@ def _tensor(names: list[str] | None = None) -> dict[str, Any]:
 
 def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The Open Inference Protocol's routes (each model route also under /versions/{v})."""
-    names = state.runtime.validator.names
-    kinds = ", ".join(
-        f"{f.name}: {_OIP_KINDS.get(f.kind, 'FP64 or BYTES')}"
-        for f in state.runtime.validator.features
-    )
+    # Each feature's datatype as the model's metadata (GET /v2/models/{name}) gives it.
+    datatypes = {f.name: feature_datatype(f) for f in state.runtime.validator.features}
+    names = list(datatypes)
+    kinds = ", ".join(f"{name}: {datatype}" for name, datatype in datatypes.items())
     error = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
     name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
     version = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
     infer_example = {
         "inputs": [
-            {
-                "name": n,
-                "shape": [1],
-                "datatype": _OIP_KINDS.get(f.kind, "BYTES"),
-                "data": [example[n]],
-            }
-            for n, f in zip(names, state.runtime.validator.features, strict=True)
+            {"name": n, "shape": [1], "datatype": datatype, "data": [example[n]]}
+            for n, datatype in datatypes.items()
         ]
     }
     request = {
@@ -83,7 +76,12 @@ def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "properties": {
             "id": {"type": "string"},
             "parameters": {"type": "object"},
-            "inputs": {"type": "array", "items": _tensor(names), "minItems": 1},
+            "inputs": {
+                "type": "array",
+                "items": _tensor(names),
+                "minItems": len(names),
+                "maxItems": len(names),
+            },
             "outputs": {"type": "array", "items": {"type": "object"}},
         },
         "required": ["inputs"],
@@ -120,14 +118,30 @@ def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
         operation = {"summary": summary, "responses": {"200": ok, **_errors(error, *statuses)}}
         return {"get": {**operation, "parameters": list(params)} if params else operation}
 
+    # The binary tensor data extension: a JSON header, then raw tensor bytes; the header's
+    # length in bytes is sent in HEADER_LENGTH (and answered so, when outputs are binary).
+    binary = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    length = {"type": "integer", "minimum": 1}
+    header_length = {
+        "name": HEADER_LENGTH,
+        "in": "header",
+        "required": False,
+        "schema": length,
+        "description": "Binary tensor data: the JSON header's length in bytes; the inputs' "
+        "raw bytes follow it, in input order",
+    }
     infer = {
         "summary": "Open Inference Protocol: score the input tensors",
         "requestBody": {
             "required": True,
-            "content": json_content(request, example=infer_example),
+            "content": {**json_content(request, example=infer_example), **binary},
         },
         "responses": {
-            "200": {"description": "The output tensors", "content": json_content(answer)},
+            "200": {
+                "description": "The output tensors (binary ones after the JSON header)",
+                "headers": {HEADER_LENGTH: {"schema": length}},
+                "content": {**json_content(answer), **binary},
+            },
             **_errors(error, "400", "404", "413", "415", "422", "503"),
         },
     }
@@ -142,30 +156,70 @@ def _oip(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ):
         paths[base] = get("Open Inference Protocol: model metadata", metadata, *params)
         paths[f"{base}/ready"] = get("Open Inference Protocol: model readiness", None, *params)
-        paths[f"{base}/infer"] = {"post": {**infer, "parameters": params}}
+        paths[f"{base}/infer"] = {"post": {**infer, "parameters": [*params, header_length]}}
     return paths
 
 
-def _mlflow(example: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _mlflow(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """MLflow's scoring protocol: /invocations and /ping."""
     error = {
         "type": "object",
         "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
         "required": ["error_code", "message"],
     }
-    names = list(example)
-    body = {
+    names = state.runtime.validator.names
+    rows = {"minItems": 1, "maxItems": state.settings.max_rows}
+    records = {"type": "array", "items": ref("Features"), **rows}
+    width = {"minItems": len(names), "maxItems": len(names)}
+    split = {
         "type": "object",
-        "description": "One of dataframe_split, dataframe_records, instances or inputs",
+        "description": 'pandas\' split orient, as DataFrame.to_dict(orient="split") gives',
         "properties": {
-            "dataframe_split": {"type": "object"},
-            "dataframe_records": {"type": "array", "items": ref("Features")},
-            "instances": {"type": "array"},
-            "inputs": {},
-            "params": {"type": "object"},
+            "columns": {
+                "type": "array",
+                "items": {"type": "string", "enum": names},
+                "uniqueItems": True,
+                **width,
+            },
+            "data": {"type": "array", "items": {"type": "array", **width}, **rows},
+            "index": {"type": "array", "description": "One entry per row (not read)"},
         },
+        "required": ["columns", "data"],
+        "additionalProperties": False,
     }
-    split = {"columns": names, "data": [[example[n] for n in names]]}
+    columns = {
+        "type": "object",
+        "description": "An object of columns: each feature's values, one per row",
+        "properties": {n: {"type": "array", **rows} for n in names},
+        "required": names,
+        "additionalProperties": False,
+    }
+    tensors = {"anyOf": [records, columns, ref("Features")]}
+    params = {
+        "type": ["object", "null"],
+        "properties": batch_options(state),
+        "additionalProperties": False,
+    }
+    body = {
+        "description": "Exactly one of dataframe_split, dataframe_records, instances or inputs "
+        "(instances and inputs: records, an object of columns, or one row), and optionally "
+        "params",
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {key: schema, "params": params},
+                "required": [key],
+                "additionalProperties": False,
+            }
+            for key, schema in (
+                ("dataframe_split", split),
+                ("dataframe_records", records),
+                ("instances", tensors),
+                ("inputs", tensors),
+            )
+        ],
+    }
+    example_split = {"columns": names, "data": [[example[n] for n in names]]}
     return {
         "/invocations": {
             "post": {
@@ -173,14 +227,14 @@ def _mlflow(example: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        **json_content(body, example={"dataframe_split": split}),
+                        **json_content(body, example={"dataframe_split": example_split}),
                         "text/csv": {"schema": {"type": "string"}},
                     },
                 },
                 "responses": {
                     "200": {
-                        "description": "The predictions",
-                        "content": json_content({"type": "object", "required": ["predictions"]}),
+                        "description": "The predictions, with /predict's other keys beside them",
+                        "content": json_content(ref("PredictAnswer")),
                     },
                     **_errors(error, "400", "413", "415", "422", "503"),
                 },
@@ -228,4 +282,4 @@ def _metrics() -> dict[str, dict[str, Any]]:
 
 def other_paths(state: State, example: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The other protocols' operations, by path (listed by the document if the app has them)."""
-    return {**_oip(state, example), **_mlflow(example), **_metrics()}
+    return {**_oip(state, example), **_mlflow(state, example), **_metrics()}

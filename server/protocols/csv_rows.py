@@ -55,6 +55,9 @@ def read_csv(body: bytes, max_rows: int, features: Sequence[FeatureSpec]) -> Pay
     header, rows = lines[0], lines[1:]
     if header[0] == "" and all(f.name != "" for f in features):
         header, rows = header[1:], [row[1:] for row in rows]
+    if not header:
+        # Only the index (a DataFrame of no column, or a header cell of "" alone).
+        raise InvalidPayloadError("the CSV header names no column; send the feature names")
     repeated = sum(1 for count in Counter(header).values() if count > 1)
     if repeated:
         raise InvalidPayloadError(

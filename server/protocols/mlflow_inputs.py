@@ -22,12 +22,10 @@ Infinity stays refused.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 from server.errors import InvalidPayloadError, MalformedJSONError
-from server.settings import ON_ERROR
-from server.validation import Payload, kind_of, parse_body, read_payload
+from server.validation import Payload, kind_of, parse_body, read_payload, with_options
 
 __all__ = ["INPUT_KEYS", "PARAMS_KEY", "parse_json", "read_inputs", "with_params"]
 
@@ -49,7 +47,9 @@ def parse_json(body: bytes) -> Any:
     try:
         # Only a body orjson refused comes here: the common case costs nothing more.
         return json.loads(body, parse_constant=_nan_as_null)
-    except ValueError:  # not JSON, or Infinity: orjson's message (a position, never text)
+    # Not JSON, Infinity, or nested deeper than Python recurses (orjson refuses past 1,024
+    # levels too): orjson's message, a position, never text.
+    except (ValueError, RecursionError):
         raise refused from None
 
 
@@ -102,17 +102,7 @@ def with_params(payload: Payload, params: Any) -> Payload:
             f'"{PARAMS_KEY}" takes {allowed}; it has {_keys(others, "param")} '
             "(names are not repeated)"
         )
-    if "on_error" in params:
-        on_error = params["on_error"]
-        if type(on_error) is not str or on_error not in ON_ERROR:
-            allowed = " or ".join(f'"{value}"' for value in ON_ERROR)
-            raise InvalidPayloadError(
-                f'"on_error" must be {allowed} (what was sent is not repeated)'
-            )
-        payload = replace(payload, on_error=on_error)
-    if "profile" in params:
-        payload = replace(payload, profile=params["profile"], names_profile=True)
-    return payload
+    return with_options(payload, params)
 
 
 def _split(inputs: Any) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from flask import Blueprint, Flask, Response, current_app
 
 from packager.capture import TYPICAL, synthetic_rows
 from server.errors import JSON_MIMETYPE
-from server.http import EXTENSION, State
-from server.protocols.api_core import OPEN_PATHS, core_paths, core_schemas, error_response
+from server.http import EXTENSION, OPEN_PATHS, State
+from server.protocols.api_core import core_paths, core_schemas, error_response
 from server.protocols.api_others import other_paths
 from server.protocols.docs_page import docs_paths, install_docs_page, publish_for_docs
 
@@ -140,6 +140,10 @@ def _secured(operations: dict[str, Any], path: str, keys: bool) -> dict[str, Any
         if path in OPEN_PATHS:
             secured[method] = {**operation, "security": []}
         else:
-            responses = {**operation["responses"], "401": error_response("No or wrong API key")}
+            # The 401 comes in the route's own error shape (MLflow's, the OIP's or deployml's),
+            # that of its 500, which every operation has.
+            shape = operation["responses"]["500"]["content"][JSON_MIMETYPE]["schema"]
+            refused = error_response("No or wrong API key", shape)
+            responses = {**operation["responses"], "401": refused}
             secured[method] = {**operation, "responses": responses}
     return secured

@@ -9,7 +9,14 @@ never a value; or, asked to skip invalid rows, returns the valid ones and the ot
 
 from server.validation.imputed import imputed_counts
 from server.validation.novelty import WARNING_KINDS
-from server.validation.payload import SKIP, Payload, kind_of, parse_body, read_payload
+from server.validation.payload import (
+    SKIP,
+    Payload,
+    kind_of,
+    parse_body,
+    read_payload,
+    with_options,
+)
 from server.validation.validator import Batch, Validator
 
 __all__ = [
@@ -22,4 +29,5 @@ __all__ = [
     "kind_of",
     "parse_body",
     "read_payload",
+    "with_options",
 ]

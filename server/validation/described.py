@@ -107,7 +107,8 @@ def _described(feature: FeatureSpec, *, refuse_unseen: bool, example: Any) -> di
         types = sorted({_CATEGORY_TYPES[type(c)] for c in categories} or {"string"})
         found["type"] = types[0] if len(types) == 1 else types
         if categories and refuse_unseen:
-            found["enum"] = list(categories)
+            # An enum holds every accepted value: null too, where the feature takes it.
+            found["enum"] = [*categories, None] if feature.nullable else list(categories)
         elif categories:
             listed = ", ".join(str(c) for c in categories)
             said.append(f"Categories seen in training: {listed}; unseen values are warned of.")

@@ -17,7 +17,7 @@ the right shape is the validator's question, asked with its values.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "kind_of",
     "parse_body",
     "read_payload",
+    "with_options",
 ]
 
 # The keys that make a body a batch (unless the model has a feature of that name).
@@ -142,16 +143,23 @@ def _batch(parsed: dict[str, Any]) -> Payload:
         )
     else:
         payload = _columnar(parsed["columns"], parsed["data"])
-    if ON_ERROR_KEY in parsed:
-        on_error = parsed[ON_ERROR_KEY]
+    return with_options(payload, parsed)
+
+
+def with_options(payload: Payload, options: Mapping[str, Any]) -> Payload:
+    """``payload`` with the ``on_error`` and ``profile`` that ``options`` (a batch, or
+    another protocol's parameters) holds, if any; an ``on_error`` other than the two is
+    refused."""
+    if ON_ERROR_KEY in options:
+        on_error = options[ON_ERROR_KEY]
         if type(on_error) is not str or on_error not in ON_ERROR:
             allowed = " or ".join(f'"{value}"' for value in ON_ERROR)
             raise InvalidPayloadError(
                 f'"on_error" must be {allowed} (what was sent is not repeated)'
             )
         payload = replace(payload, on_error=on_error)
-    if PROFILE_KEY in parsed:
-        payload = replace(payload, profile=parsed[PROFILE_KEY], names_profile=True)
+    if PROFILE_KEY in options:
+        payload = replace(payload, profile=options[PROFILE_KEY], names_profile=True)
     return payload
 
 
