@@ -3,11 +3,12 @@
 A server counts live values into the same bins and compares the two with the population
 stability index (:func:`population_stability`), with no patient value ever stored or sent.
 
-Numbers are binned by deciles of the training values: the quantile edges are rounded to four
-significant figures (the people's form, so that every label is distinct and no edge is a raw
-value), repeated edges merge, and an edge at the maximum is dropped. A feature gets at most
-one bin per :data:`MIN_ROWS_PER_BIN` training values, so a small table gets fewer, wider bins,
-and none below two bins. Bins are closed on the right: ``(-inf, e1], (e1, e2], ..., (ek, inf)``.
+Numbers are binned by deciles of the training values: the quantile edges (observed values)
+are rounded to four significant figures (the people's form, so that every label is distinct
+and an edge keeps at most four figures of a training value), repeated edges merge, and an edge
+at the maximum (or rounded past the largest float) is dropped. A feature gets at most one bin
+per :data:`MIN_ROWS_PER_BIN` training values, so a small table gets fewer, wider bins, and
+none below two bins. Bins are closed on the right: ``(-inf, e1], (e1, e2], ..., (ek, inf)``.
 Categories (and booleans: ``False``, ``True``) get one bin each, then ``other`` (a value not
 seen in training). Every feature ends with ``missing`` (null or NaN). Identifiers and free
 text (``string``) are never binned.
@@ -161,9 +162,11 @@ def _edges(values: np.ndarray) -> list[float] | None:
         return None
     # Observed values as edges (the empirical quantiles), so that whole numbers bin as such.
     quantiles = np.quantile(numbers, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
-    rounded = {float(f"{q:.{_SIGNIFICANT}g}") for q in quantiles}
+    # + 0.0: a -0.0 edge is 0 (no "<=-0" label). Rounding past the largest float gives an
+    # infinite edge, which JSON cannot hold and no value exceeds: it is dropped.
+    rounded = {float(f"{q:.{_SIGNIFICANT}g}") + 0.0 for q in quantiles}
     top = float(numbers.max())
-    edges = sorted(e for e in rounded if e < top)
+    edges = sorted(e for e in rounded if math.isfinite(e) and e < top)
     return edges or None
 
 
