@@ -168,6 +168,16 @@ def test_a_capture_file_keeps_its_drift_bins(
     assert set(captured.manifest.drift) == {"age", "bmi", "sex", "ward", "smoker"}
 
 
+def test_a_capture_file_loses_the_bins_of_a_feature_declared_an_identifier_when_packaged(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+) -> None:
+    X, y, _, _ = patient_data
+    capture(pipeline_model, X, y).save(tmp_path / "model.pkl")
+    loaded = load_model_file(tmp_path / "model.pkl", features={"bmi": {"identifier": True}})
+    assert [f.name for f in loaded.manifest.input.features if f.identifier] == ["bmi"]
+    assert set(loaded.manifest.drift) == {"age", "sex", "ward", "smoker"}
+
+
 def test_train_records_bins_of_its_training_split_only(
     runner: Callable[..., Any], tmp_path: Path
 ) -> None:
