@@ -120,6 +120,20 @@ def test_few_distinct_values_give_few_bins() -> None:
     assert "y" not in found  # one value: nothing to tell apart
 
 
+def test_rows_tied_at_the_maximum_keep_a_bin_of_their_own() -> None:
+    found = _bins(
+        pd.DataFrame({"mostly_0": [0] * 570 + [1] * 30, "mostly_1": [1] * 570 + [0] * 30})
+    )
+    assert found["mostly_0"].labels == found["mostly_1"].labels == ["<=0", ">0", "missing"]
+    assert found["mostly_1"].counts == [30, 570, 0]
+    # A score at its ceiling for 30% of rows: 99 and 100 apart, the ceiling a bin of its own.
+    rng = np.random.default_rng(5)
+    score = np.where(rng.random(600) < 0.3, 100, rng.integers(88, 100, 600))
+    bins = _bins(pd.DataFrame({"score": score}))["score"]
+    assert bins.labels[-3:] == ["98-99", ">99", "missing"]
+    assert bins.counts[-2] == int((score == 100).sum())
+
+
 def test_identifiers_and_free_text_are_never_binned() -> None:
     frame = make_pbc(400, seed=1).assign(note=[f"note {i}" for i in range(400)])
     found = _bins(frame, identifiers={"id"})
@@ -202,8 +216,9 @@ def _column(draw: st.DrawFn) -> np.ndarray:
         return values * draw(st.sampled_from([-1.0, 1.0]))
     scale = 10.0 ** draw(st.integers(-320, 307))
     values = rng.normal(draw(st.floats(-10, 10)), 1, n) * scale
-    if shape == "ties":  # 0 for most rows
-        values = np.where(rng.random(n) < draw(st.floats(0.5, 0.99)), 0.0, values)
+    if shape == "ties":  # 0, or the maximum, for most rows
+        tie = 0.0 if draw(st.booleans()) else values.max()
+        values = np.where(rng.random(n) < draw(st.floats(0.5, 0.99)), tie, values)
     return np.where(rng.random(n) < draw(st.floats(0, 0.3)), np.nan, values)
 
 
