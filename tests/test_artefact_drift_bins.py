@@ -126,6 +126,8 @@ def test_rows_tied_at_the_maximum_keep_a_bin_of_their_own() -> None:
     )
     assert found["mostly_0"].labels == found["mostly_1"].labels == ["<=0", ">0", "missing"]
     assert found["mostly_1"].counts == [30, 570, 0]
+    # Fewer than 20 rows below the maximum: no edge that is the value of those few.
+    assert "x" not in _bins(pd.DataFrame({"x": [15] * 590 + [3] * 10}))
     # A score at its ceiling for 30% of rows: 99 and 100 apart, the ceiling a bin of its own.
     rng = np.random.default_rng(5)
     score = np.where(rng.random(600) < 0.3, 100, rng.integers(88, 100, 600))

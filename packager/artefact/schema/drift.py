@@ -8,10 +8,11 @@ are rounded to four significant figures (the people's form, so that every label 
 and an edge keeps at most four figures of a training value), repeated edges merge, and an edge
 at the maximum (or rounded past the largest float) is dropped; when a decile is the maximum,
 the largest value below it is an edge instead, so that the rows tied at the maximum keep a bin
-of their own (merged with the bin below it if that would hold fewer than
-:data:`MIN_ROWS_PER_BIN`). A feature gets at most one bin per :data:`MIN_ROWS_PER_BIN`
-training values, so a small table gets fewer, wider bins, and none below two bins. Bins are
-closed on the right: ``(-inf, e1], (e1, e2], ..., (ek, inf)``.
+of their own; it replaces the edge below it when fewer than :data:`MIN_ROWS_PER_BIN` rows lie
+between the two, and is left out when there is no edge below and as few rows. A feature gets
+at most one bin per :data:`MIN_ROWS_PER_BIN` training values, so a small table gets fewer,
+wider bins, and none below two bins. Bins are closed on the right:
+``(-inf, e1], (e1, e2], ..., (ek, inf)``.
 Categories (and booleans: ``False``, ``True``) get one bin each, then ``other`` (a value not
 seen in training). Every feature ends with ``missing`` (null or NaN). Identifiers and free
 text (``string``) are never binned.
@@ -172,14 +173,15 @@ def _edges(values: np.ndarray) -> list[float] | None:
     if max(rounded) >= top and len(below):
         # A decile at the maximum: a share of the rows ties there. The largest value below
         # splits them from the rest (a 0/1 flag that is mostly 1 gets <=0, >0 as one mostly 0
-        # does), in place of the last edge if the bin between would hold too few rows.
+        # does), in place of the last edge if the bin between would hold too few rows, and
+        # not at all if there is none: it would be the value of the few rows below it.
         split = _rounded(float(below.max()))
         if math.isfinite(split) and split < top and (not edges or split > edges[-1]):
-            between = np.count_nonzero((below > edges[-1]) & (below <= split)) if edges else 0
-            if edges and between < MIN_ROWS_PER_BIN:
-                edges[-1] = split
-            else:
+            last = edges[-1] if edges else -math.inf
+            if np.count_nonzero((below > last) & (below <= split)) >= MIN_ROWS_PER_BIN:
                 edges.append(split)
+            elif edges:
+                edges[-1] = split
     return edges or None
 
 
