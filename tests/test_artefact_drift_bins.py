@@ -3,15 +3,27 @@ compared by the population stability index."""
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_birthwt, make_pbc, make_penguins
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.dummy import DummyClassifier
 
-from packager.artefact import FeatureBins, infer_input_spec, population_stability, training_bins
+from packager import capture
+from packager.artefact import (
+    FeatureBins,
+    Manifest,
+    infer_input_spec,
+    population_stability,
+    training_bins,
+)
 
 
 def _bins(frame: pd.DataFrame, **kwargs: object) -> dict[str, FeatureBins]:
@@ -108,6 +120,22 @@ def test_few_distinct_values_give_few_bins() -> None:
     assert "y" not in found  # one value: nothing to tell apart
 
 
+def test_rows_tied_at_the_maximum_keep_a_bin_of_their_own() -> None:
+    found = _bins(
+        pd.DataFrame({"mostly_0": [0] * 570 + [1] * 30, "mostly_1": [1] * 570 + [0] * 30})
+    )
+    assert found["mostly_0"].labels == found["mostly_1"].labels == ["<=0", ">0", "missing"]
+    assert found["mostly_1"].counts == [30, 570, 0]
+    # Fewer than 20 rows below the maximum: no edge that is the value of those few.
+    assert "x" not in _bins(pd.DataFrame({"x": [15] * 590 + [3] * 10}))
+    # A score at its ceiling for 30% of rows: 99 and 100 apart, the ceiling a bin of its own.
+    rng = np.random.default_rng(5)
+    score = np.where(rng.random(600) < 0.3, 100, rng.integers(88, 100, 600))
+    bins = _bins(pd.DataFrame({"score": score}))["score"]
+    assert bins.labels[-3:] == ["98-99", ">99", "missing"]
+    assert bins.counts[-2] == int((score == 100).sum())
+
+
 def test_identifiers_and_free_text_are_never_binned() -> None:
     frame = make_pbc(400, seed=1).assign(note=[f"note {i}" for i in range(400)])
     found = _bins(frame, identifiers={"id"})
@@ -159,3 +187,56 @@ def test_a_category_named_like_a_reserved_bin_gets_a_label_of_its_own() -> None:
     bins = _bins(frame)["code"]
     assert bins.labels == ["a", "'missing'", "'other'", "other", "missing"]
     assert bins.count(["other", None, "b"]).tolist() == [0, 0, 1, 1, 1]
+
+
+def test_a_negative_zero_edge_reads_as_zero() -> None:
+    frame = pd.DataFrame({"x": np.r_[np.round(np.linspace(-0.4, 0, 200)), np.arange(1.0, 201)]})
+    bins = _bins(frame)["x"]
+    assert bins.labels[0] == "<=0" and math.copysign(1, bins.edges[0]) == 1
+
+
+@pytest.fixture(scope="module")
+def base_manifest() -> Manifest:
+    """A manifest to carry each generated table's schema and bins through manifest.json."""
+    X = pd.DataFrame({"x": [0.0, 1.0] * 25})
+    y = ["a", "b"] * 25
+    return capture(DummyClassifier().fit(X, y), X, y).manifest
+
+
+def _column(draw: st.DrawFn) -> np.ndarray:
+    """Values of one training column: any magnitude (up to the largest float), whole numbers
+    of the whole int64 range, heavy ties, and gaps."""
+    n = draw(st.integers(40, 400))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    shape = draw(st.sampled_from(["magnitude", "int64", "ties", "edge of float"]))
+    if shape == "int64":
+        low = draw(st.integers(-(2**63), 2**63 - 2))
+        high = draw(st.integers(low + 1, 2**63 - 1))
+        return rng.integers(low, high, n, endpoint=True, dtype=np.int64)
+    if shape == "edge of float":
+        values = np.finfo(np.float64).max * (1 - rng.integers(0, 4, n) * 1e-5)
+        return values * draw(st.sampled_from([-1.0, 1.0]))
+    scale = 10.0 ** draw(st.integers(-320, 307))
+    values = rng.normal(draw(st.floats(-10, 10)), 1, n) * scale
+    if shape == "ties":  # 0, or the maximum, for most rows
+        tie = 0.0 if draw(st.booleans()) else values.max()
+        values = np.where(rng.random(n) < draw(st.floats(0.5, 0.99)), tie, values)
+    return np.where(rng.random(n) < draw(st.floats(0, 0.3)), np.nan, values)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.data())
+def test_training_values_count_again_into_the_bins_read_from_manifest_json(
+    base_manifest: Manifest, data: st.DataObject
+) -> None:
+    frame = pd.DataFrame({"x": data.draw(st.composite(_column)())})
+    spec = infer_input_spec(frame, format="dataframe", names_generated=False, allow_nan=True)
+    found = training_bins(frame, spec)
+    written = json.dumps(replace(base_manifest, input=spec, drift=found).to_dict(), allow_nan=False)
+    read = Manifest.from_dict(json.loads(written)).drift
+    assert read == found
+    for bins in read.values():
+        assert all(map(math.isfinite, bins.edges))
+        assert bins.count(frame["x"].to_numpy()).tolist() == bins.counts
+        assert bins.count(frame["x"].tolist()).tolist() == bins.counts
+        assert sum(bins.counts) == len(frame)

@@ -150,8 +150,11 @@ def test_malformed_drift_bins_are_refused_in_one_line_naming_the_field(
     assert shown.exit_code == 1 and named in shown.output
 
 
-def test_a_4_0_reader_ignores_the_drift_field(drift_artefact: Path, tmp_path: Path) -> None:
-    # What a reader of format 4.0 does with a 4.1 manifest: leave out the key it does not know.
+def test_a_manifest_without_the_drift_field_reads_as_none_recorded(
+    drift_artefact: Path, tmp_path: Path
+) -> None:
+    # The field is optional in 4.1 (a 4.0 reader, whose schemas exclude unknown keys, reads a
+    # 4.1 manifest as if it were absent; that reader is not in this tree to be run here).
     copy = _copy(drift_artefact, tmp_path, lambda d: d.pop("drift"))
     manifest, _ = read_manifest(copy)
     assert manifest.drift == {}
@@ -166,6 +169,16 @@ def test_a_capture_file_keeps_its_drift_bins(
     captured.save(tmp_path / "model.pkl")
     assert load_model_file(tmp_path / "model.pkl").manifest.drift == captured.manifest.drift
     assert set(captured.manifest.drift) == {"age", "bmi", "sex", "ward", "smoker"}
+
+
+def test_a_capture_file_loses_the_bins_of_a_feature_declared_an_identifier_when_packaged(
+    pipeline_model: Any, patient_data: PatientData, tmp_path: Path
+) -> None:
+    X, y, _, _ = patient_data
+    capture(pipeline_model, X, y).save(tmp_path / "model.pkl")
+    loaded = load_model_file(tmp_path / "model.pkl", features={"bmi": {"identifier": True}})
+    assert [f.name for f in loaded.manifest.input.features if f.identifier] == ["bmi"]
+    assert set(loaded.manifest.drift) == {"age", "sex", "ward", "smoker"}
 
 
 def test_train_records_bins_of_its_training_split_only(

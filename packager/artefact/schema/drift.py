@@ -3,11 +3,16 @@
 A server counts live values into the same bins and compares the two with the population
 stability index (:func:`population_stability`), with no patient value ever stored or sent.
 
-Numbers are binned by deciles of the training values: the quantile edges are rounded to four
-significant figures (the people's form, so that every label is distinct and no edge is a raw
-value), repeated edges merge, and an edge at the maximum is dropped. A feature gets at most
-one bin per :data:`MIN_ROWS_PER_BIN` training values, so a small table gets fewer, wider bins,
-and none below two bins. Bins are closed on the right: ``(-inf, e1], (e1, e2], ..., (ek, inf)``.
+Numbers are binned by deciles of the training values: the quantile edges (observed values)
+are rounded to four significant figures (the people's form, so that every label is distinct
+and an edge keeps at most four figures of a training value), repeated edges merge, and an edge
+at the maximum (or rounded past the largest float) is dropped; when a decile is the maximum,
+the largest value below it is an edge instead, so that the rows tied at the maximum keep a bin
+of their own; it replaces the edge below it when fewer than :data:`MIN_ROWS_PER_BIN` rows lie
+between the two, and is left out when there is no edge below and as few rows. A feature gets
+at most one bin per :data:`MIN_ROWS_PER_BIN` training values, so a small table gets fewer,
+wider bins, and none below two bins. Bins are closed on the right:
+``(-inf, e1], (e1, e2], ..., (ek, inf)``.
 Categories (and booleans: ``False``, ``True``) get one bin each, then ``other`` (a value not
 seen in training). Every feature ends with ``missing`` (null or NaN). Identifiers and free
 text (``string``) are never binned.
@@ -161,10 +166,29 @@ def _edges(values: np.ndarray) -> list[float] | None:
         return None
     # Observed values as edges (the empirical quantiles), so that whole numbers bin as such.
     quantiles = np.quantile(numbers, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
-    rounded = {float(f"{q:.{_SIGNIFICANT}g}") for q in quantiles}
+    rounded = {_rounded(q) for q in quantiles}
     top = float(numbers.max())
-    edges = sorted(e for e in rounded if e < top)
+    edges = sorted(e for e in rounded if math.isfinite(e) and e < top)
+    below = numbers[numbers < top]
+    if max(rounded) >= top and len(below):
+        # A decile at the maximum: a share of the rows ties there. The largest value below
+        # splits them from the rest (a 0/1 flag that is mostly 1 gets <=0, >0 as one mostly 0
+        # does), in place of the last edge if the bin between would hold too few rows, and
+        # not at all if there is none: it would be the value of the few rows below it.
+        split = _rounded(float(below.max()))
+        if math.isfinite(split) and split < top and (not edges or split > edges[-1]):
+            last = edges[-1] if edges else -math.inf
+            if np.count_nonzero((below > last) & (below <= split)) >= MIN_ROWS_PER_BIN:
+                edges.append(split)
+            elif edges:
+                edges[-1] = split
     return edges or None
+
+
+def _rounded(value: float) -> float:
+    """``value`` to four significant figures; -0.0 as 0 (no ``<=-0`` label). One past the
+    largest float is infinite, which JSON cannot hold and no value exceeds: never an edge."""
+    return float(f"{value:.{_SIGNIFICANT}g}") + 0.0
 
 
 def _category_labels(categories: list[Any]) -> list[str]:

@@ -61,7 +61,10 @@ def documented_capture(
             check_limits(spec, records_to_columns(rows, spec.names), what, source)
     # The limits and descriptions are 4.0's: an older capture file's features read the same
     # under 4.0, and a 3.x reader must refuse limits it would not enforce.
-    manifest = replace(manifest, input=spec, format_version=FORMAT_VERSION)
+    # Identifiers are never binned: one declared so now loses the drift bins capture made.
+    identifiers = {f.name for f in features if f.identifier}
+    drift = {name: bins for name, bins in manifest.drift.items() if name not in identifiers}
+    manifest = replace(manifest, input=spec, drift=drift, format_version=FORMAT_VERSION)
     return replace(captured, manifest=manifest)
 
 
