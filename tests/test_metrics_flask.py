@@ -3,6 +3,7 @@ registry): what is counted, with which labels, and that metrics can be turned of
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,10 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from test_serve_end_to_end import example_rows, free_port
 
+from packager.errors import ConfigError
+from server import Settings
 from server.http import EXTENSION
+from server.metrics import process, use_directory
 
 DISTINCTIVE = "QZX-PATIENT-VALUE-9917"
 
@@ -106,3 +110,30 @@ def test_a_serve_that_fails_to_load_its_model_leaves_metrics_in_process(
     app = client(binary_artefact)
     assert app.post("/predict", json=example_rows(binary_artefact)[0]).status_code == 200
     assert value(scrape(app), "deployml_rows_total", outcome="scored") == 1
+
+
+def test_a_metrics_directory_that_cannot_be_written_stops_start_up_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read_only(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(process.tempfile, "TemporaryFile", read_only)
+    with pytest.raises(ConfigError) as caught:
+        use_directory(Settings(metrics_dir=tmp_path))
+    assert caught.value.variable == "DEPLOYML_METRICS_DIR"
+    assert f"cannot write in {tmp_path} (Read-only file system)" in caught.value.message
+    assert process.ENVIRONMENT not in os.environ
+
+
+def test_no_writable_place_for_a_private_metrics_directory_stops_start_up_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process, "_SHARED_MEMORY", tmp_path / "no-shm")
+    monkeypatch.setattr(process.tempfile, "tempdir", str(tmp_path / "no-tmp"))
+    with pytest.raises(ConfigError) as caught:
+        use_directory(Settings())
+    assert caught.value.variable == "DEPLOYML_METRICS_DIR"
+    assert "no private directory can be made" in caught.value.message
+    assert "DEPLOYML_METRICS=false" in caught.value.message
+    assert process.ENVIRONMENT not in os.environ
