@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ from test_serve_end_to_end import example_rows, free_port
 from packager.errors import ConfigError
 from server import Settings
 from server.http import EXTENSION
-from server.metrics import process, use_directory
+from server.metrics import Metrics, process, use_directory
+from server.metrics.drift import live_counts
 
 DISTINCTIVE = "QZX-PATIENT-VALUE-9917"
 
@@ -137,3 +140,27 @@ def test_no_writable_place_for_a_private_metrics_directory_stops_start_up_in_one
     assert "no private directory can be made" in caught.value.message
     assert "DEPLOYML_METRICS=false" in caught.value.message
     assert process.ENVIRONMENT not in os.environ
+
+
+def test_a_flush_returns_only_once_the_flushing_threads_batches_are_counted(
+    client: Callable[..., FlaskClient], pipeline_artefact: Path
+) -> None:
+    # A stopping worker's last flush (gunicorn's worker_exit) must not return while the
+    # flushing thread is still counting the batches it took: the process exits after it.
+    app = client(pipeline_artefact)
+    assert app.post("/predict", json=example_rows(pipeline_artefact)[0]).status_code == 200
+    metrics: Metrics = app.application.extensions[EXTENSION].metrics
+    count, taken = metrics.bins.count, threading.Event()
+
+    def slow_count(batches: Any) -> None:
+        taken.set()
+        time.sleep(0.3)
+        count(batches)
+
+    metrics.bins.count = slow_count  # type: ignore[method-assign]
+    thread = threading.Thread(target=metrics.flush)
+    thread.start()
+    assert taken.wait(5)
+    metrics.flush()
+    assert sum(live_counts(metrics.registry)["age"].values()) == 1
+    thread.join()
