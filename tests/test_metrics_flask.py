@@ -164,3 +164,23 @@ def test_a_flush_returns_only_once_the_flushing_threads_batches_are_counted(
     metrics.flush()
     assert sum(live_counts(metrics.registry)["age"].values()) == 1
     thread.join()
+
+
+def test_an_answer_the_audit_trail_refuses_is_counted_with_its_503_and_its_rows_refused(
+    client: Callable[..., FlaskClient], pipeline_artefact: Path
+) -> None:
+    # The audit trail fails closed after the rows were scored: the client gets a 503, and so
+    # must /metrics (the share of 5xx answers is what shows the outage).
+    app = client(pipeline_artefact, audit_log=Path("/dev/full"), audit_key="k" * 32)
+    rows = example_rows(pipeline_artefact)
+    assert app.post("/predict", json={"instances": rows}).status_code == 503
+    body = {"dataframe_records": rows}
+    assert app.post("/invocations", json=body).status_code == 503
+    samples = scrape(app)
+    total = "deployml_requests_total"
+    for endpoint in ("/predict", "/invocations"):
+        assert value(samples, total, endpoint=endpoint, method="POST", status="503") == 1
+        assert value(samples, total, endpoint=endpoint, method="POST", status="200") == 0
+    assert value(samples, "deployml_rows_total", outcome="scored") == 0
+    assert value(samples, "deployml_rows_total", outcome="refused") == 2 * len(rows)
+    assert value(samples, "deployml_prediction_score_count") == 0
