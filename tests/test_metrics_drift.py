@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 from conftest import make_patients
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 from test_serve_end_to_end import example_rows
 
 from packager import read_manifest
@@ -60,6 +62,38 @@ def test_the_live_bins_reach_metrics_with_their_training_shares(
     counted = sum(float(line.split()[-1]) for line in sex if 'feature="sex"' in line)
     assert counted == 50
     assert 'deployml_feature_bin_expected_ratio{bin="F",feature="sex"}' in text
+
+
+def test_the_exposed_series_give_drifts_psi_as_the_documented_promql_computes_it(
+    client: Callable[..., FlaskClient], pipeline_artefact: Path
+) -> None:
+    # docs/http-api.md's PromQL: each bin's live and training counts smoothed by 0.5, the
+    # training counts from the training shares times the training rows. An unseen ward puts
+    # live rows in "other", empty in training, where an unsmoothed index would be far off.
+    app = client(pipeline_artefact)
+    live, _ = make_patients(300, seed=9)
+    live["ward"] = ["zz" if i % 8 == 0 else w for i, w in enumerate(live["ward"])]
+    assert app.post("/predict", json={"instances": rows_of(live)}).status_code == 200
+    series: dict[str, dict[tuple[str, ...], float]] = {}
+    for family in text_string_to_metric_families(app.get("/metrics").get_data(as_text=True)):
+        for sample in family.samples:
+            labels = (sample.labels.get("feature", ""), sample.labels.get("bin", ""))
+            series.setdefault(sample.name, {})[labels] = sample.value
+    counts = series["deployml_feature_bin_total"]
+    shares = series["deployml_feature_bin_expected_ratio"]
+    training_rows = series["deployml_feature_training_rows"]
+    report = app.get("/drift").get_json()["features"]
+    for feature, answer in report.items():
+        bins = [label for name, label in shares if name == feature]
+        rows, smoothing = training_rows[(feature, "")], 0.5 * len(bins)
+        seen = sum(counts[(feature, label)] for label in bins)
+        psi = 0.0
+        for label in bins:
+            a = (counts[(feature, label)] + 0.5) / (seen + smoothing)
+            e = (shares[(feature, label)] * rows + 0.5) / (rows + smoothing)
+            psi += (a - e) * math.log(a / e)
+        assert psi == pytest.approx(answer["psi"], abs=1e-6), feature
+    assert report["ward"]["bins"][-2]["bin"] == "other" and report["ward"]["psi"] > 0.1
 
 
 def test_below_the_minimum_of_live_rows_the_status_says_too_few_rows(

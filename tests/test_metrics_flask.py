@@ -3,7 +3,10 @@ registry): what is counted, with which labels, and that metrics can be turned of
 
 from __future__ import annotations
 
+import errno
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,11 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from test_serve_end_to_end import example_rows, free_port
 
+from packager.errors import ConfigError
+from server import Settings
 from server.http import EXTENSION
+from server.metrics import Metrics, process, use_directory
+from server.metrics.drift import live_counts
 
 DISTINCTIVE = "QZX-PATIENT-VALUE-9917"
 
@@ -106,3 +113,74 @@ def test_a_serve_that_fails_to_load_its_model_leaves_metrics_in_process(
     app = client(binary_artefact)
     assert app.post("/predict", json=example_rows(binary_artefact)[0]).status_code == 200
     assert value(scrape(app), "deployml_rows_total", outcome="scored") == 1
+
+
+def test_a_metrics_directory_that_cannot_be_written_stops_start_up_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read_only(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(process.tempfile, "TemporaryFile", read_only)
+    with pytest.raises(ConfigError) as caught:
+        use_directory(Settings(metrics_dir=tmp_path))
+    assert caught.value.variable == "DEPLOYML_METRICS_DIR"
+    assert f"cannot write in {tmp_path} (Read-only file system)" in caught.value.message
+    assert process.ENVIRONMENT not in os.environ
+
+
+def test_no_writable_place_for_a_private_metrics_directory_stops_start_up_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process, "_SHARED_MEMORY", tmp_path / "no-shm")
+    monkeypatch.setattr(process.tempfile, "tempdir", str(tmp_path / "no-tmp"))
+    with pytest.raises(ConfigError) as caught:
+        use_directory(Settings())
+    assert caught.value.variable == "DEPLOYML_METRICS_DIR"
+    assert "no private directory can be made" in caught.value.message
+    assert "DEPLOYML_METRICS=false" in caught.value.message
+    assert process.ENVIRONMENT not in os.environ
+
+
+def test_a_flush_returns_only_once_the_flushing_threads_batches_are_counted(
+    client: Callable[..., FlaskClient], pipeline_artefact: Path
+) -> None:
+    # A stopping worker's last flush (gunicorn's worker_exit) must not return while the
+    # flushing thread is still counting the batches it took: the process exits after it.
+    app = client(pipeline_artefact)
+    assert app.post("/predict", json=example_rows(pipeline_artefact)[0]).status_code == 200
+    metrics: Metrics = app.application.extensions[EXTENSION].metrics
+    count, taken = metrics.bins.count, threading.Event()
+
+    def slow_count(batches: Any) -> None:
+        taken.set()
+        time.sleep(0.3)
+        count(batches)
+
+    metrics.bins.count = slow_count  # type: ignore[method-assign]
+    thread = threading.Thread(target=metrics.flush)
+    thread.start()
+    assert taken.wait(5)
+    metrics.flush()
+    assert sum(live_counts(metrics.registry)["age"].values()) == 1
+    thread.join()
+
+
+def test_an_answer_the_audit_trail_refuses_is_counted_with_its_503_and_its_rows_refused(
+    client: Callable[..., FlaskClient], pipeline_artefact: Path
+) -> None:
+    # The audit trail fails closed after the rows were scored: the client gets a 503, and so
+    # must /metrics (the share of 5xx answers is what shows the outage).
+    app = client(pipeline_artefact, audit_log=Path("/dev/full"), audit_key="k" * 32)
+    rows = example_rows(pipeline_artefact)
+    assert app.post("/predict", json={"instances": rows}).status_code == 503
+    body = {"dataframe_records": rows}
+    assert app.post("/invocations", json=body).status_code == 503
+    samples = scrape(app)
+    total = "deployml_requests_total"
+    for endpoint in ("/predict", "/invocations"):
+        assert value(samples, total, endpoint=endpoint, method="POST", status="503") == 1
+        assert value(samples, total, endpoint=endpoint, method="POST", status="200") == 0
+    assert value(samples, "deployml_rows_total", outcome="scored") == 0
+    assert value(samples, "deployml_rows_total", outcome="refused") == 2 * len(rows)
+    assert value(samples, "deployml_prediction_score_count") == 0

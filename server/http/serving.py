@@ -87,7 +87,9 @@ def answer(payload: Payload, *, on_error: str | None = None) -> Answer:
     g.imputed = imputed_counts(batch.imputed)  # for the access line: counts, never values
     g.refused = len(batch.refused_rows)
     if current.metrics is not None:
-        current.metrics.observe(batch, outputs)  # counts and schema names, never values
+        # Counted by the metrics' hook once the answer's status is final (the audit trail may
+        # still turn it into a 503): counts and schema names, never values.
+        g.scored = (batch, outputs)
     body: dict[str, Any] = {"predictions": _per_request_row(batch, outputs.predictions)}
     if runtime.labels is not None and outputs.probabilities is not None:
         keyed = _keyed(runtime.labels, outputs.probabilities)

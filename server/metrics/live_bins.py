@@ -6,10 +6,10 @@ scored batch (or many small ones together, see :mod:`server.metrics.observer`) i
 the same bins at once (:class:`~server.metrics.binning.BinTable`) and added to counts kept in
 the process, which :meth:`LiveBins.flush` moves to ``deployml_feature_bin_total{feature,bin}``
 (an increment per bin that got rows, not per feature of each request).
-``deployml_feature_bin_expected_ratio`` holds the training shares, so the population
-stability index can be computed in PromQL as well as by ``GET /drift``. Bin labels are the
-manifest's (rounded edges and training categories),
-never a request's values.
+``deployml_feature_bin_expected_ratio`` holds the training shares and
+``deployml_feature_training_rows`` their number of rows, so that PromQL can compute the
+population stability index as ``GET /drift`` does, smoothing included. Bin labels are the
+manifest's (rounded edges and training categories), never a request's values.
 """
 
 from __future__ import annotations
@@ -54,10 +54,18 @@ class LiveBins:
             multiprocess_mode="max",
             registry=registry,
         )
+        training = Gauge(
+            "deployml_feature_training_rows",
+            "Training rows counted into each feature's bins (what PSI's smoothing needs).",
+            ["feature"],
+            multiprocess_mode="max",
+            registry=registry,
+        )
         for name, bins in self.drift.items():
-            total = sum(bins.counts) or 1
+            total = sum(bins.counts)
+            training.labels(name).set(total)
             for label, count in zip(bins.labels, bins.counts, strict=True):
-                expected.labels(name, label).set(count / total)
+                expected.labels(name, label).set(count / (total or 1))
         self._table = BinTable(self.drift, features)
         self._counters: list[Any] = [live.labels(*slot) for slot in self._table.labels]
         self._pending = np.zeros(self._table.size, dtype=np.int64)

@@ -140,6 +140,10 @@ class Metrics:
         self.bins = LiveBins(facts.drift, facts.features, registry)
         self._by_request: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._lock = threading.Lock()
+        # Held through a whole flush: a flush returns only once every batch taken off the
+        # waiting list (by it or by the flushing thread) is counted, so a stopping worker's
+        # last flush cannot leave the thread's half-counted batches behind.
+        self._flushing = threading.Lock()
         self._waiting: list[tuple[Batch, Outputs]] = []
         self._waiting_rows = 0
         self._flusher: int | None = None  # the process whose thread flushes
@@ -179,15 +183,16 @@ class Metrics:
                 self._waiting_rows += batch.rows
                 full = self._waiting_rows >= MAX_WAITING_ROWS
             if full:
-                self._count_waiting()
+                self.flush()
         if self._flusher != os.getpid():
             self._start_flushing()
 
     def flush(self) -> None:
         """Count what waits in this process and move it to Prometheus: every FLUSH_SECONDS,
         before a scrape, and when a worker stops."""
-        self._count_waiting()
-        self.bins.flush()
+        with self._flushing:
+            self._count_waiting()
+            self.bins.flush()
 
     def _count_waiting(self) -> None:
         with self._lock:

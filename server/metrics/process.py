@@ -23,7 +23,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, multiprocess, values
 
-from server.settings import Settings
+from packager.errors import ConfigError
+from server.settings import PREFIX, Settings
 
 __all__ = [
     "ENVIRONMENT",
@@ -40,19 +41,40 @@ _SHARED_MEMORY = Path("/dev/shm")
 _PREFIX = "deployml-metrics-"
 # prometheus-client's files; nothing else in a given directory is deleted.
 _FILES = "*.db"
+_SETTING = PREFIX + "METRICS_DIR"
 
 
 def use_directory(settings: Settings) -> Path | None:
     """Set up multiprocess mode for ``settings`` (None when metrics are off): the directory,
-    emptied of earlier counts, in the environment, and prometheus-client switched to it."""
+    emptied of earlier counts, in the environment, and prometheus-client switched to it.
+
+    Raises ConfigError when the directory cannot be emptied or written (a read-only mount),
+    or, without one given, when no private directory can be made: the workers could not count.
+    """
     if not settings.metrics:
         return None
-    if settings.metrics_dir is not None:
-        directory = settings.metrics_dir
-        for stale in directory.glob(_FILES):
-            stale.unlink()
-    else:
-        directory = _fresh_directory()
+    try:
+        if settings.metrics_dir is not None:
+            directory = settings.metrics_dir
+            for stale in directory.glob(_FILES):
+                stale.unlink()
+            # Each process opens its files for writing when it makes its first metric.
+            with tempfile.TemporaryFile(dir=directory):
+                pass
+        else:
+            directory = _fresh_directory()
+    except OSError as error:
+        where = (
+            f"cannot write in {settings.metrics_dir}"
+            if settings.metrics_dir is not None
+            else "not set, and no private directory can be made in /dev/shm or the temporary "
+            "directory"
+        )
+        raise ConfigError(
+            _SETTING,
+            f"{where} ({error.strerror or error}); give a writable directory for the metrics' "
+            f"files, or set {PREFIX}METRICS=false",
+        ) from None
     os.environ[ENVIRONMENT] = str(directory)
     # prometheus-client chose its value class when it was first imported; choose again now
     # that the variable is set (its metrics look the class up each time they make a value).

@@ -3,7 +3,8 @@
 hook that counts every request by matched route, method and status.
 
 Installed only when ``DEPLOYML_METRICS`` is on: off, neither route exists (404) and no hook
-runs. Scored rows are counted where every protocol scores them, in ``server.http.answer``.
+runs. Every protocol scores rows in ``server.http.answer``, which leaves them to this hook to
+count once the answer's status is final.
 """
 
 from __future__ import annotations
@@ -31,20 +32,28 @@ def install_prometheus(app: Flask) -> None:
         return
     app.register_blueprint(blueprint)
 
-    @app.after_request
     def count(response: Response) -> Response:
         rule = request.url_rule
         started = g.get("started")
         seconds = 0.0 if started is None else time.perf_counter() - started
+        status = response.status_code
+        scored = g.get("scored")
+        if scored is not None and status < 400:
+            metrics.observe(*scored)
         rows = g.get("rows")
         metrics.count_request(
             UNMATCHED if rule is None else rule.rule,
             logged_method(request.method),
-            response.status_code,
+            status,
             seconds,
-            rows if rows and response.status_code >= 400 else 0,
+            rows if rows and status >= 400 else 0,
         )
         return response
+
+    # First in Flask's list of after-request hooks, which it runs last to first: the status
+    # counted is the one the client gets (the audit trail's fail-closed 503 among them), and
+    # rows are counted scored only when their answer goes out, else refused.
+    app.after_request_funcs.setdefault(None, []).insert(0, count)
 
 
 @blueprint.get("/metrics")
