@@ -15,6 +15,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Headless Chromium through Selenium, with its console log kept, in a fresh profile."""
+@contextmanager
+def chromium(*flags: str) -> Iterator[Any]:
+    """Headless Chromium through Selenium, with its console log kept, in a fresh profile, with
+    ``flags`` added; the test is skipped without one (failed under CI_REQUIRE_BROWSER=1)."""
     if not (CHROMIUM.is_file() and DRIVER.is_file()):
         _unavailable(
             f"no browser: {CHROMIUM} or {DRIVER} is missing (apt-get install chromium "
@@ -60,10 +62,10 @@ def browser() -> Iterator[Any]:
         from selenium.webdriver.chrome.service import Service
     except ImportError:
         _unavailable("selenium is not installed (pip install -e '.[test]')")
-    with tempfile.TemporaryDirectory(prefix="card-chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="deployml-chromium-") as profile:
         options = webdriver.ChromeOptions()
         options.binary_location = str(CHROMIUM)
-        for flag in (*FLAGS, f"--user-data-dir={profile}", "--window-size=1280,900"):
+        for flag in (*FLAGS, *flags, f"--user-data-dir={profile}", "--window-size=1280,900"):
             options.add_argument(flag)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
@@ -71,6 +73,13 @@ def browser() -> Iterator[Any]:
             yield driver
         finally:
             driver.quit()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium for the card page."""
+    with chromium() as driver:
+        yield driver
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,13 @@ Without Chromium it is skipped, unless ``CI_REQUIRE_BROWSER=1`` (see tests/test_
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from test_card_page import CHROMIUM, DRIVER, FLAGS
+from test_card_page import chromium
 from test_openapi_document import train_pbc
 from test_serve_end_to_end import DEPLOYML, clean_env, free_port, running
 
@@ -73,26 +71,9 @@ def test_with_api_keys_the_docs_and_the_document_need_a_key(
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    """Headless Chromium through Selenium, offline but for the server, console log kept."""
-    if not (CHROMIUM.is_file() and DRIVER.is_file()):
-        reason = f"no browser: {CHROMIUM} or {DRIVER} is missing"
-        if os.environ.get("CI_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"CI_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    with tempfile.TemporaryDirectory(prefix="docs-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for flag in (*FLAGS, OFFLINE, f"--user-data-dir={profile}", "--window-size=1280,900"):
-            options.add_argument(flag)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    """Headless Chromium, offline but for the server."""
+    with chromium(OFFLINE) as driver:
+        yield driver
 
 
 def test_the_docs_page_renders_offline_in_chromium_and_lists_predict(
