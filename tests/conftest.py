@@ -205,6 +205,17 @@ def make_birthwt(n: int = 189, seed: int = 2) -> pd.DataFrame:
     )
 
 
+def train_table(folder: Path, table: pd.DataFrame, target: str, *options: str) -> Path:
+    """``deployml train`` (logistic regression, no plots) on ``table`` written as a CSV in
+    ``folder``; the artefact's directory."""
+    table.to_csv(folder / "table.csv", index=False)
+    args = ["train", folder / "table.csv", "--target", target, *options]
+    args += ["--no-plots", "--model", "logistic-regression", "-o", folder / "artefact"]
+    result = CliRunner().invoke(cli, [str(a) for a in args], env={"DEPLOYML_ARTEFACT": None})
+    assert result.exit_code == 0, result.output
+    return folder / "artefact"
+
+
 def make_penguins(n: int = 344, seed: int = 3) -> pd.DataFrame:
     """palmerpenguins: three species, measurements with a few gaps, ``sex`` with gaps."""
     rng = np.random.default_rng(seed)

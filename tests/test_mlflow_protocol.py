@@ -19,13 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
-from conftest import make_pbc, make_penguins
+from conftest import make_pbc, make_penguins, train_table
 from flask.testing import FlaskClient
 from sklearn.linear_model import LogisticRegression
 from test_serve_end_to_end import DEPLOYML, clean_env, free_port, running
 
-from deployml.cli import cli
 from packager import ModelDetails, capture, package
 from server.api_keys import add_client
 
@@ -44,19 +42,10 @@ def ab_artefact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return package(capture(model, X, y, details=ModelDetails(name="ab")), out)
 
 
-def _trained(folder: Path, table: pd.DataFrame, target: str, *options: str) -> Path:
-    table.to_csv(folder / "table.csv", index=False)
-    args = ["train", folder / "table.csv", "--target", target, *options]
-    args += ["--no-plots", "--model", "logistic-regression", "-o", folder / "artefact"]
-    result = CliRunner().invoke(cli, [str(a) for a in args], env={"DEPLOYML_ARTEFACT": None})
-    assert result.exit_code == 0, result.output
-    return folder / "artefact"
-
-
 @pytest.fixture(scope="module")
 def penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three species (string labels) from measurements with gaps, an island and a sex."""
-    return _trained(tmp_path_factory.mktemp("penguins"), make_penguins(), "species")
+    return train_table(tmp_path_factory.mktemp("penguins"), make_penguins(), "species")
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +54,7 @@ def pbc(tmp_path_factory: pytest.TempPathFactory) -> Path:
     table = make_pbc(300, seed=4).drop(columns=["id", "diagnosed"])
     table.loc[table.index % 9 == 2, "bili"] = np.nan
     folder = tmp_path_factory.mktemp("pbc")
-    return _trained(folder, table, "status", "--categorical", "edema", "--categorical", "stage")
+    return train_table(folder, table, "status", "--categorical", "edema", "--categorical", "stage")
 
 
 def _frame(artefact: Path, table: pd.DataFrame, n: int = 6) -> pd.DataFrame:

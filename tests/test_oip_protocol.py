@@ -13,12 +13,10 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
-from click.testing import CliRunner
-from conftest import make_penguins
+from conftest import make_penguins, train_table
 from flask.testing import FlaskClient
 from test_http_profiles import Profiled, instances, profiled  # noqa: F401
 
-from deployml.cli import cli
 from packager.artefact import FeatureSpec
 from server.api_keys import add_client
 from server.protocols.oip.signature import feature_datatype
@@ -32,13 +30,7 @@ AUDIT_KEY = "ZQXJ-AUDIT-KEY-7731-0123456789"
 @pytest.fixture(scope="module")
 def penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Penguins (numbers with gaps, island and sex as text) trained by the command line."""
-    folder = tmp_path_factory.mktemp("penguins")
-    make_penguins().to_csv(folder / "penguins.csv", index=False)
-    args = ["train", folder / "penguins.csv", "--target", "species", "--no-plots"]
-    args += ["--model", "logistic-regression", "-o", folder / "penguins"]
-    result = CliRunner().invoke(cli, [str(a) for a in args], env={"DEPLOYML_ARTEFACT": None})
-    assert result.exit_code == 0, result.output
-    return folder / "penguins"
+    return train_table(tmp_path_factory.mktemp("penguins"), make_penguins(), "species")
 
 
 def example_rows(artefact: Path) -> list[dict[str, Any]]:

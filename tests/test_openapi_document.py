@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_pbc, make_penguins
+from conftest import make_pbc, make_penguins, train_table
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
@@ -48,13 +48,7 @@ def pbc(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Penguins' species (three classes) from measurements with gaps and strings."""
-    folder = tmp_path_factory.mktemp("penguins")
-    make_penguins().to_csv(folder / "penguins.csv", index=False)
-    args = ["train", folder / "penguins.csv", "--target", "species", "--no-plots"]
-    args += ["--model", "logistic-regression", "-o", folder / "artefact"]
-    result = CliRunner().invoke(cli, [str(a) for a in args], env={"DEPLOYML_ARTEFACT": None})
-    assert result.exit_code == 0, result.output
-    return folder / "artefact"
+    return train_table(tmp_path_factory.mktemp("penguins"), make_penguins(), "species")
 
 
 def _document(client: FlaskClient) -> dict[str, Any]:
