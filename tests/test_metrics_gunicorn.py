@@ -67,6 +67,14 @@ def settled(base: str, rows: float) -> dict[tuple[str, tuple[tuple[str, str], ..
         time.sleep(0.1)
 
 
+def workers_up(base: str, workers: int) -> None:
+    """Wait until every worker has started (gunicorn answers once the first one has)."""
+    deadline = time.monotonic() + 30
+    while scrape(base).get(("deployml_workers", ()), 0) < workers:
+        assert time.monotonic() < deadline, f"fewer than {workers} workers started"
+        time.sleep(0.1)
+
+
 def drifted(base: str, rows: int) -> dict[str, Any]:
     """/drift once every worker has handed on its live bin counts (within FLUSH_SECONDS)."""
     deadline = time.monotonic() + 10 * FLUSH_SECONDS
@@ -106,6 +114,7 @@ def test_two_workers_are_summed_a_killed_workers_counts_stay_and_stale_files_go(
     rows = example_rows(pipeline_artefact)
     with running(command, port, tmp_path / "serve.log", env) as base:
         assert not stale.exists()
+        workers_up(base, 2)
         # Concurrent clients, each request on its own connection, so both workers answer.
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda _: post(base, {"instances": rows}), range(REQUESTS)))
@@ -159,6 +168,7 @@ def test_the_container_command_counts_every_worker_in_a_fresh_private_directory(
     )
     rows = example_rows(regressor_artefact)
     with running(list(CONTAINER_COMMAND), port, tmp_path / "gunicorn.log", env) as base:
+        workers_up(base, 2)
         with ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(lambda _: post(base, {"instances": rows}), range(REQUESTS)))
         assert {status for status, _, _ in answers} == {200}
