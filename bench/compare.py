@@ -8,7 +8,8 @@ the "before" server, measures it, stops it, then does the same for "after" (the 
 alternates between rounds), on the same reference model packaged by each checkout's own
 packager. Measured each time: single-row requests/s at 8 connections with a one-thread
 client (``wrk -t1 -c8``), its p99 and the server's CPU time per request; single-row p50 at
-one connection; rows/s for the 10,000-row ``instances`` and columnar bodies (``wrk -t2 -c2``).
+one connection; rows/s and CPU time per request for the 10,000-row ``instances`` and columnar
+bodies (``wrk -t2 -c2``).
 With ``--protocols`` the "after" server is also driven through the Open Inference Protocol's
 ``infer`` (JSON tensors) and MLflow's ``/invocations`` (``dataframe_split``) with the same
 rows, and each is given as a ratio to ``/predict`` on the same server in the same round.
@@ -135,12 +136,16 @@ def _measure(
     one = load.run_wrk(port, bodies.one_row, 1, threads=1, connections=8, seconds=seconds)
     cpu = memory.cpu_seconds(pid) - cpu
     c1 = load.run_wrk(port, bodies.one_row, 1, threads=1, connections=1, seconds=seconds)
+    cpu_batch = memory.cpu_seconds(pid)
     batch = load.run_wrk(
         port, bodies.batch, models.BATCH_ROWS, threads=2, connections=2, seconds=seconds
     )
+    cpu_batch = memory.cpu_seconds(pid) - cpu_batch
+    cpu_columnar = memory.cpu_seconds(pid)
     columnar = load.run_wrk(
         port, bodies.batch_columnar, models.BATCH_ROWS, threads=2, connections=2, seconds=seconds
     )
+    cpu_columnar = memory.cpu_seconds(pid) - cpu_columnar
     figures = {
         "one_row_req_s": one.requests_per_s,
         "one_row_p99_ms": one.p99_ms,
@@ -149,7 +154,9 @@ def _measure(
         "one_row_cpu_ms": 1000 * cpu / max(one.requests, 1),
         "one_row_c1_p50_ms": c1.p50_ms,
         "batch_rows_s": batch.rows_per_s,
+        "batch_cpu_ms": 1000 * cpu_batch / max(batch.requests, 1),
         "columnar_rows_s": columnar.rows_per_s,
+        "columnar_cpu_ms": 1000 * cpu_columnar / max(columnar.requests, 1),
     }
     for name, (path, body) in extra.items():
         big = name.endswith("_batch")
