@@ -43,10 +43,14 @@ def model_of(http: FlaskClient) -> dict[str, Any]:
     return {"name": meta["model"]["name"], "version": meta["model"]["version"]}
 
 
-def tensors(http: FlaskClient, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One JSON input tensor per feature, its datatype from the model's metadata."""
-    name = model_of(http)["name"]
-    inputs = http.get(f"/v2/models/{name}").get_json()["inputs"]
+def tensors(
+    http: FlaskClient, rows: list[dict[str, Any]], key: str | None = None
+) -> list[dict[str, Any]]:
+    """One JSON input tensor per feature, its datatype from the model's metadata (read with
+    ``key`` when the server needs one)."""
+    auth = {} if key is None else {"Authorization": f"Bearer {key}"}
+    name = http.get("/metadata", headers=auth).get_json()["model"]["name"]
+    inputs = http.get(f"/v2/models/{name}", headers=auth).get_json()["inputs"]
     return [
         {
             "name": t["name"],
@@ -370,7 +374,7 @@ def test_with_api_keys_infer_needs_one_and_the_health_routes_do_not(
     keys = tmp_path / "keys"
     key = add_client(keys, "ward-7")
     http = client(penguins, api_keys_file=keys)
-    inputs = tensors_with_key(http, example_rows(penguins)[:1], key)
+    inputs = tensors(http, example_rows(penguins)[:1], key)
     refused = infer(http, {"inputs": inputs})
     assert refused.status_code == 401 and isinstance(refused.get_json()["error"], str)
     assert refused.headers["WWW-Authenticate"].startswith("Bearer")
@@ -379,22 +383,6 @@ def test_with_api_keys_infer_needs_one_and_the_health_routes_do_not(
     assert (
         http.get("/v2/health/live").status_code == http.get("/v2/health/ready").status_code == 200
     )
-
-
-def tensors_with_key(http: FlaskClient, rows: list[dict[str, Any]], key: str) -> list[Any]:
-    """The JSON input tensors, read from the metadata with the key."""
-    auth = {"Authorization": f"Bearer {key}"}
-    name = http.get("/metadata", headers=auth).get_json()["model"]["name"]
-    inputs = http.get(f"/v2/models/{name}", headers=auth).get_json()["inputs"]
-    return [
-        {
-            "name": t["name"],
-            "datatype": t["datatype"],
-            "shape": [len(rows)],
-            "data": [row[t["name"]] for row in rows],
-        }
-        for t in inputs
-    ]
 
 
 def test_not_ready_is_a_503_on_the_probes_and_on_infer(

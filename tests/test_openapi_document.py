@@ -191,16 +191,23 @@ def test_every_route_of_the_app_is_documented_with_its_errors(
     assert list(card) == ["text/html"]
 
 
+def keyed(
+    artefact: Path, client: Callable[..., FlaskClient], folder: Path
+) -> tuple[FlaskClient, dict[str, Any]]:
+    """The artefact served with one API key, and its OpenAPI document read with that key."""
+    keys = folder / "keys.txt"
+    keys.write_text(f"ward-a {hashlib.sha256(b'a-key-of-thirty-two-characters-00').hexdigest()}\n")
+    served = client(artefact, api_keys_file=keys)
+    bearer = {"Authorization": "Bearer a-key-of-thirty-two-characters-00"}
+    return served, served.get("/openapi.json", headers=bearer).get_json()
+
+
 def test_the_probes_are_documented_open_as_the_server_leaves_them(
     pbc: Path, client: Callable[..., FlaskClient], tmp_path: Path
 ) -> None:
     from server.http.auth import OPEN_PATHS
 
-    keys = tmp_path / "keys.txt"
-    keys.write_text(f"ward-a {hashlib.sha256(b'a-key-of-thirty-two-characters-00').hexdigest()}\n")
-    served = client(pbc, api_keys_file=keys)
-    bearer = {"Authorization": "Bearer a-key-of-thirty-two-characters-00"}
-    document = served.get("/openapi.json", headers=bearer).get_json()
+    served, document = keyed(pbc, client, tmp_path)
     open_operations = {
         path
         for path, operations in document["paths"].items()
@@ -214,11 +221,7 @@ def test_the_probes_are_documented_open_as_the_server_leaves_them(
 def test_with_api_keys_every_other_route_documents_its_401_in_the_shape_it_answers(
     pbc: Path, client: Callable[..., FlaskClient], tmp_path: Path
 ) -> None:
-    keys = tmp_path / "keys.txt"
-    keys.write_text(f"ward-a {hashlib.sha256(b'a-key-of-thirty-two-characters-00').hexdigest()}\n")
-    served = client(pbc, api_keys_file=keys)
-    bearer = {"Authorization": "Bearer a-key-of-thirty-two-characters-00"}
-    document = served.get("/openapi.json", headers=bearer).get_json()
+    served, document = keyed(pbc, client, tmp_path)
     name = document["info"]["x-model-name"]
     checked = set()
     for path, operations in document["paths"].items():
