@@ -65,7 +65,6 @@ class Answer:
 
     batch: Batch
     outputs: Outputs
-    on_error: str
     profile: ServedProfile | None
     body: dict[str, Any]
 
@@ -107,7 +106,7 @@ def answer(payload: Payload, *, on_error: str | None = None) -> Answer:
         body["errors"] = batch.errors[:MAX_DETAILS]
         body["refused_rows"] = batch.refused_rows
     g.answer = body  # for the audit line
-    return Answer(batch=batch, outputs=outputs, on_error=mode, profile=profile, body=body)
+    return Answer(batch=batch, outputs=outputs, profile=profile, body=body)
 
 
 def _per_request_row(batch: Batch, values: list[Any], refused: Any = None) -> list[Any]:
