@@ -24,7 +24,7 @@ from packager.artefact import FeatureBins
 __all__ = ["BROADCAST_UP_TO", "BinTable"]
 
 # Up to this many rows, every value is compared with every edge of its feature in one call;
-# above it, one comparison of the whole matrix per edge uses less memory.
+# above it, each feature's values with each of its edges (less memory, and faster).
 BROADCAST_UP_TO = 64
 
 
@@ -56,6 +56,7 @@ class BinTable:
         self._padded = np.full((len(numbers), width), np.inf)
         for row, (_, _, bins, _) in enumerate(numbers):
             self._padded[row, : len(bins.edges)] = bins.edges
+        self._edges = [[float(edge) for edge in bins.edges] for _, _, bins, _ in numbers]
         # Where each number bin's count goes (its slot) and where it is found in the
         # edges-by-features table of bin counts (row: the bin, column: the feature).
         self._slots = np.array(
@@ -104,12 +105,15 @@ class BinTable:
         if rows <= BROADCAST_UP_TO:
             greater = (values[:, None, :] > self._padded[:, :, None]).sum(axis=2).T
         else:
-            # One comparison of the whole matrix per edge, into one reused buffer.
-            greater = np.empty(self._padded.shape[::-1], dtype=np.intp)
-            buffer = np.empty(values.shape, dtype=bool)
-            for k, edge in enumerate(self._padded.T):
-                np.greater(values, edge[:, None], out=buffer)
-                greater[k] = np.count_nonzero(buffer, axis=1)
+            # One feature's values against one edge at a time, into one reused buffer:
+            # count_nonzero of a whole vector is several times faster than along an axis.
+            greater = np.zeros(self._padded.shape[::-1], dtype=np.intp)
+            buffer = np.empty(rows, dtype=bool)
+            for feature, edges in enumerate(self._edges):
+                column = values[feature]
+                for k, edge in enumerate(edges):
+                    np.greater(column, edge, out=buffer)
+                    greater[k, feature] = np.count_nonzero(buffer)
         nulls = np.isnan(values).sum(axis=1)  # NaN exceeds no edge: only "missing" has them
         # Rows above each edge, from "every row with a value" down to "none": the differences
         # of neighbours are each bin's rows (a padded +inf edge has none above it).
