@@ -101,6 +101,17 @@ def workers(directory: Path) -> dict[int, float]:
     return found
 
 
+def answered_by_worker(directory: Path, requests: int) -> dict[int, float]:
+    """Each busy worker's /predict answers once every worker has counted its own (each
+    flushes its waiting requests within FLUSH_SECONDS)."""
+    deadline = time.monotonic() + 10 * FLUSH_SECONDS
+    while True:
+        busy = {pid: count for pid, count in workers(directory).items() if count}
+        if sum(busy.values()) >= requests or time.monotonic() > deadline:
+            return busy
+        time.sleep(0.1)
+
+
 def test_two_workers_are_summed_a_killed_workers_counts_stay_and_stale_files_go(
     pipeline_artefact: Path, tmp_path: Path
 ) -> None:
@@ -119,7 +130,7 @@ def test_two_workers_are_summed_a_killed_workers_counts_stay_and_stale_files_go(
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda _: post(base, {"instances": rows}), range(REQUESTS)))
         assert {status for status, _, _ in answers} == {200}
-        busy = {pid: count for pid, count in workers(directory).items() if count}
+        busy = answered_by_worker(directory, REQUESTS)
         assert len(busy) == 2 and sum(busy.values()) == REQUESTS, busy
         settled(base, REQUESTS * len(rows))
         for _ in range(SCRAPES):

@@ -15,7 +15,6 @@ from collections import Counter as Tally
 from collections.abc import Mapping, Sequence
 from itertools import chain
 from operator import itemgetter
-from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -23,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from packager.artefact import FeatureBins, Outputs
 from server.metrics.buckets import BulkHistogram
 from server.metrics.live_bins import LiveBins
+from server.metrics.requests import RequestCounts
 from server.validation import WARNING_KINDS, Batch
 
 __all__ = [
@@ -138,7 +138,7 @@ class Metrics:
             registry=registry,
         )
         self.bins = LiveBins(facts.drift, facts.features, registry)
-        self._by_request: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._answered = RequestCounts(self._requests, self._duration)
         self._lock = threading.Lock()
         # Held through a whole flush: a flush returns only once every batch taken off the
         # waiting list (by it or by the flushing thread) is counted, so a stopping worker's
@@ -155,21 +155,15 @@ class Metrics:
     def count_request(
         self, endpoint: str, method: str, status: int, seconds: float, refused: int
     ) -> None:
-        """Count one answered request (``refused``: rows of a batch refused whole)."""
-        key = (endpoint, method, status)
-        children = self._by_request.get(key)
-        if children is None:
-            # Bounded: routes and standard methods are fixed sets, statuses nearly so.
-            children = (
-                self._requests.labels(endpoint, method, str(status)),
-                self._duration.labels(endpoint),
-            )
-            self._by_request[key] = children
-        counter, duration = children
-        counter.inc()
-        duration.observe(seconds)
+        """Count one answered request (``refused``: rows of a batch refused whole). It waits
+        in the process to be counted with others, as small batches do."""
+        full = self._answered.add(endpoint, method, status, seconds)
         if refused:
             self._refused.inc(refused)
+        if full:
+            self.flush()
+        if self._flusher != os.getpid():
+            self._start_flushing()
 
     def observe(self, batch: Batch, outputs: Outputs) -> None:
         """Count a scored batch: rows, predictions, warnings, scores and the live bins. A
@@ -193,6 +187,7 @@ class Metrics:
         with self._flushing:
             self._count_waiting()
             self.bins.flush()
+            self._answered.flush()
 
     def _count_waiting(self) -> None:
         with self._lock:
@@ -208,7 +203,11 @@ class Metrics:
         if refused:
             self._refused.inc(refused)
         if self._predictions:
-            predicted = chain.from_iterable(outputs.predictions for _, outputs in scored)
+            predicted = (
+                scored[0][1].predictions
+                if len(scored) == 1
+                else chain.from_iterable(outputs.predictions for _, outputs in scored)
+            )
             for label, count in Tally(predicted).items():
                 child = self._predictions.get(str(label))
                 if child is not None:
@@ -219,7 +218,11 @@ class Metrics:
             if child is not None:
                 child.inc(count)
         if self._score is not None:
-            probabilities = [row for _, outputs in scored for row in (outputs.probabilities or [])]
+            if len(scored) == 1:
+                # A large batch, counted at once: its rows as they are, not copied.
+                probabilities = scored[0][1].probabilities or []
+            else:
+                probabilities = [row for _, o in scored for row in (o.probabilities or [])]
             self._score.observe_many(self._scores(probabilities))
         self.bins.count(batches)
 
