@@ -23,9 +23,10 @@ from packager.artefact import FeatureBins
 
 __all__ = ["BROADCAST_UP_TO", "BinTable"]
 
-# Up to this many rows, every value is compared with every edge of its feature in one call;
-# above it, each feature's values with each of its edges (less memory, and faster).
-BROADCAST_UP_TO = 64
+# Up to this many rows, every value is compared with every edge of its feature in one call
+# (for 30 features of 10 bins: 32 µs for 100 rows, where one call per feature and edge takes
+# 230 µs); above it, one call per feature and edge uses less memory and is as fast.
+BROADCAST_UP_TO = 2048
 
 
 class BinTable:
