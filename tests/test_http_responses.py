@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,10 @@ def test_server_fault_is_a_500_without_traceback_or_message(
     def crash(X: Any) -> Any:
         raise RuntimeError(f"broken on {SECRET_TEXT}")
 
-    monkeypatch.setattr(app.extensions["deployml"].runtime.artefact.model, "predict_proba", crash)
+    state = app.extensions["deployml"]
+    # The model's own predict_proba, not the linear model's arithmetic, scores the row.
+    app.extensions["deployml"] = replace(state, runtime=replace(state.runtime, linear=None))
+    monkeypatch.setattr(state.runtime.artefact.model, "predict_proba", crash)
     response = app.test_client().post("/predict", json=row)
     error = assert_error(response, 500, "server_error")
     assert error["message"] == "the server failed to handle the request"

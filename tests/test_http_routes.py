@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -236,7 +237,10 @@ def test_predict_model_refusing_validated_input_is_a_422_without_its_message(
     binary_artefact: Path, monkeypatch: pytest.MonkeyPatch, logs: pytest.LogCaptureFixture
 ) -> None:
     app: Flask = create_app(Settings(artefact=binary_artefact))
-    model = app.extensions["deployml"].runtime.artefact.model
+    state = app.extensions["deployml"]
+    # The model's own predict_proba, not the linear model's arithmetic, scores the row.
+    app.extensions["deployml"] = replace(state, runtime=replace(state.runtime, linear=None))
+    model = state.runtime.artefact.model
 
     def refuse(X: Any) -> Any:
         raise ValueError(f"cannot handle {SECRET_TEXT}")

@@ -71,6 +71,7 @@ from packager.artefact.rows import (
     read_edge_cases,
     read_examples,
     read_self_test,
+    regression_predictions,
     same_output,
     stored_rows,
 )
@@ -183,6 +184,7 @@ __all__ = [
     "read_pickle",
     "read_self_test",
     "records_to_columns",
+    "regression_predictions",
     "same_output",
     "sorted_labels",
     "staged",

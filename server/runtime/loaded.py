@@ -28,6 +28,7 @@ from packager.artefact import (
     load_artefact,
     model_input,
     model_outputs,
+    regression_predictions,
 )
 from packager.capture import task_of
 from packager.errors import ManifestError, RequestError
@@ -35,6 +36,7 @@ from packager.evaluation import changed_outcomes, judge
 from packager.review import VersionDifference, version_differences
 from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
+from server.runtime.linear import LinearPath, proven_linear_path
 from server.runtime.probe import takes_arrays, unscorable_features
 from server.runtime.profiles import Profiles, served_profiles
 from server.runtime.threads import ThreadLimit
@@ -73,6 +75,8 @@ class Runtime:
     profiles: Profiles
     takes_arrays: bool = False
     argmax_predicts: bool = False
+    # A linear model's own arithmetic, proven bit-identical at start-up (server.runtime.linear).
+    linear: LinearPath | None = None
 
     def predict(self, batch: Batch) -> Outputs:
         """Score validated rows (the model's own warnings are silenced in load_runtime)."""
@@ -81,6 +85,10 @@ class Runtime:
             # Validation has refused inf and NaN except as nulls, which the model was fitted
             # with, so scikit-learn's own finiteness scan of every value can be skipped.
             with sklearn.config_context(assume_finite=True):
+                if self.linear is not None and batch.matrix is not None:
+                    scores = self.linear.scores(batch.matrix)
+                    if scores is not None:
+                        return self._outputs(scores)
                 return self._score(self._model_input(batch))
         except (ValueError, TypeError) as error:
             # Validated input the model still refuses; its message may quote values.
@@ -104,9 +112,14 @@ class Runtime:
         model = self.artefact.model
         if self.labels is None or not self.argmax_predicts:
             return model_outputs(model, X, self.task)
-        probabilities = np.asarray(model.predict_proba(X), dtype=np.float64)
-        predictions = np.asarray(model.classes_).take(probabilities.argmax(axis=1))
-        return Outputs(predictions=predictions.tolist(), probabilities=probabilities.tolist())
+        return self._outputs(np.asarray(model.predict_proba(X), dtype=np.float64))
+
+    def _outputs(self, scores: np.ndarray) -> Outputs:
+        """Outputs from an argmax classifier's probabilities, or a regressor's predictions."""
+        if self.labels is None:
+            return Outputs(predictions=regression_predictions(scores), probabilities=None)
+        predictions = np.asarray(self.artefact.model.classes_).take(scores.argmax(axis=1))
+        return Outputs(predictions=predictions.tolist(), probabilities=scores.tolist())
 
 
 def load_runtime(settings: Settings) -> Runtime:
@@ -156,7 +169,29 @@ def load_runtime(settings: Settings) -> Runtime:
         log.error("self-test failed, not ready: %s", "; ".join(problems))
         return replace(runtime, not_ready=f"self-test failed: {'; '.join(problems)}")
     log.info("model %s %s loaded and self-tested", manifest.model.name, manifest.model.version)
-    return runtime
+    return replace(runtime, linear=_linear_path(runtime))
+
+
+def _linear_path(runtime: Runtime) -> LinearPath | None:
+    """The linear model's own arithmetic, if it gives the model's outputs bit for bit."""
+    stored = runtime.artefact.stored_rows().values()
+    matrices = [_validate_rows(runtime, rows.inputs).matrix for rows in stored]
+    model = runtime.artefact.model
+    own = model.predict_proba if runtime.labels is not None else model.predict
+
+    def reference(matrix: np.ndarray) -> np.ndarray:
+        with sklearn.config_context(assume_finite=True):
+            scored = own(runtime._model_input(Batch(None, len(matrix), [], matrix)))
+        return np.asarray(scored, dtype=np.float64)
+
+    return proven_linear_path(
+        model,
+        runtime.task,
+        runtime.argmax_predicts,
+        runtime.artefact.manifest.input,
+        matrices,
+        reference,
+    )
 
 
 def _report_profile(profiles: Profiles) -> None:
