@@ -8,7 +8,6 @@ import dataclasses
 import json
 import re
 import shutil
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -277,7 +276,6 @@ def test_single_field_mutations_never_raise_anything_but_one_line_errors(
     text = (trained_artefact / "manifest.json").read_text()
     mutations = [(path, value) for path in _paths(json.loads(text)) for value in _REPLACEMENTS]
     assert len(mutations) > 2000
-    started = time.perf_counter()
     accepted = []
     for path, value in mutations:
         data = _mutated(text, path, value)
@@ -291,7 +289,6 @@ def test_single_field_mutations_never_raise_anything_but_one_line_errors(
             assert len(error.message) < 400, path
         else:
             accepted.append((path, value))
-    assert time.perf_counter() - started < 30
     # Accepted: changes to free-form or optional fields. Those near what verify and the
     # server read are tried on disk too.
     risky = [m for m in accepted if m[0][0] in ("input", "target", "model_file", "files")]
