@@ -2,11 +2,13 @@
 
 ``load_runtime`` loads the artefact (hashes first), reports version differences, finds what
 the model accepts (``probe``), re-scores the stored examples, and caps the model's threads per
-worker (``threads``); the ``Runtime`` it returns predicts validated batches, and its
-``profiles`` (``profiles``) turn a binary classifier's probabilities into decisions.
+worker (``threads``); forests are scored tree by tree when start-up shows that exact
+(``forest``). The ``Runtime`` it returns predicts validated batches, and its ``profiles``
+(``profiles``) turn a binary classifier's probabilities into decisions.
 """
 
+from server.runtime.forest import FOREST_PATH
 from server.runtime.loaded import Runtime, load_runtime
 from server.runtime.profiles import Profiles, ServedProfile
 
-__all__ = ["Profiles", "Runtime", "ServedProfile", "load_runtime"]
+__all__ = ["FOREST_PATH", "Profiles", "Runtime", "ServedProfile", "load_runtime"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import astuple, dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from packager.evaluation import changed_outcomes, judge
 from packager.review import VersionDifference, version_differences
 from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
+from server.runtime.forest import ForestPath, forest_path
 from server.runtime.probe import takes_arrays, unscorable_features
 from server.runtime.profiles import Profiles, served_profiles
 from server.runtime.threads import ThreadLimit
@@ -73,6 +75,7 @@ class Runtime:
     profiles: Profiles
     takes_arrays: bool = False
     argmax_predicts: bool = False
+    forest: ForestPath | None = None  # the exact tree-by-tree path, when start-up proved it
 
     def predict(self, batch: Batch) -> Outputs:
         """Score validated rows (the model's own warnings are silenced in load_runtime)."""
@@ -101,7 +104,7 @@ class Runtime:
         return model_input(dict(zip(spec.names, batch.matrix.T, strict=True)), spec)
 
     def _score(self, X: Any) -> Outputs:
-        model = self.artefact.model
+        model: Any = self.artefact.model if self.forest is None else self.forest
         if self.labels is None or not self.argmax_predicts:
             return model_outputs(model, X, self.task)
         probabilities = np.asarray(model.predict_proba(X), dtype=np.float64)
@@ -151,6 +154,8 @@ def load_runtime(settings: Settings) -> Runtime:
         takes_arrays=takes_arrays(artefact),
         argmax_predicts=_argmax_classifier(artefact.model),
     )
+    # Tried on rows through the request checks, as requests reach the model.
+    runtime = replace(runtime, forest=forest_path(artefact, partial(_request_input, runtime)))
     problems = _self_test(runtime)
     if problems:
         log.error("self-test failed, not ready: %s", "; ".join(problems))
@@ -236,6 +241,12 @@ def _validate_rows(runtime: Runtime, inputs: list[dict[str, Any]]) -> Batch:
             str(runtime.artefact.path / MANIFEST_FILE),
             f"the input schema cannot validate requests ({type(error).__name__})",
         ) from None
+
+
+def _request_input(runtime: Runtime, inputs: list[dict[str, Any]]) -> Any:
+    """What the model is given for ``inputs`` (rows the request checks refuse left out)."""
+    batch = runtime.validator.validate(Payload(rows=len(inputs), records=inputs), "skip")
+    return runtime._model_input(batch)
 
 
 def _first_detail(error: RequestError) -> str:
