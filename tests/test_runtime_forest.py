@@ -11,9 +11,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import make_patients, make_pipeline_model
 from flask.testing import FlaskClient
+from scipy.sparse import issparse
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.ensemble import (
     ExtraTreesClassifier,
@@ -22,7 +24,7 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from test_serve_end_to_end import DEPLOYML, clean_env, free_port, post, running
 
 from packager import ModelDetails, capture, load_artefact, model_input, package
@@ -89,6 +91,19 @@ def test_forest_in_a_pipeline_with_categories_equals_scikit_learn_bit_for_bit() 
     assert np.array_equal(
         ClassifierPath(scaled).predict_proba(query(3)), scaled.predict_proba(query(3))
     )
+
+
+def test_forest_behind_a_sparse_one_hot_encoder_equals_scikit_learn_bit_for_bit() -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.choice(list("abcdefghij"), 500), "b": rng.choice(list("pqrs"), 500)})
+    y = (X["a"] < "e").astype(int) ^ (rng.random(500) < 0.2)
+    encoder = OneHotEncoder(handle_unknown="ignore")
+    model = make_pipeline(encoder, RandomForestClassifier(30, random_state=0)).fit(X, y)
+    assert issparse(model[:-1].transform(X))
+    Q = pd.DataFrame(
+        {"a": rng.choice(list("abcdefghijz"), 2000), "b": rng.choice(list("pqrs"), 2000)}
+    )
+    assert np.array_equal(ClassifierPath(model).predict_proba(Q), model.predict_proba(Q))
 
 
 def test_forest_fitted_with_two_jobs_equals_its_own_answers() -> None:
