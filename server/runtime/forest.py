@@ -126,12 +126,16 @@ def forest_path(artefact: Artefact, prepare: Prepare) -> ForestPath | None:
     model = artefact.model
     reason = _unsupported(model)
     if reason is None:
-        path = ClassifierPath(model) if is_classifier(model) else ForestPath(model)
-        rows = [r.inputs for r in artefact.stored_rows().values() if r.inputs]
-        rows.append(synthetic_records(artefact.manifest.input.features, SYNTHETIC_ROWS))
-        reason = _differs(model, path, rows, prepare)
+        tried = 0
+        try:
+            path = ClassifierPath(model) if is_classifier(model) else ForestPath(model)
+            rows = [r.inputs for r in artefact.stored_rows().values() if r.inputs]
+            rows.append(synthetic_records(artefact.manifest.input.features, SYNTHETIC_ROWS))
+            tried, reason = _differs(model, path, rows, prepare)
+        except Exception as error:  # a forest the path cannot read keeps scikit-learn
+            reason = f"checking it raised {type(error).__name__}"
         if reason is None:
-            log.info("inference: %s", FOREST_PATH)
+            log.info("inference: %s (%d rows compared)", FOREST_PATH, tried)
             return path
     if reason:
         log.info("inference: scikit-learn's own predict, not the forest path: %s", reason)
@@ -148,8 +152,11 @@ def _unsupported(model: Any) -> str | None:
     return None
 
 
-def _differs(model: Any, path: ForestPath, sets: list[list[Any]], prepare: Prepare) -> str | None:
-    """The first way the path's answers differ from the model's own, or None if none do."""
+def _differs(
+    model: Any, path: ForestPath, sets: list[list[Any]], prepare: Prepare
+) -> tuple[int, str | None]:
+    """The rows compared, and the first way the path's answers differ from the model's own
+    (None if none do)."""
     methods = ("predict_proba", "predict") if isinstance(path, ClassifierPath) else ("predict",)
     tried = 0
     for records in sets:
@@ -157,14 +164,14 @@ def _differs(model: Any, path: ForestPath, sets: list[list[Any]], prepare: Prepa
             X = prepare(records)
         except Exception:  # rows the request checks refuse are not scored either way
             continue
-        tried += 1
+        tried += X.shape[0]
         # The same configuration as a request's (server.runtime.loaded: Runtime.predict).
         with sklearn.config_context(assume_finite=True):
             for method in methods:
                 own, fast = _answer(getattr(model, method), X), _answer(getattr(path, method), X)
                 if not _same(own, fast):
-                    return f"its {method} differs from the model's on the rows tried"
-    return None if tried else "no rows passed the request checks to compare on"
+                    return tried, f"its {method} differs from the model's on the rows tried"
+    return tried, None if tried else "no rows passed the request checks to compare on"
 
 
 def _answer(method: Callable[[Any], Any], X: Any) -> Any:
