@@ -159,6 +159,10 @@ def test_the_body_sends_missing_values_as_null_and_numpy_scalars_as_json() -> No
 def test_infinity_is_refused_before_anything_is_sent() -> None:
     with pytest.raises(ValueError, match="column 'bmi' holds an infinite value"):
         columnar_body(pd.DataFrame({"bmi": [1.0, np.inf]}))
+    nullable = pd.DataFrame({"bmi": pd.array([1.0, None, -np.inf], dtype="Float64")})
+    with pytest.raises(ValueError, match="column 'bmi' holds an infinite value"):
+        columnar_body(nullable)
+    assert json.loads(columnar_body(nullable.iloc[:2]))["data"] == [[1.0], [None]]
 
 
 def test_a_server_that_is_not_there_is_named_unreachable() -> None:

@@ -42,7 +42,10 @@ def _missing(value: Any) -> None:
 
 def _refuse_infinity(frame: pd.DataFrame) -> None:
     for name, column in frame.items():
-        if column.dtype.kind == "f" and np.isinf(column.to_numpy()).any():
+        values = (
+            column.to_numpy(dtype=np.float64, na_value=np.nan) if column.dtype.kind == "f" else None
+        )
+        if values is not None and np.isinf(values).any():
             raise ValueError(
                 f"column {name!r} holds an infinite value, which JSON cannot carry; "
                 "send null for a missing value"
