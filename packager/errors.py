@@ -29,10 +29,12 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     ├── AuditLogError                an audit log's chain is broken, or it cannot be read
     ├── KeysFileError                the API keys file cannot be read, or a line is malformed
     ├── ListenError                  (server.errors) the address to serve on cannot be bound
+    ├── ClientError                  (packager.client) a server refused a request (its error)
+    │   └── ServerUnreachableError   no answer: refused, timed out or dropped connection
     └── RequestError                 an HTTP client mistake (server.errors; carries a status)
 
-``server.errors`` subclasses ``RequestError`` for each HTTP failure; the tree is drawn here so
-it is seen whole in one place.
+``server.errors`` subclasses ``RequestError`` for each HTTP failure, and ``packager.client``
+holds the client's errors; the tree is drawn here so it is seen whole in one place.
 
 :class:`DeploymlWarning` (a ``UserWarning``) marks a decision deployml took on the user's
 behalf and carried on, such as leaving out a column of free text; the CLI prints each one as
@@ -84,8 +86,7 @@ class ModelFileError(DeploymlError):
 
     def __init__(self, path: str, problem: str) -> None:
         super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
+        self.path, self.problem = path, problem
 
 
 class NotAnEstimatorError(ModelFileError):
@@ -264,8 +265,7 @@ class ConfigError(DeploymlError):
 
     def __init__(self, variable: str, problem: str) -> None:
         super().__init__(f"{variable}: {problem}")
-        self.variable = variable
-        self.problem = problem
+        self.variable, self.problem = variable, problem
 
 
 class AuditLogError(DeploymlError):

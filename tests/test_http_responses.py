@@ -131,8 +131,8 @@ def test_server_fault_is_a_500_without_traceback_or_message(
         raise RuntimeError(f"broken on {SECRET_TEXT}")
 
     state = app.extensions["deployml"]
-    # The model's own predict_proba, not the linear model's arithmetic, scores the row.
-    app.extensions["deployml"] = replace(state, runtime=replace(state.runtime, linear=None))
+    # The model's own predict_proba, not an exact path, scores the row.
+    app.extensions["deployml"] = replace(state, runtime=replace(state.runtime, exact=None))
     monkeypatch.setattr(state.runtime.artefact.model, "predict_proba", crash)
     response = app.test_client().post("/predict", json=row)
     error = assert_error(response, 500, "server_error")

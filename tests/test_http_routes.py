@@ -238,8 +238,8 @@ def test_predict_model_refusing_validated_input_is_a_422_without_its_message(
 ) -> None:
     app: Flask = create_app(Settings(artefact=binary_artefact))
     state = app.extensions["deployml"]
-    # The model's own predict_proba, not the linear model's arithmetic, scores the row.
-    app.extensions["deployml"] = replace(state, runtime=replace(state.runtime, linear=None))
+    # The model's own predict_proba, not an exact path, scores the row.
+    app.extensions["deployml"] = replace(state, runtime=replace(state.runtime, exact=None))
     model = state.runtime.artefact.model
 
     def refuse(X: Any) -> Any:

@@ -22,7 +22,7 @@ from test_serve_end_to_end import clean_env, free_port, post, running
 from packager import capture, package
 from server import Settings
 from server.runtime import Runtime, load_runtime
-from server.runtime.linear import LinearPath
+from server.runtime.linear import LINEAR_PATH, LinearPath
 from server.validation import Payload
 
 DEPLOYML = [sys.executable, "-m", "deployml"]
@@ -50,7 +50,7 @@ def both_ways(runtime: Runtime, rows: list[dict[str, Any]]) -> tuple[Any, Any]:
     """The outputs of the linear path and of scikit-learn for the same validated rows."""
     batch = runtime.validator.validate(Payload(rows=len(rows), records=rows))
     assert batch.matrix is not None
-    return runtime.predict(batch), replace(runtime, linear=None).predict(batch)
+    return runtime.predict(batch), replace(runtime, exact=None).predict(batch)
 
 
 @pytest.mark.parametrize("name", ["binary_artefact", "multiclass_artefact", "regressor_artefact"])
@@ -58,7 +58,7 @@ def test_a_linear_model_is_scored_bit_for_bit_as_scikit_learn_scores_it(
     name: str, request: pytest.FixtureRequest
 ) -> None:
     runtime = runtime_of(request.getfixturevalue(name))
-    assert runtime.linear is not None
+    assert isinstance(runtime.exact, LinearPath)
     for seed, n in [(1, 1), (2, 7), (3, 1000), (4, 5000)]:
         fast, slow = both_ways(runtime, random_rows(runtime, n, seed))
         assert fast.predictions == slow.predictions
@@ -69,40 +69,44 @@ def test_models_of_other_shapes_are_scored_by_scikit_learn(
     pipeline_artefact: Path, tmp_path: Path
 ) -> None:
     # A ColumnTransformer with encoders and imputers, and a scaler this path does not compute.
-    assert runtime_of(pipeline_artefact).linear is None
+    assert runtime_of(pipeline_artefact).exact is None
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     model = make_pipeline(MinMaxScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
     artefact = package(capture(model, X, y), tmp_path / "minmax")
-    assert runtime_of(artefact).linear is None
+    assert runtime_of(artefact).exact is None
 
 
 def test_a_path_that_is_not_bit_identical_is_not_used_and_the_log_says_why(
     binary_artefact: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    exact = LinearPath.scores
+    exact = LinearPath.predict_proba
 
-    def one_ulp_off(self: LinearPath, matrix: np.ndarray) -> np.ndarray | None:
-        scores = exact(self, matrix)
-        return None if scores is None else np.nextafter(scores, 1.0)
+    def one_ulp_off(self: LinearPath, X: Any) -> np.ndarray:
+        return np.nextafter(exact(self, X), 1.0)
 
-    monkeypatch.setattr(LinearPath, "scores", one_ulp_off)
+    monkeypatch.setattr(LinearPath, "predict_proba", one_ulp_off)
     with caplog.at_level(logging.INFO, logger="deployml.server"):
         runtime = runtime_of(binary_artefact)
-    assert runtime.linear is None
+    assert runtime.exact is None
     assert runtime.not_ready is None
-    assert "scored by scikit-learn: its own arithmetic differs" in caplog.text
+    assert "not the linear path: its predict_proba differs" in caplog.text
 
 
-def test_a_batch_with_a_null_is_left_to_the_model(tmp_path: Path) -> None:
-    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
-    artefact = package(capture(model, X, y), tmp_path / "lr")
-    runtime = runtime_of(artefact)
-    assert runtime.linear is not None
-    matrix = X.to_numpy(dtype=np.float64)[:3].copy()
-    assert runtime.linear.scores(matrix) is not None
-    matrix[1, 4] = np.nan
-    assert runtime.linear.scores(matrix) is None
+def test_input_with_a_null_is_left_to_the_model(binary_artefact: Path) -> None:
+    runtime = runtime_of(binary_artefact)
+    assert isinstance(runtime.exact, LinearPath)
+    model = runtime.artefact.model
+    X, _ = load_breast_cancer(return_X_y=True)
+    matrix = X[:3].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an array has no feature names
+        assert np.array_equal(runtime.exact.predict_proba(matrix), model.predict_proba(matrix))
+        matrix[1, 4] = np.nan
+        with pytest.raises(ValueError, match="NaN") as own:
+            model.predict_proba(matrix)
+        with pytest.raises(ValueError, match="NaN") as path:
+            runtime.exact.predict_proba(matrix)
+    assert str(path.value) == str(own.value)
 
 
 def test_a_served_linear_model_answers_what_the_estimator_itself_gives(
@@ -117,7 +121,7 @@ def test_a_served_linear_model_answers_what_the_estimator_itself_gives(
     with running(command, port, tmp_path / "serve.log", clean_env()) as base:
         status, answer, _ = post(base, {"instances": rows.to_dict(orient="records")})
     assert status == 200
-    assert "scored with its own arithmetic" in (tmp_path / "serve.log").read_text()
+    assert LINEAR_PATH in (tmp_path / "serve.log").read_text()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an array has no feature names: as the server sends
         own = model.predict_proba(rows.to_numpy(dtype=np.float64))

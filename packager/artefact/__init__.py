@@ -71,7 +71,6 @@ from packager.artefact.rows import (
     read_edge_cases,
     read_examples,
     read_self_test,
-    regression_predictions,
     same_output,
     stored_rows,
 )
@@ -184,7 +183,6 @@ __all__ = [
     "read_pickle",
     "read_self_test",
     "records_to_columns",
-    "regression_predictions",
     "same_output",
     "sorted_labels",
     "staged",

@@ -16,6 +16,7 @@ _PAYLOADS = {
     "batch": {"instances": [{"<feature>": "<value>"}]},
     "columnar": {"columns": ["<feature>", "..."], "data": [["<value>", "..."]]},
 }
+SCIKIT_LEARN_PATH = "the model's own predict and predict_proba"
 # Only for a model with profiles: any other refuses a "profile" (profile_not_applicable).
 _PROFILE_PAYLOAD = {"profile": "<profile>", "instances": [{"<feature>": "<value>"}]}
 
@@ -49,6 +50,7 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
             },
         },
         "estimator": asdict(manifest.estimator),
+        "inference": _inference(runtime),
         "metrics": manifest.metrics,
         # A binary classifier's threshold profiles and the one in force; null for other models.
         "profiles": runtime.profiles.document(),
@@ -60,6 +62,12 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         "edge_cases": _edge_cases(artefact),
         "ready": runtime.not_ready is None,
     }
+
+
+def _inference(runtime: Runtime) -> dict[str, str]:
+    """How the model is run: its own predict, or its own arithmetic (an exact path)."""
+    path = SCIKIT_LEARN_PATH if runtime.exact is None else runtime.exact.description
+    return {"engine": "scikit-learn", "path": path}
 
 
 def _payloads(runtime: Runtime) -> dict[str, Any]:

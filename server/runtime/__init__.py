@@ -2,8 +2,10 @@
 
 ``load_runtime`` loads the artefact (hashes first), reports version differences, finds what
 the model accepts (``probe``), re-scores the stored examples, and caps the model's threads per
-worker (``threads``); the ``Runtime`` it returns predicts validated batches, and its
-``profiles`` (``profiles``) turn a binary classifier's probabilities into decisions.
+worker (``threads``); forests and scaled linear models are scored with their own arithmetic
+when start-up shows that exact (``exact``). The ``Runtime`` it returns predicts validated
+batches, and its ``profiles`` (``profiles``) turn a binary classifier's probabilities into
+decisions.
 """
 
 from server.runtime.loaded import Runtime, load_runtime

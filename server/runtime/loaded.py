@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import astuple, dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,6 @@ from packager.artefact import (
     load_artefact,
     model_input,
     model_outputs,
-    regression_predictions,
 )
 from packager.capture import task_of
 from packager.errors import ManifestError, RequestError
@@ -36,7 +36,7 @@ from packager.evaluation import changed_outcomes, judge
 from packager.review import VersionDifference, version_differences
 from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
-from server.runtime.linear import LinearPath, proven_linear_path
+from server.runtime.exact import ExactPath, exact_path
 from server.runtime.probe import takes_arrays, unscorable_features
 from server.runtime.profiles import Profiles, served_profiles
 from server.runtime.threads import ThreadLimit
@@ -75,8 +75,8 @@ class Runtime:
     profiles: Profiles
     takes_arrays: bool = False
     argmax_predicts: bool = False
-    # A linear model's own arithmetic, proven bit-identical at start-up (server.runtime.linear).
-    linear: LinearPath | None = None
+    # The model's own arithmetic, when start-up proved it bit-identical (server.runtime.exact).
+    exact: ExactPath | None = None
 
     def predict(self, batch: Batch) -> Outputs:
         """Score validated rows (the model's own warnings are silenced in load_runtime)."""
@@ -85,10 +85,6 @@ class Runtime:
             # Validation has refused inf and NaN except as nulls, which the model was fitted
             # with, so scikit-learn's own finiteness scan of every value can be skipped.
             with sklearn.config_context(assume_finite=True):
-                if self.linear is not None and batch.matrix is not None:
-                    scores = self.linear.scores(batch.matrix)
-                    if scores is not None:
-                        return self._outputs(scores)
                 return self._score(self._model_input(batch))
         except (ValueError, TypeError) as error:
             # Validated input the model still refuses; its message may quote values.
@@ -109,17 +105,12 @@ class Runtime:
         return model_input(dict(zip(spec.names, batch.matrix.T, strict=True)), spec)
 
     def _score(self, X: Any) -> Outputs:
-        model = self.artefact.model
+        model: Any = self.artefact.model if self.exact is None else self.exact
         if self.labels is None or not self.argmax_predicts:
             return model_outputs(model, X, self.task)
-        return self._outputs(np.asarray(model.predict_proba(X), dtype=np.float64))
-
-    def _outputs(self, scores: np.ndarray) -> Outputs:
-        """Outputs from an argmax classifier's probabilities, or a regressor's predictions."""
-        if self.labels is None:
-            return Outputs(predictions=regression_predictions(scores), probabilities=None)
-        predictions = np.asarray(self.artefact.model.classes_).take(scores.argmax(axis=1))
-        return Outputs(predictions=predictions.tolist(), probabilities=scores.tolist())
+        probabilities = np.asarray(model.predict_proba(X), dtype=np.float64)
+        predictions = np.asarray(model.classes_).take(probabilities.argmax(axis=1))
+        return Outputs(predictions=predictions.tolist(), probabilities=probabilities.tolist())
 
 
 def load_runtime(settings: Settings) -> Runtime:
@@ -164,34 +155,15 @@ def load_runtime(settings: Settings) -> Runtime:
         takes_arrays=takes_arrays(artefact),
         argmax_predicts=_argmax_classifier(artefact.model),
     )
+    # Tried on rows through the request checks, as requests reach the model.
+    exact = exact_path(artefact, task, partial(_request_input, runtime))
+    runtime = replace(runtime, exact=exact)
     problems = _self_test(runtime)
     if problems:
         log.error("self-test failed, not ready: %s", "; ".join(problems))
         return replace(runtime, not_ready=f"self-test failed: {'; '.join(problems)}")
     log.info("model %s %s loaded and self-tested", manifest.model.name, manifest.model.version)
-    return replace(runtime, linear=_linear_path(runtime))
-
-
-def _linear_path(runtime: Runtime) -> LinearPath | None:
-    """The linear model's own arithmetic, if it gives the model's outputs bit for bit."""
-    stored = runtime.artefact.stored_rows().values()
-    matrices = [_validate_rows(runtime, rows.inputs).matrix for rows in stored]
-    model = runtime.artefact.model
-    own = model.predict_proba if runtime.labels is not None else model.predict
-
-    def reference(matrix: np.ndarray) -> np.ndarray:
-        with sklearn.config_context(assume_finite=True):
-            scored = own(runtime._model_input(Batch(None, len(matrix), [], matrix)))
-        return np.asarray(scored, dtype=np.float64)
-
-    return proven_linear_path(
-        model,
-        runtime.task,
-        runtime.argmax_predicts,
-        runtime.artefact.manifest.input,
-        matrices,
-        reference,
-    )
+    return runtime
 
 
 def _report_profile(profiles: Profiles) -> None:
@@ -271,6 +243,12 @@ def _validate_rows(runtime: Runtime, inputs: list[dict[str, Any]]) -> Batch:
             str(runtime.artefact.path / MANIFEST_FILE),
             f"the input schema cannot validate requests ({type(error).__name__})",
         ) from None
+
+
+def _request_input(runtime: Runtime, inputs: list[dict[str, Any]]) -> Any:
+    """What the model is given for ``inputs`` (rows the request checks refuse left out)."""
+    batch = runtime.validator.validate(Payload(rows=len(inputs), records=inputs), "skip")
+    return runtime._model_input(batch)
 
 
 def _first_detail(error: RequestError) -> str:

@@ -26,7 +26,6 @@ __all__ = [
     "model_outputs",
     "read_examples",
     "read_self_test",
-    "regression_predictions",
     "rescore",
     "same_output",
     "stored_rows",
@@ -74,17 +73,13 @@ class Examples:
 
 def model_outputs(model: Any, X: Any, task: str) -> Outputs:
     """Predict (and, for classifiers with ``predict_proba``, the probabilities) for ``X``."""
-    raw = np.asarray(model.predict(X))
-    predictions = regression_predictions(raw) if task == "regression" else json_value(raw)
+    predictions = json_value(np.asarray(model.predict(X)))
+    if task == "regression":
+        predictions = [None if p is None else float(p) for p in predictions]
     probabilities = None
     if task != "regression" and has_predict_proba(model):
         probabilities = json_value(np.asarray(model.predict_proba(X), dtype=np.float64))
     return Outputs(predictions=predictions, probabilities=probabilities)
-
-
-def regression_predictions(values: np.ndarray) -> list[float | None]:
-    """A regressor's predictions as plain floats, null where not finite."""
-    return [None if p is None else float(p) for p in json_value(values)]
 
 
 def rescore(model: Any, manifest: Manifest, rows: Examples) -> list[str]:
