@@ -100,8 +100,16 @@ model_file_options = _together(
         metavar="TYPE",
         help="Approve a type skops does not trust, besides the built-in list (repeatable).",
     ),
+    click.option(
+        "--compile",
+        "compiler",
+        type=click.Choice(["onnx"]),
+        default=None,
+        help="Also write model.onnx, proven to answer as scikit-learn does (the onnx extra).",
+    ),
 )
-"""How `package` and `train` write the model file: its format and the types approved in it."""
+"""How `package` and `train` write the model file: its format, the types approved in it, and
+a compiled copy."""
 
 data_options = _together(
     click.option(

@@ -17,6 +17,9 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   └── EdgeCasesFailedError     edge cases fail, and failing ones were not allowed
     ├── TrainingError                `train` cannot make a model from this data or options
     ├── RequirementsNotMetError      a release gate (--require) failed; the model was not written
+    ├── CompileError                 --compile cannot make a compiled model (the extra is missing)
+    │   ├── UnconvertibleStepError   the converter cannot convert a step of the pipeline (named)
+    │   └── CompiledDiffersError     the compiled model answers differently; nothing was written
     ├── ArtefactError                an artefact directory cannot be written or read
     │   ├── OutputExistsError        the output directory exists and --force was not given
     │   ├── ManifestError            the manifest is missing, malformed or lacks a field
@@ -46,6 +49,8 @@ __all__ = [
     "ArtefactHashError",
     "AuditLogError",
     "CaptureError",
+    "CompileError",
+    "CompiledDiffersError",
     "ConfigError",
     "DeploymlError",
     "DeploymlWarning",
@@ -65,6 +70,7 @@ __all__ = [
     "RequirementsNotMetError",
     "RoundTripError",
     "TrainingError",
+    "UnconvertibleStepError",
     "UntrustedTypesError",
 ]
 
@@ -187,6 +193,36 @@ class RequirementsNotMetError(DeploymlError):
         )
         self.failed = failed
         self.report = report
+
+
+class CompileError(DeploymlError):
+    """The model cannot be compiled (``--compile``): the extra is missing, or it cannot be done."""
+
+
+class UnconvertibleStepError(CompileError):
+    """The converter has no way to convert one step of the pipeline, named by its class."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"cannot compile the model: its step {step} {reason}")
+        self.step = step
+        self.reason = reason
+
+
+class CompiledDiffersError(CompileError):
+    """The compiled model does not answer as scikit-learn does, beyond the tolerance.
+
+    Names the rows (which set), the output and the size of the worst difference, never a
+    row's values."""
+
+    def __init__(self, rows: str, output: str, difference: str, tolerance: float) -> None:
+        super().__init__(
+            f"the compiled model does not answer as scikit-learn does: on the {rows}, "
+            f"{output} {difference} (tolerance {tolerance:g}); nothing was written"
+        )
+        self.rows = rows
+        self.output = output
+        self.difference = difference
+        self.tolerance = tolerance
 
 
 class DeploymlWarning(UserWarning):

@@ -52,6 +52,7 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
         "metrics": manifest.metrics,
         # A binary classifier's threshold profiles and the one in force; null for other models.
         "profiles": runtime.profiles.document(),
+        "inference": runtime.inference.document(artefact),
         "subgroups": manifest.subgroups,
         "training": manifest.training,
         "provenance": asdict(manifest.provenance),

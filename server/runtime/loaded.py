@@ -35,6 +35,7 @@ from packager.evaluation import changed_outcomes, judge
 from packager.review import VersionDifference, version_differences
 from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
+from server.runtime.compiled import Inference, choose_inference
 from server.runtime.probe import takes_arrays, unscorable_features
 from server.runtime.profiles import Profiles, served_profiles
 from server.runtime.threads import ThreadLimit
@@ -73,6 +74,7 @@ class Runtime:
     profiles: Profiles
     takes_arrays: bool = False
     argmax_predicts: bool = False
+    inference: Inference = Inference()  # the compiled model, when it scores
 
     def predict(self, batch: Batch) -> Outputs:
         """Score validated rows (the model's own warnings are silenced in load_runtime)."""
@@ -101,6 +103,8 @@ class Runtime:
         return model_input(dict(zip(spec.names, batch.matrix.T, strict=True)), spec)
 
     def _score(self, X: Any) -> Outputs:
+        if self.inference.model is not None:
+            return self.inference.model.outputs(X)
         model = self.artefact.model
         if self.labels is None or not self.argmax_predicts:
             return model_outputs(model, X, self.task)
@@ -156,7 +160,23 @@ def load_runtime(settings: Settings) -> Runtime:
         log.error("self-test failed, not ready: %s", "; ".join(problems))
         return replace(runtime, not_ready=f"self-test failed: {'; '.join(problems)}")
     log.info("model %s %s loaded and self-tested", manifest.model.name, manifest.model.version)
-    return runtime
+    if manifest.compiled is None:
+        return runtime
+    threads_each = settings.model_thread_limit
+    labels = None if classes is None else list(classes)
+    return replace(
+        runtime, inference=choose_inference(artefact, labels, threads_each, _scored(runtime))
+    )
+
+
+def _scored(runtime: Runtime) -> dict[str, tuple[Any, Outputs]]:
+    """Each stored file of rows as model input, with scikit-learn's outputs for it."""
+    scored = {}
+    for name, rows in runtime.artefact.stored_rows().items():
+        if rows.inputs:
+            X = runtime._model_input(_validate_rows(runtime, rows.inputs))
+            scored[name] = (X, runtime._score(X))
+    return scored
 
 
 def _report_profile(profiles: Profiles) -> None:
