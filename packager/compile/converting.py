@@ -13,6 +13,7 @@ at or below scikit-learn's, which makes every split the same as scikit-learn's.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -90,7 +91,11 @@ def _converted(
     # Probabilities as one tensor (not a list of maps): the server reads them as an array.
     options = {id(estimator): {"zipmap": False}} if hasattr(estimator, "predict_proba") else None
     try:
-        model = convert_sklearn(estimator, initial_types=types, options=options)
+        with warnings.catch_warnings():
+            # skl2onnx 1.20 writes booleans where ONNX wants integers; protobuf 6 warns (7
+            # refuses, hence the extra's pin). The converted model is the same.
+            warnings.filterwarnings("ignore", "Field onnx.AttributeProto", DeprecationWarning)
+            model = convert_sklearn(estimator, initial_types=types, options=options)
     except Exception as error:  # its message may quote the model's fitted values: not shown
         step = _failing_step(error) or type(estimator).__name__
         raise UnconvertibleStepError(

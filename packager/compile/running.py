@@ -87,7 +87,7 @@ class OnnxModel:
         for position, (tensor, name) in enumerate(zip(signature, self.names, strict=True)):
             column = X[name] if isinstance(X, pd.DataFrame) else X[:, position]
             if tensor.type == STRING_INPUT:
-                values = np.asarray(column, dtype=object)
+                values = np.array(column, dtype=object)  # a copy: nulls are replaced
                 # A tensor of text has no null: a missing category reads as an unknown one.
                 values[pd.isna(values)] = ""
             else:
