@@ -18,6 +18,7 @@ import click
 
 from packager import ModelDetails
 from packager.artefact import MAX_CATEGORIES, MODEL_FORMATS, ExampleRows
+from packager.compile import COMPILERS
 from packager.capture import DEFAULT_VERSION
 from packager.training import MODELS, SCALERS, TASKS
 from server.settings import PORTS, WORKERS, Settings
@@ -103,7 +104,7 @@ model_file_options = _together(
     click.option(
         "--compile",
         "compiler",
-        type=click.Choice(["onnx"]),
+        type=click.Choice(list(COMPILERS)),
         default=None,
         help="Also write model.onnx, proven to answer as scikit-learn does (the onnx extra).",
     ),

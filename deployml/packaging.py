@@ -111,8 +111,8 @@ def _package(
         checked = ", ".join(f"{rows} {name}" for name, rows in record.rows_checked.items())
         worst = ", ".join(f"{name} {size:.2g}" for name, size in record.worst_difference.items())
         click.echo(
-            f"Compiled: {record.path} answers as scikit-learn on {checked} rows "
-            f"(labels identical; worst difference {worst or 'none'}, tolerance {record.tolerance:g})"
+            f"Compiled: {record.path} answers as scikit-learn on {checked} rows (labels "
+            f"identical; worst difference {worst or 'none'}, tolerance {record.tolerance:g})"
         )
 
 

@@ -17,9 +17,8 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   └── EdgeCasesFailedError     edge cases fail, and failing ones were not allowed
     ├── TrainingError                `train` cannot make a model from this data or options
     ├── RequirementsNotMetError      a release gate (--require) failed; the model was not written
-    ├── CompileError                 --compile cannot make a compiled model (the extra is missing)
-    │   ├── UnconvertibleStepError   the converter cannot convert a step of the pipeline (named)
-    │   └── CompiledDiffersError     the compiled model answers differently; nothing was written
+    ├── CompileError                 (packager.compile) --compile refused: the extra is missing,
+    │                                a step cannot be converted, or the answers differ
     ├── ArtefactError                an artefact directory cannot be written or read
     │   ├── OutputExistsError        the output directory exists and --force was not given
     │   ├── ManifestError            the manifest is missing, malformed or lacks a field
@@ -49,8 +48,6 @@ __all__ = [
     "ArtefactHashError",
     "AuditLogError",
     "CaptureError",
-    "CompileError",
-    "CompiledDiffersError",
     "ConfigError",
     "DeploymlError",
     "DeploymlWarning",
@@ -70,7 +67,6 @@ __all__ = [
     "RequirementsNotMetError",
     "RoundTripError",
     "TrainingError",
-    "UnconvertibleStepError",
     "UntrustedTypesError",
 ]
 
@@ -195,36 +191,6 @@ class RequirementsNotMetError(DeploymlError):
         self.report = report
 
 
-class CompileError(DeploymlError):
-    """The model cannot be compiled (``--compile``): the extra is missing, or it cannot be done."""
-
-
-class UnconvertibleStepError(CompileError):
-    """The converter has no way to convert one step of the pipeline, named by its class."""
-
-    def __init__(self, step: str, reason: str) -> None:
-        super().__init__(f"cannot compile the model: its step {step} {reason}")
-        self.step = step
-        self.reason = reason
-
-
-class CompiledDiffersError(CompileError):
-    """The compiled model does not answer as scikit-learn does, beyond the tolerance.
-
-    Names the rows (which set), the output and the size of the worst difference, never a
-    row's values."""
-
-    def __init__(self, rows: str, output: str, difference: str, tolerance: float) -> None:
-        super().__init__(
-            f"the compiled model does not answer as scikit-learn does: on the {rows}, "
-            f"{output} {difference} (tolerance {tolerance:g}); nothing was written"
-        )
-        self.rows = rows
-        self.output = output
-        self.difference = difference
-        self.tolerance = tolerance
-
-
 class DeploymlWarning(UserWarning):
     """A decision taken on the user's behalf (a column left out, rows dropped), then carried on."""
 
@@ -309,11 +275,8 @@ class AuditLogError(DeploymlError):
 
 
 class KeysFileError(DeploymlError):
-    """The API keys file cannot be read or written, or a line of it is malformed.
-
-    The message names the file and the line, never the line's text: a line may hold a key
-    pasted where its hash belongs.
-    """
+    """The API keys file cannot be read or written, or a line of it is malformed. The message
+    names the file and the line, never its text: a line may hold a key pasted for its hash."""
 
     def __init__(self, path: str, problem: str, line: int | None = None) -> None:
         where = path if line is None else f"{path} line {line}"

@@ -102,6 +102,7 @@ def test_compiled_artefact_served_by_gunicorn_answers_as_scikit_learn(
     command = [*DEPLOYML, "serve", str(compiled), "--port", str(port), "--workers", "2"]
     with running(command, port, tmp_path / "serve.log", clean_env()) as base:
         status, metadata, _ = post(base, None, path="/metadata")
+        assert status == 200
         assert metadata["inference"]["engine"] == "onnxruntime"
         assert metadata["inference"]["compiled"]["path"] == "model.onnx"
         answers = [post(base, {"instances": rows})[1] for _ in range(4)]  # both workers
@@ -182,7 +183,15 @@ def test_train_no_package_refuses_compile(runner: Callable[..., Result], tmp_pat
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X.iloc[:, :3].assign(target=y).to_csv(data, index=False)
     refused = runner(
-        "train", data, "--target", "target", "--no-package", "--compile", "onnx", "-o", tmp_path / "o"
+        "train",
+        data,
+        "--target",
+        "target",
+        "--no-package",
+        "--compile",
+        "onnx",
+        "-o",
+        tmp_path / "o",
     )
     assert refused.exit_code == 2
     assert "--compile apply to packaging, not to --no-package" in refused.output

@@ -23,6 +23,7 @@ from packager.artefact import (
 )
 from packager.capture import task_of
 from packager.compile.converting import EXTRA, converted, converter_version, input_layout
+from packager.compile.errors import CompiledDiffersError, CompileError, UnconvertibleStepError
 from packager.compile.proof import (
     ROW_SETS,
     TOLERANCE,
@@ -33,13 +34,15 @@ from packager.compile.proof import (
     scored,
 )
 from packager.compile.running import OnnxModel, onnxruntime_version
-from packager.errors import CompiledDiffersError
 
 __all__ = [
     "COMPILERS",
     "EXTRA",
     "TOLERANCE",
+    "CompileError",
+    "CompiledDiffersError",
     "OnnxModel",
+    "UnconvertibleStepError",
     "beyond",
     "compile_model",
     "differences",

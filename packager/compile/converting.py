@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from packager.artefact import CompiledInputs, InputSpec
-from packager.errors import CompileError, UnconvertibleStepError
+from packager.compile.errors import CompileError, UnconvertibleStepError
 
 __all__ = ["EXTRA", "converted", "converter_version", "input_layout"]
 
@@ -83,9 +83,7 @@ def _column_types(spec: InputSpec) -> list[tuple[str, Any]]:
     ]
 
 
-def _converted(
-    estimator: Any, types: list[tuple[str, Any]]
-) -> tuple[bytes, dict]:
+def _converted(estimator: Any, types: list[tuple[str, Any]]) -> tuple[bytes, dict]:
     from skl2onnx import convert_sklearn
 
     # Probabilities as one tensor (not a list of maps): the server reads them as an array.

@@ -55,7 +55,10 @@ def differences(expected: Outputs, got: Outputs, task: str) -> dict[str, float]:
     differs; ``probabilities`` and ``predictions`` (regression) the worst scaled difference."""
     if task == "regression":
         return {"predictions": _worst(expected.predictions, got.predictions)}
-    found = {"labels": float(sum(a != b for a, b in zip(expected.predictions, got.predictions)))}
+    if len(expected.predictions) != len(got.predictions):
+        return {"labels": float(len(expected.predictions))}
+    pairs = zip(expected.predictions, got.predictions, strict=True)
+    found = {"labels": float(sum(a != b for a, b in pairs))}
     if expected.probabilities is not None and got.probabilities is not None:
         found["probabilities"] = _worst(expected.probabilities, got.probabilities)
     return found
@@ -106,7 +109,7 @@ def _edges(feature: FeatureSpec) -> list[Any]:
         values = [False, True]
     elif feature.categories:
         values = list(feature.categories)
-    return values + [None] if feature.nullable else values
+    return [*values, None] if feature.nullable else values
 
 
 def _worst(expected: Any, got: Any) -> float:

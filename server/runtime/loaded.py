@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -74,7 +74,7 @@ class Runtime:
     profiles: Profiles
     takes_arrays: bool = False
     argmax_predicts: bool = False
-    inference: Inference = Inference()  # the compiled model, when it scores
+    inference: Inference = field(default_factory=Inference)  # the compiled model, if it scores
 
     def predict(self, batch: Batch) -> Outputs:
         """Score validated rows (the model's own warnings are silenced in load_runtime)."""
