@@ -18,8 +18,8 @@ import click
 
 from packager import ModelDetails
 from packager.artefact import MAX_CATEGORIES, MODEL_FORMATS, ExampleRows
-from packager.compile import COMPILERS
 from packager.capture import DEFAULT_VERSION
+from packager.compile import COMPILERS
 from packager.training import MODELS, SCALERS, TASKS
 from server.settings import PORTS, WORKERS, Settings
 

@@ -108,5 +108,7 @@ def test_importing_packager_and_the_server_pulls_in_no_onnx_package() -> None:
         "import sys, packager, packager.compile, server, deployml.cli; "
         "print(sorted(m for m in ('onnx', 'onnxruntime', 'skl2onnx') if m in sys.modules))"
     )
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert loaded.stdout.strip() == "[]"
