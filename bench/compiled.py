@@ -14,6 +14,7 @@ comparing the two, not for quoting.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -25,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from models import BUILDERS  # noqa: E402
+from models import BUILDERS
 
 
 def _median_ms(call: Callable[[], Any], seconds: float) -> float:
@@ -73,10 +74,10 @@ def measure(key: str, rounds: int, seconds: float) -> dict[str, Any]:
             app, client = served[name]
             runtime = app.extensions["deployml"].runtime  # the State create_app stored
             batch = runtime.validator.validate(Payload(rows=1, records=[row]))
-            found[name]["score"].append(_median_ms(lambda: runtime.predict(batch), seconds))
-            found[name]["predict"].append(
-                _median_ms(lambda: client.post("/predict", json=row), seconds)
-            )
+            score = functools.partial(runtime.predict, batch)
+            answer = functools.partial(client.post, "/predict", json=row)
+            found[name]["score"].append(_median_ms(score, seconds))
+            found[name]["predict"].append(_median_ms(answer, seconds))
     return {
         name: {what: statistics.median(v) for what, v in times.items() if v}
         for name, times in found.items()

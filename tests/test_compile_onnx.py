@@ -30,9 +30,6 @@ from packager import capture
 from packager.artefact import file_sha256, read_manifest
 from packager.compile import compile_model
 
-pytest.importorskip("skl2onnx")
-pytest.importorskip("onnxruntime")
-
 TOLERANCE = 1e-5
 NUMBERS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 
@@ -96,6 +93,9 @@ def test_compiled_artefact_served_by_gunicorn_answers_as_scikit_learn(
     assert record.converter.name == "skl2onnx" and record.runtime.name == "onnxruntime"
     assert record.tolerance == TOLERANCE and record.rows_checked["range_edges"] > 1
     assert all(size <= TOLERANCE for size in record.worst_difference.values())
+    shown = runner("inspect", compiled).output
+    assert "Compiled:   model.onnx (onnx, skl2onnx " in shown
+    assert "Compiled:   no" in runner("inspect", plain).output
     rows = json.loads(test.head(25).to_json(orient="records"))
     expected = client(plain).post("/predict", json={"instances": rows}).get_json()
     port = free_port()
@@ -195,3 +195,60 @@ def test_train_no_package_refuses_compile(runner: Callable[..., Result], tmp_pat
     )
     assert refused.exit_code == 2
     assert "--compile apply to packaging, not to --no-package" in refused.output
+
+
+def test_a_compiled_model_that_disagrees_at_start_up_is_not_used_and_metadata_says_why(
+    tmp_path: Path,
+    runner: Callable[..., Result],
+    client: Callable[..., FlaskClient],
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    model_file, test = _capture_file(tmp_path, "forest")
+    artefact = tmp_path / "compiled"
+    assert runner("package", model_file, "-o", artefact, "--compile", "onnx").exit_code == 0
+    # A record whose tolerance float32 arithmetic cannot meet: the start-up check fails.
+    manifest = json.loads((artefact / "manifest.json").read_text())
+    manifest["compiled"]["tolerance"] = 1e-20
+    (artefact / "manifest.json").write_text(json.dumps(manifest))
+    api = client(artefact)
+    inference = api.get("/metadata").get_json()["inference"]
+    assert inference["engine"] == "scikit-learn"
+    assert inference["reason"].startswith(
+        "the compiled model does not answer self_test.json as scikit-learn does: probabilities "
+        "differ by up to "
+    )
+    assert inference["reason"].endswith("(tolerance 1e-20)")
+    assert any("not the compiled model" in r.getMessage() for r in logs.records)
+    rows = json.loads(test.head(5).to_json(orient="records"))
+    stored = json.loads((artefact / "self_test.json").read_text())
+    answer = api.post("/predict", json={"instances": stored["inputs"]}).get_json()
+    assert answer["predictions"] == stored["predictions"]
+    assert api.post("/predict", json={"instances": rows}).status_code == 200
+
+
+def test_train_compile_onnx_writes_a_compiled_artefact(
+    tmp_path: Path, runner: Callable[..., Result]
+) -> None:
+    from conftest import make_pbc
+
+    data = tmp_path / "pbc.csv"
+    make_pbc(300, seed=5).to_csv(data, index=False)
+    made = runner(
+        "train",
+        data,
+        "--target",
+        "status",
+        "--drop",
+        "id",
+        "--drop",
+        "diagnosed",
+        "--no-plots",
+        "--compile",
+        "onnx",
+        "-o",
+        tmp_path / "a",
+    )
+    assert made.exit_code == 0, made.output
+    manifest, _ = read_manifest(tmp_path / "a")
+    assert manifest.compiled is not None and manifest.compiled.inputs == "columns"
+    assert "model.onnx" in manifest.files

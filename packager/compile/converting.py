@@ -162,6 +162,14 @@ def _check_steps(estimator: Any) -> None:
             raise UnconvertibleStepError(
                 type(step).__name__, "has no converter in skl2onnx (no ONNX operator for it)"
             )
+        indicator = getattr(step, "indicator_", None)
+        if indicator is not None and len(indicator.features_):
+            # skl2onnx leaves the indicator columns out; the error would surface at a later
+            # step, named wrongly.
+            raise UnconvertibleStepError(
+                f"{type(step).__name__}(add_indicator=True)",
+                "adds missing-value indicator columns, which skl2onnx does not convert",
+            )
 
 
 def _steps(estimator: Any) -> list[Any]:

@@ -105,5 +105,7 @@ class OnnxModel:
         predicted = self.classes[positions]
         if not np.array_equal(predicted.astype(str), labels.astype(str)):
             raise ValueError("the compiled model answered a label that is not a class")
+        if len(results) < 2:  # a classifier without predict_proba
+            return Outputs(predictions=predicted.tolist())
         probabilities = np.asarray(results[1], dtype=np.float64)
         return Outputs(predictions=predicted.tolist(), probabilities=probabilities.tolist())

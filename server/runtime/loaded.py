@@ -170,11 +170,15 @@ def load_runtime(settings: Settings) -> Runtime:
 
 
 def _scored(runtime: Runtime) -> dict[str, tuple[Any, Outputs]]:
-    """Each stored file of rows as model input, with scikit-learn's outputs for it."""
+    """Each stored file of rows (the edge cases' too) as model input, with scikit-learn's
+    outputs for it."""
+    stored = {name: rows.inputs for name, rows in runtime.artefact.stored_rows().items()}
+    cases = runtime.artefact.edge_cases
+    stored[EDGE_CASES_FILE] = [case.inputs for case in cases.cases] if cases else []
     scored = {}
-    for name, rows in runtime.artefact.stored_rows().items():
-        if rows.inputs:
-            X = runtime._model_input(_validate_rows(runtime, rows.inputs))
+    for name, inputs in stored.items():
+        if inputs:
+            X = runtime._model_input(_validate_rows(runtime, inputs))
             scored[name] = (X, runtime._score(X))
     return scored
 
