@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -252,3 +253,16 @@ def test_train_compile_onnx_writes_a_compiled_artefact(
     manifest, _ = read_manifest(tmp_path / "a")
     assert manifest.compiled is not None and manifest.compiled.inputs == "columns"
     assert "model.onnx" in manifest.files
+
+
+def test_compile_without_the_extra_is_refused_naming_it_and_writes_nothing(
+    tmp_path: Path, runner: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model_file, _ = _capture_file(tmp_path, "logistic")
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)  # import skl2onnx now fails
+    refused = runner("package", model_file, "-o", tmp_path / "out", "--compile", "onnx")
+    assert refused.exit_code == 1
+    assert refused.output.strip() == (
+        "Error: --compile onnx needs skl2onnx, which is not installed: pip install 'deployml[onnx]'"
+    )
+    assert not (tmp_path / "out").exists()
