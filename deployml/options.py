@@ -19,6 +19,7 @@ import click
 from packager import ModelDetails
 from packager.artefact import MAX_CATEGORIES, MODEL_FORMATS, ExampleRows
 from packager.capture import DEFAULT_VERSION
+from packager.compile import COMPILERS
 from packager.training import MODELS, SCALERS, TASKS
 from server.settings import PORTS, WORKERS, Settings
 
@@ -100,8 +101,16 @@ model_file_options = _together(
         metavar="TYPE",
         help="Approve a type skops does not trust, besides the built-in list (repeatable).",
     ),
+    click.option(
+        "--compile",
+        "compiler",
+        type=click.Choice(list(COMPILERS)),
+        default=None,
+        help="Also write model.onnx, proven to answer as scikit-learn does (the onnx extra).",
+    ),
 )
-"""How `package` and `train` write the model file: its format and the types approved in it."""
+"""How `package` and `train` write the model file: its format, the types approved in it, and
+a compiled copy."""
 
 data_options = _together(
     click.option(

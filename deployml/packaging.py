@@ -33,6 +33,7 @@ from packager import (
 )
 from packager.artefact import ExampleRows
 from packager.capture import FeatureDictionary, read_dictionary
+from packager.compile import compile_model
 from packager.errors import (
     ArtefactError,
     DeploymlWarning,
@@ -96,9 +97,23 @@ def _package(
     force: bool,
     model_format: ModelFormat,
     trust: tuple[str, ...],
+    compiler: str | None,
+    test: Any = None,
 ) -> None:
-    path = package(captured, output, force=force, model_format=model_format, trust=trust)
+    # Compiled and proven first: a refusal leaves nothing written.
+    compiled = None if compiler is None else compile_model(captured, test=test)
+    path = package(
+        captured, output, force=force, model_format=model_format, trust=trust, compiled=compiled
+    )
     _report_packaged(path)
+    if compiled is not None:
+        record = compiled.record
+        checked = ", ".join(f"{rows} {name}" for name, rows in record.rows_checked.items())
+        worst = ", ".join(f"{name} {size:.2g}" for name, size in record.worst_difference.items())
+        click.echo(
+            f"Compiled: {record.path} answers as scikit-learn on {checked} rows (labels "
+            f"identical; worst difference {worst or 'none'}, tolerance {record.tolerance:g})"
+        )
 
 
 @click.command("package")
@@ -117,6 +132,7 @@ def package_command(
     force: bool,
     model_format: ModelFormat,
     trust: tuple[str, ...],
+    compiler: str | None,
     train: Path | None,
     test: Path | None,
     target: str | None,
@@ -151,17 +167,18 @@ def package_command(
         # keep their filters, and all are printed once, by print_warning.
         warnings.simplefilter("always", DeploymlWarning)
         warnings.showwarning = print_warning
+        test_rows = None if test is None else read_table(test, "test data", table)
         captured = load_model_file(
             model_file,
             train=None if train is None else read_table(train, "training data", table),
-            test=None if test is None else read_table(test, "test data", table),
+            test=test_rows,
             target=target,
             details=details,
             examples=cast(ExampleRows, examples or "synthetic"),
             evaluation=evaluation,
             features=with_date_entries(dictionary, table.dates),
         )
-    _package(captured, output, force, model_format, trust)
+    _package(captured, output, force, model_format, trust, compiler, test_rows)
 
 
 @click.command("train")
@@ -179,6 +196,7 @@ def train_command(
     no_package: bool,
     model_format: ModelFormat,
     trust: tuple[str, ...],
+    compiler: str | None,
     class_weight: str,
     model_name: str,
     table: TableOptions,
@@ -188,8 +206,10 @@ def train_command(
     **options: Any,
 ) -> None:
     """Train, evaluate and package a model predicting --target from the columns of DATA_FILE."""
-    if no_package and (trust or model_format != "skops"):
-        raise click.UsageError("--format and --trust apply to packaging, not to --no-package")
+    if no_package and (trust or model_format != "skops" or compiler):
+        raise click.UsageError(
+            "--format, --trust and --compile apply to packaging, not to --no-package"
+        )
     _check_model_file_options(model_format, trust)
     # Fail before training, not after; package() still decides what --force may replace.
     if not force and os.path.lexists(output):
@@ -220,7 +240,7 @@ def train_command(
         click.echo(f"  deployml package {path} -o DIR")
         _report_requirements([requirement_line(r) for r in captured.manifest.requirements])
     else:
-        _package(captured, output, force, model_format, trust)
+        _package(captured, output, force, model_format, trust, compiler)
 
 
 def _dictionary(path: Path | None) -> FeatureDictionary | None:

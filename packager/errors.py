@@ -17,6 +17,8 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     │   └── EdgeCasesFailedError     edge cases fail, and failing ones were not allowed
     ├── TrainingError                `train` cannot make a model from this data or options
     ├── RequirementsNotMetError      a release gate (--require) failed; the model was not written
+    ├── CompileError                 (packager.compile) --compile refused: the extra is missing,
+    │                                a step cannot be converted, or the answers differ
     ├── ArtefactError                an artefact directory cannot be written or read
     │   ├── OutputExistsError        the output directory exists and --force was not given
     │   ├── ManifestError            the manifest is missing, malformed or lacks a field
@@ -273,11 +275,8 @@ class AuditLogError(DeploymlError):
 
 
 class KeysFileError(DeploymlError):
-    """The API keys file cannot be read or written, or a line of it is malformed.
-
-    The message names the file and the line, never the line's text: a line may hold a key
-    pasted where its hash belongs.
-    """
+    """The API keys file cannot be read or written, or a line of it is malformed. The message
+    names the file and the line, never its text: a line may hold a key pasted for its hash."""
 
     def __init__(self, path: str, problem: str, line: int | None = None) -> None:
         where = path if line is None else f"{path} line {line}"

@@ -244,3 +244,35 @@ def test_format_4_0_artefact_answers_as_recorded(client: Callable[..., FlaskClie
     # A row with the number left missing is still accepted, as 4.0 recorded it nullable.
     missing = api.post("/predict", json={**stored["inputs"][0], "bili": None})
     assert missing.status_code == 200, missing.get_json()
+
+
+FORMAT_4_1 = Path(__file__).parent / "data" / "artefact-format-4.1"
+
+
+def test_format_4_1_artefact_verifies_and_records_no_compiled_model() -> None:
+    report = verify(FORMAT_4_1)
+    status = {check.name: check.status for check in report.checks}
+    manifest, _ = read_manifest(FORMAT_4_1)
+    assert manifest.format_version == "4.1"
+    assert status["manifest"] == status["files"] == status["self-test"] == "ok"
+    assert "compiled" not in json.loads((FORMAT_4_1 / "manifest.json").read_text())
+    assert manifest.compiled is None and load_artefact(FORMAT_4_1).compiled is None
+    assert manifest.drift  # 4.1's own addition still reads
+
+
+def test_format_4_1_artefact_is_scored_by_scikit_learn_as_recorded(
+    client: Callable[..., FlaskClient],
+) -> None:
+    api = client(FORMAT_4_1)
+    metadata = api.get("/metadata").get_json()
+    assert metadata["artefact"]["format_version"] == "4.1"
+    inference = metadata["inference"]
+    assert (inference["engine"], inference["compiled"], inference["reason"]) == (
+        "scikit-learn",
+        None,
+        None,
+    )
+    stored = json.loads((FORMAT_4_1 / "self_test.json").read_text())
+    response = api.post("/predict", json={"instances": stored["inputs"]})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["predictions"] == stored["predictions"]

@@ -164,7 +164,7 @@ def test_an_older_capture_file_described_at_packaging_is_written_as_the_current_
     joblib.dump(saved, tmp_path / "old.pkl")
     assert load_model_file(tmp_path / "old.pkl").manifest.format_version == "3.0"
     described = load_model_file(tmp_path / "old.pkl", features={"age": AGE}).manifest
-    assert described.format_version == FORMAT_VERSION == "4.1"
+    assert described.format_version == FORMAT_VERSION == "4.2"
 
 
 def test_a_bare_estimators_dictionary_may_describe_the_target_named_for_it(tmp_path: Path) -> None:

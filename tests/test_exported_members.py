@@ -80,3 +80,35 @@ def test_every_name_a_package_exports_is_one_of_its_members() -> None:
             package = importlib.import_module(found.name)
             for name in getattr(package, "__all__", ()):
                 assert hasattr(package, name), f"{found.name}.__all__ names {name!r}"
+
+
+def test_compile_exports_exactly_its_public_api() -> None:
+    import packager.compile
+
+    assert packager.compile.__all__ == [
+        "COMPILERS",
+        "EXTRA",
+        "TOLERANCE",
+        "CompileError",
+        "CompiledDiffersError",
+        "OnnxModel",
+        "UnconvertibleStepError",
+        "beyond",
+        "compile_model",
+        "differences",
+        "onnxruntime_version",
+    ]
+
+
+def test_importing_packager_and_the_server_pulls_in_no_onnx_package() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, packager, packager.compile, server, deployml.cli; "
+        "print(sorted(m for m in ('onnx', 'onnxruntime', 'skl2onnx') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"

@@ -41,7 +41,7 @@ def test_capture_records_bins_of_the_training_rows(
 ) -> None:
     X, _, _, _ = patient_data
     manifest, _ = read_manifest(drift_artefact)
-    assert FORMAT_VERSION == manifest.format_version == "4.1"
+    assert FORMAT_VERSION == manifest.format_version == "4.2"
     # age is declared an identifier: never binned.
     assert set(manifest.drift) == {"bmi", "sex", "ward", "smoker"}
     assert all(sum(b.counts) == len(X) for b in manifest.drift.values())
@@ -52,7 +52,7 @@ def test_capture_records_bins_of_the_training_rows(
 
 def test_drift_bins_round_trip_through_manifest_json(drift_artefact: Path) -> None:
     written = json.loads((drift_artefact / "manifest.json").read_text())
-    assert written["format_version"] == "4.1"
+    assert written["format_version"] == "4.2"
     bmi = written["drift"]["bmi"]
     assert set(bmi) == {"kind", "edges", "categories", "counts", "labels"}
     assert bmi["kind"] == "number" and bmi["labels"][-1] == "missing"

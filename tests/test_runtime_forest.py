@@ -167,7 +167,12 @@ def test_server_scores_forests_tree_by_tree_and_says_so_in_metadata(
     assert runtime.exact is not None and runtime.not_ready is None
     assert FOREST_PATH in logs.text
     inference = client(artefact).get("/metadata").get_json()["inference"]
-    assert inference == {"engine": "scikit-learn", "path": FOREST_PATH}
+    assert inference == {
+        "engine": "scikit-learn",
+        "path": FOREST_PATH,
+        "compiled": None,
+        "reason": None,
+    }
 
 
 def test_server_keeps_scikit_learn_when_the_forest_path_would_differ(

@@ -9,6 +9,13 @@ other part of deployml but its errors.
 
 from packager.artefact.captured import CapturedModel, is_capture_file
 from packager.artefact.card import card_files, card_page, model_card
+from packager.artefact.compiled import (
+    COMPILED_FILE,
+    CompiledInputs,
+    CompiledModel,
+    CompiledRecord,
+    ToolVersion,
+)
 from packager.artefact.derived import check_derivable, derive
 from packager.artefact.directory import (
     Artefact,
@@ -105,6 +112,7 @@ from packager.artefact.values import (
 __all__ = [
     "ACCEPTING",
     "ALL_HEADLINE_METRICS",
+    "COMPILED_FILE",
     "EDGE_CASES_FILE",
     "EXAMPLES_FILE",
     "FORMAT_VERSION",
@@ -122,6 +130,9 @@ __all__ = [
     "Artefact",
     "CapturedModel",
     "ColumnHint",
+    "CompiledInputs",
+    "CompiledModel",
+    "CompiledRecord",
     "DataRecord",
     "EdgeCase",
     "EdgeCaseSummary",
@@ -147,6 +158,7 @@ __all__ = [
     "TargetSpec",
     "Task",
     "ThresholdProfile",
+    "ToolVersion",
     "card_files",
     "card_page",
     "check_derivable",

@@ -11,6 +11,7 @@ from typing import Any
 
 from packager.artefact.captured import CapturedModel
 from packager.artefact.card import model_card
+from packager.artefact.compiled import COMPILED_FILE, CompiledModel
 from packager.artefact.files import (
     check_file_names,
     check_files,
@@ -56,6 +57,7 @@ from packager.artefact.values import dotted_name
 from packager.errors import (
     ArtefactError,
     ArtefactHashError,
+    IntegrityError,
     ManifestError,
     ModelFileError,
     RoundTripError,
@@ -70,7 +72,7 @@ __all__ = [
 ]
 
 RESERVED = {MANIFEST_FILE, EXAMPLES_FILE, SELF_TEST_FILE, EDGE_CASES_FILE}
-RESERVED |= {REQUIREMENTS_FILE, MODEL_CARD_FILE}
+RESERVED |= {REQUIREMENTS_FILE, MODEL_CARD_FILE, COMPILED_FILE}
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ class Artefact:
 
     ``self_test`` holds the rows the model must re-score identically (self_test.json; for a
     format 1.x artefact, its examples.json); ``examples`` the real rows of examples.json;
-    ``edge_cases`` the cases of edge_cases.json, when packaged with some.
+    ``edge_cases`` the cases of edge_cases.json, when packaged with some; ``compiled`` the
+    bytes of the compiled model (model.onnx), when packaged with one.
     """
 
     path: Path
@@ -89,6 +92,7 @@ class Artefact:
     examples: Examples
     sha256: str
     edge_cases: EdgeCases | None = None
+    compiled: bytes | None = None
 
     def stored_rows(self) -> dict[str, Examples]:
         """Every stored file of rows with outputs, by file name: each must re-score alike."""
@@ -110,10 +114,12 @@ def package(
     force: bool = False,
     model_format: ModelFormat = "skops",
     trust: Iterable[str] = (),
+    compiled: CompiledModel | None = None,
 ) -> Path:
     """Write ``captured`` as an artefact directory at ``output_dir``; returns its path.
 
-    The model is written as ``model_format``: a skops file (holding only types skops trusts,
+    The model is written as ``model_format`` (with ``compiled``, proven by
+    ``packager.compile``, beside it): a skops file (holding only types skops trusts,
     the built-in allow-list's and ``trust``'s), or a pickle. It is then read back as the
     server reads it and must reproduce the stored example outputs. The directory is built
     next to the target and renamed into place, so a failure leaves nothing behind. An
@@ -127,6 +133,9 @@ def package(
     with staged(output, directory=True) as build:
         model_file = _write_model(captured, build, output, model_format, trust)
         manifest = recorded_with(captured.manifest, model_file)
+        if compiled is not None:
+            (build / compiled.record.path).write_bytes(compiled.data)
+            manifest = replace(manifest, compiled=compiled.record)
         manifest = _write_contents(replace(captured, manifest=manifest), build)
         write_json(build / MANIFEST_FILE, manifest.to_dict())
     return output
@@ -172,6 +181,7 @@ def _write_contents(captured: CapturedModel, build: Path) -> Manifest:
     model_path = manifest.model_file.path
     (build / REQUIREMENTS_FILE).write_text(requirements(manifest), encoding="utf-8")
     names = [model_path, REQUIREMENTS_FILE, *_write_rows(captured, build)]
+    names += [manifest.compiled.path] if manifest.compiled is not None else []
     cases = write_edge_cases(captured.edge_cases, build)
     names += cases
     for name, data in sorted(captured.attachments.items()):
@@ -277,4 +287,14 @@ def load_artefact(
         examples=read_examples(root, manifest),
         sha256=sha256,
         edge_cases=read_edge_cases(root, manifest),
+        compiled=_read_compiled(root, manifest),
     )
+
+
+def _read_compiled(root: Path, manifest: Manifest) -> bytes | None:
+    """The compiled model's bytes; only a file the manifest hashes (check_files held them)."""
+    if manifest.compiled is None:
+        return None
+    if manifest.compiled.path not in manifest.files:
+        raise IntegrityError(manifest.compiled.path, "is named by compiled but not listed in files")
+    return (root / manifest.compiled.path).read_bytes()

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from packager.artefact.compiled import CompiledRecord
 from packager.artefact.evaluation_record import (
     EdgeCaseSummary,
     ParentRecord,
@@ -59,7 +60,7 @@ __all__ = [
     "check_format_version",
 ]
 
-FORMAT_VERSION = "4.1"  # 4.1: drift bins (``drift``)
+FORMAT_VERSION = "4.2"  # 4.1: drift bins (``drift``); 4.2: a compiled model (``compiled``)
 # The first major whose features record the input contract (unit, description, plausible
 # limits, imputed, identifier, declared); an older manifest reads them as their defaults.
 _INPUT_CONTRACT_MAJOR = 4
@@ -249,6 +250,8 @@ class Manifest:
     # 4.1: each feature's training distribution as bins, by feature name (see
     # packager/artefact/schema/drift.py); empty when no training data was given, and before 4.1.
     drift: dict[str, FeatureBins] = field(default_factory=dict)
+    # 4.2: the model compiled (model.onnx) and proven against scikit-learn; None when not.
+    compiled: CompiledRecord | None = None
     format_version: str = FORMAT_VERSION
 
     @property

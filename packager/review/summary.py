@@ -87,6 +87,7 @@ def summarise(subject: Artefact | Manifest, sha256: str | None = None) -> str:
     )
     lines.append(f"Examples:   {EXAMPLE_ROWS[manifest.example_rows]}")
     lines.append(f"Drift bins: {_drift(manifest)}")
+    lines.append(f"Compiled:   {_compiled(manifest)}")
     if manifest.missing:
         lines.append("Not recorded:")
         lines += [f"  - {item}" for item in manifest.missing]
@@ -127,6 +128,18 @@ def _drift(manifest: Manifest) -> str:
         return f"none recorded (format {manifest.format_version} predates them)"
     # Why not, when it is known, is in ``missing`` (a bare estimator has no training rows).
     return "none recorded"
+
+
+def _compiled(manifest: Manifest) -> str:
+    """The compiled model, what made it and how close it answered, or ``no``."""
+    c = manifest.compiled
+    if c is None:
+        return "no"
+    worst = ", ".join(f"{name} {size:.2g}" for name, size in c.worst_difference.items())
+    return (
+        f"{c.path} ({c.format}, {c.converter.name} {c.converter.version}); labels identical on "
+        f"{sum(c.rows_checked.values())} rows, worst {worst or 'none'} (tolerance {c.tolerance:g})"
+    )
 
 
 def _model_file(manifest: Manifest) -> str:

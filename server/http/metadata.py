@@ -17,6 +17,7 @@ _PAYLOADS = {
     "columnar": {"columns": ["<feature>", "..."], "data": [["<value>", "..."]]},
 }
 SCIKIT_LEARN_PATH = "the model's own predict and predict_proba"
+COMPILED_PATH = "the compiled model, within its recorded tolerance (checked at start-up)"
 # Only for a model with profiles: any other refuses a "profile" (profile_not_applicable).
 _PROFILE_PAYLOAD = {"profile": "<profile>", "instances": [{"<feature>": "<value>"}]}
 
@@ -64,10 +65,16 @@ def metadata_document(runtime: Runtime, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _inference(runtime: Runtime) -> dict[str, str]:
-    """How the model is run: its own predict, or its own arithmetic (an exact path)."""
-    path = SCIKIT_LEARN_PATH if runtime.exact is None else runtime.exact.description
-    return {"engine": "scikit-learn", "path": path}
+def _inference(runtime: Runtime) -> dict[str, Any]:
+    """How the model is run: the compiled model, its own arithmetic (an exact path), or its
+    own predict; and the compile record with why it is not used, when there is one."""
+    if runtime.inference.model is not None:
+        path = COMPILED_PATH
+    elif runtime.exact is not None:
+        path = runtime.exact.description
+    else:
+        path = SCIKIT_LEARN_PATH
+    return {**runtime.inference.document(runtime.artefact), "path": path}
 
 
 def _payloads(runtime: Runtime) -> dict[str, Any]:

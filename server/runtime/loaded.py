@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -36,6 +36,7 @@ from packager.evaluation import changed_outcomes, judge
 from packager.review import VersionDifference, version_differences
 from server.errors import UnscorableInputError, VersionMismatchError
 from server.logs import SERVER_LOGGER
+from server.runtime.compiled import Inference, choose_inference
 from server.runtime.exact import ExactPath, exact_path
 from server.runtime.probe import takes_arrays, unscorable_features
 from server.runtime.profiles import Profiles, served_profiles
@@ -77,6 +78,7 @@ class Runtime:
     argmax_predicts: bool = False
     # The model's own arithmetic, when start-up proved it bit-identical (server.runtime.exact).
     exact: ExactPath | None = None
+    inference: Inference = field(default_factory=Inference)  # the compiled model, if it scores
 
     def predict(self, batch: Batch) -> Outputs:
         """Score validated rows (the model's own warnings are silenced in load_runtime)."""
@@ -105,6 +107,8 @@ class Runtime:
         return model_input(dict(zip(spec.names, batch.matrix.T, strict=True)), spec)
 
     def _score(self, X: Any) -> Outputs:
+        if self.inference.model is not None:
+            return self.inference.model.outputs(X)
         model: Any = self.artefact.model if self.exact is None else self.exact
         if self.labels is None or not self.argmax_predicts:
             return model_outputs(model, X, self.task)
@@ -163,7 +167,27 @@ def load_runtime(settings: Settings) -> Runtime:
         log.error("self-test failed, not ready: %s", "; ".join(problems))
         return replace(runtime, not_ready=f"self-test failed: {'; '.join(problems)}")
     log.info("model %s %s loaded and self-tested", manifest.model.name, manifest.model.version)
-    return runtime
+    if manifest.compiled is None:
+        return runtime
+    threads_each = settings.model_thread_limit
+    labels = None if classes is None else list(classes)
+    return replace(
+        runtime, inference=choose_inference(artefact, labels, threads_each, _scored(runtime))
+    )
+
+
+def _scored(runtime: Runtime) -> dict[str, tuple[Any, Outputs]]:
+    """Each stored file of rows (the edge cases' too) as model input, with scikit-learn's
+    outputs for it."""
+    stored = {name: rows.inputs for name, rows in runtime.artefact.stored_rows().items()}
+    cases = runtime.artefact.edge_cases
+    stored[EDGE_CASES_FILE] = [case.inputs for case in cases.cases] if cases else []
+    scored = {}
+    for name, inputs in stored.items():
+        if inputs:
+            X = runtime._model_input(_validate_rows(runtime, inputs))
+            scored[name] = (X, runtime._score(X))
+    return scored
 
 
 def _report_profile(profiles: Profiles) -> None:
