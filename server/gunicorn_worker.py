@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from gunicorn.workers.gthread import ThreadWorker
-
+from server.gunicorn_balance import BalancedWorker
 from server.request_framing import (
     CONTINUE,
     TIMEOUT_ANSWER,
@@ -74,7 +73,7 @@ class _Incoming:
     continued: bool = False
 
 
-class ReadingWorker(ThreadWorker):
+class ReadingWorker(BalancedWorker):
     """A ``gthread`` worker whose event loop reads requests whole; see the module docstring."""
 
     client_timeout: float = 15.0
@@ -139,11 +138,10 @@ class ReadingWorker(ThreadWorker):
         self._linger(conn.sock)
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
-        """Accept only while a thread is free: reading in the event loop keeps a busy worker
-        quick to accept, and it took every connection while the others idled."""
+        """Accept only while a thread is free (reading in the event loop keeps a busy worker
+        quick to accept) and no sibling holds fewer connections (:mod:`server.gunicorn_balance`)."""
         free = self.answering < self.cfg.threads and self.nr_conns < self.worker_connections
-        self.set_accept_enabled(free and self.alive)
-        super().wait_for_and_dispatch_events(timeout)
+        super().wait_for_and_dispatch_events(self.accepting(free, timeout))
 
     def murder_pending(self) -> None:
         """Also close connections whose request is late, and all of them when stopping."""
