@@ -25,10 +25,18 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-__all__ = ["DEFER_SECONDS", "STALE_SECONDS", "BalancedWorker", "assign_slot", "free_slot"]
+__all__ = [
+    "DEFER_SECONDS",
+    "STALE_SECONDS",
+    "BalancedWorker",
+    "Balancer",
+    "ConnectionTable",
+    "assign_slot",
+    "free_slot",
+]
 
 # How long a worker leaves a waiting connection to a less loaded sibling before taking it.
-DEFER_SECONDS = 0.005
+DEFER_SECONDS = 0.01
 # A sibling that has not looked at its table slot for this long is not waited for: stopped,
 # stuck or dying. Workers look at least once a second (gunicorn's event-loop timeout).
 STALE_SECONDS = 2.0
