@@ -137,7 +137,7 @@ _SLOT_ATTRIBUTE = "deployml_balance_slot"
 
 
 def assign_slot(server: Any, worker: Any) -> None:
-    """gunicorn's ``pre_fork`` (in the master): give ``worker`` a table slot no live worker holds."""
+    """gunicorn's ``pre_fork`` (in the master): ``worker`` gets a slot no live worker holds."""
     global _table
     if _table is None:
         _table = ConnectionTable()

@@ -57,10 +57,9 @@ def server_inode(server_port: int, client_port: int) -> str:
     """The inode of the server's end of the connection from ``client_port``."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local, remote = fields[1], fields[2]
-        if int(local.rsplit(":", 1)[1], 16) == server_port:
-            if int(remote.rsplit(":", 1)[1], 16) == client_port:
-                return fields[9]
+        local, remote = (int(end.rsplit(":", 1)[1], 16) for end in fields[1:3])
+        if (local, remote) == (server_port, client_port):
+            return fields[9]
     raise AssertionError(f"no server socket for client port {client_port}")
 
 
