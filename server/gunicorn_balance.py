@@ -14,7 +14,8 @@ connections than the least loaded live sibling does not accept a waiting connect
 it takes the listener out of its selector for :data:`DEFER_SECONDS`, leaving the connection to
 that sibling, and then accepts the next one whatever the counts. A stopped or stuck sibling
 therefore delays a new connection by that much at most, and once its heartbeat is older than
-:data:`STALE_SECONDS` it is not waited for at all. Works on any OS with ``mmap`` and ``fork``.
+:data:`STALE_SECONDS` it is not waited for at all; a stopping worker frees its slot itself.
+Works on any OS with ``mmap`` and ``fork``.
 """
 
 from __future__ import annotations
@@ -167,7 +168,9 @@ class BalancedWorker(ThreadWorker):
     def accepting(self, free: bool, timeout: float) -> float:
         """Listen when ``free`` (and not deferring to a sibling); the event loop's wait."""
         now = time.monotonic()
-        if self.balance is not None:
+        if self.balance is not None and not self.alive:
+            self.balance.table.release(self.balance.slot)  # stopping: not to be waited for
+        elif self.balance is not None:
             free = self.balance.listening(self.nr_conns, now) and free
             timeout = self.balance.timeout(timeout, now)
         self.set_accept_enabled(free and self.alive)
