@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 # How long a worker leaves a waiting connection to a less loaded sibling before taking it.
-DEFER_SECONDS = 0.01
+DEFER_SECONDS = 0.025
 # A sibling that has not looked at its table slot for this long is not waited for: stopped,
 # stuck or dying. Workers look at least once a second (gunicorn's event-loop timeout).
 STALE_SECONDS = 2.0

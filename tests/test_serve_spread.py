@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -136,26 +137,45 @@ def test_a_worker_takes_every_new_connection_while_its_sibling_is_stopped(
     stopped, working = worker_pids(log)
     os.kill(stopped, signal.SIGSTOP)
     try:
-        # A second each at most, although the stopped worker holds fewer connections and
-        # looked at its table slot just now: the other defers to it for milliseconds only.
-        with kept_alive(port, request, timeout=1.0) as clients:
+        # Within 1.5 s each, although the stopped worker holds fewer connections and looked
+        # at its table slot just now: the other defers to it for milliseconds only.
+        with kept_alive(port, request, timeout=1.5) as clients:
             assert owners(port, clients, [stopped, working]) == [working] * CONNECTIONS
     finally:
         os.kill(stopped, signal.SIGCONT)
+
+
+def test_new_connections_go_to_the_worker_holding_fewer(
+    two_workers: tuple[int, Path, bytes],
+) -> None:
+    port, log, request = two_workers
+    idle, busy = worker_pids(log)
+    with ExitStack() as stack:
+        os.kill(idle, signal.SIGSTOP)  # for a moment: all of a first pool goes to the other
+        try:
+            first = stack.enter_context(kept_alive(port, request, timeout=10))
+        finally:
+            os.kill(idle, signal.SIGCONT)
+        assert owners(port, first, [idle, busy]) == [busy] * CONNECTIONS
+        second = stack.enter_context(kept_alive(port, request, timeout=10))
+        # Left to race, the worker that had just accepted eight took about half of these.
+        assert owners(port, second, [idle, busy]).count(idle) >= CONNECTIONS - 2
 
 
 def test_a_client_gone_halfway_through_a_body_is_logged_as_a_dropped_connection(
     two_workers: tuple[int, Path, bytes],
 ) -> None:
     port, log, request = two_workers
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(request[: len(request) - 10])
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(request)  # answered after the dropped one was read to its end
-        assert answer(sock).startswith(b"HTTP/1.1 200 OK\r\n")
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(request)
-        assert answer(sock).startswith(b"HTTP/1.1 200 OK\r\n")
-    assert len(logged(log, DROPPED_MESSAGE, 1)) == 1
+    for reset in (False, True):  # closed, or reset
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(request[: len(request) - 10])
+            time.sleep(0.2)  # the worker reads what came, and waits for the rest
+            if reset:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    for _ in range(2):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(request)
+            assert answer(sock).startswith(b"HTTP/1.1 200 OK\r\n")
+    assert len(logged(log, DROPPED_MESSAGE, 2)) == 2
     access = [json.loads(line) for line in logged(log, '"route":"/predict"', 2)]
     assert [line["status"] for line in access] == [200, 200]
