@@ -51,7 +51,8 @@ class ConnectionTable:
 
     def __init__(self, slots: int = _SLOTS) -> None:
         # Anonymous and shared (MAP_SHARED is mmap's default): forked workers see one memory.
-        self._memory = mmap.mmap(-1, 16 * slots)
+        # After the slots, one more value: how many slots have ever been claimed (scanned).
+        self._memory = mmap.mmap(-1, 16 * slots + 8)
         self.values = memoryview(self._memory).cast("q")
         for slot in range(slots):
             self.values[2 * slot] = _FREE
@@ -62,6 +63,7 @@ class ConnectionTable:
         for slot in range(self.slots):
             if slot not in taken:
                 self.publish(slot, 0, time.monotonic())
+                self.values[2 * self.slots] = max(self.values[2 * self.slots], slot + 1)
                 return slot
         return None
 
@@ -79,7 +81,7 @@ class ConnectionTable:
         fresh_since = int((now - STALE_SECONDS) * 1000)
         values = self.values
         least: int | None = None
-        for other in range(self.slots):
+        for other in range(values[2 * self.slots]):
             count = values[2 * other]
             if other == slot or count == _FREE or values[2 * other + 1] < fresh_since:
                 continue
@@ -96,15 +98,23 @@ class Balancer:
         self.deferred_until = 0.0  # while in the future, the listener is out of the selector
         self.grace = False  # after a deferral: accept the next waiting connection regardless
 
-    def listening(self, connections: int, now: float) -> bool:
-        """Publish ``connections``; whether the listener belongs in the selector now."""
+    def listening(self, connections: int, now: float, free: bool) -> bool:
+        """Publish ``connections``; whether the listener belongs in the selector now.
+
+        A worker with no thread ``free`` still listens while it holds no more connections than
+        any sibling: it reads the request in its event loop and queues it, whereas left to the
+        free workers, the connection would stay with them for as long as it is kept alive.
+        """
         self.table.publish(self.slot, connections, now)
         if self.deferred_until:
             if now < self.deferred_until:
                 return False
             self.deferred_until = 0.0
             self.grace = True  # for the next select only: see selected()
-        return True
+        if free:
+            return True
+        least = self.table.least_other(self.slot, now)
+        return least is not None and connections <= least
 
     def timeout(self, timeout: float, now: float) -> float:
         """The event loop's wait, cut short to end a deferral on time."""
@@ -166,14 +176,16 @@ class BalancedWorker(ThreadWorker):
         super().init_process()
 
     def accepting(self, free: bool, timeout: float) -> float:
-        """Listen when ``free`` (and not deferring to a sibling); the event loop's wait."""
+        """Listen when a thread is ``free`` or this worker holds the fewest connections (and
+        it is not deferring to a sibling); the event loop's wait."""
         now = time.monotonic()
+        listen = free and self.alive
         if self.balance is not None and not self.alive:
             self.balance.table.release(self.balance.slot)  # stopping: not to be waited for
         elif self.balance is not None:
-            free = self.balance.listening(self.nr_conns, now) and free
+            listen = self.balance.listening(self.nr_conns, now, free)
             timeout = self.balance.timeout(timeout, now)
-        self.set_accept_enabled(free and self.alive)
+        self.set_accept_enabled(listen and self.nr_conns < self.worker_connections)
         return timeout
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:

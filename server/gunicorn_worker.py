@@ -139,9 +139,9 @@ class ReadingWorker(BalancedWorker):
         self._linger(conn.sock)
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
-        """Accept only while a thread is free (reading in the event loop keeps a busy worker
-        quick to accept) and no sibling holds fewer connections (:mod:`server.gunicorn_balance`)."""
-        free = self.answering < self.cfg.threads and self.nr_conns < self.worker_connections
+        """Accept while a thread is free or no sibling holds fewer connections: a busy worker
+        reading in its event loop took every connection while the others idled."""
+        free = self.answering < self.cfg.threads
         super().wait_for_and_dispatch_events(self.accepting(free, timeout))
 
     def murder_pending(self) -> None:

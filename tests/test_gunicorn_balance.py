@@ -23,37 +23,45 @@ def table_with(*counts: int) -> ConnectionTable:
     """A table whose first slots hold live workers with these counts, looked at just now."""
     table = ConnectionTable(slots=8)
     for slot, count in enumerate(counts):
+        assert table.claim(set(range(slot))) == slot
         table.publish(slot, count, NOW)
     return table
 
 
 def test_a_worker_holding_no_more_than_its_least_loaded_sibling_accepts() -> None:
     balance = Balancer(table_with(0, 3, 2), slot=0)
-    assert balance.listening(2, NOW)
+    assert balance.listening(2, NOW, True)
     assert balance.may_accept(2, NOW)
 
 
 def test_a_worker_holding_more_defers_a_few_milliseconds_then_accepts_whatever_the_counts() -> None:
     balance = Balancer(table_with(0, 1), slot=0)
-    assert balance.listening(3, NOW)
+    assert balance.listening(3, NOW, True)
     assert not balance.may_accept(3, NOW)
-    assert not balance.listening(3, NOW + DEFER_SECONDS / 2)  # the listener is out meanwhile
+    assert not balance.listening(3, NOW + DEFER_SECONDS / 2, True)  # not listening meanwhile
     assert balance.timeout(1.0, NOW + DEFER_SECONDS / 2) == pytest.approx(DEFER_SECONDS / 2)
-    assert balance.listening(3, NOW + DEFER_SECONDS)
+    assert balance.listening(3, NOW + DEFER_SECONDS, True)
     assert balance.may_accept(3, NOW + DEFER_SECONDS)  # a sibling did not take it: take it
 
 
 def test_the_grace_after_a_deferral_lasts_one_select_when_a_sibling_took_the_connection() -> None:
     balance = Balancer(table_with(0, 1), slot=0)
     assert not balance.may_accept(3, NOW)
-    assert balance.listening(3, NOW + DEFER_SECONDS)
+    assert balance.listening(3, NOW + DEFER_SECONDS, True)
     balance.selected()  # the listener was not readable: the sibling accepted
     assert not balance.may_accept(3, NOW + DEFER_SECONDS)
 
 
+def test_a_worker_with_no_thread_free_listens_only_while_it_holds_the_fewest() -> None:
+    table = table_with(2, 3, 2)
+    assert Balancer(table, slot=0).listening(2, NOW, False)  # as few as any sibling
+    assert not Balancer(table, slot=1).listening(3, NOW, False)
+    assert not Balancer(table_with(0), slot=0).listening(0, NOW, False)  # no sibling
+
+
 def test_a_worker_publishes_its_count_for_its_siblings() -> None:
     table = table_with(0, 0)
-    Balancer(table, slot=0).listening(5, NOW)
+    Balancer(table, slot=0).listening(5, NOW, True)
     Balancer(table, slot=0).accepted(6, NOW)
     assert table.least_other(1, NOW) == 6
 
