@@ -15,7 +15,14 @@ it takes the listener out of its selector for :data:`DEFER_SECONDS`, leaving the
 that sibling, and then accepts the next one whatever the counts. A stopped or stuck sibling
 therefore delays a new connection by that much at most, and once its heartbeat is older than
 :data:`STALE_SECONDS` it is not waited for at all; a stopping worker frees its slot itself.
-Works on any OS with ``mmap`` and ``fork``.
+The least loaded worker listens even while its threads are busy (the request waits in its
+event loop), since under steady load it is seldom idle at the moment a connection arrives.
+
+Not per-worker ``SO_REUSEPORT`` sockets: the kernel hashes each connection to a socket
+whatever the load, the master's own listener stays in the group (connections hashed to it
+wait for ever), and a worker's restart drops the connections queued on its socket. Not more
+threads: one process holds one GIL, so the worker that took the connections still uses one
+core. Works on any OS with ``mmap`` and ``fork``.
 """
 
 from __future__ import annotations
