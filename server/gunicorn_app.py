@@ -18,7 +18,9 @@ both take their options from :func:`gunicorn_options`, so they serve identically
   dead worker there, ``post_worker_init`` counts each worker as live, and ``worker_exit``
   hands on the counts a stopping worker still keeps.
 - before forking, the master freezes its heap for the garbage collector (see
-  :func:`freeze_heap`).
+  :func:`freeze_heap`) and gives the worker a slot in the table of open connections that
+  spreads kept-alive connections over the workers (:mod:`server.gunicorn_balance`);
+  ``child_exit`` frees a dead worker's slot.
 
 gunicorn binds its address only after the model is loaded, and then retries a busy port five
 times, logging each try; :func:`check_address` binds once first, so that both ways of starting
@@ -42,6 +44,7 @@ from gunicorn.app.base import BaseApplication
 from packager.capture import TYPICAL, synthetic_rows
 from server.app import create_app
 from server.errors import ListenError
+from server.gunicorn_balance import assign_slot, free_slot
 from server.gunicorn_worker import reading_worker
 from server.http import EXTENSION, State, install_refusals, log_request_start
 from server.metrics import mark_worker_dead, release_directory, use_directory
@@ -78,13 +81,13 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         # gunicorn >= 27 opens a control socket under $HOME by default: nothing here uses it,
         # and servers started side by side would contend for the one path.
         "control_socket_disable": True,
-        "pre_fork": freeze_heap,
+        "pre_fork": prepare_fork,
         # gunicorn's own refusals (malformed requests) in the JSON error shape, and its
         # error log kept free of request text.
         "post_worker_init": start_worker,
         "pre_request": log_request_start,
-        # A dead worker's counts stay in /metrics; its live gauges go.
-        "child_exit": mark_worker_dead,
+        # A dead worker's counts stay in /metrics; its live gauges and its balance slot go.
+        "child_exit": worker_gone,
         "worker_exit": stop_worker,
     }
     # The worker heartbeat file on a RAM disk never blocks on a slow or read-only disk.
@@ -120,6 +123,18 @@ def freeze_heap(server: Any, worker: Any) -> None:
     memory shared with the master.
     """
     gc.freeze()
+
+
+def prepare_fork(server: Any, worker: Any) -> None:
+    """gunicorn's ``pre_fork`` hook: the heap frozen, and a connection-table slot assigned."""
+    freeze_heap(server, worker)
+    assign_slot(server, worker)
+
+
+def worker_gone(server: Any, worker: Any) -> None:
+    """gunicorn's ``child_exit`` hook: the worker's live gauges and its table slot freed."""
+    mark_worker_dead(server, worker)
+    free_slot(server, worker)
 
 
 def start_worker(worker: Any) -> None:

@@ -13,7 +13,7 @@ first byte of its next request) to send the whole request, else a 408 in the JSO
 and the connection is closed; one that sends nothing is closed without an answer. The event
 loop answers ``Expect: 100-continue`` (gunicorn may send a second, harmless, 100). Requests
 whose framing gunicorn refuses, and bodies over ``max_body_bytes``, go to a thread as soon as
-that is clear, and are refused from there.
+that is clear, and are refused from there. A client gone halfway is logged as dropped.
 
 The bytes held for unfinished requests are bounded: past four bodies of ``max_body_bytes``, a
 connection that has sent more than 64 KiB is not read until others finish (its deadline still
@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from gunicorn.workers.gthread import ThreadWorker
-
+from server.gunicorn_balance import BalancedWorker
 from server.request_framing import (
     CONTINUE,
     TIMEOUT_ANSWER,
@@ -43,8 +42,9 @@ from server.request_framing import (
     parse_head,
 )
 
-__all__ = ["ReadingWorker", "reading_worker"]
+__all__ = ["DROPPED_MESSAGE", "ReadingWorker", "reading_worker"]
 
+DROPPED_MESSAGE = "dropped connection: the client closed it before sending its whole request"
 _RECEIVE_BYTES = 64 * 1024
 # Once the head is in, larger reads: each recv() gives up the GIL, and getting it back from a
 # busy thread can take a switch interval (5 ms), as gunicorn's own body reader notes.
@@ -74,7 +74,7 @@ class _Incoming:
     continued: bool = False
 
 
-class ReadingWorker(ThreadWorker):
+class ReadingWorker(BalancedWorker):
     """A ``gthread`` worker whose event loop reads requests whole; see the module docstring."""
 
     client_timeout: float = 15.0
@@ -139,11 +139,10 @@ class ReadingWorker(ThreadWorker):
         self._linger(conn.sock)
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
-        """Accept only while a thread is free: reading in the event loop keeps a busy worker
-        quick to accept, and it took every connection while the others idled."""
-        free = self.answering < self.cfg.threads and self.nr_conns < self.worker_connections
-        self.set_accept_enabled(free and self.alive)
-        super().wait_for_and_dispatch_events(timeout)
+        """Accept while a thread is free or no sibling holds fewer connections: a busy worker
+        reading in its event loop took every connection while the others idled."""
+        free = self.answering < self.cfg.threads
+        super().wait_for_and_dispatch_events(self.accepting(free, timeout))
 
     def murder_pending(self) -> None:
         """Also close connections whose request is late, and all of them when stopping."""
@@ -168,8 +167,10 @@ class ReadingWorker(ThreadWorker):
             except BlockingIOError:
                 return
             except OSError:
-                data = b""
+                data = b""  # reset by the client
             if not data:  # the client closed, or reset, before sending a whole request
+                if incoming.buffer:  # a client gone, not a bad request: no answer, no 400
+                    self.log.info(DROPPED_MESSAGE)
                 self._drop(incoming, answer=False)
                 return
             incoming.buffer += data
