@@ -31,10 +31,15 @@ def predict() -> Response:
         raise NotReadyError(current.runtime.not_ready)
     if request.mimetype != JSON_MIMETYPE:
         raise UnsupportedMediaTypeError(request.mimetype)
-    payload = read_payload(
-        parse_body(read_body(current.settings)),
-        current.settings.max_rows,
-        features=current.runtime.validator.known,
+    body = read_body(current.settings)
+    validator = current.runtime.validator
+    # A batch of numbers goes from bytes to a checked matrix, unless the audit trail needs
+    # its rows as sent (to hash them); any other body, or a doubt, goes the generic way.
+    typed = (
+        None if current.audit is not None else validator.read_typed(body, current.settings.max_rows)
+    )
+    payload = typed or read_payload(
+        parse_body(body), current.settings.max_rows, features=validator.known
     )
     answered = answer(payload)
     return json_response({**answered.body, "model": current.model, "request_id": g.request_id})

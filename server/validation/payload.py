@@ -21,6 +21,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import orjson
 
 from server.errors import (
@@ -75,7 +76,8 @@ def kind_of(value: object) -> str:
 
 @dataclass(frozen=True)
 class Payload:
-    """The rows of a request: ``records`` (one object per row) or ``columns`` + ``data``."""
+    """The rows of a request: ``records`` (one object per row) or ``columns`` + ``data``, or
+    for an all-number schema a float ``matrix`` already checked (server.validation.typed)."""
 
     rows: int
     records: list[Any] | None = None
@@ -87,6 +89,8 @@ class Payload:
     names_profile: bool = False
     # A batch's "on_error" ("fail" or "skip"), when the body had that key; None: the setting.
     on_error: str | None = None
+    # Rows in training order, null as NaN, every value already checked: a valid batch.
+    matrix: np.ndarray | None = None
 
 
 def parse_body(body: bytes) -> Any:

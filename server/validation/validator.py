@@ -42,6 +42,7 @@ from server.validation.matrix import NumericMatrix
 from server.validation.novelty import Novelty
 from server.validation.payload import FAIL, SKIP, Payload
 from server.validation.rows import RowChecks, records
+from server.validation.typed import TypedBodies
 
 __all__ = ["COLUMNWISE_FROM", "Batch", "Validator"]
 
@@ -103,6 +104,11 @@ class Validator:
         self._matrix = (
             NumericMatrix(self.features) if NumericMatrix.applies_to(self.features) else None
         )
+        self._typed = (
+            TypedBodies(self.features, self._matrix)
+            if self._matrix is not None and TypedBodies.applies_to(self.features)
+            else None
+        )
 
     def validate(self, payload: Payload, on_error: str = FAIL) -> Batch:
         """The batch with its warnings and imputed features; raise InvalidInputError or
@@ -124,6 +130,9 @@ class Validator:
 
     def _whole(self, payload: Payload) -> Batch:
         """Every row valid, or the error listing the first problems by row and feature."""
+        if payload.matrix is not None:
+            assert self._matrix is not None
+            return self._matrix_batch(payload.matrix)
         columnwise = payload.rows >= self.columnwise_from
         if not columnwise:
             self._refuse(self._rows.first_problems(records(payload)))
@@ -132,8 +141,7 @@ class Validator:
             flat = self._regular(payload, lambda rows: list(chain.from_iterable(rows)))
             matrix = None if flat is None else self._matrix.build(flat, payload.rows)
             if matrix is not None:
-                warnings = self._matrix.warnings(matrix)
-                return Batch(None, payload.rows, warnings, matrix, self._matrix.imputed(matrix))
+                return self._matrix_batch(matrix)
         rows = self._regular(payload, list)
         if rows is None:
             self._refuse(self._rows.first_problems(records(payload)))
@@ -150,6 +158,19 @@ class Validator:
         warnings = self._novelty.find(columns, payload.rows)
         imputed = imputed_from_columns(columns, with_nulls, payload.rows)
         return Batch(columns, payload.rows, warnings, imputed=imputed)
+
+    def _matrix_batch(self, matrix: np.ndarray) -> Batch:
+        """The batch of a checked float matrix, with its warnings and imputed features."""
+        assert self._matrix is not None
+        warnings = self._matrix.warnings(matrix)
+        return Batch(None, len(matrix), warnings, matrix, self._matrix.imputed(matrix))
+
+    def read_typed(self, body: bytes, max_rows: int) -> Payload | None:
+        """A batch body decoded straight into a checked float matrix, for schemas of numbers
+        only; None when the body must be parsed and validated the generic way."""
+        if self._typed is None:
+            return None
+        return self._typed.read(body, max_rows)
 
     def _refusals(self, payload: Payload) -> tuple[list[int], list[Detail]]:
         """Every row with a problem, and the first problems (one more than can be listed)."""

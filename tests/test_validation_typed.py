@@ -1,0 +1,289 @@
+"""Batches of numbers decoded straight into a float matrix answer exactly as the generic path.
+
+Property tests: over generated ``instances`` and columnar bodies (good rows, nulls, wrong
+kinds, booleans, numeric strings, numbers beyond a type's range or the plausible limits,
+missing and unknown keys, reordered and repeated columns, rows of the wrong length, bad
+options), reading a body the typed way then validating it gives the same batch (bit for
+bit), or the same error (class, code, message and details in order), as parsing and
+validating it the generic way, in both modes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from packager.artefact.manifest import FeatureSpec, InputSpec
+from packager.errors import RequestError
+from server.validation import Batch, Payload, Validator, parse_body, read_payload
+
+MAX_ROWS = 40
+
+NULLABLE = InputSpec(
+    format="dataframe",
+    names_generated=False,
+    features=(
+        FeatureSpec("age", "number", nullable=False, dtype="float64", min=18, max=95),
+        FeatureSpec("blood pressure", "number", nullable=True, dtype="float64", min=60, max=200),
+        FeatureSpec("ratio", "number", nullable=True, dtype="float32", min=0.0, max=1.0),
+        FeatureSpec(
+            "weight",
+            "number",
+            nullable=False,
+            dtype="float64",
+            min=40,
+            max=150,
+            plausible_min=1,
+            plausible_max=400,
+            unit="kg",
+        ),
+    ),
+)
+NO_NULLS = InputSpec(
+    format="array",
+    names_generated=True,
+    features=tuple(
+        FeatureSpec(f"x{i}", "number", nullable=False, dtype="float64", min=-1, max=1)
+        for i in range(3)
+    ),
+)
+VALIDATORS = {
+    "nullable": Validator(NULLABLE),
+    "no nulls": Validator(NO_NULLS),
+    "row path": Validator(NULLABLE, columnwise_from=10**9),
+}
+
+_numbers = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(min_value=-500, max_value=500, allow_nan=False),
+    st.floats(min_value=-500, max_value=500, allow_nan=False),
+    st.integers(min_value=-5, max_value=300),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=-5, max_value=300),
+    st.sampled_from([0.0, -0.0, 3.4e38, 3.5e38, -3.5e38, 1e308, 2**53 + 1, 2**64 - 1]),
+)
+_odd_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.sampled_from(["1", "2.5", "nan", "", "age"]),
+    st.just([1.0]),
+    st.just({"v": 1}),
+)
+_values = st.one_of(_numbers, _numbers, _odd_values, st.none())
+# Numbers within every feature's limits.
+_fitting = st.one_of(
+    st.floats(min_value=1, max_value=1, allow_nan=False),
+    st.floats(min_value=1, max_value=400, allow_nan=False),
+    st.integers(min_value=1, max_value=400),
+)
+
+
+@st.composite
+def _bodies(draw: st.DrawFn, features: tuple[FeatureSpec, ...]) -> bytes:
+    """A batch body: instances or columnar, sometimes with options or an odd shape; a third
+    of them valid batches whose numbers lie within every feature's limits."""
+    names = [f.name for f in features]
+    valid = draw(st.integers(0, 2)) == 0
+    odd = st.just(False) if valid else st.integers(0, 5).map(lambda n: n == 0)
+    if valid:
+        present = st.fixed_dictionaries(
+            {f.name: st.one_of(_fitting, st.none()) if f.nullable else _fitting for f in features}
+        )
+    else:
+        values = draw(st.sampled_from([_numbers, _values]))
+        present = st.fixed_dictionaries({name: values for name in names})
+    rows = draw(st.lists(present, min_size=0, max_size=6))
+    if draw(odd) and rows:
+        rows[-1] = dict(list(rows[-1].items())[1:])  # a missing key
+    if draw(odd) and rows:
+        rows[0] = {**rows[0], "extra": 1}  # an unknown key
+    if draw(st.booleans()):
+        body: dict[str, Any] = {"instances": rows}
+        if draw(odd):
+            body["instances"] = [*rows, [1, 2]]  # a row that is not an object
+    else:
+        columns = draw(st.sampled_from([names, names[::-1]]))
+        if draw(odd):
+            columns = draw(
+                st.sampled_from([[*names[:-1], names[0]], names[:-1], [*names, "extra"]])
+            )
+        data = [[row.get(name) for name in columns] for row in rows]
+        if data and draw(odd):
+            data[-1] = data[-1][:-1]  # a row of the wrong length
+        body = {"columns": columns, "data": data}
+    if draw(st.integers(0, 4)) == 0:
+        body["on_error"] = draw(st.sampled_from(["fail", "skip", "never", 1]))
+    if draw(st.integers(0, 4)) == 0:
+        body["profile"] = draw(st.sampled_from(["default", "site-b", 3, None]))
+    if draw(odd):
+        body["id"] = 1
+    # The standard library writes integers beyond 64 bits, which orjson refuses to.
+    return json.dumps(body).encode()
+
+
+def _outcome(validator: Validator, body: bytes, mode: str, *, typed: bool) -> tuple[Any, ...]:
+    """What reading and validating ``body`` gives: the payload's options and the batch, or
+    the error's class, code, message and details."""
+    try:
+        payload = validator.read_typed(body, MAX_ROWS) if typed else None
+        if payload is None:
+            payload = read_payload(parse_body(body), MAX_ROWS, features=validator.known)
+        batch = validator.validate(payload, payload.on_error or mode)
+    except RequestError as error:
+        return type(error), error.code, error.message, error.details
+    return _options(payload), _contents(batch)
+
+
+def _options(payload: Payload) -> tuple[Any, ...]:
+    return payload.rows, payload.on_error, payload.profile, payload.names_profile
+
+
+def _contents(batch: Batch) -> tuple[Any, ...]:
+    """A batch as comparable values; the matrix bit for bit (NaN and -0.0 included)."""
+    assert batch.matrix is not None
+    bits = batch.matrix.view(np.int64).tolist()
+    # The layout too: a model's sums may round differently over another one.
+    layout = batch.matrix.flags.c_contiguous, batch.matrix.flags.f_contiguous
+    return (bits, layout, batch.columns, batch.rows, batch.warnings, batch.imputed, batch.kept,
+            batch.refused_rows, batch.errors)  # fmt: skip
+
+
+@pytest.mark.parametrize("schema", ["nullable", "no nulls", "row path"])
+@pytest.mark.parametrize("mode", ["fail", "skip"])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_typed_batches_answer_as_the_generic_path(
+    schema: str, mode: str, data: st.DataObject
+) -> None:
+    validator = VALIDATORS[schema]
+    body = data.draw(_bodies(validator.features))
+    generic = _outcome(validator, body, mode, typed=False)
+    assert _outcome(validator, body, mode, typed=True) == generic
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"instances": [{"x0": 1e400, "x1": 0, "x2": 0}]}',
+        b'{"instances": [{"x0": NaN, "x1": 0, "x2": 0}]}',
+        b'{"instances": [{"x0": 1, "x1": 0, "x2": 0, "x0": true}]}',
+        b'{"instances": [{"x0": 1, "x1": 0, "x2": 0}], "profile": "\\ud800"}',
+        b'{"instances": [{"x0": 1, "x1": 0, "x2": 0}], "instances": []}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1, 2, 3]], "columns": ["x2"]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1, 2, 3]], "instances": []}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1, 2, 3], [[4], 5, 6]]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1, 2, 3]]} trailing',
+        b'\xef\xbb\xbf{"instances": [{"x0": 1, "x1": 0, "x2": 0}]}',
+        b'{"instances": [{"x0": 1, "x1": 0, "x2": 0}], "on_error": "skip", "profile": "a"}',
+        b'{"instances": [{"x0": 12345678901234567891, "x1": -0, "x2": -0.0}]}',
+    ],
+)
+def test_typed_reading_of_odd_json_answers_as_the_generic_path(body: bytes) -> None:
+    validator = VALIDATORS["no nulls"]
+    for mode in ("fail", "skip"):
+        assert _outcome(validator, body, mode, typed=True) == _outcome(
+            validator, body, mode, typed=False
+        )
+
+
+def test_typed_reading_takes_valid_instances_and_columns_in_any_order() -> None:
+    validator = VALIDATORS["nullable"]
+    rows = [
+        {"age": 40, "blood pressure": None, "ratio": 0.5, "weight": 70.5},
+        {"weight": 500 - 110, "ratio": None, "age": 30.25, "blood pressure": 120},
+    ]
+    columns = ["weight", "age", "ratio", "blood pressure"]
+    bodies = [
+        {"instances": rows, "on_error": "skip"},
+        {"columns": columns, "data": [[r[c] for c in columns] for r in rows]},
+    ]
+    for body in bodies:
+        payload = validator.read_typed(orjson.dumps(body), MAX_ROWS)
+        assert payload is not None and payload.matrix is not None
+        expected = [[40, np.nan, 0.5, 70.5], [30.25, 120, np.nan, 390]]
+        np.testing.assert_array_equal(payload.matrix, expected)
+        assert validator.validate(payload).imputed == [["blood pressure"], ["ratio"]]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"age": True},
+        {"age": "40"},
+        {"age": None},
+        {"ratio": 1e39},
+        {"weight": 401},
+        {"weight": 0},
+        {"extra": 1},
+    ],
+)
+def test_typed_reading_leaves_a_batch_needing_a_closer_look_to_the_generic_path(
+    change: dict[str, Any],
+) -> None:
+    row = {"age": 40, "blood pressure": 120, "ratio": 0.5, "weight": 70.5, **change}
+    assert VALIDATORS["nullable"].read_typed(orjson.dumps({"instances": [row]}), 10) is None
+
+
+def test_typed_reading_leaves_empty_and_oversized_batches_to_the_generic_path() -> None:
+    validator = VALIDATORS["no nulls"]
+    row = {"x0": 0, "x1": 0, "x2": 0}
+    assert validator.read_typed(orjson.dumps({"instances": []}), 10) is None
+    assert validator.read_typed(orjson.dumps({"instances": [row] * 11}), 10) is None
+    assert validator.read_typed(orjson.dumps({"instances": [row] * 10}), 10) is not None
+
+
+def test_typed_reading_is_off_for_schemas_with_other_kinds_or_a_batch_key_feature() -> None:
+    mixed = InputSpec(
+        format="dataframe",
+        names_generated=False,
+        features=(
+            FeatureSpec("age", "number", nullable=False, dtype="float64"),
+            FeatureSpec("sex", "category", nullable=False, dtype="object", categories=["F"]),
+        ),
+    )
+    named = InputSpec(
+        format="dataframe",
+        names_generated=False,
+        features=(FeatureSpec("data", "number", nullable=False, dtype="float64"),),
+    )
+    body = orjson.dumps({"instances": [{"age": 1, "sex": "F", "data": 1}]})
+    assert Validator(mixed).read_typed(body, 10) is None
+    assert Validator(named).read_typed(orjson.dumps({"data": 1}), 10) is None
+
+
+@pytest.mark.parametrize("shape", ["instances", "columnar"])
+def test_predict_answers_a_typed_batch_as_the_generic_path_does(
+    binary_artefact: Any, client: Any, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    served = client(binary_artefact)
+    names = served.application.extensions["deployml"].runtime.validator.names
+    rng = np.random.default_rng(0)
+    # Some values far outside the training range, for warnings.
+    values = rng.normal(size=(300, len(names))) * 500 + 100
+    if shape == "instances":
+        body: dict[str, Any] = {
+            "instances": [dict(zip(names, row, strict=True)) for row in values.tolist()]
+        }
+    else:
+        order = names[::-1]
+        body = {"columns": order, "data": values[:, ::-1].tolist()}
+    sent = orjson.dumps(body)
+    assert served.application.extensions["deployml"].runtime.validator.read_typed(sent, 10**4)
+
+    def answered() -> dict[str, Any]:
+        response = served.post("/predict", data=sent, content_type="application/json")
+        assert response.status_code == 200
+        found: dict[str, Any] = response.get_json()
+        found.pop("request_id")
+        return found
+
+    typed = answered()
+    monkeypatch.setattr(Validator, "read_typed", lambda *_: None)
+    assert answered() == typed
+    assert typed["warnings"]
