@@ -1,11 +1,13 @@
-"""Batches of numbers decoded straight into a float matrix answer exactly as the generic path.
+"""Batch bodies decoded against the schema's types answer exactly as the generic path.
 
-Property tests: over generated ``instances`` and columnar bodies (good rows, nulls, wrong
-kinds, booleans, numeric strings, numbers beyond a type's range or the plausible limits,
-missing and unknown keys, reordered and repeated columns, rows of the wrong length, bad
-options), reading a body the typed way then validating it gives the same batch (bit for
-bit), or the same error (class, code, message and details in order), as parsing and
-validating it the generic way, in both modes.
+Property tests, on all-number and mixed schemas: over generated ``instances`` and columnar
+bodies (good rows, nulls, wrong kinds, booleans, numeric strings, numbers beyond a type's
+range or the plausible limits, integers beyond 64 bits, unseen categories, missing and
+unknown keys, reordered and repeated columns, rows of the wrong length, bad options),
+reading a body the typed way then validating it gives the same batch (a matrix bit for bit
+and in the same layout; columns value for value and kind for kind), or the same error
+(class, code, message and details in order), as parsing and validating it the generic way,
+in both modes.
 """
 
 from __future__ import annotations
@@ -53,10 +55,27 @@ NO_NULLS = InputSpec(
         for i in range(3)
     ),
 )
+MIXED = InputSpec(
+    format="dataframe",
+    names_generated=False,
+    features=(
+        FeatureSpec("age", "integer", nullable=False, dtype="int64", min=18, max=95),
+        FeatureSpec("bmi", "number", nullable=True, dtype="float64", min=15.0, max=40.0),
+        FeatureSpec("sex", "category", nullable=False, dtype="object", categories=["F", "M"]),
+        FeatureSpec("ward", "category", nullable=True, dtype="object", categories=["a", "b"]),
+        FeatureSpec("stage", "category", nullable=False, dtype="int64", categories=[1, 2, 3]),
+        FeatureSpec("smoker", "boolean", nullable=False, dtype="bool"),
+        FeatureSpec("note", "string", nullable=True, dtype="object"),
+        FeatureSpec("dose", "integer", nullable=True, dtype="int8", plausible_max=100),
+    ),
+)
 VALIDATORS = {
     "nullable": Validator(NULLABLE),
     "no nulls": Validator(NO_NULLS),
     "row path": Validator(NULLABLE, columnwise_from=10**9),
+    "mixed": Validator(MIXED, columnwise_from=3),
+    "mixed row path": Validator(MIXED, columnwise_from=10**9),
+    "mixed strict": Validator(MIXED, columnwise_from=3, strict_categories=True),
 }
 
 _numbers = st.one_of(
@@ -82,6 +101,25 @@ _fitting = st.one_of(
     st.floats(min_value=1, max_value=400, allow_nan=False),
     st.integers(min_value=1, max_value=400),
 )
+# Values each kind of a mixed schema accepts (some unseen categories, some out of range).
+_FITTING = {
+    "number": st.one_of(
+        st.floats(-500, 500),
+        st.integers(-5, 300),
+        st.sampled_from([-0.0, 1e300, 2**64 - 1, 2**64, -(2**63) - 1]),
+    ),
+    "integer": st.one_of(st.integers(-5, 100), st.integers(-5, 100).map(float)),
+    "boolean": st.booleans(),
+    "string": st.text(max_size=3),
+}
+
+
+def _fitting_for(feature: FeatureSpec) -> st.SearchStrategy[Any]:
+    if feature.kind == "category":
+        seen = list(feature.categories or [])
+        unseen = st.just("c" if isinstance(seen[0], str) else 4)
+        return st.one_of(*[st.sampled_from(seen)] * 9, unseen)
+    return _FITTING[feature.kind]
 
 
 @st.composite
@@ -92,8 +130,14 @@ def _bodies(draw: st.DrawFn, features: tuple[FeatureSpec, ...]) -> bytes:
     valid = draw(st.integers(0, 2)) == 0
     odd = st.just(False) if valid else st.integers(0, 5).map(lambda n: n == 0)
     if valid:
+        # All-number schemas: within every limit; mixed: each feature's kinds.
+        numbers = all(f.kind == "number" for f in features)
+        fitting = {f.name: _fitting if numbers else _fitting_for(f) for f in features}
         present = st.fixed_dictionaries(
-            {f.name: st.one_of(_fitting, st.none()) if f.nullable else _fitting for f in features}
+            {
+                f.name: st.one_of(fitting[f.name], st.none()) if f.nullable else fitting[f.name]
+                for f in features
+            }
         )
     else:
         values = draw(st.sampled_from([_numbers, _values]))
@@ -145,16 +189,25 @@ def _options(payload: Payload) -> tuple[Any, ...]:
 
 
 def _contents(batch: Batch) -> tuple[Any, ...]:
-    """A batch as comparable values; the matrix bit for bit (NaN and -0.0 included)."""
-    assert batch.matrix is not None
-    bits = batch.matrix.view(np.int64).tolist()
-    # The layout too: a model's sums may round differently over another one.
-    layout = batch.matrix.flags.c_contiguous, batch.matrix.flags.f_contiguous
-    return (bits, layout, batch.columns, batch.rows, batch.warnings, batch.imputed, batch.kept,
+    """A batch as comparable values: the matrix bit for bit (NaN and -0.0 included), the
+    columns value for value with each value's kind."""
+    if batch.matrix is None:
+        assert batch.columns is not None
+        bits: Any = None
+        layout: Any = None
+        columns: Any = {
+            name: [(type(v), repr(v)) for v in column] for name, column in batch.columns.items()
+        }
+    else:
+        bits = batch.matrix.view(np.int64).tolist()
+        # The layout too: a model's sums may round differently over another one.
+        layout = batch.matrix.flags.c_contiguous, batch.matrix.flags.f_contiguous
+        columns = batch.columns
+    return (bits, layout, columns, batch.rows, batch.warnings, batch.imputed, batch.kept,
             batch.refused_rows, batch.errors)  # fmt: skip
 
 
-@pytest.mark.parametrize("schema", ["nullable", "no nulls", "row path"])
+@pytest.mark.parametrize("schema", sorted(VALIDATORS))
 @pytest.mark.parametrize("mode", ["fail", "skip"])
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
@@ -238,43 +291,91 @@ def test_typed_reading_leaves_empty_and_oversized_batches_to_the_generic_path() 
     assert validator.read_typed(orjson.dumps({"instances": [row] * 10}), 10) is not None
 
 
-def test_typed_reading_is_off_for_schemas_with_other_kinds_or_a_batch_key_feature() -> None:
-    mixed = InputSpec(
-        format="dataframe",
-        names_generated=False,
-        features=(
-            FeatureSpec("age", "number", nullable=False, dtype="float64"),
-            FeatureSpec("sex", "category", nullable=False, dtype="object", categories=["F"]),
-        ),
-    )
-    named = InputSpec(
-        format="dataframe",
-        names_generated=False,
-        features=(FeatureSpec("data", "number", nullable=False, dtype="float64"),),
-    )
-    body = orjson.dumps({"instances": [{"age": 1, "sex": "F", "data": 1}]})
-    assert Validator(mixed).read_typed(body, 10) is None
+def test_typed_reading_checks_a_mixed_batch_whole_in_any_column_order() -> None:
+    validator = VALIDATORS["mixed"]
+    rows = [
+        {"age": 40, "bmi": None, "sex": "F", "ward": "c", "stage": 2, "smoker": True,
+         "note": "x", "dose": 5.0},
+        {"age": 61.0, "bmi": 27, "sex": "M", "ward": None, "stage": 3.0, "smoker": False,
+         "note": None, "dose": None},
+    ]  # fmt: skip
+    order = list(validator.names)[::-1]
+    for body in (
+        {"instances": rows * 2},
+        {"columns": order, "data": [[r[c] for c in order] for r in rows * 2]},
+    ):
+        payload = validator.read_typed(orjson.dumps(body), MAX_ROWS)
+        assert payload is not None and payload.checked is not None
+        assert payload.checked["age"] == (40, 61.0, 40, 61.0)
+        assert list(payload.checked) == list(validator.names)
+        batch = validator.validate(payload)
+        assert batch.imputed == [["bmi"], ["ward", "note", "dose"]] * 2
+        assert [w["feature"] for w in batch.warnings] == ["ward", "ward"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"age": 40.5}, {"sex": "X"}, {"dose": 101}, {"dose": 2**64}, {"stage": "2"}, {"sex": None}],
+)
+def test_typed_reading_leaves_a_mixed_batch_with_a_problem_to_the_generic_path(
+    change: dict[str, Any],
+) -> None:
+    row = {"age": 40, "bmi": 20.5, "sex": "F", "ward": "a", "stage": 1, "smoker": True,
+           "note": "x", "dose": 1, **change}  # fmt: skip
+    body = json.dumps({"instances": [row]}).encode()
+    assert VALIDATORS["mixed strict"].read_typed(body, 10) is None
+
+
+def test_typed_reading_is_off_where_a_body_could_be_read_two_ways() -> None:
+    def spec(*features: FeatureSpec) -> InputSpec:
+        return InputSpec(format="dataframe", names_generated=False, features=features)
+
+    named = spec(FeatureSpec("data", "number", nullable=False, dtype="float64"))
+    # msgspec would read the integer 2 as the float 2.0, which this category refuses.
+    floats = spec(FeatureSpec("c", "category", nullable=False, dtype="object",
+                              categories=[True, 1.5]))  # fmt: skip
     assert Validator(named).read_typed(orjson.dumps({"data": 1}), 10) is None
+    assert Validator(floats).read_typed(orjson.dumps({"instances": [{"c": 1.5}]}), 10) is None
 
 
+def _numbers_rows(names: list[str]) -> list[list[Any]]:
+    """300 rows of numbers, some far outside the training range (for warnings)."""
+    rng = np.random.default_rng(0)
+    rows: list[list[Any]] = (rng.normal(size=(300, len(names))) * 500 + 100).tolist()
+    return rows
+
+
+def _patient_rows(names: list[str], patient_data: Any) -> list[list[Any]]:
+    """The held-out patients (nulls among them), and a few unseen wards (for warnings)."""
+    frame = patient_data[2][names].astype(object)
+    rows: list[list[Any]] = frame.where(frame.notna(), None).to_numpy().tolist()
+    ward = names.index("ward")
+    for row in rows[::7]:
+        row[ward] = "z"
+    return rows
+
+
+@pytest.mark.parametrize("model", ["numbers", "patients"])
 @pytest.mark.parametrize("shape", ["instances", "columnar"])
 def test_predict_answers_a_typed_batch_as_the_generic_path_does(
-    binary_artefact: Any, client: Any, monkeypatch: pytest.MonkeyPatch, shape: str
+    request: pytest.FixtureRequest,
+    client: Any,
+    patient_data: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    shape: str,
+    model: str,
 ) -> None:
-    served = client(binary_artefact)
-    names = served.application.extensions["deployml"].runtime.validator.names
-    rng = np.random.default_rng(0)
-    # Some values far outside the training range, for warnings.
-    values = rng.normal(size=(300, len(names))) * 500 + 100
+    artefact = "binary_artefact" if model == "numbers" else "pipeline_artefact"
+    served = client(request.getfixturevalue(artefact))
+    validator = served.application.extensions["deployml"].runtime.validator
+    names = list(validator.names)
+    rows = _numbers_rows(names) if model == "numbers" else _patient_rows(names, patient_data)
     if shape == "instances":
-        body: dict[str, Any] = {
-            "instances": [dict(zip(names, row, strict=True)) for row in values.tolist()]
-        }
+        body: dict[str, Any] = {"instances": [dict(zip(names, r, strict=True)) for r in rows]}
     else:
-        order = names[::-1]
-        body = {"columns": order, "data": values[:, ::-1].tolist()}
+        body = {"columns": names[::-1], "data": [r[::-1] for r in rows]}
     sent = orjson.dumps(body)
-    assert served.application.extensions["deployml"].runtime.validator.read_typed(sent, 10**4)
+    assert validator.read_typed(sent, 10**4)
 
     def answered() -> dict[str, Any]:
         response = served.post("/predict", data=sent, content_type="application/json")
@@ -287,3 +388,5 @@ def test_predict_answers_a_typed_batch_as_the_generic_path_does(
     monkeypatch.setattr(Validator, "read_typed", lambda *_: None)
     assert answered() == typed
     assert typed["warnings"]
+    if model == "patients":
+        assert any(typed["imputed"])

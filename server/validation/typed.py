@@ -1,17 +1,20 @@
-"""Batches of numbers decoded from the body's bytes straight into a checked float matrix.
+"""Batch bodies decoded from their bytes against types built from the schema, then checked whole.
 
-For a schema of numbers only, a batch body is decoded by msgspec against types built once
-from the schema, at C speed and without a Python step per value: an ``instances`` row is an
-object with exactly the schema's features, each a number (or null, where the feature takes
-null); a columnar body names the features once (in any order) and its rows are arrays of
-numbers or nulls. A boolean, a string, an object, a missing or unknown key, a row of the
-wrong length, anything else in the body, or a value the float matrix checks give up on
-(beyond its type's range or its plausible limits, null where none is allowed), and
-:meth:`TypedBodies.read` returns None: the body then goes the generic way (orjson,
-:func:`~server.validation.payload.read_payload`, the validator), which words every problem
-as it always has. So this path only answers bodies that the generic one accepts as they
-are, with the same float matrix: msgspec and orjson refuse the same malformed JSON and read
-the same numbers (both correctly rounded; out-of-range numbers refused by both).
+msgspec decodes an ``instances`` or columnar body at C speed against types built once from
+the schema: each row holds exactly the schema's features (a columnar body names them once,
+in any order), each of a JSON kind its feature accepts (a number; true or false; a string; a
+category's kinds; null where the feature takes null). A wrong kind, a missing or unknown
+key, a row of the wrong length or anything else in the body fails the decode. For a schema
+of numbers only, the rows become one float matrix checked by
+:class:`~server.validation.matrix.NumericMatrix`; for any other schema, columns checked by
+:class:`~server.validation.columns.ColumnChecks`. A body that fails to decode, or whose
+values have any problem, makes :meth:`TypedBodies.read` return None, and the body goes the
+generic way (orjson, :func:`~server.validation.payload.read_payload`, the validator), which
+words every problem as it always has. So this path only answers bodies the generic one
+accepts as they are, with the same matrix or columns: msgspec and orjson refuse the same
+malformed JSON and read the same numbers (both correctly rounded). One difference is
+guarded: msgspec keeps an integer beyond 64 bits as an integer where orjson reads a float,
+so such a body goes the generic way.
 
 A ``profile`` or ``on_error`` is kept as its raw JSON text and read by orjson, so it reaches
 the same checks as the same value sent the generic way.
@@ -19,8 +22,9 @@ the same checks as the same value sent the generic way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
+from types import NoneType
 from typing import Any
 
 import msgspec
@@ -28,113 +32,210 @@ import numpy as np
 import orjson
 
 from packager.artefact import FeatureSpec
+from server.validation import checks
+from server.validation.columns import ColumnChecks
 from server.validation.matrix import NumericMatrix
 from server.validation.payload import BATCH_KEYS, Payload, with_options
 
 __all__ = ["TypedBodies"]
 
 _UNSET: Any = msgspec.UNSET
+_OPTIONS = ("profile", "on_error")
+# The integers orjson reads as integers; it reads any other as a float, msgspec as an integer.
+_LOWEST, _HIGHEST = -(2**63), 2**64 - 1
+# Columnar bodies of a mixed schema decode their rows in the order the body names the
+# columns; a decoder is kept for each of the first few orders seen.
+_ORDERS_KEPT = 16
+_NUMBERS = frozenset({int, float, NoneType})
+
+Decoder = Callable[[bytes], Any]
 
 
 class TypedBodies:
-    """Decodes the batch bodies of one all-number schema into a checked float matrix."""
+    """Decodes the batch bodies of one schema into a checked matrix or checked columns."""
 
-    def __init__(self, features: Sequence[FeatureSpec], matrix: NumericMatrix) -> None:
-        self.names = [f.name for f in features]
+    def __init__(
+        self,
+        features: Sequence[FeatureSpec],
+        matrix: NumericMatrix | None,
+        column_checks: ColumnChecks,
+    ) -> None:
+        self.features = {f.name: f for f in features}
+        self.names = list(self.features)
         self.width = len(self.names)
         self._matrix = matrix
-        self._nullable = bool(matrix.nullable.any())
-        # Fields are named by position (a feature's name need not be an identifier) and
-        # renamed to the feature names; a row's fields are floats, so it needs no GC tracking.
-        fields = [f"f{i}" for i in range(self.width)]
-        row = msgspec.defstruct(
-            "Row",
-            [
-                (field, float | None if f.nullable else float)
-                for field, f in zip(fields, features, strict=True)
-            ],
-            rename=dict(zip(fields, self.names, strict=True)),
-            forbid_unknown_fields=True,
-            gc=False,
-        )
-        value = float | None if self._nullable else float
+        self._checks = column_checks
+        # For numbers only, every number is read as a float straight away.
+        self._nullable = any(f.nullable for f in features)
+        row = _row_type(features, as_float=matrix is not None, array_like=False)
+        if matrix is None:
+            data: Any = msgspec.Raw
+        else:
+            data = list[list[float | None]] if self._nullable else list[list[float]]
         body = msgspec.defstruct(
             "Body",
             [
                 ("instances", list[row] | msgspec.UnsetType, _UNSET),  # type: ignore[valid-type]
                 ("columns", list[str] | msgspec.UnsetType, _UNSET),
-                ("data", list[list[value]] | msgspec.UnsetType, _UNSET),  # type: ignore[valid-type]
-                ("profile", msgspec.Raw | msgspec.UnsetType, _UNSET),
-                ("on_error", msgspec.Raw | msgspec.UnsetType, _UNSET),
+                ("data", data | msgspec.UnsetType, _UNSET),
+                *((key, msgspec.Raw | msgspec.UnsetType, _UNSET) for key in _OPTIONS),
             ],
             forbid_unknown_fields=True,
         )
-        self._decoder = msgspec.json.Decoder(body)
+        self._decode: Decoder = msgspec.json.Decoder(body).decode
+        self._rows_by_order: dict[tuple[str, ...], Decoder] = {}
 
     @staticmethod
     def applies_to(features: Sequence[FeatureSpec]) -> bool:
-        """Whether bodies for ``features`` can be decoded this way: numbers only, and no
-        feature named like a batch key (its body would be one instance)."""
-        return NumericMatrix.applies_to(features) and not {f.name for f in features} & set(
-            BATCH_KEYS
+        """Whether bodies for ``features`` can be decoded this way: some features, none
+        named like a batch key (a body with that key would be one instance), and no category
+        that takes floats but not integers (msgspec would read an integer as a float)."""
+        return (
+            bool(features)
+            and not {f.name for f in features} & set(BATCH_KEYS)
+            and not any(map(_floats_not_integers, features))
         )
 
     def read(self, body: bytes, max_rows: int) -> Payload | None:
-        """The payload of a batch body with its float matrix checked, or None when the body
+        """The payload of a valid batch body, its values checked, or None when the body
         must go the generic way (which then accepts it or words its problems)."""
         try:
-            decoded = self._decoder.decode(body)
+            decoded = self._decode(body)
+            rows = self._rows(decoded)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return None
-        matrix = self._decoded_matrix(decoded)
-        if matrix is None or not 0 < len(matrix) <= max_rows:
-            return None
-        if not self._matrix.passes(matrix):
+        if rows is None:
             return None
         options = {}
-        for key in ("profile", "on_error"):
+        for key in _OPTIONS:
             raw = getattr(decoded, key)
             if raw is not _UNSET:
                 try:
                     options[key] = orjson.loads(bytes(raw))
                 except orjson.JSONDecodeError:
                     return None
-        return with_options(Payload(rows=len(matrix), matrix=matrix), options)
+        payload = self._checked(rows, max_rows)
+        return None if payload is None else with_options(payload, options)
 
-    def _decoded_matrix(self, decoded: Any) -> np.ndarray | None:
-        """The rows as a float matrix in training order (null as NaN), or None."""
+    def _rows(self, decoded: Any) -> tuple[Sequence[str], list[Any]] | None:
+        """The body's column order and its rows (structs or lists), or None for a body that
+        is not exactly one of the two batch shapes, or names other columns."""
         if decoded.instances is not _UNSET:
             if decoded.columns is not _UNSET or decoded.data is not _UNSET:
                 return None
-            return self._from_rows(decoded.instances)
-        if decoded.columns is _UNSET or decoded.data is _UNSET:
+            return self.names, decoded.instances
+        columns, data = decoded.columns, decoded.data
+        if columns is _UNSET or data is _UNSET:
             return None
-        return self._from_columns(decoded.columns, decoded.data)
-
-    def _from_rows(self, rows: list[Any]) -> np.ndarray:
-        values = chain.from_iterable(map(msgspec.structs.astuple, rows))
-        if self._nullable:
-            # np.fromiter cannot take None; np.array reads it as NaN.
-            flat = np.array(list(values), dtype=np.float64)
-        else:
-            flat = np.fromiter(values, dtype=np.float64, count=len(rows) * self.width)
-        return flat.reshape(len(rows), self.width)
-
-    def _from_columns(self, columns: list[str], data: list[list[Any]]) -> np.ndarray | None:
         if len(columns) != self.width or sorted(columns) != sorted(self.names):
             return None
-        if not data:
+        if self._matrix is None:
+            data = self._rows_decoder(columns)(bytes(data))
+        return columns, data
+
+    def _rows_decoder(self, columns: list[str]) -> Decoder:
+        """The decoder of a columnar body's rows with its columns in this order."""
+        order = tuple(columns)
+        found = self._rows_by_order.get(order)
+        if found is None:
+            if len(self._rows_by_order) >= _ORDERS_KEPT:
+                self._rows_by_order.clear()
+            features = [self.features[name] for name in order]
+            row = _row_type(features, as_float=False, array_like=True)
+            found = msgspec.json.Decoder(list[row]).decode  # type: ignore[valid-type]
+            self._rows_by_order[order] = found
+        return found
+
+    def _checked(self, rows: tuple[Sequence[str], list[Any]], max_rows: int) -> Payload | None:
+        columns, values = rows
+        if not 0 < len(values) <= max_rows:
             return None
+        if self._matrix is not None:
+            matrix = self._float_matrix(columns, values)
+            if matrix is None or not self._matrix.passes(matrix):
+                return None
+            return Payload(rows=len(matrix), matrix=matrix)
+        transposed = zip(*map(msgspec.structs.astuple, values), strict=True)
+        by_name = dict(zip(columns, transposed, strict=True))
+        checked: dict[str, Sequence[Any]] = {name: by_name[name] for name in self.names}
+        kinds = {name: set(map(type, column)) for name, column in checked.items()}
+        if any(
+            int in kinds[name]
+            and kinds[name] <= _NUMBERS
+            and not _in_64_bits(checked[name], kinds[name])
+            for name in self.names
+        ):
+            return None
+        if self._checks.first_problems(checked, kinds):
+            return None
+        return Payload(rows=len(values), checked=checked)
+
+    def _float_matrix(self, columns: Sequence[str], values: list[Any]) -> np.ndarray | None:
+        """The rows as a row-major float matrix in training order (null as NaN), or None."""
+        if columns is self.names:  # instances: structs in training order
+            flat = chain.from_iterable(map(msgspec.structs.astuple, values))
+            if self._nullable:
+                # np.fromiter cannot take None; np.array reads it as NaN.
+                return np.array(list(flat), dtype=np.float64).reshape(len(values), self.width)
+            count = len(values) * self.width
+            return np.fromiter(flat, np.float64, count=count).reshape(len(values), self.width)
         try:
             # Rows of unequal length make an inhomogeneous array, which numpy refuses.
-            matrix = np.array(data, dtype=np.float64)
+            matrix = np.array(values, dtype=np.float64)
         except ValueError:
             return None
-        if matrix.shape != (len(data), self.width):
+        if matrix.shape != (len(values), self.width):
             return None
-        if columns != self.names:
+        if list(columns) != self.names:
             # Row-major like every other path's matrix: numpy indexes columns into a
             # column-major copy, and a model's sums can round differently over another layout.
             order = [columns.index(name) for name in self.names]
             matrix = np.ascontiguousarray(matrix[:, order])
         return matrix
+
+
+def _row_type(features: Sequence[FeatureSpec], *, as_float: bool, array_like: bool) -> Any:
+    """A row as a struct: one field per feature, typed by the JSON kinds it accepts. Fields
+    are named by position (a feature's name need not be an identifier) and renamed to the
+    feature names; a row holds no container, so it needs no GC tracking."""
+    fields = [f"f{i}" for i in range(len(features))]
+    return msgspec.defstruct(
+        "Row",
+        [(field, _kinds(f, as_float)) for field, f in zip(fields, features, strict=True)],
+        rename=dict(zip(fields, [f.name for f in features], strict=True)),
+        forbid_unknown_fields=True,
+        array_like=array_like,
+        gc=False,
+    )
+
+
+def _kinds(feature: FeatureSpec, as_float: bool) -> Any:
+    """The type a feature's values decode to: the JSON kinds its checks accept."""
+    kind = feature.kind
+    found: Any
+    if kind in ("number", "integer"):
+        # An integer feature also takes a whole float; its checks refuse a fractional one.
+        found = float if as_float else int | float
+    elif kind == "boolean":
+        found = bool
+    elif kind == "string":
+        found = str
+    else:
+        accepted = checks.category_types(feature.categories)
+        found = None
+        for python_type in (str, int, float, bool):
+            if python_type in accepted:
+                found = python_type if found is None else found | python_type
+    return found | None if feature.nullable else found
+
+
+def _in_64_bits(column: Sequence[Any], kinds: set[type]) -> bool:
+    """Whether the integers of a column of numbers (and nulls) are ones orjson also reads as
+    integers; a float beyond them may also say no, which only costs the generic path."""
+    present = [v for v in column if v is not None] if NoneType in kinds else column
+    return min(present) >= _LOWEST and max(present) <= _HIGHEST
+
+
+def _floats_not_integers(feature: FeatureSpec) -> bool:
+    accepted = checks.category_types(feature.categories)
+    return feature.kind == "category" and float in accepted and int not in accepted

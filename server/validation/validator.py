@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from operator import itemgetter
-from types import NoneType
 from typing import Any
 
 import numpy as np
@@ -105,8 +104,8 @@ class Validator:
             NumericMatrix(self.features) if NumericMatrix.applies_to(self.features) else None
         )
         self._typed = (
-            TypedBodies(self.features, self._matrix)
-            if self._matrix is not None and TypedBodies.applies_to(self.features)
+            TypedBodies(self.features, self._matrix, self._columns)
+            if TypedBodies.applies_to(self.features)
             else None
         )
 
@@ -131,8 +130,9 @@ class Validator:
     def _whole(self, payload: Payload) -> Batch:
         """Every row valid, or the error listing the first problems by row and feature."""
         if payload.matrix is not None:
-            assert self._matrix is not None
             return self._matrix_batch(payload.matrix)
+        if payload.checked is not None:
+            return self._columns_batch(payload.checked, payload.rows)
         columnwise = payload.rows >= self.columnwise_from
         if not columnwise:
             self._refuse(self._rows.first_problems(records(payload)))
@@ -152,12 +152,7 @@ class Validator:
         if columnwise:
             kinds = {name: set(map(type, column)) for name, column in columns.items()}
             self._refuse(self._columns.first_problems(columns, kinds))
-            with_nulls = [name for name in self._nullable if NoneType in kinds[name]]
-        else:
-            with_nulls = [name for name in self._nullable if None in columns[name]]
-        warnings = self._novelty.find(columns, payload.rows)
-        imputed = imputed_from_columns(columns, with_nulls, payload.rows)
-        return Batch(columns, payload.rows, warnings, imputed=imputed)
+        return self._columns_batch(columns, payload.rows)
 
     def _matrix_batch(self, matrix: np.ndarray) -> Batch:
         """The batch of a checked float matrix, with its warnings and imputed features."""
@@ -165,9 +160,17 @@ class Validator:
         warnings = self._matrix.warnings(matrix)
         return Batch(None, len(matrix), warnings, matrix, self._matrix.imputed(matrix))
 
+    def _columns_batch(self, columns: dict[str, Sequence[Any]], rows: int) -> Batch:
+        """The batch of checked columns, with its warnings and imputed features."""
+        with_nulls = [name for name in self._nullable if None in columns[name]]
+        warnings = self._novelty.find(columns, rows)
+        return Batch(
+            columns, rows, warnings, imputed=imputed_from_columns(columns, with_nulls, rows)
+        )
+
     def read_typed(self, body: bytes, max_rows: int) -> Payload | None:
-        """A batch body decoded straight into a checked float matrix, for schemas of numbers
-        only; None when the body must be parsed and validated the generic way."""
+        """A valid batch body decoded and checked whole (a float matrix for schemas of
+        numbers only); None when the body must be parsed and validated the generic way."""
         if self._typed is None:
             return None
         return self._typed.read(body, max_rows)
