@@ -8,8 +8,9 @@ alternates between rounds), which loads the reference model packaged by that che
 packager, freezes its heap as a gunicorn worker does (``gc.freeze()``), and posts the
 10,000-row ``instances`` and columnar bodies through the Flask test client: the whole
 ``/predict`` (body read, parse, validation, model, response), on one thread. Each figure is
-the median of ``--requests`` timed requests after two untimed ones; the medians over rounds
-and the after/before ratios are printed, and every round is written to
+the median of ``--requests`` timed requests after two untimed ones, as wall time and as the
+process's CPU time (steadier on a shared machine); the medians over rounds and the
+after/before ratios are printed, and every round is written to
 ``bench/results/batch-path-<UTC time>.json``.
 """
 
@@ -45,25 +46,26 @@ bodies = {{label: open(path, "rb").read() for label, path in json.loads(sys.argv
 gc.freeze()
 
 def seconds(body):
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     response = client.post("/predict", data=body, content_type="application/json")
-    took = time.perf_counter() - began
+    took = time.perf_counter() - began, time.process_time() - cpu
     if response.status_code != 200:
         raise SystemExit(f"answered {{response.status_code}}: {{response.get_data()[:300]!r}}")
     return took
 
-for body in bodies.values():
+figures = {{}}
+for label, body in bodies.items():
     seconds(body), seconds(body)
-print(json.dumps({{
-    label: 1000 * statistics.median(seconds(body) for _ in range(int(sys.argv[4])))
-    for label, body in bodies.items()
-}}))
+    timed = [seconds(body) for _ in range(int(sys.argv[4]))]
+    figures[label + "_ms"] = 1000 * statistics.median(wall for wall, _ in timed)
+    figures[label + "_cpu_ms"] = 1000 * statistics.median(cpu for _, cpu in timed)
+print(json.dumps(figures))
 """
 
 
 def _time(checkout: Path, artefact: Path, bodies: models.Bodies, requests: int) -> Any:
     """One round's median ms per request of each body, in a fresh process of ``checkout``."""
-    paths = {"instances_ms": str(bodies.batch), "columnar_ms": str(bodies.batch_columnar)}
+    paths = {"instances": str(bodies.batch), "columnar": str(bodies.batch_columnar)}
     code = _TIME.format(rows=models.BATCH_ROWS, size=MAX_REQUEST_BYTES)
     argv = [sys.executable, "-c", code, str(checkout), str(artefact), json.dumps(paths)]
     done = subprocess.run(

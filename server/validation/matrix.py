@@ -65,15 +65,19 @@ class NumericMatrix:
     def passes(self, matrix: np.ndarray) -> bool:
         """Whether every value of a float matrix (null as NaN) is finite, fits its feature's
         type and plausible limits, and is NaN only where the feature takes null."""
-        if np.isinf(matrix).any():
+        if not self.nullable.any():
+            # One pass finds both: no NaN is allowed, and no infinity.
+            if not np.isfinite(matrix).all():
+                return False
+        elif np.isinf(matrix).any() or (
+            not self.nullable.all() and np.isnan(matrix[:, ~self.nullable]).any()
+        ):
             return False
         if self.narrow and (np.abs(matrix) > self.largest).any():
             return False
-        if self.limited and (
+        return not self.limited or not (
             (matrix < self.plausible_lows).any() or (matrix > self.plausible_highs).any()
-        ):
-            return False
-        return bool(self.nullable.all()) or not np.isnan(matrix[:, ~self.nullable]).any()
+        )
 
     def imputed(self, matrix: np.ndarray) -> list[list[str]]:
         """Per row, the features sent as null (NaN in the matrix), in feature order."""

@@ -171,22 +171,21 @@ class TypedBodies:
         return Payload(rows=len(values), checked=checked)
 
     def _float_matrix(self, columns: Sequence[str], values: list[Any]) -> np.ndarray | None:
-        """The rows as a row-major float matrix in training order (null as NaN), or None."""
+        """The rows as a row-major float matrix in training order (null as NaN), or None
+        for columnar rows of the wrong length."""
+        rows, width = len(values), self.width
         if columns is self.names:  # instances: structs in training order
             flat = chain.from_iterable(map(msgspec.structs.astuple, values))
-            if self._nullable:
-                # np.fromiter cannot take None; np.array reads it as NaN.
-                return np.array(list(flat), dtype=np.float64).reshape(len(values), self.width)
-            count = len(values) * self.width
-            return np.fromiter(flat, np.float64, count=count).reshape(len(values), self.width)
-        try:
-            # Rows of unequal length make an inhomogeneous array, which numpy refuses.
-            matrix = np.array(values, dtype=np.float64)
-        except ValueError:
+        elif set(map(len, values)) != {width}:
             return None
-        if matrix.shape != (len(values), self.width):
-            return None
-        if list(columns) != self.names:
+        else:
+            flat = chain.from_iterable(values)
+        if self._nullable:
+            # np.fromiter cannot take None; np.array reads it as NaN.
+            matrix = np.array(list(flat), dtype=np.float64).reshape(rows, width)
+        else:
+            matrix = np.fromiter(flat, np.float64, count=rows * width).reshape(rows, width)
+        if columns is not self.names and list(columns) != self.names:
             # Row-major like every other path's matrix: numpy indexes columns into a
             # column-major copy, and a model's sums can round differently over another layout.
             order = [columns.index(name) for name in self.names]
