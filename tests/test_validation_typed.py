@@ -13,6 +13,7 @@ in both modes.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 
 from packager.artefact.manifest import FeatureSpec, InputSpec
 from packager.errors import RequestError
+from server.audit import rows_of
 from server.validation import Batch, Payload, Validator, parse_body, read_payload
 
 MAX_ROWS = 40
@@ -171,17 +173,28 @@ def _bodies(draw: st.DrawFn, features: tuple[FeatureSpec, ...]) -> bytes:
     return json.dumps(body).encode()
 
 
-def _outcome(validator: Validator, body: bytes, mode: str, *, typed: bool) -> tuple[Any, ...]:
+def _outcome(
+    validator: Validator, body: bytes, mode: str, *, typed: bool, keep_rows: bool = False
+) -> tuple[Any, ...]:
     """What reading and validating ``body`` gives: the payload's options and the batch, or
-    the error's class, code, message and details."""
+    the error's class, code, message and details; and, with ``keep_rows``, the rows as the
+    audit trail hashes them."""
     try:
-        payload = validator.read_typed(body, MAX_ROWS) if typed else None
+        payload = validator.read_typed(body, MAX_ROWS, keep_rows=keep_rows) if typed else None
         if payload is None:
             payload = read_payload(parse_body(body), MAX_ROWS, features=validator.known)
         batch = validator.validate(payload, payload.on_error or mode)
     except RequestError as error:
         return type(error), error.code, error.message, error.details
-    return _options(payload), _contents(batch)
+    hashed = _hashed(payload) if keep_rows else None
+    return _options(payload), _contents(batch), hashed
+
+
+def _hashed(payload: Payload) -> list[bytes]:
+    """Each row's canonical JSON, which the audit trail hashes (numbers as read: 52 is not
+    52.0)."""
+    rows = rows_of(payload.records, payload.columns, payload.data)
+    return [orjson.dumps(row, option=orjson.OPT_SORT_KEYS) for row in rows]
 
 
 def _options(payload: Payload) -> tuple[Any, ...]:
@@ -216,8 +229,9 @@ def test_typed_batches_answer_as_the_generic_path(
 ) -> None:
     validator = VALIDATORS[schema]
     body = data.draw(_bodies(validator.features))
-    generic = _outcome(validator, body, mode, typed=False)
-    assert _outcome(validator, body, mode, typed=True) == generic
+    keep = data.draw(st.booleans())
+    generic = _outcome(validator, body, mode, typed=False, keep_rows=keep)
+    assert _outcome(validator, body, mode, typed=True, keep_rows=keep) == generic
 
 
 @pytest.mark.parametrize(
@@ -235,13 +249,15 @@ def test_typed_batches_answer_as_the_generic_path(
         b'\xef\xbb\xbf{"instances": [{"x0": 1, "x1": 0, "x2": 0}]}',
         b'{"instances": [{"x0": 1, "x1": 0, "x2": 0}], "on_error": "skip", "profile": "a"}',
         b'{"instances": [{"x0": 12345678901234567891, "x1": -0, "x2": -0.0}]}',
+        b'{"instances": [{"x0": 18446744073709551616, "x1": 52, "x2": 52.0}]}',
+        b'{"columns": ["x2", "x1", "x0"], "data": [[52, 52.0, 1e2], [-9223372036854775809, 0, 0]]}',
     ],
 )
 def test_typed_reading_of_odd_json_answers_as_the_generic_path(body: bytes) -> None:
     validator = VALIDATORS["no nulls"]
-    for mode in ("fail", "skip"):
-        assert _outcome(validator, body, mode, typed=True) == _outcome(
-            validator, body, mode, typed=False
+    for mode, keep in [("fail", False), ("skip", False), ("fail", True)]:
+        assert _outcome(validator, body, mode, typed=True, keep_rows=keep) == _outcome(
+            validator, body, mode, typed=False, keep_rows=keep
         )
 
 
@@ -339,9 +355,12 @@ def test_typed_reading_is_off_where_a_body_could_be_read_two_ways() -> None:
 
 
 def _numbers_rows(names: list[str]) -> list[list[Any]]:
-    """300 rows of numbers, some far outside the training range (for warnings)."""
+    """300 rows of numbers, some far outside the training range (for warnings), some
+    integers."""
     rng = np.random.default_rng(0)
     rows: list[list[Any]] = (rng.normal(size=(300, len(names))) * 500 + 100).tolist()
+    for row in rows[::5]:
+        row[0] = round(row[0])  # sent as an integer
     return rows
 
 
@@ -355,6 +374,7 @@ def _patient_rows(names: list[str], patient_data: Any) -> list[list[Any]]:
     return rows
 
 
+@pytest.mark.parametrize("audited", [False, True])
 @pytest.mark.parametrize("model", ["numbers", "patients"])
 @pytest.mark.parametrize("shape", ["instances", "columnar"])
 def test_predict_answers_a_typed_batch_as_the_generic_path_does(
@@ -362,11 +382,15 @@ def test_predict_answers_a_typed_batch_as_the_generic_path_does(
     client: Any,
     patient_data: Any,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     shape: str,
     model: str,
+    audited: bool,
 ) -> None:
     artefact = "binary_artefact" if model == "numbers" else "pipeline_artefact"
-    served = client(request.getfixturevalue(artefact))
+    log = tmp_path / "audit.jsonl"
+    audit = {"audit_log": log, "audit_key": "k" * 32, "audit_key_id": "1"} if audited else {}
+    served = client(request.getfixturevalue(artefact), **audit)
     validator = served.application.extensions["deployml"].runtime.validator
     names = list(validator.names)
     rows = _numbers_rows(names) if model == "numbers" else _patient_rows(names, patient_data)
@@ -375,7 +399,7 @@ def test_predict_answers_a_typed_batch_as_the_generic_path_does(
     else:
         body = {"columns": names[::-1], "data": [r[::-1] for r in rows]}
     sent = orjson.dumps(body)
-    assert validator.read_typed(sent, 10**4)
+    assert validator.read_typed(sent, 10**4, keep_rows=audited)
 
     def answered() -> dict[str, Any]:
         response = served.post("/predict", data=sent, content_type="application/json")
@@ -385,8 +409,12 @@ def test_predict_answers_a_typed_batch_as_the_generic_path_does(
         return found
 
     typed = answered()
-    monkeypatch.setattr(Validator, "read_typed", lambda *_: None)
+    monkeypatch.setattr(Validator, "read_typed", lambda *_, **__: None)
     assert answered() == typed
+    if audited:
+        # The rows were hashed alike: as sent, numbers as read (52 is not 52.0).
+        lines = [orjson.loads(line) for line in log.read_bytes().splitlines()]
+        assert len(lines) == 2 and lines[0]["input_hmacs"] == lines[1]["input_hmacs"]
     assert typed["warnings"]
     if model == "patients":
         assert any(typed["imputed"])

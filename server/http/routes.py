@@ -33,14 +33,12 @@ def predict() -> Response:
         raise UnsupportedMediaTypeError(request.mimetype)
     body = read_body(current.settings)
     validator = current.runtime.validator
-    # A batch of numbers goes from bytes to a checked matrix, unless the audit trail needs
-    # its rows as sent (to hash them); any other body, or a doubt, goes the generic way.
-    typed = (
-        None if current.audit is not None else validator.read_typed(body, current.settings.max_rows)
-    )
-    payload = typed or read_payload(
-        parse_body(body), current.settings.max_rows, features=validator.known
-    )
+    # A batch goes from bytes to checked values in one decode (keeping its rows as sent when
+    # the audit trail hashes them); any other body, or a doubt, goes the generic way.
+    max_rows = current.settings.max_rows
+    payload = validator.read_typed(
+        body, max_rows, keep_rows=current.audit is not None
+    ) or read_payload(parse_body(body), max_rows, features=validator.known)
     answered = answer(payload)
     return json_response({**answered.body, "model": current.model, "request_id": g.request_id})
 

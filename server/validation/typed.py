@@ -17,13 +17,16 @@ guarded: msgspec keeps an integer beyond 64 bits as an integer where orjson read
 so such a body goes the generic way.
 
 A ``profile`` or ``on_error`` is kept as its raw JSON text and read by orjson, so it reaches
-the same checks as the same value sent the generic way.
+the same checks as the same value sent the generic way. With ``keep_rows`` (the audit trail
+hashes each row as sent), numbers are decoded as orjson reads them (``52`` stays an integer)
+and the payload keeps the rows too, as objects or as arrays in the body's column order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import chain
+from dataclasses import replace
+from itertools import chain, repeat
 from types import NoneType
 from typing import Any
 
@@ -47,6 +50,7 @@ _LOWEST, _HIGHEST = -(2**63), 2**64 - 1
 # columns; a decoder is kept for each of the first few orders seen.
 _ORDERS_KEPT = 16
 _NUMBERS = frozenset({int, float, NoneType})
+_BEYOND_64_BITS = 2.0**63
 
 Decoder = Callable[[bytes], Any]
 
@@ -59,19 +63,25 @@ class TypedBodies:
         features: Sequence[FeatureSpec],
         matrix: NumericMatrix | None,
         column_checks: ColumnChecks,
+        *,
+        keep_rows: bool = False,
     ) -> None:
         self.features = {f.name: f for f in features}
         self.names = list(self.features)
         self.width = len(self.names)
         self._matrix = matrix
         self._checks = column_checks
-        # For numbers only, every number is read as a float straight away.
+        self.keep_rows = keep_rows
         self._nullable = any(f.nullable for f in features)
-        row = _row_type(features, as_float=matrix is not None, array_like=False)
+        # For numbers only, every number is read as a float straight away, unless the rows
+        # are kept as sent (an integer stays an integer, as orjson reads it).
+        as_float = matrix is not None and not keep_rows
+        row = _row_type(features, as_float=as_float, array_like=False)
         if matrix is None:
             data: Any = msgspec.Raw
         else:
-            data = list[list[float | None]] if self._nullable else list[list[float]]
+            number: Any = float if as_float else int | float
+            data = list[list[number | None]] if self._nullable else list[list[number]]
         body = msgspec.defstruct(
             "Body",
             [
@@ -154,7 +164,10 @@ class TypedBodies:
             matrix = self._float_matrix(columns, values)
             if matrix is None or not self._matrix.passes(matrix):
                 return None
-            return Payload(rows=len(matrix), matrix=matrix)
+            # Kept rows must hold what orjson reads: beyond 64 bits, a float, not an integer.
+            if self.keep_rows and (np.abs(matrix) >= _BEYOND_64_BITS).any():
+                return None
+            return self._as_sent(Payload(rows=len(matrix), matrix=matrix), columns, values)
         transposed = zip(*map(msgspec.structs.astuple, values), strict=True)
         by_name = dict(zip(columns, transposed, strict=True))
         checked: dict[str, Sequence[Any]] = {name: by_name[name] for name in self.names}
@@ -168,7 +181,20 @@ class TypedBodies:
             return None
         if self._checks.first_problems(checked, kinds):
             return None
-        return Payload(rows=len(values), checked=checked)
+        return self._as_sent(Payload(rows=len(values), checked=checked), columns, values)
+
+    def _as_sent(self, payload: Payload, columns: Sequence[str], values: list[Any]) -> Payload:
+        """``payload`` with its rows as sent, for the audit trail to hash, if they are kept:
+        each row an object (instances), or an array in the body's column order."""
+        if not self.keep_rows:
+            return payload
+        if columns is self.names:
+            rows = map(msgspec.structs.astuple, values)
+            records = list(map(dict, map(zip, repeat(self.names), rows)))
+            return replace(payload, records=records)
+        if self._matrix is None:
+            values = list(map(list, map(msgspec.structs.astuple, values)))
+        return replace(payload, columns=list(columns), data=values)
 
     def _float_matrix(self, columns: Sequence[str], values: list[Any]) -> np.ndarray | None:
         """The rows as a row-major float matrix in training order (null as NaN), or None

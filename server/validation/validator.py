@@ -103,11 +103,11 @@ class Validator:
         self._matrix = (
             NumericMatrix(self.features) if NumericMatrix.applies_to(self.features) else None
         )
-        self._typed = (
-            TypedBodies(self.features, self._matrix, self._columns)
+        self._typed = {
+            keep: TypedBodies(self.features, self._matrix, self._columns, keep_rows=keep)
+            for keep in (False, True)
             if TypedBodies.applies_to(self.features)
-            else None
-        )
+        }
 
     def validate(self, payload: Payload, on_error: str = FAIL) -> Batch:
         """The batch with its warnings and imputed features; raise InvalidInputError or
@@ -168,12 +168,12 @@ class Validator:
             columns, rows, warnings, imputed=imputed_from_columns(columns, with_nulls, rows)
         )
 
-    def read_typed(self, body: bytes, max_rows: int) -> Payload | None:
+    def read_typed(self, body: bytes, max_rows: int, *, keep_rows: bool = False) -> Payload | None:
         """A valid batch body decoded and checked whole (a float matrix for schemas of
-        numbers only); None when the body must be parsed and validated the generic way."""
-        if self._typed is None:
-            return None
-        return self._typed.read(body, max_rows)
+        numbers only), with its rows as sent too when ``keep_rows`` (for the audit trail);
+        None when the body must be parsed and validated the generic way."""
+        typed = self._typed.get(keep_rows)
+        return None if typed is None else typed.read(body, max_rows)
 
     def _refusals(self, payload: Payload) -> tuple[list[int], list[Detail]]:
         """Every row with a problem, and the first problems (one more than can be listed)."""
