@@ -5,7 +5,10 @@ Three paths give the same answer. Small batches go row by row
 (:mod:`server.validation.columns`), going back to the row path when the batch is irregular
 (a row that is not an object, a missing or extra key, a columnar row of the wrong length).
 Schemas of numbers only use one float matrix instead (:mod:`server.validation.matrix`), which
-gives up to the other paths whenever a value needs a closer look. Every path checks every
+gives up to the other paths whenever a value needs a closer look. Before any of them, a
+batch body may be read typed (:meth:`Validator.read_typed`, :mod:`server.validation.typed`):
+decoded against the schema's types and checked whole, it arrives as a checked matrix or
+checked columns, or, at any doubt, is parsed and validated as above. Every path checks every
 value with the same per-value checks (:mod:`server.validation.checks`): its JSON kind, null,
 its type's range, its plausible limits and, where they are refused, unseen categories. So
 every problem of every row is found together and listed by row, then feature. Values unlike
