@@ -54,21 +54,30 @@ class NumericMatrix:
         if not kinds <= self.accepted:
             return None
         matrix = np.array(flat, dtype=np.float64).reshape(rows, len(self.names))
-        if np.isinf(matrix).any():
+        if not self.passes(matrix):
             return None
-        if self.narrow and (np.abs(matrix) > self.largest).any():
-            return None
-        if self.limited and (
-            (matrix < self.plausible_lows).any() or (matrix > self.plausible_highs).any()
-        ):
-            return None
-        missing = np.isnan(matrix)
-        # A NaN must come from a null (orjson yields no NaN), and only where nulls are allowed.
-        if missing.any() and (
-            missing[:, ~self.nullable].any() or int(missing.sum()) != flat.count(None)
-        ):
+        # A NaN must come from a null (orjson yields no NaN, but other readers might).
+        nans = int(np.isnan(matrix).sum())
+        if nans and nans != flat.count(None):
             return None
         return matrix
+
+    def passes(self, matrix: np.ndarray) -> bool:
+        """Whether every value of a float matrix (null as NaN) is finite, fits its feature's
+        type and plausible limits, and is NaN only where the feature takes null."""
+        if not self.nullable.any():
+            # One pass finds both: no NaN is allowed, and no infinity.
+            if not np.isfinite(matrix).all():
+                return False
+        elif np.isinf(matrix).any() or (
+            not self.nullable.all() and np.isnan(matrix[:, ~self.nullable]).any()
+        ):
+            return False
+        if self.narrow and (np.abs(matrix) > self.largest).any():
+            return False
+        return not self.limited or not (
+            (matrix < self.plausible_lows).any() or (matrix > self.plausible_highs).any()
+        )
 
     def imputed(self, matrix: np.ndarray) -> list[list[str]]:
         """Per row, the features sent as null (NaN in the matrix), in feature order."""

@@ -17,10 +17,11 @@ the right shape is the validator's question, asked with its values.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import orjson
 
 from server.errors import (
@@ -75,7 +76,8 @@ def kind_of(value: object) -> str:
 
 @dataclass(frozen=True)
 class Payload:
-    """The rows of a request: ``records`` (one object per row) or ``columns`` + ``data``."""
+    """The rows of a request: ``records`` (one object per row) or ``columns`` + ``data``; or,
+    already checked, a float ``matrix`` (all-number schemas) or ``checked`` columns."""
 
     rows: int
     records: list[Any] | None = None
@@ -87,6 +89,10 @@ class Payload:
     names_profile: bool = False
     # A batch's "on_error" ("fail" or "skip"), when the body had that key; None: the setting.
     on_error: str | None = None
+    # A valid batch, every value already checked (server.validation.typed): its rows as a
+    # float matrix in training order (null as NaN), or its columns in training order.
+    matrix: np.ndarray | None = None
+    checked: dict[str, Sequence[Any]] | None = None
 
 
 def parse_body(body: bytes) -> Any:

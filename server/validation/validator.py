@@ -5,7 +5,10 @@ Three paths give the same answer. Small batches go row by row
 (:mod:`server.validation.columns`), going back to the row path when the batch is irregular
 (a row that is not an object, a missing or extra key, a columnar row of the wrong length).
 Schemas of numbers only use one float matrix instead (:mod:`server.validation.matrix`), which
-gives up to the other paths whenever a value needs a closer look. Every path checks every
+gives up to the other paths whenever a value needs a closer look. Before any of them, a
+batch body may be read typed (:meth:`Validator.read_typed`, :mod:`server.validation.typed`):
+decoded against the schema's types and checked whole, it arrives as a checked matrix or
+checked columns, or, at any doubt, is parsed and validated as above. Every path checks every
 value with the same per-value checks (:mod:`server.validation.checks`): its JSON kind, null,
 its type's range, its plausible limits and, where they are refused, unseen categories. So
 every problem of every row is found together and listed by row, then feature. Values unlike
@@ -27,7 +30,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from operator import itemgetter
-from types import NoneType
 from typing import Any
 
 import numpy as np
@@ -42,6 +44,7 @@ from server.validation.matrix import NumericMatrix
 from server.validation.novelty import Novelty
 from server.validation.payload import FAIL, SKIP, Payload
 from server.validation.rows import RowChecks, records
+from server.validation.typed import TypedBodies
 
 __all__ = ["COLUMNWISE_FROM", "Batch", "Validator"]
 
@@ -103,6 +106,11 @@ class Validator:
         self._matrix = (
             NumericMatrix(self.features) if NumericMatrix.applies_to(self.features) else None
         )
+        self._typed = {
+            keep: TypedBodies(self.features, self._matrix, self._columns, keep_rows=keep)
+            for keep in (False, True)
+            if TypedBodies.applies_to(self.features)
+        }
 
     def validate(self, payload: Payload, on_error: str = FAIL) -> Batch:
         """The batch with its warnings and imputed features; raise InvalidInputError or
@@ -124,6 +132,10 @@ class Validator:
 
     def _whole(self, payload: Payload) -> Batch:
         """Every row valid, or the error listing the first problems by row and feature."""
+        if payload.matrix is not None:
+            return self._matrix_batch(payload.matrix)
+        if payload.checked is not None:
+            return self._columns_batch(payload.checked, payload.rows)
         columnwise = payload.rows >= self.columnwise_from
         if not columnwise:
             self._refuse(self._rows.first_problems(records(payload)))
@@ -132,8 +144,7 @@ class Validator:
             flat = self._regular(payload, lambda rows: list(chain.from_iterable(rows)))
             matrix = None if flat is None else self._matrix.build(flat, payload.rows)
             if matrix is not None:
-                warnings = self._matrix.warnings(matrix)
-                return Batch(None, payload.rows, warnings, matrix, self._matrix.imputed(matrix))
+                return self._matrix_batch(matrix)
         rows = self._regular(payload, list)
         if rows is None:
             self._refuse(self._rows.first_problems(records(payload)))
@@ -144,12 +155,28 @@ class Validator:
         if columnwise:
             kinds = {name: set(map(type, column)) for name, column in columns.items()}
             self._refuse(self._columns.first_problems(columns, kinds))
-            with_nulls = [name for name in self._nullable if NoneType in kinds[name]]
-        else:
-            with_nulls = [name for name in self._nullable if None in columns[name]]
-        warnings = self._novelty.find(columns, payload.rows)
-        imputed = imputed_from_columns(columns, with_nulls, payload.rows)
-        return Batch(columns, payload.rows, warnings, imputed=imputed)
+        return self._columns_batch(columns, payload.rows)
+
+    def _matrix_batch(self, matrix: np.ndarray) -> Batch:
+        """The batch of a checked float matrix, with its warnings and imputed features."""
+        assert self._matrix is not None
+        warnings = self._matrix.warnings(matrix)
+        return Batch(None, len(matrix), warnings, matrix, self._matrix.imputed(matrix))
+
+    def _columns_batch(self, columns: dict[str, Sequence[Any]], rows: int) -> Batch:
+        """The batch of checked columns, with its warnings and imputed features."""
+        with_nulls = [name for name in self._nullable if None in columns[name]]
+        warnings = self._novelty.find(columns, rows)
+        return Batch(
+            columns, rows, warnings, imputed=imputed_from_columns(columns, with_nulls, rows)
+        )
+
+    def read_typed(self, body: bytes, max_rows: int, *, keep_rows: bool = False) -> Payload | None:
+        """A valid batch body decoded and checked whole (a float matrix for schemas of
+        numbers only), with its rows as sent too when ``keep_rows`` (for the audit trail);
+        None when the body must be parsed and validated the generic way."""
+        typed = self._typed.get(keep_rows)
+        return None if typed is None else typed.read(body, max_rows)
 
     def _refusals(self, payload: Payload) -> tuple[list[int], list[Detail]]:
         """Every row with a problem, and the first problems (one more than can be listed)."""
