@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -78,6 +79,7 @@ def mlserver(space: Workspace) -> Contender:
         Request(path, space.body("tensor", "one")),
         {"natural": Request(path, space.body("tensor", "batch"))},
         lambda answer: answer["outputs"][0]["data"],
+        cwd=home,  # MLServer keeps its metrics in ./.metrics
         describe="mlserver start (mlserver_sklearn.SKLearnModel), parallel_workers 2",
     )
 
@@ -115,7 +117,6 @@ def vetiver(space: Workspace) -> Contender:
         return [
             *(python, "-m", "uvicorn", "vetiver_app:app", "--workers", "2"),
             *("--host", "127.0.0.1", "--port", str(port), "--app-dir", str(APPS)),
-            "--no-access-log",
         ]
 
     return Contender(
@@ -133,7 +134,8 @@ def vetiver(space: Workspace) -> Contender:
 def mlflow(space: Workspace) -> Contender:
     """``mlflow models serve`` of the model saved as an MLflow model, 2 workers."""
     model_dir = space.directory / "mlflow-model"
-    if not model_dir.exists():
+    if not (model_dir / "MLmodel").exists():
+        shutil.rmtree(model_dir, ignore_errors=True)  # what a failed save left
         python = str(peer_envs.bin_path("mlflow", "python"))
         argv = [python, str(APPS / "mlflow_save.py"), str(space.joblib_path)]
         argv += [str(space.rows_csv), str(model_dir)]
