@@ -142,13 +142,29 @@ def _tensor(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def _named_tensors(frame: pd.DataFrame) -> dict[str, Any]:
+    # One FP64 tensor per column, named after it, as deployml's Open Inference Protocol takes.
+    return {
+        "inputs": [
+            {
+                "name": str(name),
+                "shape": [len(frame)],
+                "datatype": "FP64",
+                "data": frame[name].astype(float).tolist(),
+            }
+            for name in frame.columns
+        ]
+    }
+
+
 # Every body shape a server in bench/ takes: deployml's ``instances`` and columnar bodies,
-# a V2 tensor, BentoML's named array argument, vetiver's list of records and MLflow's
-# ``dataframe_split``.
+# one V2 tensor, V2 tensors by column, BentoML's named array argument, vetiver's list of
+# records and MLflow's ``dataframe_split``.
 BODY_SHAPES: dict[str, Callable[[pd.DataFrame], Any]] = {
     "instances": lambda frame: {"instances": _records(frame)},
     "columnar": _columnar,
     "tensor": _tensor,
+    "named_tensors": _named_tensors,
     "input_data": lambda frame: {"input_data": frame.to_numpy(dtype=float).tolist()},
     "records": _records,
     "dataframe_split": lambda frame: {"dataframe_split": _columnar(frame)},
