@@ -46,7 +46,9 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def build(space: contenders.Workspace, chosen: list[str]) -> list[contenders.Contender]:
+def build(
+    space: contenders.Workspace, chosen: list[str], peers_omp1: bool = False
+) -> list[contenders.Contender]:
     """deployml and the chosen servers for one model (a peer that fails to build is left out)."""
     artefact = artefacts.package(space.ref, space.directory / "artefact")
     found = [
@@ -57,7 +59,11 @@ def build(space: contenders.Workspace, chosen: list[str]) -> list[contenders.Con
     for name in [n for n in peer_servers.NAMES if n in chosen]:
         try:
             peer_envs.installed(name)
-            found.append(peer_servers.BUILDERS[name](space))
+            peer = peer_servers.BUILDERS[name](space)
+            if peers_omp1:
+                peer.env["OMP_NUM_THREADS"] = "1"
+                peer.describe += ", with OMP_NUM_THREADS=1"
+            found.append(peer)
         except (peer_envs.PeerMissing, servers.ServerError) as error:
             _say(f"  {name} left out: {error}")
     return found
@@ -154,7 +160,7 @@ def bench_model(key: str, work: Path, args: argparse.Namespace) -> dict[str, Any
     ref = models.BUILDERS[key]()
     _say(f"\n{ref.title}: preparing every server")
     space = contenders.workspace(ref, work / key)
-    line_up = build(space, args.peers)
+    line_up = build(space, args.peers, args.peers_omp1)
     all_figures: dict[str, dict[str, Any]] = {
         c.name: {"role": c.role, "describe": c.describe, "startups_s": [], "memories": []}
         for c in line_up
@@ -190,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
         "command": " ".join(["python", "bench/peers.py", *sys.argv[1:]]),
         "seconds_per_measurement": args.seconds,
         "rounds": args.rounds,
+        "peers_omp_num_threads_1": args.peers_omp1,
         "environment": machine.describe(HERE),
         "peer_versions": peer_servers.versions([p for p in args.peers if p in peer_servers.NAMES]),
         "models": {},
@@ -230,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=CHOICES,
         default=list(CHOICES),
         help="servers beside deployml (default: all)",
+    )
+    parser.add_argument(
+        "--peers-omp1",
+        action="store_true",
+        help="run MLServer, BentoML, vetiver and MLflow with OMP_NUM_THREADS=1 too",
     )
     args = parser.parse_args(argv)
     args.models = args.models or list(models.BUILDERS)
