@@ -18,6 +18,17 @@ Figures = dict[str, Any]
 COLUMNS = (("lr", "logreg"), ("rf", "random forest"), ("hgb", "HistGradientBoosting"))
 
 
+class NotRun(LookupError):
+    """A server a cell needs was not part of this run (not chosen with --peers)."""
+
+
+def _server(model: Figures, name: str) -> Figures:
+    if name not in model["contenders"]:
+        raise NotRun(name)
+    found: Figures = model["contenders"][name]
+    return found
+
+
 def _valid(server: Figures | None, measurement: str) -> Figures | None:
     """The median figures of ``measurement``, or None if it failed or saw errors."""
     found = (server or {}).get(measurement)
@@ -28,11 +39,10 @@ def _valid(server: Figures | None, measurement: str) -> Figures | None:
 
 def best(model: Figures, roles: tuple[str, ...], measurement: str) -> tuple[str, Figures] | None:
     """The contender of ``roles`` with the highest req/s in ``measurement``, and its figures."""
-    found = [
-        (name, fig)
-        for name, server in model["contenders"].items()
-        if server["role"] in roles and (fig := _valid(server, measurement)) is not None
-    ]
+    run = [(n, s) for n, s in model["contenders"].items() if s["role"] in roles]
+    if not run:
+        raise NotRun(roles)
+    found = [(n, fig) for n, s in run if (fig := _valid(s, measurement)) is not None]
     return max(found, key=lambda item: item[1]["requests_per_s"]) if found else None
 
 
@@ -50,6 +60,8 @@ class Row:
         """The cell for ``key``: value, text and verdict."""
         try:
             found = self.cell(model)
+        except NotRun:
+            return {"value": None, "shown": "not run", "verdict": ""}
         except (KeyError, ZeroDivisionError, TypeError):
             found = None
         if found is None:
@@ -75,7 +87,7 @@ def _ratio(measurement: str, figure: str, against: Callable[[Figures], Any]) -> 
     """deployml's ``figure`` ÷ the same figure of the server ``against`` picks."""
 
     def cell(model: Figures) -> tuple[float, str] | None:
-        mine = _valid(model["contenders"].get(DEPLOYML), measurement)
+        mine = _valid(_server(model, DEPLOYML), measurement)
         other = against(model)
         if mine is None or other is None:
             return None
@@ -87,7 +99,7 @@ def _ratio(measurement: str, figure: str, against: Callable[[Figures], Any]) -> 
 
 def _named(name: str, measurement: str) -> Callable[[Figures], Any]:
     def pick(model: Figures) -> tuple[str, Figures] | None:
-        fig = _valid(model["contenders"].get(name), measurement)
+        fig = _valid(_server(model, name), measurement)
         return None if fig is None else ("", fig)
 
     return pick
@@ -95,8 +107,8 @@ def _named(name: str, measurement: str) -> Callable[[Figures], Any]:
 
 def _batch(label: str) -> Callable[[Figures], tuple[float, str] | None]:
     def cell(model: Figures) -> tuple[float, str] | None:
-        mine = _valid(model["contenders"].get(DEPLOYML), f"batch_{label}")
-        theirs = _valid(model["contenders"].get("mlserver"), "batch_natural")
+        mine = _valid(_server(model, DEPLOYML), f"batch_{label}")
+        theirs = _valid(_server(model, "mlserver"), "batch_natural")
         if mine is None or theirs is None:
             return None
         return mine["rows_per_s"] / theirs["rows_per_s"], ""
@@ -106,9 +118,9 @@ def _batch(label: str) -> Callable[[Figures], tuple[float, str] | None]:
 
 def _versus_minimal(figure: Callable[[Figures], float], diff: bool) -> Any:
     def cell(model: Figures) -> tuple[float, str] | None:
-        mine, theirs = (model["contenders"].get(n) for n in (DEPLOYML, "minimal"))
-        if not mine or not theirs:
-            return None
+        mine, theirs = (_server(model, n) for n in (DEPLOYML, "minimal"))
+        if "startup_s" not in mine or "startup_s" not in theirs:
+            return None  # a server that never started
         a, b = figure(mine), figure(theirs)
         return (a - b if diff else a / b), ""
 
