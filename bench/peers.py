@@ -76,7 +76,7 @@ def _measure_one(
     one = contender.one_row
     plan = [("one_t1", one, 1, 1, 8), ("one_t2", one, 1, 2, 8)]
     plan += [(f"batch_{k}", r, models.BATCH_ROWS, 2, 2) for k, r in contender.batches.items()]
-    for _, request, rows, _, _ in plan[:1] + plan[2:]:
+    for _, request, rows, _, _ in [plan[0], *plan[2:]]:  # each body once
         load.run_wrk(
             server.port,
             request.body,
@@ -102,7 +102,7 @@ def _measure_one(
 
 
 def _check(contender: contenders.Contender, port: int, ref: models.Reference) -> str:
-    """ "ok", or why the server's answers are not the model's predictions."""
+    """Return "ok", or why the server's answers are not the model's own predictions."""
     cases = [("1 row", contender.one_row, ref.one_row())]
     cases += [(f"10k {k}", r, ref.batch()) for k, r in contender.batches.items()]
     for label, request, rows in cases:
