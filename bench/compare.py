@@ -91,37 +91,14 @@ def _package(ref: models.Reference, checkout: Path, out: Path, scratch: Path) ->
 
 def _protocol_bodies(ref: models.Reference, directory: Path) -> dict[str, tuple[str, Path]]:
     """The same single row and 10,000 rows as Open Inference Protocol and MLflow bodies."""
-
-    def tensors(frame: Any) -> dict[str, Any]:
-        return {
-            "inputs": [
-                {
-                    "name": str(name),
-                    "shape": [len(frame)],
-                    "datatype": "FP64",
-                    "data": frame[name].astype(float).tolist(),
-                }
-                for name in frame.columns
-            ]
-        }
-
-    def split(frame: Any) -> dict[str, Any]:
-        return {
-            "dataframe_split": {
-                "columns": [str(c) for c in frame.columns],
-                "data": frame.to_numpy().tolist(),
-            }
-        }
-
     infer = f"/v2/models/bench-{ref.key}/infer"
     found = {}
     for label, frame in (("one", ref.one_row()), ("batch", ref.batch())):
-        for protocol, path, body in (
-            ("oip", infer, tensors(frame)),
-            ("mlflow", "/invocations", split(frame)),
+        for protocol, path, shape in (
+            ("oip", infer, "named_tensors"),
+            ("mlflow", "/invocations", "dataframe_split"),
         ):
-            file = directory / f"{protocol}-{label}.json"
-            file.write_text(json.dumps(body))
+            file = models.write_body(shape, frame, directory / f"{protocol}-{label}.json")
             found[f"{protocol}_{label}"] = (path, file)
     return found
 

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import memory
+
 SCRIPT = Path(__file__).with_name("post.lua")
 MARKER = "BENCH-JSON "
 INSTALL_HINT = (
@@ -107,3 +109,61 @@ def run_wrk(
         max_ms=raw["max_us"] / 1000,
         command=" ".join(argv[1:]).replace(str(SCRIPT), "post.lua"),
     )
+
+
+def run_wrk_with_cpu(
+    pid: int,
+    port: int,
+    body: Path,
+    rows_per_request: int,
+    *,
+    threads: int,
+    connections: int,
+    seconds: int,
+    path: str = "/predict",
+) -> dict[str, Any]:
+    """``run_wrk``'s summary plus the CPU time the server ``pid`` (and its children) spent.
+
+    CPU per request does not depend on how the client's connections spread over the workers,
+    nor on how much of the machine other processes leave, so it is steadier than req/s.
+    """
+    before = memory.cpu_seconds(pid)
+    result = run_wrk(
+        port,
+        body,
+        rows_per_request,
+        threads=threads,
+        connections=connections,
+        seconds=seconds,
+        path=path,
+    )
+    cpu = memory.cpu_seconds(pid) - before
+    return {
+        **result.to_dict(),
+        "server_cpu_s": cpu,
+        "server_cpu_ms_per_request": 1000 * cpu / max(result.requests, 1),
+    }
+
+
+def summary(figures: dict[str, Any]) -> str:
+    """One line for the console: rates, latencies, CPU per request and any errors."""
+    flag = f"  ({figures['errors']} ERRORS: figure invalid)" if figures["errors"] else ""
+    if not figures["requests"]:
+        flag = "  (no request finished: figure invalid; try a longer --seconds)"
+    return (
+        f"{figures['requests_per_s']:9.1f} req/s {figures['rows_per_s']:10.0f} rows/s  "
+        f"p50 {figures['p50_ms']:8.2f} ms  p99 {figures['p99_ms']:8.2f} ms  "
+        f"server cpu {figures['server_cpu_ms_per_request']:7.2f} ms/req{flag}"
+    )
+
+
+def keep_median_rounds(figures: dict[str, Any]) -> None:
+    """Report each measurement by its median round (by p50 for latency, else by rate)."""
+    for key in [k for k in figures if k.endswith("_rounds")]:
+        rounds = figures[key]
+        by = "p50_ms" if key.startswith("latency") else "requests_per_s"
+        ordered = sorted(rounds, key=lambda r: r[by])
+        # Errors in any round make the figure invalid, whichever round is the median.
+        median = dict(ordered[(len(ordered) - 1) // 2])
+        median["errors"] = sum(r["errors"] for r in rounds)
+        figures[key.removesuffix("_rounds")] = median

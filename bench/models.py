@@ -103,20 +103,72 @@ def write_bodies(ref: Reference, directory: Path) -> Bodies:
     directory.mkdir(parents=True, exist_ok=True)
     one, batch = ref.one_row(), ref.batch()
     bodies = Bodies(
-        one_row=directory / "one_row.json",
-        batch=directory / "batch.json",
-        batch_columnar=directory / "batch_columnar.json",
+        one_row=write_body("instances", one, directory / "one_row.json"),
+        batch=write_body("instances", batch, directory / "batch.json"),
+        batch_columnar=write_body("columnar", batch, directory / "batch_columnar.json"),
     )
-    bodies.one_row.write_text(json.dumps({"instances": _records(one)}))
-    bodies.batch.write_text(json.dumps({"instances": _records(batch)}))
-    columnar = {"columns": list(batch.columns), "data": batch.to_numpy().tolist()}
-    bodies.batch_columnar.write_text(json.dumps(columnar))
     return bodies
+
+
+def write_body(shape: str, frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame``'s rows as a JSON body of ``shape`` (a key of ``BODY_SHAPES``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(BODY_SHAPES[shape](frame)))
+    return path
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     # to_dict gives Python floats, so json.dumps needs no numpy encoder.
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _columnar(frame: pd.DataFrame) -> dict[str, Any]:
+    return {"columns": [str(c) for c in frame.columns], "data": frame.to_numpy().tolist()}
+
+
+def _tensor(frame: pd.DataFrame) -> dict[str, Any]:
+    # One FP64 tensor [rows, features], row-major and flat, as Open Inference Protocol
+    # clients (MLServer's own codecs among them) send a numpy matrix.
+    values = frame.to_numpy(dtype=float)
+    return {
+        "inputs": [
+            {
+                "name": "input-0",
+                "shape": list(values.shape),
+                "datatype": "FP64",
+                "data": values.ravel().tolist(),
+            }
+        ]
+    }
+
+
+def _named_tensors(frame: pd.DataFrame) -> dict[str, Any]:
+    # One FP64 tensor per column, named after it, as deployml's Open Inference Protocol takes.
+    return {
+        "inputs": [
+            {
+                "name": str(name),
+                "shape": [len(frame)],
+                "datatype": "FP64",
+                "data": frame[name].astype(float).tolist(),
+            }
+            for name in frame.columns
+        ]
+    }
+
+
+# Every body shape a server in bench/ takes: deployml's ``instances`` and columnar bodies,
+# one V2 tensor, V2 tensors by column, BentoML's named array argument, vetiver's list of
+# records and MLflow's ``dataframe_split``.
+BODY_SHAPES: dict[str, Callable[[pd.DataFrame], Any]] = {
+    "instances": lambda frame: {"instances": _records(frame)},
+    "columnar": _columnar,
+    "tensor": _tensor,
+    "named_tensors": _named_tensors,
+    "input_data": lambda frame: {"input_data": frame.to_numpy(dtype=float).tolist()},
+    "records": _records,
+    "dataframe_split": lambda frame: {"dataframe_split": _columnar(frame)},
+}
 
 
 def write_pickle(ref: Reference, path: Path) -> Path:

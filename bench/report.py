@@ -192,10 +192,15 @@ def markdown(models: dict[str, Figures], verdicts: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write(results: Figures, directory: Path, stamp: str) -> Path:
-    """Write the run's figures as JSON, and as Markdown beside it; return the JSON path."""
+def write(
+    results: Figures, directory: Path, stamp: str, prefix: str = "bench", text: str | None = None
+) -> Path:
+    """Write the run's figures as JSON, and Markdown (``text``, else this run's tables) beside
+    it, as ``<prefix>-<stamp>.json`` and ``.md``; return the JSON path."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"bench-{stamp}.json"
+    path = directory / f"{prefix}-{stamp}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
-    path.with_suffix(".md").write_text(markdown(results["models"], results.get("targets", [])))
+    if text is None:
+        text = markdown(results["models"], results.get("targets", []))
+    path.with_suffix(".md").write_text(text)
     return path

@@ -32,26 +32,11 @@ import models
 import numpy as np
 import report
 import servers
+from contenders import minimal_argv
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 WARMUP_S = 2
-
-
-def _minimal_argv(pickle_path: Path, port: int) -> list[str]:
-    factory = f"minimal_app:create_app({str(pickle_path)!r})"
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        "2",
-        "--chdir",
-        str(HERE),
-        "--bind",
-        f"127.0.0.1:{port}",
-        factory,
-    ]
 
 
 class Contender:
@@ -88,39 +73,17 @@ def _measure(
     contender: Contender, key: str, body: Path, rows: int, threads: int, conns: int, secs: int
 ) -> None:
     assert contender.server is not None
-    cpu_before = memory.cpu_seconds(contender.server.pid)
-    result = load.run_wrk(
-        contender.port, body, rows, threads=threads, connections=conns, seconds=secs
+    figures = load.run_wrk_with_cpu(
+        contender.server.pid,
+        contender.port,
+        body,
+        rows,
+        threads=threads,
+        connections=conns,
+        seconds=secs,
     )
-    cpu = memory.cpu_seconds(contender.server.pid) - cpu_before
-    contender.figures.setdefault(key + "_rounds", []).append(
-        {
-            **result.to_dict(),
-            "server_cpu_s": cpu,
-            "server_cpu_ms_per_request": 1000 * cpu / max(result.requests, 1),
-        }
-    )
-    flag = f"  ({result.errors} ERRORS: figure invalid)" if result.errors else ""
-    if not result.requests:
-        flag = "  (no request finished: figure invalid; try a longer --seconds)"
-    _say(
-        f"    {contender.name:<8} {key:<15} {result.requests_per_s:9.1f} req/s "
-        f"{result.rows_per_s:10.0f} rows/s  p50 {result.p50_ms:8.2f} ms  "
-        f"p99 {result.p99_ms:8.2f} ms  server cpu {1000 * cpu / max(result.requests, 1):7.2f} "
-        f"ms/req{flag}"
-    )
-
-
-def _keep_median_rounds(figures: dict[str, Any]) -> None:
-    """Report each measurement by its median round (by p50 for latency, else by rate)."""
-    for key in [k for k in figures if k.endswith("_rounds")]:
-        rounds = figures[key]
-        by = "p50_ms" if key.startswith("latency") else "requests_per_s"
-        ordered = sorted(rounds, key=lambda r: r[by])
-        # Errors in any round make the figure invalid, whichever round is the median.
-        median = dict(ordered[(len(ordered) - 1) // 2])
-        median["errors"] = sum(r["errors"] for r in rounds)
-        figures[key.removesuffix("_rounds")] = median
+    contender.figures.setdefault(key + "_rounds", []).append(figures)
+    _say(f"    {contender.name:<8} {key:<15} {load.summary(figures)}")
 
 
 def bench_model(
@@ -138,7 +101,7 @@ def bench_model(
         "loadavg_before": machine.loadavg(),
     }
     env = dict(os.environ)
-    contenders = [Contender("minimal", lambda p: _minimal_argv(pickle_path, p), env, directory)]
+    contenders = [Contender("minimal", lambda p: minimal_argv(pickle_path, p), env, directory)]
     if with_deployml:
         artefact = artefacts.package(ref, directory / "artefact")
         contenders.append(
@@ -193,7 +156,7 @@ def bench_model(
                     seconds,
                 )
         for contender in contenders:
-            _keep_median_rounds(contender.figures)
+            load.keep_median_rounds(contender.figures)
             assert contender.server is not None
             contender.figures["memory"] = memory.tree_memory(contender.server.pid)
             contender.figures["startup_s"] = statistics.median(contender.figures["startups_s"])

@@ -49,11 +49,13 @@ class Server:
         return self.process.pid
 
 
-def post(port: int, body: bytes, timeout: float = 30.0) -> tuple[int, bytes]:
-    """POST a JSON body to /predict and return the status and response body."""
+def post(
+    port: int, body: bytes, timeout: float = 30.0, path: str = "/predict"
+) -> tuple[int, bytes]:
+    """POST a JSON body to ``path`` (/predict by default); return the status and the answer."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+        connection.request("POST", path, body, {"Content-Type": "application/json"})
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -61,32 +63,39 @@ def post(port: int, body: bytes, timeout: float = 30.0) -> tuple[int, bytes]:
 
 
 def start(
-    name: str, argv: list[str], port: int, probe: bytes, log: Path, env: dict[str, str]
+    name: str,
+    argv: list[str],
+    port: int,
+    probe: bytes,
+    log: Path,
+    env: dict[str, str],
+    path: str = "/predict",
+    cwd: Path | None = None,
 ) -> Server:
-    """Spawn ``argv`` and wait until POST /predict with ``probe`` answers 200."""
+    """Spawn ``argv`` and wait until POST ``path`` with ``probe`` answers 200."""
     handle = log.open("ab")
     began = time.perf_counter()
     process = subprocess.Popen(
-        argv, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        argv, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
     )
     handle.close()
     server = Server(name=name, port=port, process=process, log=log)
     try:
-        server.startup_s = _wait_ready(server, probe, began)
+        server.startup_s = _wait_ready(server, probe, began, path)
     except BaseException:
         stop(server)
         raise
     return server
 
 
-def _wait_ready(server: Server, probe: bytes, began: float) -> float:
+def _wait_ready(server: Server, probe: bytes, began: float, path: str) -> float:
     deadline = began + STARTUP_DEADLINE_S
     last = "no answer"
     while time.perf_counter() < deadline:
         if server.process.poll() is not None:
             raise ServerError(f"{server.name} exited ({server.process.returncode}){_tail(server)}")
         try:
-            status, body = post(server.port, probe, timeout=5.0)
+            status, body = post(server.port, probe, timeout=5.0, path=path)
         except OSError as error:
             last = type(error).__name__
         else:
