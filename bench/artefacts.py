@@ -27,8 +27,9 @@ def deployml_command() -> str:
     return found
 
 
-def package(ref: Reference, out: Path) -> Path:
-    """Capture ``ref``'s estimator with its data, as a training script would, and package it."""
+def package(ref: Reference, out: Path, compile_onnx: bool = False) -> Path:
+    """Capture ``ref``'s estimator with its data, as a training script would, and package it
+    (with ``compile_onnx``, also compiled and proven, as ``--compile onnx`` does)."""
     try:
         import packager
         from packager.errors import DeploymlError
@@ -43,7 +44,12 @@ def package(ref: Reference, out: Path) -> Path:
             y_test=ref.y_test,
             details=packager.ModelDetails(name=f"bench-{ref.key}"),
         )
-        return Path(packager.package(captured, out))
+        if not compile_onnx:
+            return Path(packager.package(captured, out))
+        from packager.compile import compile_model
+
+        compiled = compile_model(captured, test=ref.x_test)
+        return Path(packager.package(captured, out, compiled=compiled))
     except DeploymlError as error:
         raise PackagingError(f"packaging {ref.title} failed: {error.message}") from error
 

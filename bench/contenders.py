@@ -22,6 +22,8 @@ import models
 
 HERE = Path(__file__).resolve().parent
 DEPLOYML, MINIMAL, FLOOR, PEER = "deployml", "minimal", "floor", "peer"
+# deployml serving the same model compiled with --compile onnx (its own role: not a peer).
+COMPILED = "deployml-onnx"
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,20 @@ def ours(space: Workspace, artefact: Path) -> list[Contender]:
             describe="bench/floor_app.py, gunicorn --workers 2 (sync)",
         ),
     ]
+
+
+def compiled(space: Workspace, artefact: Path) -> Contender:
+    """deployml serving the artefact packaged with ``--compile onnx``."""
+    return Contender(
+        COMPILED,
+        COMPILED,
+        lambda port: artefacts.serve_argv(artefact, port),
+        artefacts.env(),
+        Request("/predict", space.body("instances", "one")),
+        {"instances": Request("/predict", space.body("instances", "batch"))},
+        predictions,
+        describe="deployml serve ARTEFACT --workers 2, the artefact packaged with --compile onnx",
+    )
 
 
 def check(contender: Contender, answer: bytes, expected: Any) -> str | None:

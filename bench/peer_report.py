@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from contenders import DEPLOYML, FLOOR, MINIMAL, PEER
+from contenders import COMPILED, DEPLOYML, FLOOR, MINIMAL, PEER
 
 Figures = dict[str, Any]
 COLUMNS = (("lr", "logreg"), ("rf", "random forest"), ("hgb", "HistGradientBoosting"))
@@ -83,11 +83,13 @@ class Row:
         return f"{'≤' if '<=' in self.compare else '≥'} {shown}{only}"
 
 
-def _ratio(measurement: str, figure: str, against: Callable[[Figures], Any]) -> Any:
-    """deployml's ``figure`` ÷ the same figure of the server ``against`` picks."""
+def _ratio(
+    measurement: str, figure: str, against: Callable[[Figures], Any], ours: str = DEPLOYML
+) -> Any:
+    """deployml's (or ``ours``') ``figure`` ÷ the same figure of the server ``against`` picks."""
 
     def cell(model: Figures) -> tuple[float, str] | None:
-        mine = _valid(_server(model, DEPLOYML), measurement)
+        mine = _valid(_server(model, ours), measurement)
         other = against(model)
         if mine is None or other is None:
             return None
@@ -166,6 +168,13 @@ ROWS = (
         ">=",
         0.4,
         ("lr",),
+    ),
+    Row(
+        "1-row req/s with --compile onnx ÷ best peer (wrk -t1 -c8)",
+        _ratio("one_t1", "requests_per_s", lambda m: best(m, _PEERS, "one_t1"), COMPILED),
+        ">=",
+        5.0,
+        ("rf",),
     ),
     Row(
         "cold start, deployml - minimal app",

@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 WARMUP_S = 2
 # Not peers: deployml, and the floors, always run; "minimal" selects both minimal apps.
-CHOICES = (*peer_servers.NAMES, "minimal", "floor")
+CHOICES = (*peer_servers.NAMES, "minimal", "floor", "compiled")
 
 
 def _say(text: str) -> None:
@@ -56,6 +56,12 @@ def build(
         for c in contenders.ours(space, artefact)
         if c.role == contenders.DEPLOYML or c.role in chosen
     ]
+    if "compiled" in chosen:
+        try:
+            onnx = artefacts.package(space.ref, space.directory / "compiled", compile_onnx=True)
+            found.append(contenders.compiled(space, onnx))
+        except (ImportError, artefacts.PackagingError) as error:
+            _say(f"  deployml-onnx left out: {error}")
     for name in [n for n in peer_servers.NAMES if n in chosen]:
         try:
             peer_envs.installed(name)
