@@ -19,31 +19,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import sklearn
 from artefacts import package
+from inprocess import median_us
 from models import random_forest
 
 from server.runtime import load_runtime
 from server.settings import Settings
 from server.validation import Payload
-
-
-def median_us(call: Callable[[], Any], min_seconds: float = 0.5, min_calls: int = 5) -> float:
-    call()
-    times: list[float] = []
-    began = time.perf_counter()
-    while len(times) < min_calls or time.perf_counter() - began < min_seconds:
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
 
 
 def main() -> None:
@@ -93,7 +80,7 @@ def main() -> None:
         for round_ in range(rounds):
             keys = list(calls) if round_ % 2 == 0 else list(reversed(calls))
             for key in keys:
-                found[key].append(median_us(calls[key]))
+                found[key].append(median_us(calls[key], min_seconds=0.5, min_calls=5))
     print(f"bit-identical on 10,000 rows: {equal}")
     print(f"{'rows':<12} {'what':<16} {'scikit-learn':>14} {'forest path':>14} {'ratio':>7}")
     for size in arrays:

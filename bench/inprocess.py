@@ -28,6 +28,12 @@ def _median_seconds(call: Callable[[], Any], repeats: int, min_total_s: float) -
     return statistics.median(times)
 
 
+def median_us(call: Callable[[], Any], min_seconds: float = 1.0, min_calls: int = 20) -> float:
+    """The median microseconds of ``call``, over at least ``min_calls`` calls and
+    ``min_seconds`` (bounded for a slow call)."""
+    return _median_seconds(call, min_calls, min_seconds) * 1e6
+
+
 def time_model(ref: Reference, one: pd.DataFrame, batch: pd.DataFrame) -> dict[str, Any]:
     """Median single-row latency and 10,000-row throughput of predict (and predict_proba)."""
     model = ref.estimator

@@ -18,14 +18,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import orjson
 from artefacts import package
+from inprocess import median_us
 from models import gradient_boosting, logistic_regression, random_forest
 
 from packager.artefact import training_bins
@@ -34,17 +32,6 @@ from server.metrics.observer import SMALL_BATCH
 from server.settings import Settings
 
 MODELS = {"lr": logistic_regression, "rf": random_forest, "hgb": gradient_boosting}
-
-
-def median_us(call: Callable[[], Any], min_seconds: float = 1.0, min_calls: int = 20) -> float:
-    call()
-    times: list[float] = []
-    began = time.perf_counter()
-    while len(times) < min_calls or time.perf_counter() - began < min_seconds:
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
 
 
 def measure(key: str, work: Path) -> None:
