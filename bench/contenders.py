@@ -24,6 +24,8 @@ HERE = Path(__file__).resolve().parent
 DEPLOYML, MINIMAL, FLOOR, PEER = "deployml", "minimal", "floor", "peer"
 # deployml serving the same model compiled with --compile onnx (its own role: not a peer).
 COMPILED = "deployml-onnx"
+# --compile onnx's proof: within 1e-5 of scikit-learn, relative above one (packager.compile).
+COMPILE_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class Contender:
     decode: Callable[[Any], Any] | None = None  # JSON answer -> predictions; None: no check
     cwd: Path | None = None
     describe: str = ""
+    # How close a number must be to the model's own (a compiled model answers within the
+    # tolerance its compile proof recorded, not to the last bit).
+    tolerance: tuple[float, float] = (1e-9, 1e-12)  # (relative, absolute)
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,7 @@ def compiled(space: Workspace, artefact: Path) -> Contender:
         {"instances": Request("/predict", space.body("instances", "batch"))},
         predictions,
         describe="deployml serve ARTEFACT --workers 2, the artefact packaged with --compile onnx",
+        tolerance=(COMPILE_TOLERANCE, COMPILE_TOLERANCE),
     )
 
 
@@ -214,7 +220,8 @@ def check(contender: Contender, answer: bytes, expected: Any) -> str | None:
     if got.shape != want.shape:
         return f"{got.size} predictions for {want.size} rows"
     if want.dtype.kind == "f":
-        same = np.allclose(got.astype(float), want, rtol=1e-9, atol=1e-12)
+        rtol, atol = contender.tolerance
+        same = np.allclose(got.astype(float), want, rtol=rtol, atol=atol)
     else:
         same = bool((got.astype(want.dtype) == want).all())
     return None if same else "predictions differ from the model's own"
