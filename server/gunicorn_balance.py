@@ -18,6 +18,13 @@ therefore delays a new connection by that much at most, and once its heartbeat i
 The least loaded worker listens even while its threads are busy (the request waits in its
 event loop), since under steady load it is seldom idle at the moment a connection arrives.
 
+Counts can still end uneven: a sibling may hold, for a moment, a connection its client has
+already closed (it learns so when it next reads), and a pool opened just then all goes to
+the other worker. So a worker holding :data:`SHED_MARGIN` or more connections than the least
+loaded live sibling answers its next request with ``Connection: close``: the client opens a
+new connection, which the deferral above leaves to that sibling. Uneven pools even out within
+a request per extra connection, at the cost of one reconnect each.
+
 Not per-worker ``SO_REUSEPORT`` sockets: the kernel hashes each connection to a socket
 whatever the load, the master's own listener stays in the group (connections hashed to it
 wait for ever), and a worker's restart drops the connections queued on its socket. Not more
@@ -35,6 +42,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 __all__ = [
     "DEFER_SECONDS",
+    "SHED_MARGIN",
     "STALE_SECONDS",
     "BalancedWorker",
     "Balancer",
@@ -48,6 +56,9 @@ DEFER_SECONDS = 0.025
 # A sibling that has not looked at its table slot for this long is not waited for: stopped,
 # stuck or dying. Workers look at least once a second (gunicorn's event-loop timeout).
 STALE_SECONDS = 2.0
+# A worker holding this many more connections than its least loaded sibling closes one after
+# its next answer (two: moving one connection then makes the counts more even, never less).
+SHED_MARGIN = 2
 # Slots for more workers than a machine runs; gunicorn can add workers at run time (TTIN).
 _SLOTS = 256
 _FREE = -1
@@ -140,6 +151,11 @@ class Balancer:
         self.deferred_until = now + DEFER_SECONDS
         return False
 
+    def crowded(self, connections: int, now: float) -> bool:
+        """Whether this worker holds SHED_MARGIN or more connections than a live sibling."""
+        least = self.table.least_other(self.slot, now)
+        return least is not None and connections - least >= SHED_MARGIN
+
     def accepted(self, connections: int, now: float) -> None:
         """Publish at once, so that siblings woken by the same burst see this connection."""
         self.table.publish(self.slot, connections, now)
@@ -200,6 +216,13 @@ class BalancedWorker(ThreadWorker):
         super().wait_for_and_dispatch_events(timeout)
         if self.balance is not None:
             self.balance.selected()
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        """Answer ``req``; with ``Connection: close`` when this worker is crowded, so that
+        its client reconnects to a less loaded sibling."""
+        if self.balance is not None and self.balance.crowded(self.nr_conns, time.monotonic()):
+            req.must_close = True  # gunicorn then answers "Connection: close" and closes
+        return super().handle_request(req, conn)
 
     def accept(self, listener: Any) -> None:
         """Accept a waiting connection, unless a less loaded sibling should have it."""

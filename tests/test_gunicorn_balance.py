@@ -59,6 +59,13 @@ def test_a_worker_with_no_thread_free_listens_only_while_it_holds_the_fewest() -
     assert not Balancer(table_with(0), slot=0).listening(0, NOW, False)  # no sibling
 
 
+def test_a_worker_two_or_more_connections_ahead_of_a_live_sibling_is_crowded() -> None:
+    assert Balancer(table_with(5, 3), slot=0).crowded(5, NOW)
+    assert not Balancer(table_with(4, 3), slot=0).crowded(4, NOW)  # moving one helps no one
+    assert not Balancer(table_with(8, 0), slot=0).crowded(8, NOW + STALE_SECONDS + 1)
+    assert not Balancer(table_with(8), slot=0).crowded(8, NOW)  # no sibling
+
+
 def test_a_worker_publishes_its_count_for_its_siblings() -> None:
     table = table_with(0, 0)
     Balancer(table, slot=0).listening(5, NOW, True)

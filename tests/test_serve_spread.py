@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from test_serve_end_to_end import DEPLOYML, clean_env, example_rows, free_port, running
 
+from server.gunicorn_balance import STALE_SECONDS
 from server.gunicorn_worker import DROPPED_MESSAGE
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc")
@@ -90,18 +91,49 @@ def answer(sock: socket.socket) -> bytes:
     return received
 
 
+def closing(response: bytes) -> bool:
+    """Whether the server said it closes the connection after ``response``."""
+    return b"\r\nConnection: close\r\n" in response.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+
+
+def use(port: int, clients: list[socket.socket], request: bytes, timeout: float) -> None:
+    """One request on each connection, as a pooling client sends them: a connection the
+    server closes after its answer is replaced by a new one (whose request is answered too)."""
+    for i, client in enumerate(clients):
+        client.sendall(request)
+        while True:
+            response = answer(client)
+            assert response.startswith(b"HTTP/1.1 200 OK\r\n")
+            if not closing(response):
+                break
+            client.close()
+            client = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+            clients[i] = client
+            client.sendall(request)
+
+
 @contextmanager
 def kept_alive(port: int, request: bytes, timeout: float) -> Iterator[list[socket.socket]]:
-    """``CONNECTIONS`` connections opened at once, each with one request answered 200."""
-    with ExitStack() as stack:
-        clients = []
+    """``CONNECTIONS`` connections opened at once, each with one request answered 200 (and
+    kept alive: see ``use``)."""
+    clients = []
+    try:
         for _ in range(CONNECTIONS):  # each sends at once, as wrk and connection pools do
             client = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-            clients.append(stack.enter_context(client))
+            clients.append(client)
             client.sendall(request)
-        for client in clients:
-            assert answer(client).startswith(b"HTTP/1.1 200 OK\r\n")
+        for i, client in enumerate(clients):
+            response = answer(client)
+            assert response.startswith(b"HTTP/1.1 200 OK\r\n")
+            if closing(response):  # a crowded worker: the pool reconnects (see use)
+                client.close()
+                fresh = [socket.create_connection(("127.0.0.1", port), timeout=timeout)]
+                use(port, fresh, request, timeout)
+                clients[i] = fresh[0]
         yield clients
+    finally:
+        for client in clients:
+            client.close()
 
 
 @pytest.fixture
@@ -122,12 +154,13 @@ def test_keep_alive_connections_opened_at_once_are_held_by_both_workers(
     for _ in range(10):  # new connections each time, as a client opening its pool again
         with kept_alive(port, request, timeout=10) as clients:
             held = owners(port, clients, pids)
-            for client in clients:  # they stay where they are while kept alive
-                client.sendall(request)
-                assert answer(client).startswith(b"HTTP/1.1 200 OK\r\n")
-            assert owners(port, clients, pids) == held
-        # Left to race, one worker often took 6, 7 or all 8.
-        assert min(held.count(pid) for pid in pids) >= 2, held
+            # Left to race, one worker often took 6, 7 or all 8.
+            assert min(held.count(pid) for pid in pids) >= 2, held
+            if max(held.count(pid) for pid in pids) - min(held.count(pid) for pid in pids) < 2:
+                for client in clients:  # even: they stay where they are while kept alive
+                    client.sendall(request)
+                    assert not closing(answer(client))
+                assert owners(port, clients, pids) == held
 
 
 def test_a_worker_takes_every_new_connection_while_its_sibling_is_stopped(
@@ -160,6 +193,28 @@ def test_new_connections_go_to_the_worker_holding_fewer(
         second = stack.enter_context(kept_alive(port, request, timeout=10))
         # Left to race, the worker that had just accepted eight took about half of these.
         assert owners(port, second, [idle, busy]).count(idle) >= CONNECTIONS - 2
+
+
+def test_a_pool_that_landed_on_one_worker_spreads_out_as_it_is_used(
+    two_workers: tuple[int, Path, bytes],
+) -> None:
+    port, log, request = two_workers
+    idle, busy = worker_pids(log)
+    os.kill(idle, signal.SIGSTOP)
+    try:
+        time.sleep(STALE_SECONDS + 0.5)  # long enough to be left out: the pool all goes to busy
+        with kept_alive(port, request, timeout=10) as clients:
+            assert owners(port, clients, [idle, busy]) == [busy] * CONNECTIONS
+            os.kill(idle, signal.SIGCONT)
+            time.sleep(1.5)  # its event loop looks at its table slot again
+            for _ in range(3):
+                use(port, clients, request, timeout=10)
+            # The crowded worker closed connections after answering; reopened, they went to
+            # the sibling. Before, all 8 stayed on one worker for as long as they were kept.
+            held = owners(port, clients, [idle, busy])
+            assert held.count(idle) >= CONNECTIONS // 2 - 1, held
+    finally:
+        os.kill(idle, signal.SIGCONT)
 
 
 def test_a_client_gone_halfway_through_a_body_is_logged_as_a_dropped_connection(
