@@ -42,6 +42,8 @@ Detail = dict[str, object]
 # Problems listed in one error. Validation stops looking once it has found one more than
 # this (to know that there are more), so a request costs what its answer shows.
 MAX_DETAILS = 100
+# What validation collects for one error: one more than is listed, to tell there are more.
+LISTED = MAX_DETAILS + 1
 
 
 class MalformedJSONError(RequestError):
