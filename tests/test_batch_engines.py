@@ -1,0 +1,334 @@
+"""The Dask and Spark engines, run for real: a LocalCluster and PySpark in local mode.
+
+Every run scores 5,000 patients in two input files with 1,000 rows a partition, so each
+engine splits the work; what it writes is read back and compared, row for row, with the
+Scorer's answer on the whole table. Spark does not keep the input order across files, so
+its rows are matched by the id column.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from packager.errors import ArtefactHashError
+from server import Settings
+from server.audit import verify_chain
+from server.batch import BatchError, MissingColumnsError, Scorer, dask_engine, spark_engine
+from server.batch.cluster import failed
+from server.batch.engine_run import ExtraMissingError
+from tests.conftest import make_patients
+
+ROWS, CHUNK_ROWS, FILES = 5_000, 1_000, 2
+ID = "patient_id"
+AUDIT_KEY = "k" * 32
+
+
+@dataclass(frozen=True)
+class Source:
+    """An input file as the engines see one: its path, format and rows."""
+
+    path: Path
+    format: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """The fields of a run the engines read."""
+
+    inputs: list[Source]
+    output_format: str
+    chunk_rows: int = CHUNK_ROWS
+    address: str | None = None
+
+
+@pytest.fixture(scope="module")
+def patients() -> pd.DataFrame:
+    """5,000 patients: missing values, and an infinite bmi now and then (a refused row)."""
+    frame, _ = make_patients(ROWS, 21)
+    frame.loc[frame.index % 613 == 7, "bmi"] = np.inf
+    frame.insert(0, ID, [f"p{i:05d}" for i in range(ROWS)])
+    return frame
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory, patients: pd.DataFrame) -> dict[str, Any]:
+    """The patients in two CSV files (with text in a number column too) and two Parquet files."""
+    folder = tmp_path_factory.mktemp("inputs")
+    text = patients.astype({"age": object})
+    text.loc[text.index % 997 == 11, "age"] = "old"
+    found: dict[str, Any] = {"csv": [], "parquet": []}
+    for number, rows in enumerate(np.array_split(np.arange(ROWS), FILES)):
+        csv, parquet = folder / f"patients-{number}.csv", folder / f"patients-{number}.parquet"
+        text.iloc[rows].to_csv(csv, index=False)
+        patients.iloc[rows].to_parquet(parquet, index=False)
+        found["csv"].append(Source(csv, "csv", len(rows)))
+        found["parquet"].append(Source(parquet, "parquet", len(rows)))
+    return found
+
+
+def _whole(sources: list[Source]) -> pd.DataFrame:
+    """The input files read whole, as the local engine reads them (CSV cells as text)."""
+    if sources[0].format == "csv":
+        frames = [pd.read_csv(s.path, dtype=str, keep_default_na=False) for s in sources]
+    else:
+        frames = [pd.read_parquet(s.path) for s in sources]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _scorer(artefact: Path, sources: list[Source], **settings: Any) -> Scorer:
+    text = sources[0].format == "csv"
+    return Scorer(Settings(artefact=artefact, **settings), id_columns=[ID], cells_are_text=text)
+
+
+def _read_parts(staging: Path, output_format: str) -> pd.DataFrame:
+    parts = sorted(staging.iterdir())
+    assert [p.name for p in parts] == [f"part-{i:05d}.{output_format}" for i in range(len(parts))]
+    if output_format == "csv":
+        frames = [pd.read_csv(p, dtype={ID: str}) for p in parts]
+    else:
+        frames = [pd.read_parquet(p) for p in parts]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _assert_same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """The same columns and cells, every kind of missing alike. A probability may differ in
+    its last bit: the model's matrix product rounds differently in a batch of a few rows."""
+    assert list(got.columns) == list(expected.columns)
+    for name in expected.columns:
+        cells = [None if pd.isna(v) else v for v in got[name].astype(object)]
+        wanted = [None if pd.isna(v) else v for v in expected[name].astype(object)]
+        if expected[name].dtype == "Float64":
+            assert np.allclose(
+                np.array(cells, dtype=float),
+                np.array(wanted, dtype=float),
+                rtol=1e-15,
+                atol=0,
+                equal_nan=True,
+            ), name
+        else:
+            assert cells == wanted, name
+
+
+def _assert_refused_rows_kept(scored: pd.DataFrame) -> None:
+    refused = scored[scored["status"] == "refused"]
+    assert len(refused) >= 8
+    assert refused["prediction"].isna().all()
+    problems = [json.loads(text) for text in refused["errors"]]
+    assert all(p and {"feature", "problem"} <= set(p[0]) for p in problems)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A two-worker Dask LocalCluster, passed to the engine as a scheduler address."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+    ) as local:
+        yield local.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the module (the JVM is slow to start), stopped after."""
+    from pyspark.sql import SparkSession
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.log.level", "ERROR")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+    monkeypatch.undo()
+
+
+def _run(engine: Any, job: Job, scorer: Scorer, staging: Path) -> tuple[Any, list[int]]:
+    staging.mkdir()
+    done: list[int] = []
+    return engine.run(job, scorer, staging, done.append), done
+
+
+@pytest.mark.parametrize(
+    ("input_format", "output_format"), [("csv", "parquet"), ("parquet", "csv")]
+)
+def test_dask_writes_the_scorers_answer_in_input_order_one_part_per_partition(
+    pipeline_artefact: Path,
+    tables: dict[str, Any],
+    cluster: str,
+    tmp_path: Path,
+    input_format: str,
+    output_format: str,
+) -> None:
+    sources = tables[input_format]
+    scorer = _scorer(pipeline_artefact, sources)
+    job = Job(sources, output_format, address=cluster)
+    run, done = _run(dask_engine, job, scorer, tmp_path / "staging")
+    written = _read_parts(tmp_path / "staging", output_format)
+    assert run.parts == run.partitions >= ROWS // CHUNK_ROWS
+    assert run.address == cluster
+    assert set(run.versions) == {"dask", "distributed"}
+    assert sum(done) == ROWS
+    _assert_same(written, scorer.score(_whole(sources)))
+    _assert_refused_rows_kept(written)
+
+
+@pytest.mark.parametrize(
+    ("input_format", "output_format"), [("csv", "parquet"), ("parquet", "csv")]
+)
+def test_spark_writes_the_scorers_answer_for_every_row_in_parts(
+    pipeline_artefact: Path,
+    tables: dict[str, Any],
+    spark: Any,
+    tmp_path: Path,
+    input_format: str,
+    output_format: str,
+) -> None:
+    sources = tables[input_format]
+    scorer = _scorer(pipeline_artefact, sources)
+    run, done = _run(spark_engine, Job(sources, output_format), scorer, tmp_path / "staging")
+    written = _read_parts(tmp_path / "staging", output_format)
+    assert run.parts >= 2
+    assert run.address == "local[2]"
+    assert run.versions == {"pyspark": spark.version}
+    assert sum(done) == ROWS
+    expected = scorer.score(_whole(sources))
+    _assert_same(written.set_index(ID).loc[expected[ID]].reset_index(), expected)
+    _assert_refused_rows_kept(written)
+
+
+def test_dask_workers_score_with_the_shipped_copy_of_the_artefact(
+    pipeline_artefact: Path, tables: dict[str, Any], cluster: str, tmp_path: Path
+) -> None:
+    from distributed import Client
+
+    artefact = shutil.copytree(pipeline_artefact, tmp_path / "artefact")
+    sources = tables["parquet"]
+    scorer = _scorer(artefact, sources)
+    _run(dask_engine, Job(sources, "parquet", address=cluster), scorer, tmp_path / "staging")
+
+    def loaded() -> list[str]:
+        from server.batch import scorer
+
+        return [str(settings.artefact) for settings in scorer._LOADED]
+
+    with Client(cluster) as client:
+        paths = {path for paths in client.run(loaded).values() for path in paths}
+    assert paths
+    assert all(Path(p).name == f"deployml-artefact-{scorer.sha256[:16]}" for p in paths)
+    assert str(artefact) not in paths
+
+
+def test_an_artefact_changed_after_the_scorer_pinned_it_is_refused_before_any_work(
+    pipeline_artefact: Path, tables: dict[str, Any], tmp_path: Path
+) -> None:
+    artefact = shutil.copytree(pipeline_artefact, tmp_path / "artefact")
+    sources = tables["csv"]
+    scorer = _scorer(artefact, sources)
+    assert scorer.output_dtypes  # loaded here before the change
+    manifest = artefact / "manifest.json"
+    manifest.write_text(manifest.read_text().replace("Readmission", "Readmissions"))
+    for number, engine in enumerate((dask_engine, spark_engine)):
+        with pytest.raises(ArtefactHashError, match=scorer.sha256):
+            _run(engine, Job(sources, "parquet"), scorer, tmp_path / f"staging-{number}")
+        assert list((tmp_path / f"staging-{number}").iterdir()) == []
+
+
+def test_dask_reports_a_failed_task_by_its_type_and_closes_the_cluster_it_started(
+    pipeline_artefact: Path, tables: dict[str, Any], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.csv"
+    text = tables["csv"][0].path.read_bytes()
+    middle = text.index(b"\n", len(text) // 2) + 1
+    broken.write_bytes(text[:middle] + b"secret \xff\xfe" + text[middle:])
+    sources = [Source(broken, "csv", tables["csv"][0].rows)]
+    before = set(multiprocessing.active_children())
+    with pytest.raises(BatchError, match=r"the dask run failed: a task raised \w+") as raised:
+        _run(
+            dask_engine,
+            Job(sources, "parquet"),
+            _scorer(pipeline_artefact, sources),
+            tmp_path / "s",
+        )
+    assert "secret" not in str(raised.value)
+    assert set(multiprocessing.active_children()) <= before
+
+
+def test_spark_reports_deploymls_own_error_from_a_worker_by_its_message(
+    pipeline_artefact: Path, tables: dict[str, Any], spark: Any, tmp_path: Path
+) -> None:
+    without = tmp_path / "without-smoker.csv"
+    pd.read_csv(tables["csv"][0].path, dtype=str).drop(columns="smoker").to_csv(
+        without, index=False
+    )
+    sources = [Source(without, "csv", ROWS // FILES)]
+    with pytest.raises(
+        BatchError, match="the spark run failed: the table lacks 1 feature column: smoker"
+    ):
+        _run(
+            spark_engine,
+            Job(sources, "parquet"),
+            _scorer(pipeline_artefact, sources),
+            tmp_path / "s",
+        )
+
+
+def test_a_task_failure_that_is_not_deploymls_is_named_by_its_type_alone() -> None:
+    spark_text = (
+        "An exception was thrown from the Python worker:\nTraceback (most recent call last):\n"
+        '  File "x.py", line 1, in f\npyarrow.lib.ArrowInvalid: could not convert "p00042"\n'
+    )
+    for error, kind in (
+        (ValueError("could not convert 'p00042'"), "ValueError"),
+        (RuntimeError(spark_text), "ArrowInvalid"),
+    ):
+        reported = failed("spark", error)
+        assert isinstance(reported, BatchError)
+        assert kind in str(reported) and "p00042" not in str(reported)
+    own = MissingColumnsError("the table", ["age"])
+    assert failed("dask", own) is own
+
+
+@pytest.mark.parametrize(
+    ("engine", "package", "extra"),
+    [(dask_engine, "distributed", "dask"), (spark_engine, "pyspark", "spark")],
+)
+def test_a_missing_engine_package_is_refused_with_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, engine: Any, package: str, extra: str
+) -> None:
+    monkeypatch.setitem(sys.modules, package, None)
+    with pytest.raises(
+        ExtraMissingError,
+        match=rf"needs {package}, which is not installed: pip install 'deployml\[{extra}\]'",
+    ):
+        engine.versions()
+
+
+def test_dask_workers_write_the_servers_audit_lines_into_one_chain(
+    pipeline_artefact: Path, tables: dict[str, Any], cluster: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.log"
+    sources = tables["parquet"]
+    scorer = _scorer(pipeline_artefact, sources, audit_log=log, audit_key=AUDIT_KEY)
+    run, _ = _run(dask_engine, Job(sources, "parquet", address=cluster), scorer, tmp_path / "s")
+    assert verify_chain(log).lines == run.parts
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sum(line["rows"] for line in lines) == ROWS
+    assert all(line["request_id"].startswith(f"{scorer.run_id}/") for line in lines)
+    assert "p00042" not in log.read_text()
