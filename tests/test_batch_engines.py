@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
+import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,3 +334,61 @@ def test_dask_workers_write_the_servers_audit_lines_into_one_chain(
     assert sum(line["rows"] for line in lines) == ROWS
     assert all(line["request_id"].startswith(f"{scorer.run_id}/") for line in lines)
     assert "p00042" not in log.read_text()
+
+
+def test_spark_executors_score_with_the_shipped_copy_of_the_artefact(
+    pipeline_artefact: Path, tables: dict[str, Any], spark: Any, tmp_path: Path
+) -> None:
+    artefact = shutil.copytree(pipeline_artefact, tmp_path / "artefact")
+    sources = tables["parquet"]
+    scorer = _scorer(artefact, sources)
+    _run(spark_engine, Job(sources, "parquet"), scorer, tmp_path / "staging")
+
+    def loaded(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from server.batch import scorer
+
+        for _ in batches:
+            yield pd.DataFrame({"path": [str(settings.artefact) for settings in scorer._LOADED]})
+
+    # Spark reuses its Python workers: the ones that scored answer this job too.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+        found = spark.range(4, numPartitions=2).mapInPandas(loaded, "path string").collect()
+    paths = {row.path for row in found}
+    assert paths
+    assert {Path(p).name for p in paths} == {f"deployml-artefact-{scorer.sha256[:16]}"}
+    assert str(artefact) not in paths
+
+
+@pytest.mark.slow
+def test_spark_stops_the_session_it_started_and_sets_its_workers_python(
+    pipeline_artefact: Path, tables: dict[str, Any], tmp_path: Path
+) -> None:
+    script = f"""
+import os, sys, warnings
+from pathlib import Path
+from pyspark.sql import SparkSession
+from server import Settings
+from server.batch import Scorer, spark_engine
+from tests.test_batch_engines import Job, Source
+
+os.environ.pop("PYSPARK_PYTHON", None)
+paths = {[str(s.path) for s in tables["csv"]]!r}
+sources = [Source(Path(p), "csv", {ROWS // FILES}) for p in paths]
+scorer = Scorer(Settings(artefact=Path({str(pipeline_artefact)!r})), id_columns=["{ID}"],
+                cells_are_text=True)
+staging = Path({str(tmp_path / "staging")!r})
+staging.mkdir()
+run = spark_engine.run(Job(sources, "csv", address="local[1]"), scorer, staging, print)
+print("session", SparkSession.getActiveSession())
+print("python", os.environ["PYSPARK_PYTHON"] == sys.executable, run.address, run.parts)
+"""
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-3:] == [
+        str(ROWS),
+        "session None",
+        f"python True local[1] {len(list((tmp_path / 'staging').iterdir()))}",
+    ]
