@@ -73,10 +73,21 @@ class Scorer:
     def at(self, artefact: Path) -> Scorer:
         """This scorer reading a copy of its artefact at ``artefact`` (shipped to a worker);
         the pinned hash refuses a copy that differs."""
-        moved = object.__new__(Scorer)
-        moved.__dict__.update(self.__dict__)
-        moved.settings = replace(self.settings, artefact=Path(artefact))
-        return moved
+        return self._with(replace(self.settings, artefact=Path(artefact)))
+
+    def sharing_cores(self, processes: int) -> Scorer:
+        """This scorer in one of ``processes`` scoring processes on a machine: the model's
+        OpenMP and BLAS threads are its cores shared out (``DEPLOYML_MODEL_THREADS``, when
+        set, wins), as each gunicorn worker's are."""
+        if self.settings.model_threads is not None:
+            return self
+        return self._with(replace(self.settings, workers=max(1, processes)))
+
+    def _with(self, settings: Settings) -> Scorer:
+        changed = object.__new__(Scorer)
+        changed.__dict__.update(self.__dict__)
+        changed.settings = settings
+        return changed
 
     @property
     def runtime(self) -> Runtime:
