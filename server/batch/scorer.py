@@ -16,9 +16,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -150,7 +151,9 @@ class Scorer:
             method=AUDIT_METHOD,
             status=200,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            rows=rows_of(None, payload.columns, payload.data),
+            rows=rows_of(
+                None, payload.columns, map(list, zip(*payload.by_column or (), strict=True))
+            ),
             predictions=scored.per_row(outputs.predictions),
             probabilities=probabilities,
             warnings=scored.batch.warnings,
@@ -160,3 +163,8 @@ class Scorer:
             imputed=scored.per_row(scored.batch.imputed, []),
             refused_rows=scored.batch.refused_rows,
         )
+
+
+def _rows(by_column: list[list[Any]]) -> Iterator[list[Any]]:
+    """A table's rows as lists (for the audit line's hashes, as a columnar body's rows)."""
+    return map(list, zip(*by_column, strict=True))
