@@ -379,7 +379,9 @@ scorer = Scorer(Settings(artefact=Path({str(pipeline_artefact)!r})), id_columns=
                 cells_are_text=True)
 staging = Path({str(tmp_path / "staging")!r})
 staging.mkdir()
-run = spark_engine.run(Job(sources, "csv", address="local[1]"), scorer, staging, print)
+done = []
+run = spark_engine.run(Job(sources, "csv", address="local[1]"), scorer, staging, done.append)
+print(sum(done))
 print("session", SparkSession.getActiveSession())
 print("python", os.environ["PYSPARK_PYTHON"] == sys.executable, run.address, run.parts)
 """

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -80,15 +82,17 @@ def run(job: Job, scorer: Scorer, staging: Path, progress: Callable[[int], None]
 
     copy = ArtefactCopy(shipped_artefact(scorer), copy_name(scorer))
     columns = list(dict.fromkeys([*scorer.feature_names, *scorer.id_columns]))
+    dtypes = scorer.output_dtypes
     schema = None
     if job.output_format == "parquet":
-        schema = output_schema(id_types(job.inputs, scorer.id_columns), scorer.output_dtypes)
+        schema = output_schema(id_types(job.inputs, scorer.id_columns), dtypes)
     with _client(job.address) as client:
+        scorer = scorer.sharing_cores(_slots_per_machine(client))
         client.register_plugin(copy, name=copy.name)
         try:
             frame = _read(job, columns)
             scored = frame.map_partitions(
-                _score_partition, scorer, copy.name, meta=_meta(frame, scorer)
+                _score_partition, scorer, copy.name, meta=_meta(frame, scorer.id_columns, dtypes)
             )
             writes = [
                 dask.delayed(_write_part)(
@@ -158,6 +162,14 @@ def _client(address: str | None) -> Iterator[Any]:
         yield client
 
 
+def _slots_per_machine(client: Any) -> int:
+    """The most partitions one machine scores at once: its workers' threads added up."""
+    slots: Counter[str] = Counter()
+    for address, threads in client.nthreads().items():
+        slots[urlsplit(address).hostname or address] += threads
+    return max(slots.values(), default=1)
+
+
 def _cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
@@ -186,12 +198,10 @@ def _read(job: Job, columns: Sequence[str]) -> Any:
     return frame
 
 
-def _meta(frame: Any, scorer: Scorer) -> pd.DataFrame:
+def _meta(frame: Any, id_columns: Sequence[str], dtypes: dict[str, str]) -> pd.DataFrame:
     """The empty frame :meth:`Scorer.score` returns: the id columns' dtypes, then its own."""
-    columns = {name: frame._meta[name] for name in scorer.id_columns}
-    columns.update(
-        {name: pd.Series([], dtype=dtype) for name, dtype in scorer.output_dtypes.items()}
-    )
+    columns = {name: frame._meta[name] for name in id_columns}
+    columns.update({name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()})
     return pd.DataFrame(columns)
 
 

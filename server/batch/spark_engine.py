@@ -22,8 +22,9 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -62,6 +63,7 @@ _PANDAS_WARNING = "PySpark does not yet fully support pandas"
 _CSV = {"header": "true", "quote": '"', "escape": '"'}
 _SPLIT_BYTES = "spark.sql.files.maxPartitionBytes"
 _BATCH_ROWS = "spark.sql.execution.arrow.maxRecordsPerBatch"
+_POLL_SECONDS = 0.5
 
 
 def versions() -> dict[str, str]:
@@ -78,27 +80,58 @@ def run(job: Job, scorer: Scorer, staging: Path, progress: Callable[[int], None]
     """Score ``job``'s inputs on a Spark session; its part files renamed into ``staging``."""
     found = versions()
     artefact = shipped_artefact(scorer)
+    dtypes = scorer.output_dtypes
     rows = sum(source.rows for source in job.inputs)
-    wanted = partitions_wanted(job)
     settings = {_SPLIT_BYTES: str(split_bytes(job)), _BATCH_ROWS: str(job.chunk_rows)}
     with _quiet(), _session(job.address) as spark, _conf(spark, settings):
+        shared = scorer.sharing_cores(_slots_per_machine(spark))
         copy = _ship(spark, artefact, copy_name(scorer))
         frame = _read(spark, job)
-        if job.inputs[0].format == "parquet" and _row_groups(job) < wanted:
+        if job.inputs[0].format == "parquet" and _row_groups(job) < partitions_wanted(job):
             # A row group is read by one task: spread files of a few large groups.
-            frame = frame.repartition(wanted)
+            frame = frame.repartition(partitions_wanted(job))
+        counted = spark.sparkContext.accumulator(0)
         scored = frame.mapInPandas(
-            partial(_score_batches, scorer=scorer, copy=copy), _schema(frame, scorer)
+            partial(_score_batches, scorer=shared, copy=copy, counted=counted),
+            _schema(frame, scorer.id_columns, dtypes),
         )
         written = staging / "_spark"
-        try:
-            _write(scored, written, job.output_format)
-        except Exception as error:
-            raise failed("spark", error) from error
+        with _reporting(counted, rows, progress):
+            try:
+                _write(scored, written, job.output_format)
+            except Exception as error:
+                raise failed("spark", error) from error
         parts = _rename_parts(written, staging, job.output_format)
-        progress(rows)
         master = spark.sparkContext.master
     return EngineRun(parts=parts, partitions=parts, address=master, versions=found)
+
+
+@contextmanager
+def _reporting(counted: Any, rows: int, progress: Callable[[int], None]) -> Iterator[None]:
+    """Rows scored, as the executors' counts reach the driver (each task's at its end)."""
+    reported = 0
+    stop = threading.Event()
+
+    def report() -> None:
+        nonlocal reported
+        # A task run twice (speculation, a retry) may count twice: never past the input.
+        now = min(int(counted.value), rows)
+        if now > reported:
+            progress(now - reported)
+            reported = now
+
+    def poll() -> None:
+        while not stop.wait(_POLL_SECONDS):
+            report()
+
+    poller = threading.Thread(target=poll, name="deployml-spark-progress", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        poller.join()
+    report()
 
 
 @contextmanager
@@ -163,6 +196,15 @@ def _ship(spark: Any, artefact: Path, name: str) -> str:
     return name
 
 
+def _slots_per_machine(spark: Any) -> int:
+    """The Python workers one machine runs at once: every task slot in local mode, else an
+    executor's cores (Spark's ``spark.executor.cores``, 1 unless set)."""
+    context = spark.sparkContext
+    if context.master.startswith("local"):
+        return int(context.defaultParallelism)
+    return int(context.getConf().get("spark.executor.cores", "1"))
+
+
 def _row_groups(job: Job) -> int:
     import pyarrow.parquet as pq
 
@@ -177,26 +219,27 @@ def _read(spark: Any, job: Job) -> Any:
     return spark.read.parquet(*paths)
 
 
-def _schema(frame: Any, scorer: Scorer) -> Any:
+def _schema(frame: Any, id_columns: Sequence[str], dtypes: dict[str, str]) -> Any:
     """The Spark schema of the scored rows: the id columns' own types, then the outputs'."""
     from pyspark.sql import types
 
-    fields = [frame.schema[name] for name in scorer.id_columns]
+    fields = [frame.schema[name] for name in id_columns]
     fields += [
         types.StructField(name, getattr(types, SPARK_TYPES[dtype])(), nullable=True)
-        for name, dtype in scorer.output_dtypes.items()
+        for name, dtype in dtypes.items()
     ]
     return types.StructType(fields)
 
 
 def _score_batches(
-    batches: Iterable[pd.DataFrame], *, scorer: Scorer, copy: str
+    batches: Iterable[pd.DataFrame], *, scorer: Scorer, copy: str, counted: Any
 ) -> Iterator[pd.DataFrame]:
     from pyspark import SparkFiles
 
     shipped = scorer.at(Path(SparkFiles.get(copy)))
     for batch in batches:
         yield shipped.score(batch)
+        counted.add(len(batch))
 
 
 def _write(scored: Any, directory: Path, output_format: str) -> None:
