@@ -23,12 +23,17 @@ from deployml.audit import audit
 from deployml.card import card_command
 from deployml.diff import diff_command
 from deployml.keys import keys_group
-from deployml.options import serve_options
+from deployml.options import (
+    ARTEFACT_OPTIONS,
+    artefact_overrides,
+    serve_options,
+    settings_from_options,
+)
 from deployml.packaging import example_command, package_command, train_command
 from deployml.threshold import threshold_command
 from packager import read_manifest, summarise, verify
 from packager.errors import ArtefactError, ConfigError, DeploymlError
-from server.settings import PREFIX, Settings
+from server.settings import PREFIX
 
 __all__ = ["cli", "main"]
 
@@ -103,9 +108,7 @@ _SERVE_OPTIONS = {
     "HOST": "--host",
     "PORT": "--port",
     "WORKERS": "--workers",
-    "ALLOW_PICKLE": "--allow-pickle",
-    "EXPECTED_SHA256": "--expected-sha256",
-    "PROFILE": "--profile",
+    **ARTEFACT_OPTIONS,
 }
 
 
@@ -126,19 +129,9 @@ def serve_command(
         "HOST": host,
         "PORT": port,
         "WORKERS": workers,
-        "ALLOW_PICKLE": "true" if allow_pickle else None,
-        "EXPECTED_SHA256": expected_sha256,
-        "PROFILE": profile,
+        **artefact_overrides(allow_pickle, expected_sha256, profile),
     }
-    overrides = {k: str(v) for k, v in given.items() if v is not None}
-    try:
-        settings = Settings.from_env(overrides=overrides)
-    except ConfigError as error:
-        name = error.variable.removeprefix(PREFIX)
-        if name not in overrides or name not in _SERVE_OPTIONS:
-            raise
-        # The value came from an option, so the option is named, as click would.
-        raise click.BadParameter(error.problem, param_hint=_SERVE_OPTIONS[name]) from None
+    settings = settings_from_options(given, _SERVE_OPTIONS)
     settings.require_artefact()
     # Imported here so that the other commands start without Flask and gunicorn.
     from server.gunicorn_app import serve
@@ -147,6 +140,6 @@ def serve_command(
         serve(settings)
     except ConfigError as error:
         # Checked against the artefact once it is loaded: one line naming the option given.
-        if error.variable != PREFIX + "PROFILE" or "PROFILE" not in overrides:
+        if error.variable != PREFIX + "PROFILE" or profile is None:
             raise
         raise ConfigError(_SERVE_OPTIONS["PROFILE"], error.problem) from None
