@@ -7,7 +7,8 @@ exit code (``--debug`` shows the traceback instead); usage errors exit 2, as cli
 ``serve`` imports the server (Flask, gunicorn) only when it runs. The commands that write an
 artefact live in :mod:`deployml.packaging`, ``threshold`` (a profile for a new site) in
 :mod:`deployml.threshold`, ``diff`` in :mod:`deployml.diff`, the ``audit`` and ``keys`` groups
-in :mod:`deployml.audit` and :mod:`deployml.keys`; all are added here, under the same error
+in :mod:`deployml.audit` and :mod:`deployml.keys`, ``score`` (files scored in batch) in
+:mod:`deployml.score`; all are added here, under the same error
 boundary.
 """
 
@@ -30,6 +31,7 @@ from deployml.options import (
     settings_from_options,
 )
 from deployml.packaging import example_command, package_command, train_command
+from deployml.score import score_command
 from deployml.threshold import threshold_command
 from packager import read_manifest, summarise, verify
 from packager.errors import ArtefactError, ConfigError, DeploymlError
@@ -101,6 +103,7 @@ cli.add_command(example_command)
 cli.add_command(threshold_command)
 cli.add_command(diff_command)
 cli.add_command(card_command)
+cli.add_command(score_command)
 
 # serve's options, by the variable (without its prefix) each one overrides.
 _SERVE_OPTIONS = {

@@ -31,7 +31,7 @@ built-in exceptions. Messages never contain data values from a model's inputs.
     ├── AuditLogError                an audit log's chain is broken, or it cannot be read
     ├── KeysFileError                the API keys file cannot be read, or a line is malformed
     ├── ListenError                  (server.errors) the address to serve on cannot be bound
-    ├── BatchError                   (server.errors) deployml score's inputs, output or engine
+    ├── BatchError                   (server.batch) a scoring run cannot start or did not finish
     ├── ClientError                  (packager.client) a server refused a request (its error)
     │   └── ServerUnreachableError   no answer: refused, timed out or dropped connection
     └── RequestError                 an HTTP client mistake (server.errors; carries a status)

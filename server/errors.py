@@ -6,24 +6,6 @@ messages and details name features and rows, never submitted values.
 :class:`VersionMismatchError` and :class:`ListenError` stop the server at start-up.
 :class:`AuditUnavailableError` is the server's own failure, not the client's, but answered the
 same way.
-
-``deployml score`` (``server.batch``) refuses its inputs and output before any work with the
-:class:`BatchError` branch; its messages name files, patterns and schema column names, never
-a cell's value::
-
-    DeploymlError
-    └── BatchError                   a batch run's inputs, output or engine cannot be used
-        ├── NoInputMatchError        a path or glob given to --input matches no file
-        ├── InputFileError           an input cannot be read: missing, unreadable, malformed
-        ├── InputFormatError         not .csv/.parquet, or CSV and Parquet mixed
-        ├── InputColumnsError        a file lacks feature or id columns (names them)
-        ├── IdColumnError            an id column clashes with an output column, or is repeated
-        ├── OutputPathError          the output's parent directory is missing
-        ├── ExtraMissingError        Parquet, Dask or Spark asked for without its extra
-        └── RowCountError            the rows written differ from the rows read (run failed)
-
-An output that exists without ``--force`` is the tree's
-:class:`~packager.errors.OutputExistsError`, as for ``package``.
 """
 
 from __future__ import annotations
@@ -34,24 +16,15 @@ from server.settings import PREFIX
 
 __all__ = [
     "AuditUnavailableError",
-    "BatchError",
     "BodyTooLargeError",
     "EmptyBatchError",
-    "ExtraMissingError",
-    "IdColumnError",
-    "InputColumnsError",
-    "InputFileError",
-    "InputFormatError",
     "InvalidInputError",
     "InvalidPayloadError",
     "InvalidTensorError",
     "ListenError",
     "MalformedJSONError",
-    "NoInputMatchError",
     "NotReadyError",
-    "OutputPathError",
     "ProfileNotApplicableError",
-    "RowCountError",
     "ScoringMediaTypeError",
     "TooManyRowsError",
     "UnauthorizedError",
@@ -69,6 +42,8 @@ Detail = dict[str, object]
 # Problems listed in one error. Validation stops looking once it has found one more than
 # this (to know that there are more), so a request costs what its answer shows.
 MAX_DETAILS = 100
+# What validation collects for one error: one more than is listed, to tell there are more.
+LISTED = MAX_DETAILS + 1
 
 
 class MalformedJSONError(RequestError):
@@ -316,89 +291,3 @@ class UnknownModelError(RequestError):
             f"this server serves model {name!r} version {version!r} only; "
             "the model asked for is not served (its name is not repeated)"
         )
-
-
-# --- Issue 15, batch scoring's files (server.batch: sources, sinks, job) ---
-
-
-class BatchError(DeploymlError):
-    """A batch run's inputs, output or engine cannot be used; found before any work."""
-
-
-class NoInputMatchError(BatchError):
-    """A path or glob given as an input matches no file."""
-
-    def __init__(self, pattern: str) -> None:
-        super().__init__(f"no input file matches {pattern}")
-        self.pattern = pattern
-
-
-class InputFileError(BatchError):
-    """An input file cannot be read (missing, unreadable, not UTF-8, malformed); the problem
-    is deployml's wording or the system's, never the file's text."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"cannot read input {path}: {problem}")
-        self.path = path
-        self.problem = problem
-
-
-class InputFormatError(BatchError):
-    """An input is not a CSV or Parquet file by its suffix, or the inputs mix the two."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(problem)
-        self.problem = problem
-
-
-class InputColumnsError(BatchError):
-    """An input file's header (CSV) or schema (Parquet) lacks columns the run needs."""
-
-    def __init__(self, path: str, missing: list[str], what: str) -> None:
-        names = ", ".join(missing)
-        super().__init__(f"{path} has no column for {what} {names}")
-        self.path = path
-        self.missing = missing
-        self.what = what
-
-
-class IdColumnError(BatchError):
-    """An id column named like one of the columns the scorer adds, or given twice."""
-
-    def __init__(self, column: str, problem: str) -> None:
-        super().__init__(f"--id-col {column}: {problem}")
-        self.column = column
-        self.problem = problem
-
-
-class OutputPathError(BatchError):
-    """The output directory cannot be made where it was asked for."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"output {path}: {problem}")
-        self.path = path
-        self.problem = problem
-
-
-class ExtraMissingError(BatchError):
-    """A run needs a package of an extra that is not installed (pyarrow, dask, pyspark)."""
-
-    def __init__(self, needed_for: str, package: str, extra: str) -> None:
-        super().__init__(
-            f"{needed_for} needs {package}, which is not installed: pip install 'deployml[{extra}]'"
-        )
-        self.needed_for = needed_for
-        self.package = package
-        self.extra = extra
-
-
-class RowCountError(BatchError):
-    """The parts written hold another number of rows than the inputs: the run is failed."""
-
-    def __init__(self, rows_in: int, rows_out: int) -> None:
-        super().__init__(
-            f"the inputs hold {rows_in:,} rows but {rows_out:,} were written; "
-            "the run failed and its output was removed"
-        )
-        self.rows_in = rows_in
-        self.rows_out = rows_out

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from packager.errors import OutputExistsError
+from server.batch.errors import OutputPathError
 from server.batch.sinks import (
     PartWriter,
     check_output,
@@ -26,7 +27,6 @@ from server.batch.sinks import (
     part_paths,
     read_totals,
 )
-from server.errors import OutputPathError
 
 OUTPUTS = {
     "prediction": "string",

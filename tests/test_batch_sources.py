@@ -16,14 +16,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from packager.errors import DeploymlError
-from server.batch.sources import find_inputs, id_types, input_format, read_chunks, read_inputs
-from server.errors import (
+from server.batch.errors import (
     ExtraMissingError,
-    InputColumnsError,
     InputFileError,
     InputFormatError,
+    MissingColumnsError,
     NoInputMatchError,
 )
+from server.batch.sources import find_inputs, id_types, input_format, read_chunks, read_inputs
 
 FEATURES = ["age", "bmi"]
 # A value that must never reach a message: patients' values stay out of errors.
@@ -74,24 +74,22 @@ def test_inputs_mixing_csv_and_parquet_are_refused() -> None:
 
 def test_missing_feature_columns_are_named_with_the_file(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "t.csv", f"age,name\n50,{SECRET}\n")
-    with pytest.raises(InputColumnsError) as raised:
+    with pytest.raises(MissingColumnsError) as raised:
         read_inputs([path], ["age", "bmi", "ward"])
-    assert raised.value.message == f"{path} has no column for the feature(s) bmi, ward"
+    assert raised.value.message == f"{path} lacks 2 feature columns: bmi, ward"
     assert raised.value.missing == ["bmi", "ward"]
 
 
 def test_a_missing_id_column_is_named(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "t.csv", "age,bmi\n50,20\n")
-    with pytest.raises(InputColumnsError, match=r"no column for the id column\(s\) encounter"):
+    with pytest.raises(MissingColumnsError, match=r"t\.csv lacks 1 id column: encounter$"):
         read_inputs([path], FEATURES, ["encounter"])
 
 
 def test_a_parquet_file_lacking_a_feature_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
     pd.DataFrame({"age": [1.0]}).to_parquet(path)
-    with pytest.raises(
-        InputColumnsError, match=r"t.parquet has no column for the feature\(s\) bmi"
-    ):
+    with pytest.raises(MissingColumnsError, match=r"t\.parquet lacks 1 feature column: bmi$"):
         read_inputs([path], FEATURES)
 
 

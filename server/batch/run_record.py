@@ -65,8 +65,8 @@ class ArtefactRef:
     sha256: str
     model_name: str
     model_version: str
-    # The profile binary decisions use when none is set (recorded under the run's settings).
-    default_profile: str | None = None
+    # The profile binary decisions use (recorded under the run's settings); None: no profiles.
+    profile: str | None = None
 
     def to_record(self) -> dict[str, str]:
         """As ``_run.json`` lists it."""

@@ -29,7 +29,7 @@ import orjson
 import pandas as pd
 
 from packager.errors import OutputExistsError
-from server.errors import OutputPathError
+from server.batch.errors import OutputPathError
 
 __all__ = [
     "PART_PREFIX",

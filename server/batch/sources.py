@@ -19,17 +19,18 @@ import glob
 import hashlib
 import importlib.util
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from server.errors import (
+from server.batch.errors import (
     ExtraMissingError,
-    InputColumnsError,
     InputFileError,
     InputFormatError,
+    MissingColumnsError,
     NoInputMatchError,
 )
 
@@ -125,8 +126,8 @@ def read_inputs(
     files = []
     for path in paths:
         columns = _parquet_columns(path) if kind == "parquet" else _csv_columns(path)
-        _check_columns(path, columns, features, "the feature(s)")
-        _check_columns(path, columns, id_columns, "the id column(s)")
+        _check_columns(path, columns, features, "feature")
+        _check_columns(path, columns, id_columns, "id")
         rows = _parquet_rows(path) if kind == "parquet" else _csv_rows(path)
         files.append(InputFile(path, kind, rows, _sha256(path), columns))
     return files
@@ -168,22 +169,18 @@ def id_types(files: Sequence[InputFile], id_columns: Sequence[str]) -> dict[str,
     return types
 
 
-class _reading:
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
     """Turns a failure to read ``path`` into an InputFileError without the library's text."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
-        if error is None or isinstance(error, InputFileError | GeneratorExit):
-            return False
+    try:
+        yield
+    except InputFileError:
+        raise
+    except Exception as error:
         problem = _problem(error)
         if problem is None:
-            return False
-        raise InputFileError(str(self.path), problem) from None
+            raise
+        raise InputFileError(str(path), problem) from None
 
 
 def _problem(error: BaseException) -> str | None:
@@ -247,7 +244,8 @@ def _parquet_rows(path: Path) -> int:
     import pyarrow.parquet as pq
 
     with _reading(path):
-        return int(pq.read_metadata(path).num_rows)
+        metadata = pq.read_metadata(path)
+    return int(metadata.num_rows)
 
 
 def _sha256(path: Path) -> str:
@@ -262,4 +260,4 @@ def _check_columns(path: Path, columns: Sequence[str], needed: Sequence[str], wh
     present = set(columns)
     missing = [name for name in needed if name not in present]
     if missing:
-        raise InputColumnsError(str(path), missing, what)
+        raise MissingColumnsError(str(path), missing, what)

@@ -18,7 +18,7 @@ from packager.artefact import Outputs
 from server.audit import AuditLog
 from server.errors import MAX_DETAILS, NotReadyError
 from server.metrics import Metrics
-from server.runtime import Runtime, ServedProfile
+from server.runtime import Runtime, ServedProfile, keyed, score
 from server.settings import Settings
 from server.validation import SKIP, Batch, Payload, imputed_counts
 
@@ -78,51 +78,26 @@ def answer(payload: Payload, *, on_error: str | None = None) -> Answer:
         raise NotReadyError(runtime.not_ready)
     g.rows = payload.rows
     g.payload = payload  # for the audit line: its rows' keyed hashes, never their values
-    # Before validation: a profile the model lacks is refused before any row is looked at.
-    profile = runtime.profiles.resolve(payload.profile, payload.names_profile)
     mode = on_error or payload.on_error or current.settings.on_error
-    batch = runtime.validator.validate(payload, mode)
-    outputs = runtime.predict(batch)
+    scored = score(runtime, payload, mode)
+    batch, outputs, profile = scored.batch, scored.outputs, scored.profile
     g.imputed = imputed_counts(batch.imputed)  # for the access line: counts, never values
     g.refused = len(batch.refused_rows)
     if current.metrics is not None:
         # Counted by the metrics' hook once the answer's status is final (the audit trail may
         # still turn it into a 503): counts and schema names, never values.
         g.scored = (batch, outputs)
-    body: dict[str, Any] = {"predictions": _per_request_row(batch, outputs.predictions)}
+    body: dict[str, Any] = {"predictions": scored.per_row(outputs.predictions)}
     if runtime.labels is not None and outputs.probabilities is not None:
-        keyed = _keyed(runtime.labels, outputs.probabilities)
-        body["probabilities"] = _per_request_row(batch, keyed)
-        if profile is not None:
-            decisions = profile.decide(outputs.probabilities)
-            body["decisions"] = _per_request_row(batch, decisions)
-            body["profile"] = profile.answer()
-            g.profile = profile.name  # for the access line: the name only
-    else:
-        profile = None
-    body["imputed"] = _per_request_row(batch, batch.imputed, [])
+        body["probabilities"] = scored.per_row(keyed(runtime.labels, outputs.probabilities))
+    if profile is not None and scored.decisions is not None:
+        body["decisions"] = scored.per_row(scored.decisions)
+        body["profile"] = profile.answer()
+        g.profile = profile.name  # for the access line: the name only
+    body["imputed"] = scored.per_row(batch.imputed, [])
     body["warnings"] = batch.warnings
     if mode == SKIP:
         body["errors"] = batch.errors[:MAX_DETAILS]
         body["refused_rows"] = batch.refused_rows
     g.answer = body  # for the audit line
     return Answer(batch=batch, outputs=outputs, profile=profile, body=body)
-
-
-def _per_request_row(batch: Batch, values: list[Any], refused: Any = None) -> list[Any]:
-    """One entry per request row: the kept rows' values in place, ``refused`` for the others."""
-    if batch.kept is None:
-        return values
-    answered = [refused] * (len(batch.kept) + len(batch.refused_rows))
-    for row, value in zip(batch.kept, values, strict=True):
-        answered[row] = value
-    return answered
-
-
-def _keyed(labels: list[str], rows: list[list[float]]) -> list[dict[str, float]]:
-    """Each row's probabilities keyed by class label."""
-    if len(labels) == 2:
-        # Binary models are the common case; a dict display is about twice as fast as zip.
-        first, second = labels
-        return [{first: p, second: q} for p, q in rows]
-    return [dict(zip(labels, row, strict=True)) for row in rows]

@@ -1,13 +1,9 @@
 """A CSV body (a header row, then one line per row) read into a columnar payload by the schema.
 
-Each cell becomes the JSON value a request would send for its feature, so the validator
-judges it as it judges JSON: an empty cell is null; a number feature's cell a number (whole
-as an integer, as written); a boolean's ``true``/``false``/``1``/``0``; a category's the
-training category it spells (``2`` for a category of numbers). A cell that cannot be read so
-stays text, which the validator refuses by row and feature, like a string sent for a number;
-a category never seen in training goes on, to be warned about or refused as in JSON. Columns
-that are not features stay text and are counted, never named. Numbers are read a column at a
-time by numpy, other kinds once per distinct text.
+Each cell becomes the JSON value a request would send for its feature
+(:func:`server.validation.column_from_text`, which batch scoring of CSV files uses too), so
+the validator judges it as it judges JSON. Columns that are not features stay text and are
+counted, never named.
 
 A first header cell left empty is the index ``DataFrame.to_csv()`` writes by default, and is
 dropped, as pandas reads it into a column MLflow then ignores.
@@ -21,15 +17,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from packager.artefact import FeatureSpec, value_from_text
+from packager.artefact import FeatureSpec
 from server.errors import EmptyBatchError, InvalidPayloadError, TooManyRowsError
-from server.validation import Payload
+from server.validation import Payload, column_from_text
 
 __all__ = ["read_csv"]
-
-_NUMBERS = ("number", "integer")
 
 
 def read_csv(body: bytes, max_rows: int, features: Sequence[FeatureSpec]) -> Payload:
@@ -82,7 +74,7 @@ def _values(
         return list(rows)
     kept = rows if len(regular) == len(rows) else [rows[i] for i in regular]
     columns = [
-        _column(texts, features.get(name))
+        column_from_text(texts, features.get(name))
         for name, texts in zip(header, zip(*kept, strict=True), strict=True)
     ]
     read = [list(row) for row in zip(*columns, strict=True)]
@@ -92,60 +84,3 @@ def _values(
     for i, row in zip(regular, read, strict=True):
         out[i] = row
     return out
-
-
-def _column(texts: tuple[str, ...], feature: FeatureSpec | None) -> list[Any]:
-    """One column's cells as JSON values (text, for a column that is not a feature)."""
-    cells = np.array(texts, dtype=str)
-    empty = cells == ""
-    if feature is None:
-        values = np.array(texts, dtype=object)
-    elif feature.kind in _NUMBERS:
-        values = _numbers(cells, empty)
-    else:
-        found, inverse = np.unique(cells, return_inverse=True)
-        read = np.empty(len(found), dtype=object)
-        read[:] = [_cell(str(text), feature) for text in found]
-        values = read[inverse.reshape(-1)]
-    values[empty] = None
-    result: list[Any] = values.tolist()
-    return result
-
-
-def _numbers(cells: np.ndarray, empty: np.ndarray) -> np.ndarray:
-    """Numbers as written: whole ones as integers, others as floats, unreadable ones as text."""
-    filled = np.where(empty, "0", cells)
-    for kind in (np.int64, np.float64):
-        try:
-            return filled.astype(kind).astype(object)
-        except (ValueError, OverflowError):
-            continue
-    # Some cell is not a number: read each, keeping the others' text for the validator.
-    values = np.empty(len(cells), dtype=object)
-    values[:] = [_number(str(text)) for text in filled]
-    return values
-
-
-def _number(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
-
-
-def _cell(text: str, feature: FeatureSpec) -> Any:
-    """A boolean's or a category's cell, as ``value_from_text`` reads it; a text it refuses
-    stays text, or a number for a category of numbers (the validator judges either)."""
-    if text == "":
-        return None
-    try:
-        return value_from_text(text, feature)
-    except ValueError:
-        pass
-    if feature.kind == "category" and any(
-        isinstance(c, int | float) and not isinstance(c, bool) for c in feature.categories or ()
-    ):
-        return _number(text)
-    return text

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from packager.artefact import FeatureSpec
-from server.errors import MAX_DETAILS, Detail
+from server.errors import LISTED, MAX_DETAILS, Detail
 from server.validation import checks
 
 __all__ = ["ColumnChecks"]
@@ -59,17 +59,18 @@ class ColumnChecks:
         return found
 
     def refusals(
-        self, columns: Mapping[str, Sequence[Any]], kinds: Kinds
+        self, columns: Mapping[str, Sequence[Any]], kinds: Kinds, limit: int | None = LISTED
     ) -> tuple[list[int], list[Detail]]:
-        """Every row with a problem, and the first problems (one more than can be listed)."""
+        """Every row with a problem, and the first ``limit`` problems (default: one more
+        than can be listed; None: every problem)."""
         refused: set[int] = set()
         found: list[Detail] = []
         for name, problems in self._problems(columns, kinds):
             every = list(problems)
             refused.update(row for row, _ in every)
-            found.extend(_details(name, every[: MAX_DETAILS + 1]))
+            found.extend(_details(name, every[:limit]))
         found.sort(key=self._key)
-        return sorted(refused), found[: MAX_DETAILS + 1]
+        return sorted(refused), found[:limit]
 
     def _problems(
         self, columns: Mapping[str, Sequence[Any]], kinds: Kinds

@@ -17,7 +17,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from packager.artefact import FeatureSpec
-from server.errors import MAX_DETAILS, Detail
+from server.errors import LISTED, MAX_DETAILS, Detail
 from server.validation import checks
 from server.validation.described import feature_field
 from server.validation.payload import Payload, kind_of
@@ -99,16 +99,19 @@ class RowChecks:
                     break
         return found
 
-    def refusals(self, rows: Iterable[Any]) -> tuple[list[int], list[Detail]]:
-        """Every row that fails, and the first problems (one more than can be listed)."""
+    def refusals(
+        self, rows: Iterable[Any], limit: int | None = LISTED
+    ) -> tuple[list[int], list[Detail]]:
+        """Every row that fails, and the first ``limit`` problems (default: one more than
+        can be listed; None: every problem)."""
         refused: list[int] = []
         found: list[Detail] = []
         for row, record in enumerate(rows):
             if not self.passes(record):
                 refused.append(row)
-                if len(found) <= MAX_DETAILS:
+                if limit is None or len(found) < limit:
                     found.extend(self.problems(row, record))
-        return refused, found[: MAX_DETAILS + 1]
+        return refused, found[:limit]
 
     def passes(self, record: Any) -> bool:
         """Whether the row is acceptable, found with the checks and no marshmallow machinery

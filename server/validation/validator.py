@@ -36,7 +36,7 @@ import numpy as np
 
 from packager.artefact import InputSpec
 from packager.capture import TYPICAL, synthetic_rows
-from server.errors import MAX_DETAILS, Detail, InvalidInputError, UnseenCategoryError
+from server.errors import LISTED, MAX_DETAILS, Detail, InvalidInputError, UnseenCategoryError
 from server.validation import checks
 from server.validation.columns import ColumnChecks
 from server.validation.imputed import imputed_from_columns
@@ -112,18 +112,24 @@ class Validator:
             if TypedBodies.applies_to(self.features)
         }
 
-    def validate(self, payload: Payload, on_error: str = FAIL) -> Batch:
+    def validate(self, payload: Payload, on_error: str = FAIL, *, every: bool = False) -> Batch:
         """The batch with its warnings and imputed features; raise InvalidInputError or
-        UnseenCategoryError, unless ``on_error`` is ``"skip"`` and some rows are valid."""
+        UnseenCategoryError, unless ``on_error`` is ``"skip"`` and some rows are valid.
+
+        ``every`` (batch scoring, with ``"skip"``): the batch lists every problem of every
+        refused row, and is empty rather than an error when no row is valid."""
         try:
             return self._whole(payload)
         except (InvalidInputError, UnseenCategoryError) as error:
             if on_error != SKIP:
                 raise
             failure = error
-        refused, errors = self._refusals(payload)
+        refused, errors = self._refusals(payload, None if every else LISTED)
         if len(refused) >= payload.rows:
-            raise failure
+            if not every:
+                raise failure
+            empty = Batch({name: [] for name in self.names}, 0, [], kept=[])
+            return replace(empty, refused_rows=refused, errors=errors)
         skipped = frozenset(refused)
         kept = [row for row in range(payload.rows) if row not in skipped]
         batch = self._whole(_subset(payload, kept))
@@ -178,14 +184,14 @@ class Validator:
         typed = self._typed.get(keep_rows)
         return None if typed is None else typed.read(body, max_rows)
 
-    def _refusals(self, payload: Payload) -> tuple[list[int], list[Detail]]:
-        """Every row with a problem, and the first problems (one more than can be listed)."""
+    def _refusals(self, payload: Payload, limit: int | None) -> tuple[list[int], list[Detail]]:
+        """Every row with a problem, and the first ``limit`` problems (None: all of them)."""
         rows = self._regular(payload, list)
         if rows is None:
-            return self._rows.refusals(records(payload))
+            return self._rows.refusals(records(payload), limit)
         columns = dict(zip(self.names, zip(*rows, strict=True), strict=True))
         kinds = {name: set(map(type, column)) for name, column in columns.items()}
-        return self._columns.refusals(columns, kinds)
+        return self._columns.refusals(columns, kinds, limit)
 
     def _refuse(self, found: list[Detail]) -> None:
         """Raise the error for ``found``: unseen categories alone, or any problem at all."""
