@@ -50,7 +50,7 @@ FORMATS = {".csv": "csv", ".parquet": "parquet"}
 CSV_ENCODING = "utf-8"
 # Bytes read at a time when hashing, and rows at a time when counting a CSV's rows.
 _BLOCK = 2**20
-_COUNT_ROWS = 50_000
+_COUNT_ROWS = 200_000
 _MAGIC = frozenset("*?[")
 
 
@@ -143,8 +143,11 @@ def read_chunks(file: InputFile, columns: Sequence[str], chunk_rows: int) -> Ite
             for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
                 yield batch.to_pandas()
         return
-    with _reading(file.path), _csv(file.path, usecols=wanted, chunksize=chunk_rows) as reader:
-        yield from reader
+    # Every column is parsed (not usecols), so that a row with more cells than the header is
+    # refused rather than read shifted.
+    with _reading(file.path), _csv(file.path, chunksize=chunk_rows) as reader:
+        for chunk in reader:
+            yield chunk[wanted]
 
 
 def id_types(files: Sequence[InputFile], id_columns: Sequence[str]) -> dict[str, Any]:
@@ -223,10 +226,10 @@ def _csv_columns(path: Path) -> tuple[str, ...]:
 
 def _csv_rows(path: Path) -> int:
     # Counted by the same parser that reads the chunks, so quoted line breaks count as pandas
-    # counts them; every column is parsed, so that a row with more cells than the header is
-    # refused here (reading only some columns lets it pass).
+    # counts them; one column is kept (ten times faster than all). A row with more cells than
+    # the header passes here; read_chunks, reading every column, refuses it.
     rows = 0
-    with _reading(path), _csv(path, chunksize=_COUNT_ROWS) as reader:
+    with _reading(path), _csv(path, usecols=[0], chunksize=_COUNT_ROWS) as reader:
         for chunk in reader:
             rows += len(chunk)
     return rows
