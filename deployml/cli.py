@@ -26,7 +26,6 @@ from deployml.diff import diff_command
 from deployml.keys import keys_group
 from deployml.options import (
     ARTEFACT_OPTIONS,
-    artefact_overrides,
     serve_options,
     settings_from_options,
 )
@@ -132,7 +131,9 @@ def serve_command(
         "HOST": host,
         "PORT": port,
         "WORKERS": workers,
-        **artefact_overrides(allow_pickle, expected_sha256, profile),
+        "ALLOW_PICKLE": allow_pickle,
+        "EXPECTED_SHA256": expected_sha256,
+        "PROFILE": profile,
     }
     settings = settings_from_options(given, _SERVE_OPTIONS)
     settings.require_artefact()

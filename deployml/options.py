@@ -27,7 +27,6 @@ from server.settings import PORTS, PREFIX, WORKERS, Settings
 __all__ = [
     "ARTEFACT_OPTIONS",
     "artefact_options",
-    "artefact_overrides",
     "data_options",
     "details_options",
     "model_file_options",
@@ -254,22 +253,11 @@ ARTEFACT_OPTIONS = {
 }
 
 
-def artefact_overrides(
-    allow_pickle: bool | None, expected_sha256: str | None, profile: str | None
-) -> dict[str, str | None]:
-    """The artefact options as ``Settings.from_env`` overrides (None: not given)."""
-    return {
-        "ALLOW_PICKLE": "true" if allow_pickle else None,
-        "EXPECTED_SHA256": expected_sha256,
-        "PROFILE": profile,
-    }
-
-
 def settings_from_options(given: Mapping[str, Any], options: Mapping[str, str]) -> Settings:
     """Settings from DEPLOYML_* variables, the options given (not None) taking precedence.
 
-    ``given`` maps variables without their prefix to option values; ``options`` names the
-    option of each, so that a bad value is refused naming the option, as click would.
+    ``given`` maps variables without their prefix to option values (a flag's True reads as
+    true); ``options`` names the option of each, so a bad value is refused naming the option.
     """
     overrides = {key: str(value) for key, value in given.items() if value is not None}
     try:

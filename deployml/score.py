@@ -18,20 +18,27 @@ import click
 from deployml.options import (
     ARTEFACT_OPTIONS,
     artefact_options,
-    artefact_overrides,
     output_option,
     settings_from_options,
 )
 from packager.errors import ConfigError
 from packager.training import TerminalProgress
-from server.batch import DEFAULT_CHUNK_ROWS, ENGINES, OUTPUT_FORMATS, RunRecord, plan_job, run_job
+from server.batch import (
+    DEFAULT_CHUNK_ROWS,
+    ENGINES,
+    OUTPUT_FORMATS,
+    RUN_RECORD,
+    RunRecord,
+    plan_job,
+    run_job,
+)
 from server.settings import PREFIX
 
 __all__ = ["score_command"]
 
 _STEP = "scoring"
-# The warnings the summary names, most frequent first; _run.json has them all.
-_SUMMARY_WARNINGS = 5
+# The problems the summary names, most frequent first; _run.json has them all.
+_SUMMARY_PROBLEMS = 5
 
 
 @click.command("score")
@@ -107,7 +114,12 @@ def score_command(
     if master is not None and engine != "spark":
         raise click.BadParameter("only the spark engine has a master", param_hint="--master")
     options = {"ARTEFACT": "ARTEFACT_DIR", **ARTEFACT_OPTIONS}
-    given = {"ARTEFACT": artefact_dir, **artefact_overrides(allow_pickle, expected_sha256, profile)}
+    given = {
+        "ARTEFACT": artefact_dir,
+        "ALLOW_PICKLE": allow_pickle,
+        "EXPECTED_SHA256": expected_sha256,
+        "PROFILE": profile,
+    }
     settings = settings_from_options(given, options)
     try:
         job, scorer = plan_job(
@@ -147,28 +159,29 @@ def score_command(
 def summary(record: RunRecord, output: Path) -> str:
     """What a person reads at the end of a run: counts, where the output and record are."""
     rows = record.rows
-    files = len(record.inputs)
-    parts = len(record.output["parts"])
     lines = [
-        f"Scored {rows['in']:,} row(s) from {files} file(s): {rows['scored']:,} scored, "
-        f"{rows['refused']:,} refused",
-        f"Output: {output} ({parts} {record.output['format']} part(s))",
-        f"Run record: {output / '_run.json'}",
+        f"Scored {rows['in']:,} row(s) from {len(record.inputs)} file(s): "
+        f"{rows['scored']:,} scored, {rows['refused']:,} refused",
+        f"Output: {output} ({len(record.output['parts'])} {record.output['format']} part(s))",
+        f"Run record: {output / RUN_RECORD}",
     ]
-    warned = sorted(
+    for title, problems in (("Refused", record.errors), ("Warnings", record.warnings)):
+        if problems:
+            lines.append(f"{title}: {_most_frequent(problems)}")
+    return "\n".join(lines)
+
+
+def _most_frequent(problems: dict[str, dict[str, int]]) -> str:
+    """The most frequent problems, with their rows, and how many more the record lists."""
+    found = sorted(
         (
             (count, feature, problem)
-            for feature, found in record.warnings.items()
-            for problem, count in found.items()
+            for feature, counts in problems.items()
+            for problem, count in counts.items()
         ),
-        reverse=True,
+        key=lambda item: (-item[0], item[1], item[2]),
     )
-    if warned:
-        named = "; ".join(f"{f} {p} ({c:,})" for c, f, p in warned[:_SUMMARY_WARNINGS])
-        more = (
-            f"; {len(warned) - _SUMMARY_WARNINGS} more in the run record"
-            if len(warned) > _SUMMARY_WARNINGS
-            else ""
-        )
-        lines.append(f"Warnings: {named}{more}")
-    return "\n".join(lines)
+    text = "; ".join(f"{f} {p} ({c:,})" for c, f, p in found[:_SUMMARY_PROBLEMS])
+    if len(found) > _SUMMARY_PROBLEMS:
+        text += f"; {len(found) - _SUMMARY_PROBLEMS} more in the run record"
+    return text

@@ -100,6 +100,8 @@ def test_a_file_scores_as_the_scorer_scores_the_whole_table(
     assert result.exit_code == 0, result.output
     assert_same(written(out), expected(artefacts[kind], [source], ["mrn"]), ["mrn"])
     assert f"Scored {ROWS} row(s) from 1 file(s)" in result.stdout
+    # Not a terminal: progress is a line at the start and one at the end.
+    assert result.stderr.startswith(f"scoring: {ROWS} rows\nscoring: done in ")
     assert leftovers(tmp_path) == ["out"]
 
 
@@ -147,6 +149,7 @@ def test_refused_rows_are_kept_with_their_errors_and_null_outputs(
         "refused": 2,
     }
     assert "18 scored, 2 refused" in result.stdout
+    assert "Refused: age expected a number, got a string (2)" in result.stdout
 
 
 def test_csv_output_holds_the_same_answers(
@@ -337,6 +340,54 @@ def test_an_output_whose_parent_is_missing_is_refused(
     source = write(table("binary"), tmp_path / "in.csv")
     result = runner("score", binary_artefact, "-i", source, "-o", tmp_path / "no" / "out")
     assert "its parent directory" in refusal(result, tmp_path)
+
+
+def test_an_engine_without_its_package_says_which_extra_to_install(
+    runner: Runner, binary_artefact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write(table("binary"), tmp_path / "in.csv")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a)
+    )
+    result = runner(
+        "score", binary_artefact, "-i", source, "-o", tmp_path / "out", "--engine", "spark"
+    )
+    assert refusal(result, tmp_path) == (
+        "Error: the spark engine needs pyspark, which is not installed: "
+        "pip install 'deployml[spark]'"
+    )
+
+
+def test_a_scheduler_for_the_local_engine_is_a_usage_error(
+    runner: Runner, binary_artefact: Path, tmp_path: Path
+) -> None:
+    source = write(table("binary"), tmp_path / "in.csv")
+    result = runner(
+        "score",
+        binary_artefact,
+        "-i",
+        source,
+        "-o",
+        tmp_path / "out",
+        "--scheduler",
+        "tcp://x:8786",
+    )
+    assert result.exit_code == 2 and "only the dask engine has a scheduler" in result.stderr
+
+
+def test_an_output_holding_an_input_is_refused_even_with_force(
+    runner: Runner, binary_artefact: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    source = write(table("binary"), tmp_path / "out" / "in.csv")
+    result = runner("score", binary_artefact, "-i", source, "-o", tmp_path / "out", "--force")
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"Error: output {tmp_path / 'out'}: holds the input {source}; write elsewhere\n"
+    )
+    assert source.exists()
 
 
 def test_chunk_rows_below_one_is_refused(
