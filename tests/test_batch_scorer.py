@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 import subprocess
@@ -244,3 +245,14 @@ def test_a_worker_unpickling_a_scorer_imports_no_web_stack() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
     assert result.stdout.decode().strip() == "[]"
+
+
+def test_processes_sharing_a_machine_share_its_cores_unless_threads_are_set(
+    pipeline_artefact: Path,
+) -> None:
+    scorer = Scorer(Settings(artefact=pipeline_artefact))
+    cores = os.cpu_count() or 1
+    assert scorer.sharing_cores(1).settings.model_thread_limit == cores
+    assert scorer.sharing_cores(cores * 4).settings.model_thread_limit == 1
+    pinned = Scorer(Settings(artefact=pipeline_artefact, model_threads=3))
+    assert pinned.sharing_cores(64).settings.model_thread_limit == 3

@@ -47,14 +47,14 @@ _STRING = "string"
 def feature_payload(
     frame: pd.DataFrame, features: Sequence[FeatureSpec], *, cells_are_text: bool
 ) -> Payload:
-    """The frame's feature columns as a columnar payload of JSON values, in training order."""
+    """The frame's feature columns as a payload of JSON values, held column by column in
+    training order (the validator checks them a column at a time)."""
     names = [f.name for f in features]
     if cells_are_text:
         columns = [column_from_text(_texts(frame[f.name]), f) for f in features]
     else:
         columns = [_typed(frame[name]) for name in names]
-    rows = [list(row) for row in zip(*columns, strict=True)]
-    return Payload(rows=len(frame), columns=names, data=rows)
+    return Payload(rows=len(frame), columns=names, by_column=columns)
 
 
 def _typed(column: pd.Series) -> list[Any]:

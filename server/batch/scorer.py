@@ -16,9 +16,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -73,10 +74,21 @@ class Scorer:
     def at(self, artefact: Path) -> Scorer:
         """This scorer reading a copy of its artefact at ``artefact`` (shipped to a worker);
         the pinned hash refuses a copy that differs."""
-        moved = object.__new__(Scorer)
-        moved.__dict__.update(self.__dict__)
-        moved.settings = replace(self.settings, artefact=Path(artefact))
-        return moved
+        return self._with(replace(self.settings, artefact=Path(artefact)))
+
+    def sharing_cores(self, processes: int) -> Scorer:
+        """This scorer in one of ``processes`` scoring processes on a machine: the model's
+        OpenMP and BLAS threads are its cores shared out (``DEPLOYML_MODEL_THREADS``, when
+        set, wins), as each gunicorn worker's are."""
+        if self.settings.model_threads is not None:
+            return self
+        return self._with(replace(self.settings, workers=max(1, processes)))
+
+    def _with(self, settings: Settings) -> Scorer:
+        changed = object.__new__(Scorer)
+        changed.__dict__.update(self.__dict__)
+        changed.settings = settings
+        return changed
 
     @property
     def runtime(self) -> Runtime:
@@ -139,7 +151,9 @@ class Scorer:
             method=AUDIT_METHOD,
             status=200,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            rows=rows_of(None, payload.columns, payload.data),
+            rows=rows_of(
+                None, payload.columns, map(list, zip(*payload.by_column or (), strict=True))
+            ),
             predictions=scored.per_row(outputs.predictions),
             probabilities=probabilities,
             warnings=scored.batch.warnings,
@@ -149,3 +163,8 @@ class Scorer:
             imputed=scored.per_row(scored.batch.imputed, []),
             refused_rows=scored.batch.refused_rows,
         )
+
+
+def _rows(by_column: list[list[Any]]) -> Iterator[list[Any]]:
+    """A table's rows as lists (for the audit line's hashes, as a columnar body's rows)."""
+    return map(list, zip(*by_column, strict=True))

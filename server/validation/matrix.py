@@ -47,13 +47,18 @@ class NumericMatrix:
         """Whether every feature is a number, so a float matrix holds the whole batch."""
         return bool(features) and all(f.kind == "number" for f in features)
 
-    def build(self, flat: list[Any], rows: int) -> np.ndarray | None:
-        """The batch (values row after row) as a matrix, or None if some value is not a
-        finite number that fits its feature's type, or an allowed null."""
+    def build(self, flat: list[Any], rows: int, *, by_column: bool = False) -> np.ndarray | None:
+        """The batch (values row after row, or ``by_column`` column after column) as a
+        matrix, or None if some value is not a finite number that fits its feature's type,
+        or an allowed null."""
         kinds = set(map(type, flat))
         if not kinds <= self.accepted:
             return None
-        matrix = np.array(flat, dtype=np.float64).reshape(rows, len(self.names))
+        values = np.array(flat, dtype=np.float64)
+        if by_column:
+            matrix = np.ascontiguousarray(values.reshape(len(self.names), rows).T)
+        else:
+            matrix = values.reshape(rows, len(self.names))
         if not self.passes(matrix):
             return None
         # A NaN must come from a null (orjson yields no NaN, but other readers might).

@@ -77,7 +77,8 @@ def kind_of(value: object) -> str:
 @dataclass(frozen=True)
 class Payload:
     """The rows of a request: ``records`` (one object per row) or ``columns`` + ``data``; or,
-    already checked, a float ``matrix`` (all-number schemas) or ``checked`` columns."""
+    already checked, a float ``matrix`` (all-number schemas) or ``checked`` columns; or a
+    table's columns ``by_column``."""
 
     rows: int
     records: list[Any] | None = None
@@ -93,6 +94,9 @@ class Payload:
     # float matrix in training order (null as NaN), or its columns in training order.
     matrix: np.ndarray | None = None
     checked: dict[str, Sequence[Any]] | None = None
+    # A table's values held column by column, one list per feature in training order
+    # (``columns``), not yet checked: batch scoring, which reads tables a column at a time.
+    by_column: list[list[Any]] | None = None
 
 
 def parse_body(body: bytes) -> Any:

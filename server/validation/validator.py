@@ -142,6 +142,8 @@ class Validator:
             return self._matrix_batch(payload.matrix)
         if payload.checked is not None:
             return self._columns_batch(payload.checked, payload.rows)
+        if payload.by_column is not None:
+            return self._table_batch(payload.by_column, payload.rows)
         columnwise = payload.rows >= self.columnwise_from
         if not columnwise:
             self._refuse(self._rows.first_problems(records(payload)))
@@ -162,6 +164,19 @@ class Validator:
             kinds = {name: set(map(type, column)) for name, column in columns.items()}
             self._refuse(self._columns.first_problems(columns, kinds))
         return self._columns_batch(columns, payload.rows)
+
+    def _table_batch(self, values: list[list[Any]], rows: int) -> Batch:
+        """A table's columns (training order) checked whole: as one float matrix when they
+        are all numbers, else column by column."""
+        if self._matrix is not None:
+            flat = list(chain.from_iterable(values))
+            matrix = self._matrix.build(flat, rows, by_column=True)
+            if matrix is not None:
+                return self._matrix_batch(matrix)
+        columns: dict[str, Sequence[Any]] = dict(zip(self.names, values, strict=True))
+        kinds = {name: set(map(type, column)) for name, column in columns.items()}
+        self._refuse(self._columns.first_problems(columns, kinds))
+        return self._columns_batch(columns, rows)
 
     def _matrix_batch(self, matrix: np.ndarray) -> Batch:
         """The batch of a checked float matrix, with its warnings and imputed features."""
@@ -186,6 +201,10 @@ class Validator:
 
     def _refusals(self, payload: Payload, limit: int | None) -> tuple[list[int], list[Detail]]:
         """Every row with a problem, and the first ``limit`` problems (None: all of them)."""
+        if payload.by_column is not None:
+            table = dict(zip(self.names, payload.by_column, strict=True))
+            kinds = {name: set(map(type, column)) for name, column in table.items()}
+            return self._columns.refusals(table, kinds, limit)
         rows = self._regular(payload, list)
         if rows is None:
             return self._rows.refusals(records(payload), limit)
@@ -240,6 +259,9 @@ def _subset(payload: Payload, rows: Sequence[int]) -> Payload:
     """The payload of only ``rows``, in their order."""
     if payload.records is not None:
         return replace(payload, rows=len(rows), records=[payload.records[i] for i in rows])
+    if payload.by_column is not None:
+        by_column = [[column[i] for i in rows] for column in payload.by_column]
+        return replace(payload, rows=len(rows), by_column=by_column)
     assert payload.data is not None
     return replace(payload, rows=len(rows), data=[payload.data[i] for i in rows])
 
