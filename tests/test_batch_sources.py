@@ -48,7 +48,9 @@ def test_a_missing_path_is_refused_naming_it(tmp_path: Path) -> None:
 def test_globs_expand_sorted_and_each_file_is_read_once(tmp_path: Path) -> None:
     for name in ("b.csv", "a.csv", "c.csv"):
         write_csv(tmp_path / name, "age,bmi\n1,2\n")
-    found = find_inputs([str(tmp_path / "c.csv"), str(tmp_path / "*.csv")])
+    again = tmp_path / "sub" / ".." / "a.csv"
+    (tmp_path / "sub").mkdir()
+    found = find_inputs([str(tmp_path / "c.csv"), str(tmp_path / "*.csv"), str(again)])
     assert [p.name for p in found] == ["c.csv", "a.csv", "b.csv"]
 
 

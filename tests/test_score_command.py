@@ -116,9 +116,19 @@ def test_chunks_and_files_give_the_output_of_one_chunk(
     ]
     out = tmp_path / "out"
     result = runner(
-        "score", pipeline_artefact, "-i", tmp_path / f"*{suffix}", "-o", out,
-        "--id-col", "mrn", "--id-col", "age", "--chunk-rows", 7,
-    )  # fmt: skip
+        "score",
+        pipeline_artefact,
+        "-i",
+        tmp_path / f"*{suffix}",
+        "-o",
+        out,
+        "--id-col",
+        "mrn",
+        "--id-col",
+        "age",
+        "--chunk-rows",
+        7,
+    )
     assert result.exit_code == 0, result.output
     assert_same(written(out), expected(pipeline_artefact, paths, ["mrn", "age"]), ["mrn", "age"])
     record = json.loads((out / RUN_RECORD).read_text())
@@ -242,6 +252,44 @@ def test_an_audit_log_gets_the_runs_lines_and_is_named_in_the_record(
     assert json.loads((tmp_path / "out" / RUN_RECORD).read_text())["audit_log"] == str(log)
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(lines) == 3 and {line["endpoint"] for line in lines} == {"deployml score"}
+
+
+def test_files_with_a_header_and_no_rows_give_parts_with_no_rows(
+    runner: Runner, pipeline_artefact: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "a.csv"
+    empty.write_text("mrn,age,bmi,sex,ward,smoker\n")
+    full = write(table("pipeline", 5), tmp_path / "b.csv")
+    out = tmp_path / "out"
+    result = runner(
+        "score", pipeline_artefact, "-i", empty, "-i", full, "-o", out, "--id-col", "mrn"
+    )
+    assert result.exit_code == 0, result.output
+    assert pq_rows(out / "part-00000.parquet") == 0 and pq_rows(out / "part-00001.parquet") == 5
+    assert_same(written(out), expected(pipeline_artefact, [full], ["mrn"]), ["mrn"])
+
+
+def pq_rows(path: Path) -> int:
+    return len(pd.read_parquet(path))
+
+
+def test_an_id_column_given_twice_is_refused(
+    runner: Runner, pipeline_artefact: Path, tmp_path: Path
+) -> None:
+    source = write(table("pipeline"), tmp_path / "in.csv")
+    result = runner(
+        "score",
+        pipeline_artefact,
+        "-i",
+        source,
+        "-o",
+        tmp_path / "out",
+        "--id-col",
+        "mrn",
+        "--id-col",
+        "mrn",
+    )
+    assert refusal(result, tmp_path) == "Error: --id-col mrn: given twice"
 
 
 # --- refused before any work ---

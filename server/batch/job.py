@@ -131,6 +131,9 @@ def plan_job(
     _check_unique(id_columns)
     run_id = run_id or new_run_id()
     scorer = Scorer(settings, id_columns=id_columns, cells_are_text=kind == "csv", run_id=run_id)
+    if engine == "local":
+        # The one scoring process here has every core; set before the model loads below.
+        scorer = scorer.sharing_cores(1)
     for column in id_columns:
         if column in scorer.output_dtypes:
             raise IdColumnError(column, "the scored output has a column of that name already")

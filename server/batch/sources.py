@@ -76,7 +76,7 @@ class InputFile:
 
 def find_inputs(patterns: Sequence[str]) -> list[Path]:
     """The files the patterns name, in the order given (a glob's matches sorted), once each."""
-    found: dict[Path, None] = {}
+    found: dict[Path, Path] = {}
     for pattern in patterns:
         expanded = str(Path(pattern).expanduser())
         if _MAGIC.isdisjoint(expanded):
@@ -89,8 +89,8 @@ def find_inputs(patterns: Sequence[str]) -> list[Path]:
             path = Path(match)
             if path.is_dir():
                 raise InputFileError(str(path), "is a directory; give its files, as DIR/*.csv")
-            found.setdefault(path, None)
-    return list(found)
+            found.setdefault(path.resolve(), path)
+    return list(found.values())
 
 
 def input_format(paths: Sequence[Path]) -> str:
