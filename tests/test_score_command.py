@@ -9,8 +9,11 @@ the files are cut into chunks, and ``_run.json`` records the run.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import platform
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import sklearn
 from click.testing import Result
 from conftest import make_patients
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
@@ -231,12 +235,12 @@ def test_the_run_record_says_what_was_scored_with_what(
         },
         "audit_log": None,
     }
-    import hashlib
-
     assert record["inputs"][0]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
     assert imputed and started <= ended and started.endswith("+00:00")
-    assert set(versions) >= {"python", "deployml", "scikit-learn", "pandas", "pyarrow"}
-    assert "dask" not in versions and "pyspark" not in versions
+    assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", record["run_id"])
+    assert versions["python"] == platform.python_version()
+    assert (versions["pandas"], versions["scikit-learn"]) == (pd.__version__, sklearn.__version__)
+    assert set(versions) == {"python", "deployml", "scikit-learn", "numpy", "pandas", "pyarrow"}
 
 
 def test_an_audit_log_gets_the_runs_lines_and_is_named_in_the_record(
