@@ -15,7 +15,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,33 +26,25 @@ import pytest
 from packager.errors import ArtefactHashError
 from server import Settings
 from server.audit import verify_chain
-from server.batch import BatchError, MissingColumnsError, Scorer, dask_engine, spark_engine
+from server.batch import (
+    RUN_RECORD,
+    BatchError,
+    Job,
+    MissingColumnsError,
+    Scorer,
+    dask_engine,
+    plan_job,
+    run_job,
+    spark_engine,
+)
 from server.batch.cluster import failed
-from server.batch.engine_run import ExtraMissingError
+from server.batch.errors import ExtraMissingError
 from tests.conftest import make_patients
 
 ROWS, CHUNK_ROWS, FILES = 5_000, 1_000, 2
 ID = "patient_id"
 AUDIT_KEY = "k" * 32
-
-
-@dataclass(frozen=True)
-class Source:
-    """An input file as the engines see one: its path, format and rows."""
-
-    path: Path
-    format: str
-    rows: int
-
-
-@dataclass(frozen=True)
-class Job:
-    """The fields of a run the engines read."""
-
-    inputs: list[Source]
-    output_format: str
-    chunk_rows: int = CHUNK_ROWS
-    address: str | None = None
+Tables = dict[str, list[Path]]
 
 
 @pytest.fixture(scope="module")
@@ -65,37 +57,54 @@ def patients() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def tables(tmp_path_factory: pytest.TempPathFactory, patients: pd.DataFrame) -> dict[str, Any]:
+def tables(tmp_path_factory: pytest.TempPathFactory, patients: pd.DataFrame) -> Tables:
     """The patients in two CSV files (with text in a number column too) and two Parquet files."""
     folder = tmp_path_factory.mktemp("inputs")
     text = patients.astype({"age": object})
     text.loc[text.index % 997 == 11, "age"] = "old"
-    found: dict[str, Any] = {"csv": [], "parquet": []}
+    found: Tables = {"csv": [], "parquet": []}
     for number, rows in enumerate(np.array_split(np.arange(ROWS), FILES)):
         csv, parquet = folder / f"patients-{number}.csv", folder / f"patients-{number}.parquet"
         text.iloc[rows].to_csv(csv, index=False)
         patients.iloc[rows].to_parquet(parquet, index=False)
-        found["csv"].append(Source(csv, "csv", len(rows)))
-        found["parquet"].append(Source(parquet, "parquet", len(rows)))
+        found["csv"].append(csv)
+        found["parquet"].append(parquet)
     return found
 
 
-def _whole(sources: list[Source]) -> pd.DataFrame:
+def _plan(
+    artefact: Path,
+    inputs: list[Path],
+    output: Path,
+    output_format: str = "parquet",
+    engine: str = "local",
+    address: str | None = None,
+    **settings: Any,
+) -> tuple[Job, Scorer]:
+    """The job ``deployml score`` would run: every check made, the inputs counted."""
+    return plan_job(
+        Settings(artefact=artefact, **settings),
+        [str(path) for path in inputs],
+        output,
+        id_columns=[ID],
+        output_format=output_format,
+        chunk_rows=CHUNK_ROWS,
+        engine=engine,
+        address=address,
+    )
+
+
+def _whole(inputs: list[Path]) -> pd.DataFrame:
     """The input files read whole, as the local engine reads them (CSV cells as text)."""
-    if sources[0].format == "csv":
-        frames = [pd.read_csv(s.path, dtype=str, keep_default_na=False) for s in sources]
+    if inputs[0].suffix == ".csv":
+        frames = [pd.read_csv(path, dtype=str, keep_default_na=False) for path in inputs]
     else:
-        frames = [pd.read_parquet(s.path) for s in sources]
+        frames = [pd.read_parquet(path) for path in inputs]
     return pd.concat(frames, ignore_index=True)
 
 
-def _scorer(artefact: Path, sources: list[Source], **settings: Any) -> Scorer:
-    text = sources[0].format == "csv"
-    return Scorer(Settings(artefact=artefact, **settings), id_columns=[ID], cells_are_text=text)
-
-
 def _read_parts(staging: Path, output_format: str) -> pd.DataFrame:
-    parts = sorted(staging.iterdir())
+    parts = sorted(p for p in staging.iterdir() if p.name != RUN_RECORD)
     assert [p.name for p in parts] == [f"part-{i:05d}.{output_format}" for i in range(len(parts))]
     if output_format == "csv":
         frames = [pd.read_csv(p, dtype={ID: str}) for p in parts]
@@ -111,7 +120,7 @@ def _assert_same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     for name in expected.columns:
         cells = [None if pd.isna(v) else v for v in got[name].astype(object)]
         wanted = [None if pd.isna(v) else v for v in expected[name].astype(object)]
-        if expected[name].dtype == "Float64":
+        if pd.api.types.is_float_dtype(expected[name].dtype):
             assert np.allclose(
                 np.array(cells, dtype=float),
                 np.array(wanted, dtype=float),
@@ -162,68 +171,85 @@ def spark() -> Iterator[Any]:
 
 
 def _run(engine: Any, job: Job, scorer: Scorer, staging: Path) -> tuple[Any, list[int]]:
+    """The engine's ``run`` called as ``run_job`` calls it, into a fresh staging directory."""
     staging.mkdir()
     done: list[int] = []
     return engine.run(job, scorer, staging, done.append), done
 
 
-@pytest.mark.parametrize(
-    ("input_format", "output_format"), [("csv", "parquet"), ("parquet", "csv")]
-)
+@pytest.mark.parametrize(("kind", "output_format"), [("csv", "parquet"), ("parquet", "csv")])
 def test_dask_writes_the_scorers_answer_in_input_order_one_part_per_partition(
     pipeline_artefact: Path,
-    tables: dict[str, Any],
+    tables: Tables,
     cluster: str,
     tmp_path: Path,
-    input_format: str,
+    kind: str,
     output_format: str,
 ) -> None:
-    sources = tables[input_format]
-    scorer = _scorer(pipeline_artefact, sources)
-    job = Job(sources, output_format, address=cluster)
+    job, scorer = _plan(
+        pipeline_artefact, tables[kind], tmp_path / "out", output_format, "dask", cluster
+    )
     run, done = _run(dask_engine, job, scorer, tmp_path / "staging")
     written = _read_parts(tmp_path / "staging", output_format)
     assert run.parts == run.partitions >= ROWS // CHUNK_ROWS
     assert run.address == cluster
     assert set(run.versions) == {"dask", "distributed"}
     assert sum(done) == ROWS
-    _assert_same(written, scorer.score(_whole(sources)))
+    _assert_same(written, scorer.score(_whole(tables[kind])))
     _assert_refused_rows_kept(written)
 
 
-@pytest.mark.parametrize(
-    ("input_format", "output_format"), [("csv", "parquet"), ("parquet", "csv")]
-)
+@pytest.mark.parametrize(("kind", "output_format"), [("csv", "parquet"), ("parquet", "csv")])
 def test_spark_writes_the_scorers_answer_for_every_row_in_parts(
     pipeline_artefact: Path,
-    tables: dict[str, Any],
+    tables: Tables,
     spark: Any,
     tmp_path: Path,
-    input_format: str,
+    kind: str,
     output_format: str,
 ) -> None:
-    sources = tables[input_format]
-    scorer = _scorer(pipeline_artefact, sources)
-    run, done = _run(spark_engine, Job(sources, output_format), scorer, tmp_path / "staging")
+    job, scorer = _plan(pipeline_artefact, tables[kind], tmp_path / "out", output_format, "spark")
+    run, done = _run(spark_engine, job, scorer, tmp_path / "staging")
     written = _read_parts(tmp_path / "staging", output_format)
     assert run.parts >= 2
     assert run.address == "local[2]"
     assert run.versions == {"pyspark": spark.version}
     assert sum(done) == ROWS
-    expected = scorer.score(_whole(sources))
+    expected = scorer.score(_whole(tables[kind]))
     _assert_same(written.set_index(ID).loc[expected[ID]].reset_index(), expected)
     _assert_refused_rows_kept(written)
 
 
+def test_deployml_score_on_dask_and_spark_writes_what_the_local_engine_writes(
+    pipeline_artefact: Path, tables: Tables, cluster: str, spark: Any, tmp_path: Path
+) -> None:
+    outputs, records = {}, {}
+    for engine, address in (("local", None), ("dask", cluster), ("spark", None)):
+        output = tmp_path / engine
+        job, scorer = _plan(pipeline_artefact, tables["csv"], output, "parquet", engine, address)
+        run_job(job, scorer)
+        outputs[engine] = pd.read_parquet(output)
+        records[engine] = json.loads((output / RUN_RECORD).read_text())
+    local = outputs["local"]
+    _assert_same(outputs["dask"], local)
+    _assert_same(outputs["spark"].set_index(ID).loc[local[ID]].reset_index(), local)
+    assert {engine: r["rows"] for engine, r in records.items()} == dict.fromkeys(
+        outputs, records["local"]["rows"]
+    )
+    assert records["dask"]["engine"]["address"] == cluster
+    assert records["spark"]["engine"]["address"] == "local[2]"
+    assert "distributed" in records["dask"]["versions"]
+    assert records["spark"]["versions"]["pyspark"] == spark.version
+
+
 def test_dask_workers_score_with_the_shipped_copy_of_the_artefact(
-    pipeline_artefact: Path, tables: dict[str, Any], cluster: str, tmp_path: Path
+    pipeline_artefact: Path, tables: Tables, cluster: str, tmp_path: Path
 ) -> None:
     from distributed import Client
 
     artefact = shutil.copytree(pipeline_artefact, tmp_path / "artefact")
-    sources = tables["parquet"]
-    scorer = _scorer(artefact, sources)
-    _run(dask_engine, Job(sources, "parquet", address=cluster), scorer, tmp_path / "staging")
+    job, scorer = _plan(artefact, tables["parquet"], tmp_path / "out", "parquet", "dask", cluster)
+    _run(dask_engine, job, scorer, tmp_path / "staging")
 
     def loaded() -> list[str]:
         from server.batch import scorer
@@ -233,62 +259,73 @@ def test_dask_workers_score_with_the_shipped_copy_of_the_artefact(
     with Client(cluster) as client:
         paths = {path for paths in client.run(loaded).values() for path in paths}
     assert paths
-    assert all(Path(p).name == f"deployml-artefact-{scorer.sha256[:16]}" for p in paths)
+    assert {Path(p).name for p in paths} == {f"deployml-artefact-{scorer.sha256[:16]}"}
+    assert str(artefact) not in paths
+
+
+def test_spark_executors_score_with_the_shipped_copy_of_the_artefact(
+    pipeline_artefact: Path, tables: Tables, spark: Any, tmp_path: Path
+) -> None:
+    artefact = shutil.copytree(pipeline_artefact, tmp_path / "artefact")
+    job, scorer = _plan(artefact, tables["parquet"], tmp_path / "out", "parquet", "spark")
+    _run(spark_engine, job, scorer, tmp_path / "staging")
+
+    def loaded(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from server.batch import scorer
+
+        for _ in batches:
+            yield pd.DataFrame({"path": [str(settings.artefact) for settings in scorer._LOADED]})
+
+    # Spark reuses its Python workers: the ones that scored answer this job too.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+        found = spark.range(4, numPartitions=2).mapInPandas(loaded, "path string").collect()
+    paths = {row.path for row in found}
+    assert paths
+    assert {Path(p).name for p in paths} == {f"deployml-artefact-{scorer.sha256[:16]}"}
     assert str(artefact) not in paths
 
 
 def test_an_artefact_changed_after_the_scorer_pinned_it_is_refused_before_any_work(
-    pipeline_artefact: Path, tables: dict[str, Any], tmp_path: Path
+    pipeline_artefact: Path, tables: Tables, tmp_path: Path
 ) -> None:
     artefact = shutil.copytree(pipeline_artefact, tmp_path / "artefact")
-    sources = tables["csv"]
-    scorer = _scorer(artefact, sources)
-    assert scorer.output_dtypes  # loaded here before the change
+    job, scorer = _plan(artefact, tables["csv"], tmp_path / "out", "parquet", "dask")
     manifest = artefact / "manifest.json"
     manifest.write_text(manifest.read_text().replace("Readmission", "Readmissions"))
     for number, engine in enumerate((dask_engine, spark_engine)):
         with pytest.raises(ArtefactHashError, match=scorer.sha256):
-            _run(engine, Job(sources, "parquet"), scorer, tmp_path / f"staging-{number}")
+            _run(engine, job, scorer, tmp_path / f"staging-{number}")
         assert list((tmp_path / f"staging-{number}").iterdir()) == []
 
 
 def test_dask_reports_a_failed_task_by_its_type_and_closes_the_cluster_it_started(
-    pipeline_artefact: Path, tables: dict[str, Any], tmp_path: Path
+    pipeline_artefact: Path, tables: Tables, tmp_path: Path
 ) -> None:
+    job, scorer = _plan(pipeline_artefact, tables["csv"][:1], tmp_path / "out", "parquet", "dask")
     broken = tmp_path / "broken.csv"
-    text = tables["csv"][0].path.read_bytes()
+    text = tables["csv"][0].read_bytes()
     middle = text.index(b"\n", len(text) // 2) + 1
     broken.write_bytes(text[:middle] + b"secret \xff\xfe" + text[middle:])
-    sources = [Source(broken, "csv", tables["csv"][0].rows)]
+    job = replace(job, inputs=[replace(job.inputs[0], path=broken)])
     before = set(multiprocessing.active_children())
     with pytest.raises(BatchError, match=r"the dask run failed: a task raised \w+") as raised:
-        _run(
-            dask_engine,
-            Job(sources, "parquet"),
-            _scorer(pipeline_artefact, sources),
-            tmp_path / "s",
-        )
+        _run(dask_engine, job, scorer, tmp_path / "staging")
     assert "secret" not in str(raised.value)
     assert set(multiprocessing.active_children()) <= before
 
 
 def test_spark_reports_deploymls_own_error_from_a_worker_by_its_message(
-    pipeline_artefact: Path, tables: dict[str, Any], spark: Any, tmp_path: Path
+    pipeline_artefact: Path, tables: Tables, spark: Any, tmp_path: Path
 ) -> None:
+    job, scorer = _plan(pipeline_artefact, tables["csv"][:1], tmp_path / "out", "parquet", "spark")
     without = tmp_path / "without-smoker.csv"
-    pd.read_csv(tables["csv"][0].path, dtype=str).drop(columns="smoker").to_csv(
-        without, index=False
-    )
-    sources = [Source(without, "csv", ROWS // FILES)]
+    pd.read_csv(tables["csv"][0], dtype=str).drop(columns="smoker").to_csv(without, index=False)
+    job = replace(job, inputs=[replace(job.inputs[0], path=without)])
     with pytest.raises(
-        BatchError, match="the spark run failed: the table lacks 1 feature column: smoker"
+        BatchError, match="spark run failed: the table lacks 1 feature column: smoker"
     ):
-        _run(
-            spark_engine,
-            Job(sources, "parquet"),
-            _scorer(pipeline_artefact, sources),
-            tmp_path / "s",
-        )
+        _run(spark_engine, job, scorer, tmp_path / "staging")
 
 
 def test_a_task_failure_that_is_not_deploymls_is_named_by_its_type_alone() -> None:
@@ -323,12 +360,20 @@ def test_a_missing_engine_package_is_refused_with_the_extra_to_install(
 
 
 def test_dask_workers_write_the_servers_audit_lines_into_one_chain(
-    pipeline_artefact: Path, tables: dict[str, Any], cluster: str, tmp_path: Path
+    pipeline_artefact: Path, tables: Tables, cluster: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "audit.log"
-    sources = tables["parquet"]
-    scorer = _scorer(pipeline_artefact, sources, audit_log=log, audit_key=AUDIT_KEY)
-    run, _ = _run(dask_engine, Job(sources, "parquet", address=cluster), scorer, tmp_path / "s")
+    job, scorer = _plan(
+        pipeline_artefact,
+        tables["parquet"],
+        tmp_path / "out",
+        "parquet",
+        "dask",
+        cluster,
+        audit_log=log,
+        audit_key=AUDIT_KEY,
+    )
+    run, _ = _run(dask_engine, job, scorer, tmp_path / "staging")
     assert verify_chain(log).lines == run.parts
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert sum(line["rows"] for line in lines) == ROWS
@@ -336,51 +381,27 @@ def test_dask_workers_write_the_servers_audit_lines_into_one_chain(
     assert "p00042" not in log.read_text()
 
 
-def test_spark_executors_score_with_the_shipped_copy_of_the_artefact(
-    pipeline_artefact: Path, tables: dict[str, Any], spark: Any, tmp_path: Path
-) -> None:
-    artefact = shutil.copytree(pipeline_artefact, tmp_path / "artefact")
-    sources = tables["parquet"]
-    scorer = _scorer(artefact, sources)
-    _run(spark_engine, Job(sources, "parquet"), scorer, tmp_path / "staging")
-
-    def loaded(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        from server.batch import scorer
-
-        for _ in batches:
-            yield pd.DataFrame({"path": [str(settings.artefact) for settings in scorer._LOADED]})
-
-    # Spark reuses its Python workers: the ones that scored answer this job too.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
-        found = spark.range(4, numPartitions=2).mapInPandas(loaded, "path string").collect()
-    paths = {row.path for row in found}
-    assert paths
-    assert {Path(p).name for p in paths} == {f"deployml-artefact-{scorer.sha256[:16]}"}
-    assert str(artefact) not in paths
-
-
 @pytest.mark.slow
 def test_spark_stops_the_session_it_started_and_sets_its_workers_python(
-    pipeline_artefact: Path, tables: dict[str, Any], tmp_path: Path
+    pipeline_artefact: Path, tables: Tables, tmp_path: Path
 ) -> None:
     script = f"""
-import os, sys, warnings
+import os, sys
 from pathlib import Path
 from pyspark.sql import SparkSession
 from server import Settings
-from server.batch import Scorer, spark_engine
-from tests.test_batch_engines import Job, Source
+from server.batch import plan_job, spark_engine
 
 os.environ.pop("PYSPARK_PYTHON", None)
-paths = {[str(s.path) for s in tables["csv"]]!r}
-sources = [Source(Path(p), "csv", {ROWS // FILES}) for p in paths]
-scorer = Scorer(Settings(artefact=Path({str(pipeline_artefact)!r})), id_columns=["{ID}"],
-                cells_are_text=True)
+job, scorer = plan_job(
+    Settings(artefact=Path({str(pipeline_artefact)!r})), {[str(p) for p in tables["csv"]]!r},
+    Path({str(tmp_path / "out")!r}), id_columns=["{ID}"], chunk_rows={CHUNK_ROWS},
+    engine="spark", address="local[1]",
+)
 staging = Path({str(tmp_path / "staging")!r})
 staging.mkdir()
 done = []
-run = spark_engine.run(Job(sources, "csv", address="local[1]"), scorer, staging, done.append)
+run = spark_engine.run(job, scorer, staging, done.append)
 print(sum(done))
 print("session", SparkSession.getActiveSession())
 print("python", os.environ["PYSPARK_PYTHON"] == sys.executable, run.address, run.parts)
@@ -389,8 +410,9 @@ print("python", os.environ["PYSPARK_PYTHON"] == sys.executable, run.address, run
         [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    parts = len(list((tmp_path / "staging").iterdir()))
     assert result.stdout.splitlines()[-3:] == [
         str(ROWS),
         "session None",
-        f"python True local[1] {len(list((tmp_path / 'staging').iterdir()))}",
+        f"python True local[1] {parts}",
     ]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,17 +38,12 @@ from server.batch.cluster import (
     shipped_artefact,
     split_bytes,
 )
-from server.batch.engine_run import (
-    EngineRun,
-    ExtraMissingError,
-    PartWriter,
-    id_types,
-    output_schema,
-    part_path,
-)
+from server.batch.errors import ExtraMissingError
+from server.batch.job import EngineRun, Job, Progress
+from server.batch.sinks import PartWriter, output_schema, part_path
+from server.batch.sources import id_types
 
 if TYPE_CHECKING:
-    from server.batch.job import Job
     from server.batch.scorer import Scorer
 
 try:  # the extra may be missing: versions() refuses the run before the plugin is made
@@ -70,11 +65,11 @@ def versions() -> dict[str, str]:
         import distributed
         import pyarrow  # noqa: F401  (Dask's strings, and the Parquet parts)
     except ImportError as error:
-        raise ExtraMissingError("--engine dask", error.name or "dask", EXTRA) from None
+        raise ExtraMissingError("the dask engine", error.name or "dask", EXTRA) from None
     return {"dask": dask.__version__, "distributed": distributed.__version__}
 
 
-def run(job: Job, scorer: Scorer, staging: Path, progress: Callable[[int], None]) -> EngineRun:
+def run(job: Job, scorer: Scorer, staging: Path, progress: Progress) -> EngineRun:
     """Score ``job``'s inputs on a Dask cluster, one part file in ``staging`` per partition."""
     found = versions()
     import dask

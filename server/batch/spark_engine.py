@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -39,10 +39,11 @@ from server.batch.cluster import (
     shipped_artefact,
     split_bytes,
 )
-from server.batch.engine_run import EngineRun, ExtraMissingError, part_path
+from server.batch.errors import ExtraMissingError
+from server.batch.job import EngineRun, Job, Progress
+from server.batch.sinks import part_path
 
 if TYPE_CHECKING:
-    from server.batch.job import Job
     from server.batch.scorer import Scorer
 
 __all__ = ["SPARK_TYPES", "run", "versions"]
@@ -72,11 +73,11 @@ def versions() -> dict[str, str]:
         import pyarrow  # noqa: F401  (mapInPandas moves its batches through Arrow)
         import pyspark
     except ImportError as error:
-        raise ExtraMissingError("--engine spark", error.name or "pyspark", EXTRA) from None
+        raise ExtraMissingError("the spark engine", error.name or "pyspark", EXTRA) from None
     return {"pyspark": pyspark.__version__}
 
 
-def run(job: Job, scorer: Scorer, staging: Path, progress: Callable[[int], None]) -> EngineRun:
+def run(job: Job, scorer: Scorer, staging: Path, progress: Progress) -> EngineRun:
     """Score ``job``'s inputs on a Spark session; its part files renamed into ``staging``."""
     found = versions()
     artefact = shipped_artefact(scorer)
@@ -107,7 +108,7 @@ def run(job: Job, scorer: Scorer, staging: Path, progress: Callable[[int], None]
 
 
 @contextmanager
-def _reporting(counted: Any, rows: int, progress: Callable[[int], None]) -> Iterator[None]:
+def _reporting(counted: Any, rows: int, progress: Progress) -> Iterator[None]:
     """Rows scored, as the executors' counts reach the driver (each task's at its end)."""
     reported = 0
     stop = threading.Event()
