@@ -4,8 +4,8 @@
 worker process per core, one thread each, is started and closed again (even on failure).
 One thread per process because scoring is pandas and scikit-learn code that holds the GIL
 between short numpy calls: threads in one process would take turns, processes run side by
-side, and each process holds one partition at a time. The nanny also starts each worker with
-one BLAS/OpenMP thread, so the model's own threads do not oversubscribe the cores.
+side, and each process holds one partition at a time. The model's OpenMP and BLAS threads are
+a machine's cores shared out among the partitions it scores at once (``Scorer.sharing_cores``).
 
 The artefact is shipped to every worker by a worker plugin (:class:`ArtefactCopy`) into the
 worker's local directory, under a name made from its hash, and the Scorer reads that copy
@@ -24,7 +24,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -103,7 +103,9 @@ def run(job: Job, scorer: Scorer, staging: Path, progress: Progress) -> EngineRu
                 client.cancel(futures)
                 raise failed("dask", error) from error
         finally:
-            client.unregister_worker_plugin(copy.name)
+            # Best effort: a cluster that failed must not hide the run's own error.
+            with suppress(Exception):
+                client.unregister_worker_plugin(copy.name)
         address = job.address or client.scheduler.address
     return EngineRun(parts=len(writes), partitions=len(writes), address=address, versions=found)
 
