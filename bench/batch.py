@@ -2,7 +2,7 @@
 
     python bench/batch.py                            # 1,000,000 rows, 3 rounds
     python bench/batch.py --rows 50000 --rounds 1    # a quick check of the harness
-    python bench/batch.py --engines local dask --formats parquet --chunk-rows 50000
+    python bench/batch.py --engines local dask --formats parquet --chunk-rows 100000
 
 Made once per size under ``bench/results/batch-data-<rows>/`` (reused by later runs): the
 example artefact (``deployml example``: the breast-cancer model, 30 numeric features) and a
@@ -12,7 +12,8 @@ and rounded to 4 decimals; one row in 1,000 has a missing value, which this mode
 with an ``encounter_id``, as one CSV file and one Parquet file (row groups of 100,000 rows).
 
 Each round runs ``python -m deployml score`` once per engine and input format, each in a fresh
-process, the engines' order reversed every other round, with Parquet output. It records the
+process, the engines' order reversed every other round, with Parquet output and
+``--chunk-rows`` (the command's own default unless given). It records the
 wall time and the peak resident set of that process (``ru_maxrss`` from ``wait4``: for the
 local engine, the whole run; for Dask and Spark, the driver alone, not their workers). The
 medians over rounds are printed as rows/s, peak RSS and each engine's time as a ratio to the
@@ -53,7 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--chunk-rows", type=int, default=None, help="default: deployml score's own"
+    )
     parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     options = parser.parse_args()
@@ -129,7 +132,7 @@ def encounters(training: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame
     return table
 
 
-def score(data: dict[str, Path], engine: str, kind: str, chunk_rows: int) -> dict[str, Any]:
+def score(data: dict[str, Path], engine: str, kind: str, chunk_rows: int | None) -> dict[str, Any]:
     """One ``deployml score`` run in a fresh process: its wall time and peak RSS."""
     with tempfile.TemporaryDirectory(prefix="deployml-bench-") as scratch:
         output = Path(scratch) / "scored"
@@ -147,9 +150,9 @@ def score(data: dict[str, Path], engine: str, kind: str, chunk_rows: int) -> dic
             engine,
             "--id-col",
             ID_COLUMN,
-            "--chunk-rows",
-            str(chunk_rows),
         ]
+        if chunk_rows is not None:
+            command += ["--chunk-rows", str(chunk_rows)]
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
@@ -169,7 +172,7 @@ def score(data: dict[str, Path], engine: str, kind: str, chunk_rows: int) -> dic
         "seconds": seconds,
         # ru_maxrss is in KiB on Linux.
         "peak_rss_mib": usage.ru_maxrss / 1024,
-        "manifest": {k: record.get(k) for k in ("rows", "engine", "versions") if k in record},
+        "record": {k: record.get(k) for k in ("rows", "engine", "versions", "settings")},
     }
 
 

@@ -41,7 +41,7 @@ from server.batch.cluster import (
 from server.batch.errors import ExtraMissingError
 from server.batch.job import EngineRun, Job, Progress
 from server.batch.sinks import PartWriter, output_schema, part_path
-from server.batch.sources import id_types
+from server.batch.sources import CSV_ENCODING, id_types
 
 if TYPE_CHECKING:
     from server.batch.scorer import Scorer
@@ -181,7 +181,12 @@ def _read(job: Job, columns: Sequence[str]) -> Any:
     blocksize = split_bytes(job)
     if job.inputs[0].format == "csv":
         frame = dd.read_csv(
-            paths, usecols=columns, dtype=str, keep_default_na=False, blocksize=blocksize
+            paths,
+            usecols=columns,
+            dtype=str,
+            keep_default_na=False,
+            encoding=CSV_ENCODING,
+            blocksize=blocksize,
         )
     else:
         frame = dd.read_parquet(
