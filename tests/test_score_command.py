@@ -171,10 +171,11 @@ def test_refused_rows_are_kept_with_their_errors_and_null_outputs(
     assert "Refused: age expected a number, got a string (2)" in result.stdout
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_csv_output_holds_the_same_answers(
-    runner: Runner, binary_artefact: Path, tmp_path: Path
+    runner: Runner, binary_artefact: Path, tmp_path: Path, suffix: str
 ) -> None:
-    source = write(table("binary"), tmp_path / "in.parquet")
+    source = write(table("binary"), tmp_path / f"in{suffix}")
     out = tmp_path / "out"
     # One chunk: a linear model's last bit can depend on how many rows BLAS scores at once.
     result = runner("score", binary_artefact, "-i", source, "-o", out, "--format", "csv")
