@@ -7,7 +7,8 @@ exit code (``--debug`` shows the traceback instead); usage errors exit 2, as cli
 ``serve`` imports the server (Flask, gunicorn) only when it runs. The commands that write an
 artefact live in :mod:`deployml.packaging`, ``threshold`` (a profile for a new site) in
 :mod:`deployml.threshold`, ``diff`` in :mod:`deployml.diff`, the ``audit`` and ``keys`` groups
-in :mod:`deployml.audit` and :mod:`deployml.keys`; all are added here, under the same error
+in :mod:`deployml.audit` and :mod:`deployml.keys`, ``score`` (files scored in batch) in
+:mod:`deployml.score`; all are added here, under the same error
 boundary.
 """
 
@@ -23,12 +24,17 @@ from deployml.audit import audit
 from deployml.card import card_command
 from deployml.diff import diff_command
 from deployml.keys import keys_group
-from deployml.options import serve_options
+from deployml.options import (
+    ARTEFACT_OPTIONS,
+    serve_options,
+    settings_from_options,
+)
 from deployml.packaging import example_command, package_command, train_command
+from deployml.score import score_command
 from deployml.threshold import threshold_command
 from packager import read_manifest, summarise, verify
 from packager.errors import ArtefactError, ConfigError, DeploymlError
-from server.settings import PREFIX, Settings
+from server.settings import PREFIX
 
 __all__ = ["cli", "main"]
 
@@ -96,6 +102,7 @@ cli.add_command(example_command)
 cli.add_command(threshold_command)
 cli.add_command(diff_command)
 cli.add_command(card_command)
+cli.add_command(score_command)
 
 # serve's options, by the variable (without its prefix) each one overrides.
 _SERVE_OPTIONS = {
@@ -103,9 +110,7 @@ _SERVE_OPTIONS = {
     "HOST": "--host",
     "PORT": "--port",
     "WORKERS": "--workers",
-    "ALLOW_PICKLE": "--allow-pickle",
-    "EXPECTED_SHA256": "--expected-sha256",
-    "PROFILE": "--profile",
+    **ARTEFACT_OPTIONS,
 }
 
 
@@ -126,19 +131,11 @@ def serve_command(
         "HOST": host,
         "PORT": port,
         "WORKERS": workers,
-        "ALLOW_PICKLE": "true" if allow_pickle else None,
+        "ALLOW_PICKLE": allow_pickle,
         "EXPECTED_SHA256": expected_sha256,
         "PROFILE": profile,
     }
-    overrides = {k: str(v) for k, v in given.items() if v is not None}
-    try:
-        settings = Settings.from_env(overrides=overrides)
-    except ConfigError as error:
-        name = error.variable.removeprefix(PREFIX)
-        if name not in overrides or name not in _SERVE_OPTIONS:
-            raise
-        # The value came from an option, so the option is named, as click would.
-        raise click.BadParameter(error.problem, param_hint=_SERVE_OPTIONS[name]) from None
+    settings = settings_from_options(given, _SERVE_OPTIONS)
     settings.require_artefact()
     # Imported here so that the other commands start without Flask and gunicorn.
     from server.gunicorn_app import serve
@@ -147,6 +144,6 @@ def serve_command(
         serve(settings)
     except ConfigError as error:
         # Checked against the artefact once it is loaded: one line naming the option given.
-        if error.variable != PREFIX + "PROFILE" or "PROFILE" not in overrides:
+        if error.variable != PREFIX + "PROFILE" or profile is None:
             raise
         raise ConfigError(_SERVE_OPTIONS["PROFILE"], error.problem) from None

@@ -9,7 +9,7 @@ defaults come from their owners (``server.settings``, ``packager.training``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar, cast, get_args
@@ -20,15 +20,19 @@ from packager import ModelDetails
 from packager.artefact import MAX_CATEGORIES, MODEL_FORMATS, ExampleRows
 from packager.capture import DEFAULT_VERSION
 from packager.compile import COMPILERS
+from packager.errors import ConfigError
 from packager.training import MODELS, SCALERS, TASKS
-from server.settings import PORTS, WORKERS, Settings
+from server.settings import PORTS, PREFIX, WORKERS, Settings
 
 __all__ = [
+    "ARTEFACT_OPTIONS",
+    "artefact_options",
     "data_options",
     "details_options",
     "model_file_options",
     "output_option",
     "serve_options",
+    "settings_from_options",
     "train_options",
 ]
 
@@ -219,6 +223,52 @@ train_options = _together(
 )
 """Everything `train` takes but the output and the model's details."""
 
+artefact_options = _together(
+    click.option(
+        "--allow-pickle",
+        is_flag=True,
+        default=None,
+        help="Load a pickled model, which runs its code (default: DEPLOYML_ALLOW_PICKLE).",
+    ),
+    click.option(
+        "--expected-sha256",
+        metavar="SHA256",
+        help="Load only the artefact with this hash (default: DEPLOYML_EXPECTED_SHA256).",
+    ),
+    click.option(
+        "--profile",
+        metavar="NAME",
+        help="The threshold profile binary decisions use when a request names none "
+        "(default: DEPLOYML_PROFILE, else the artefact's default).",
+    ),
+)
+"""How `serve` and `score` load the artefact (which one it must be, whether a pickle may run)
+and which profile decides; unset ones come from DEPLOYML_* variables."""
+
+# The artefact options, by the variable (without its prefix) each one overrides.
+ARTEFACT_OPTIONS = {
+    "ALLOW_PICKLE": "--allow-pickle",
+    "EXPECTED_SHA256": "--expected-sha256",
+    "PROFILE": "--profile",
+}
+
+
+def settings_from_options(given: Mapping[str, Any], options: Mapping[str, str]) -> Settings:
+    """Settings from DEPLOYML_* variables, the options given (not None) taking precedence.
+
+    ``given`` maps variables without their prefix to option values (a flag's True reads as
+    true); ``options`` names the option of each, so a bad value is refused naming the option.
+    """
+    overrides = {key: str(value) for key, value in given.items() if value is not None}
+    try:
+        return Settings.from_env(overrides=overrides)
+    except ConfigError as error:
+        name = error.variable.removeprefix(PREFIX)
+        if name not in overrides or name not in options:
+            raise
+        raise click.BadParameter(error.problem, param_hint=options[name]) from None
+
+
 serve_options = _together(
     click.argument(
         "artefact_dir",
@@ -236,23 +286,7 @@ serve_options = _together(
         type=click.IntRange(*WORKERS),
         help=f"Worker processes (default: DEPLOYML_WORKERS or {Settings.workers}).",
     ),
-    click.option(
-        "--allow-pickle",
-        is_flag=True,
-        default=None,
-        help="Serve a pickled model, which runs its code (default: DEPLOYML_ALLOW_PICKLE).",
-    ),
-    click.option(
-        "--expected-sha256",
-        metavar="SHA256",
-        help="Serve only the artefact with this hash (default: DEPLOYML_EXPECTED_SHA256).",
-    ),
-    click.option(
-        "--profile",
-        metavar="NAME",
-        help="The threshold profile binary decisions use when a request names none "
-        "(default: DEPLOYML_PROFILE, else the artefact's default).",
-    ),
+    artefact_options,
 )
 """Where `serve` finds the artefact (and which one it must be), binds, and which profile decides;
 unset ones come from DEPLOYML_* variables."""
