@@ -11,6 +11,10 @@ Registered on the command line in :mod:`deployml.cli`. The work is ``server.batc
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -142,7 +146,8 @@ def score_command(
             done = min(done + rows, job.rows)
             bar(_STEP, done, job.rows)
 
-        record = run_job(job, scorer, progress)
+        with _stopped_cleanly():
+            record = run_job(job, scorer, progress)
     except ConfigError as error:
         # A profile is checked against the artefact: named as the option, when it was one.
         if error.variable != PREFIX + "PROFILE" or profile is None:
@@ -154,6 +159,24 @@ def score_command(
         click.echo(json.dumps(record.to_dict(), indent=2))
     else:
         click.echo(summary(record, output))
+
+
+@contextmanager
+def _stopped_cleanly() -> Iterator[None]:
+    """SIGTERM (a scheduler stopping the job) ends the run as Ctrl-C does: the staging
+    directory is removed on the way out, and the exit code says which signal it was."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(number: int, frame: object) -> None:
+        raise SystemExit(128 + number)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def summary(record: RunRecord, output: Path) -> str:

@@ -161,6 +161,15 @@ def test_a_csv_is_read_in_chunks_as_text_with_empty_cells_empty(tmp_path: Path) 
     assert whole["bmi"].tolist()[:4] == ["0.0", "", "", "4.5"]
 
 
+def test_a_csv_saved_by_excel_with_a_byte_order_mark_and_crlf_reads_alike(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\xef\xbb\xbfage,bmi\r\n1,2\r\n3,\r\n")
+    (found,) = read_inputs([path], FEATURES)
+    assert (found.columns, found.rows) == (("age", "bmi"), 2)
+    (chunk,) = read_chunks(found, FEATURES, 10)
+    assert chunk.to_dict("list") == {"age": ["1", "3"], "bmi": ["2", ""]}
+
+
 def test_a_parquet_file_is_read_in_chunks_with_its_types(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
     pd.DataFrame({"age": range(7), "bmi": [1.5] * 7, "x": ["a"] * 7}).to_parquet(path)

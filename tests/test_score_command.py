@@ -12,8 +12,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import platform
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -166,10 +171,11 @@ def test_refused_rows_are_kept_with_their_errors_and_null_outputs(
     assert "Refused: age expected a number, got a string (2)" in result.stdout
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_csv_output_holds_the_same_answers(
-    runner: Runner, binary_artefact: Path, tmp_path: Path
+    runner: Runner, binary_artefact: Path, tmp_path: Path, suffix: str
 ) -> None:
-    source = write(table("binary"), tmp_path / "in.parquet")
+    source = write(table("binary"), tmp_path / f"in{suffix}")
     out = tmp_path / "out"
     # One chunk: a linear model's last bit can depend on how many rows BLAS scores at once.
     result = runner("score", binary_artefact, "-i", source, "-o", out, "--format", "csv")
@@ -548,4 +554,25 @@ def test_rows_written_unlike_rows_read_fail_the_run(
         RowCountError, match=f"the inputs hold {ROWS + 1} rows but {ROWS} were written"
     ):
         run_job(grown, scorer)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_run_stopped_by_sigterm_removes_its_staging_directory(
+    pipeline_artefact: Path, tmp_path: Path
+) -> None:
+    frame, _ = make_patients(50_000, seed=5)
+    source = write(frame, tmp_path / "in.csv")
+    command = [sys.executable, "-m", "deployml", "score", str(pipeline_artefact), "-i", str(source)]
+    command += ["-o", str(tmp_path / "out"), "--chunk-rows", "100"]
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    quiet = subprocess.DEVNULL
+    with subprocess.Popen(command, env=env, stdout=quiet, stderr=quiet) as run:
+        # Stopped once its first part is being written: a scheduler ending the job half-way.
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".out.partial-*/part-00000.parquet")):
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 128 + signal.SIGTERM
     assert leftovers(tmp_path) == []
