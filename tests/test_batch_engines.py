@@ -242,53 +242,70 @@ def test_deployml_score_on_dask_and_spark_writes_what_the_local_engine_writes(
     assert records["spark"]["versions"]["pyspark"] == spark.version
 
 
-def test_dask_workers_score_with_the_shipped_copy_of_the_artefact(
+def test_dask_workers_load_the_shipped_copy_once_per_process_and_remove_it_after(
     pipeline_artefact: Path, tables: Tables, cluster: str, tmp_path: Path
 ) -> None:
     from distributed import Client
 
+    # strict_categories: settings no other run of this module's cluster has loaded.
     artefact = shutil.copytree(pipeline_artefact, tmp_path / "artefact")
-    job, scorer = _plan(artefact, tables["parquet"], tmp_path / "out", "parquet", "dask", cluster)
-    _run(dask_engine, job, scorer, tmp_path / "staging")
+    job, scorer = _plan(
+        artefact,
+        tables["parquet"],
+        tmp_path / "o",
+        "parquet",
+        "dask",
+        cluster,
+        strict_categories=True,
+    )
+    run, _ = _run(dask_engine, job, scorer, tmp_path / "staging")
 
     def loaded() -> list[str]:
         from server.batch import scorer
 
-        return [str(settings.artefact) for settings in scorer._LOADED]
+        return [str(s.artefact) for s in scorer._LOADED if s.strict_categories]
 
     def copies(dask_worker: Any) -> list[str]:
         return [p.name for p in Path(dask_worker.local_directory).glob("deployml-artefact-*")]
 
     with Client(cluster) as client:
-        paths = {path for paths in client.run(loaded).values() for path in paths}
+        per_worker = client.run(loaded)
         left = client.run(copies)
-    assert len(left) == 2 and not any(left.values())  # each copy removed when the run ended
-    assert paths
+    paths = [path for paths in per_worker.values() for path in paths]
+    # Each worker process loaded the model at most once for all the partitions it scored.
+    assert 1 <= len(paths) <= len(per_worker) < run.partitions
     assert {Path(p).name for p in paths} == {f"deployml-artefact-{scorer.sha256[:16]}"}
     assert str(artefact) not in paths
+    assert len(left) == 2 and not any(left.values())  # each copy removed when the run ended
 
 
-def test_spark_executors_score_with_the_shipped_copy_of_the_artefact(
+def test_spark_executors_load_the_shipped_copy_once_per_python_worker(
     pipeline_artefact: Path, tables: Tables, spark: Any, tmp_path: Path
 ) -> None:
     artefact = shutil.copytree(pipeline_artefact, tmp_path / "artefact")
-    job, scorer = _plan(artefact, tables["parquet"], tmp_path / "out", "parquet", "spark")
+    job, scorer = _plan(
+        artefact, tables["parquet"], tmp_path / "o", "parquet", "spark", strict_categories=True
+    )
     _run(spark_engine, job, scorer, tmp_path / "staging")
 
     def loaded(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import os
+
         from server.batch import scorer
 
         for _ in batches:
-            yield pd.DataFrame({"path": [str(settings.artefact) for settings in scorer._LOADED]})
+            paths = [str(s.artefact) for s in scorer._LOADED if s.strict_categories]
+            yield pd.DataFrame({"worker": [os.getpid()] * len(paths), "path": paths})
 
     # Spark reuses its Python workers: the ones that scored answer this job too.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
-        found = spark.range(4, numPartitions=2).mapInPandas(loaded, "path string").collect()
-    paths = {row.path for row in found}
-    assert paths
-    assert {Path(p).name for p in paths} == {f"deployml-artefact-{scorer.sha256[:16]}"}
-    assert str(artefact) not in paths
+        probe = spark.range(4, numPartitions=2).mapInPandas(loaded, "worker long, path string")
+        found = {(row.worker, row.path) for row in probe.collect()}
+    workers = [worker for worker, _ in found]
+    assert workers and len(workers) == len(set(workers))  # one load per Python worker
+    assert {Path(path).name for _, path in found} == {f"deployml-artefact-{scorer.sha256[:16]}"}
+    assert str(artefact) not in {path for _, path in found}
 
 
 def test_an_artefact_changed_after_the_scorer_pinned_it_is_refused_before_any_work(
@@ -421,3 +438,22 @@ print("python", os.environ["PYSPARK_PYTHON"] == sys.executable, run.address, run
         "session None",
         f"python True local[1] {parts}",
     ]
+
+
+def test_a_csv_from_excel_with_its_byte_order_mark_and_crlf_lines_reads_alike_everywhere(
+    pipeline_artefact: Path, tables: Tables, cluster: str, spark: Any, tmp_path: Path
+) -> None:
+    excel = tmp_path / "excel.csv"
+    text = tables["csv"][0].read_text()
+    excel.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    outputs = {}
+    for engine, address in (("local", None), ("dask", cluster), ("spark", None)):
+        job, scorer = _plan(
+            pipeline_artefact, [excel], tmp_path / engine, "parquet", engine, address
+        )
+        run_job(job, scorer)
+        outputs[engine] = pd.read_parquet(tmp_path / engine).set_index(ID).sort_index()
+    expected = scorer.score(_whole(tables["csv"][:1])).set_index(ID).sort_index()
+    for engine, written in outputs.items():
+        assert len(written) == ROWS // FILES, engine
+        _assert_same(written.reset_index(), expected.reset_index())
