@@ -457,3 +457,21 @@ def test_a_csv_from_excel_with_its_byte_order_mark_and_crlf_lines_reads_alike_ev
     for engine, written in outputs.items():
         assert len(written) == ROWS // FILES, engine
         _assert_same(written.reset_index(), expected.reset_index())
+
+
+@pytest.mark.parametrize("output_format", ["parquet", "csv"])
+def test_a_file_with_a_header_and_no_rows_scores_to_no_rows_on_dask_and_spark(
+    pipeline_artefact: Path,
+    tables: Tables,
+    cluster: str,
+    spark: Any,
+    tmp_path: Path,
+    output_format: str,
+) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text(tables["csv"][0].read_text().splitlines()[0] + "\n")
+    for engine, address in (("dask", cluster), ("spark", None)):
+        output = tmp_path / engine
+        job, scorer = _plan(pipeline_artefact, [empty], output, output_format, engine, address)
+        record = run_job(job, scorer)
+        assert record.rows == {"in": 0, "scored": 0, "refused": 0}, engine
