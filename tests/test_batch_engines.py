@@ -209,7 +209,12 @@ def test_spark_writes_the_scorers_answer_for_every_row_in_parts(
     output_format: str,
 ) -> None:
     job, scorer = _plan(pipeline_artefact, tables[kind], tmp_path / "out", output_format, "spark")
+    split = "spark.sql.files.maxPartitionBytes"
+    before = spark.conf.get(split)
     run, done = _run(spark_engine, job, scorer, tmp_path / "staging")
+    # The caller's session is left running, with its own settings back.
+    assert spark.conf.get(split) == before
+    assert spark.range(3).count() == 3
     written = _read_parts(tmp_path / "staging", output_format)
     assert run.parts >= 2
     assert run.address == "local[2]"
