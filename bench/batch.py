@@ -14,8 +14,8 @@ with an ``encounter_id``, as one CSV file and one Parquet file (row groups of 10
 Each round runs ``python -m deployml score`` once per engine and input format, each in a fresh
 process, the engines' order reversed every other round, with Parquet output and
 ``--chunk-rows`` (the command's own default unless given). It records the
-wall time and the peak resident set of that process (``ru_maxrss`` from ``wait4``: for the
-local engine, the whole run; for Dask and Spark, the driver alone, not their workers). The
+wall time and the peak resident set of that process (``ru_maxrss``, through a small launcher:
+for the local engine, the whole run; for Dask and Spark, the driver alone, not their workers). The
 medians over rounds are printed as rows/s, peak RSS and each engine's time as a ratio to the
 local engine's on the same input, and every round is written to
 ``bench/results/batch-<UTC time>.json`` with the machine's description and load.
@@ -48,6 +48,15 @@ NOISE = 0.05
 MISSING_EVERY = 1_000
 ROW_GROUP_ROWS = 100_000
 WRITE_ROWS = 200_000
+# Runs the command (argv[2:]) and writes its peak resident memory in MiB to argv[1] (Linux's
+# ru_maxrss is in KiB; the launcher itself is far smaller than any deployml process).
+MEASURE = (
+    "import pathlib, resource, subprocess, sys; "
+    "code = subprocess.run(sys.argv[2:]).returncode; "
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024; "
+    "pathlib.Path(sys.argv[1]).write_text(str(peak)); "
+    "sys.exit(code)"
+)
 
 
 def main() -> None:
@@ -157,21 +166,28 @@ def score(data: dict[str, Path], engine: str, kind: str, chunk_rows: int | None)
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
-        log = Path(scratch) / "log.txt"
+        log, peak = Path(scratch) / "log.txt", Path(scratch) / "peak.txt"
         with log.open("wb") as sink:
             started = time.perf_counter()
-            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
-            _, status, usage = os.wait4(process.pid, 0)
+            # Through a small launcher: a child forked from this process (which holds the
+            # table) would count this process's pages in its own peak until it execs.
+            status = subprocess.run(
+                [sys.executable, "-c", MEASURE, str(peak), *command],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env=env,
+                check=False,
+            ).returncode
             seconds = time.perf_counter() - started
         if status != 0:
             sys.exit(f"{' '.join(command)} failed:\n{log.read_text()[-3000:]}")
         record = json.loads((output / "_run.json").read_text())
+        peak_mib = float(peak.read_text())
     return {
         "engine": engine,
         "input": kind,
         "seconds": seconds,
-        # ru_maxrss is in KiB on Linux.
-        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "peak_rss_mib": peak_mib,
         "record": {k: record.get(k) for k in ("rows", "engine", "versions", "settings")},
     }
 
