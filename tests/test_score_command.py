@@ -146,6 +146,14 @@ def test_chunks_and_files_give_the_output_of_one_chunk(
     assert record["engine"]["partitions"] == 9 + 6
 
 
+def uninstalled(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
+    """Make ``package`` look not installed to the checks that look it up before work."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == package else real(name, *a)
+    )
+
+
 def test_refused_rows_are_kept_with_their_errors_and_null_outputs(
     runner: Runner, pipeline_artefact: Path, tmp_path: Path
 ) -> None:
@@ -404,10 +412,7 @@ def test_an_engine_without_its_package_says_which_extra_to_install(
     runner: Runner, binary_artefact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = write(table("binary"), tmp_path / "in.csv")
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a)
-    )
+    uninstalled(monkeypatch, "pyspark")
     result = runner(
         "score", binary_artefact, "-i", source, "-o", tmp_path / "out", "--engine", "spark"
     )
@@ -463,10 +468,7 @@ def test_parquet_without_pyarrow_says_which_extra_to_install(
     runner: Runner, binary_artefact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = write(table("binary"), tmp_path / "in.csv")
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a)
-    )
+    uninstalled(monkeypatch, "pyarrow")
     result = runner("score", binary_artefact, "-i", source, "-o", tmp_path / "out")
     assert refusal(result, tmp_path) == (
         "Error: writing Parquet needs pyarrow, which is not installed: "
