@@ -37,9 +37,9 @@ __all__ = ["AUDIT_ENDPOINT", "Scorer"]
 # What a batch run's audit lines give as their endpoint and method.
 AUDIT_ENDPOINT, AUDIT_METHOD = "deployml score", "BATCH"
 
-# One loaded runtime (and audit log) per settings per process, shared by every copy of a
-# Scorer there: Dask and Spark unpickle a copy per task.
-_LOADED: dict[Settings, tuple[Runtime, AuditLog | None]] = {}
+# One loaded runtime (its output dtypes, and the audit log) per settings per process, shared
+# by every copy of a Scorer there: Dask and Spark unpickle a copy per task.
+_LOADED: dict[Settings, tuple[Runtime, dict[str, str], AuditLog | None]] = {}
 _LOADING = threading.Lock()
 
 
@@ -98,16 +98,16 @@ class Scorer:
     @property
     def output_dtypes(self) -> dict[str, str]:
         """The columns :meth:`score` adds after the id columns, with their pandas dtypes."""
-        return output_dtypes(self.runtime)
+        return dict(self._loaded()[1])
 
-    def _loaded(self) -> tuple[Runtime, AuditLog | None]:
+    def _loaded(self) -> tuple[Runtime, dict[str, str], AuditLog | None]:
         with _LOADING:
             found = _LOADED.get(self.settings)
             if found is None:
                 runtime = load_runtime(self.settings)
                 if runtime.not_ready is not None:
                     raise ModelNotReadyError(str(self.settings.artefact), runtime.not_ready)
-                found = (runtime, open_audit_log(self.settings))
+                found = (runtime, output_dtypes(runtime), open_audit_log(self.settings))
                 _LOADED[self.settings] = found
             return found
 
@@ -119,8 +119,7 @@ class Scorer:
         absent = [name for name in self.id_columns if name not in frame.columns]
         if absent:
             raise MissingColumnsError("the table", absent, "id")
-        runtime, audit = self._loaded()
-        dtypes = output_dtypes(runtime)
+        runtime, dtypes, audit = self._loaded()
         ids = frame[self.id_columns]
         if not len(frame):
             empty = pd.DataFrame(

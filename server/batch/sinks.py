@@ -203,7 +203,7 @@ class Totals:
                     problems[str(item.get("problem", ""))] += count
         for text, count in _distinct(chunk["imputed"]):
             for item in orjson.loads(text):
-                self.imputed[str(item.get("feature") if isinstance(item, dict) else item)] += count
+                self.imputed[str(item)] += count  # the feature's name
 
     def problems(self, name: str) -> dict[str, dict[str, int]]:
         """``errors`` or ``warnings`` as plain sorted dictionaries (for JSON)."""

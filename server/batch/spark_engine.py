@@ -87,7 +87,7 @@ def run(job: Job, scorer: Scorer, staging: Path, progress: Progress) -> EngineRu
     with _quiet(), _session(job.address) as spark, _conf(spark, settings):
         shared = scorer.sharing_cores(_slots_per_machine(spark))
         copy = _ship(spark, artefact, copy_name(scorer))
-        frame = _read(spark, job)
+        frame = _needed(_read(spark, job), [*scorer.feature_names, *scorer.id_columns])
         if job.inputs[0].format == "parquet" and _row_groups(job) < partitions_wanted(job):
             # A row group is read by one task: spread files of a few large groups.
             frame = frame.repartition(partitions_wanted(job))
@@ -218,6 +218,19 @@ def _read(spark: Any, job: Job) -> Any:
         # Every column read as text, an empty cell as null: the Scorer reads cells_are_text.
         return spark.read.options(**_CSV, inferSchema="false").csv(paths)
     return spark.read.parquet(*paths)
+
+
+def _needed(frame: Any, columns: Sequence[str]) -> Any:
+    """Only the columns the run uses: the others never cross to the Python workers. One the
+    checks found but the file no longer has is left for the Scorer to name, as it names it."""
+    from pyspark.sql import functions
+
+    present = set(frame.columns)
+    # Backquoted, so that a name holding a dot is a column, not a field of a struct.
+    quoted = [
+        "`" + name.replace("`", "``") + "`" for name in dict.fromkeys(columns) if name in present
+    ]
+    return frame.select(*(functions.col(name) for name in quoted))
 
 
 def _schema(frame: Any, id_columns: Sequence[str], dtypes: dict[str, str]) -> Any:
