@@ -2,29 +2,29 @@
 
 gunicorn's ``gthread`` worker hands a connection to one of its threads as soon as a byte
 arrives, and the thread then blocks until the rest of the request comes: two clients that send
-a request line and wait hold both threads of the default two workers for ever, and nothing
-else is answered. This worker reads in its event loop instead, without blocking, until it
-holds the request's head and the body its framing announces (see
-:mod:`server.request_framing`); only then does a thread parse and answer it, from memory. A
-slow client therefore costs a socket and its bytes so far, never a thread.
+a request line and wait hold both threads of the default two workers for ever. This worker
+reads in its event loop instead, without blocking, until it holds the request's head and the
+body its framing announces (see :mod:`server.request_framing`); only then does a thread parse
+and answer it, from memory. A slow client therefore costs a socket and its bytes so far,
+never a thread.
 
 A client has ``client_timeout`` seconds from connecting (on a kept-alive connection, from the
 first byte of its next request) to send the whole request, else a 408 in the JSON error shape
 and the connection is closed; one that sends nothing is closed without an answer. The event
-loop answers ``Expect: 100-continue`` (gunicorn may send a second, harmless, 100). Requests
-whose framing gunicorn refuses, and bodies over ``max_body_bytes``, go to a thread as soon as
-that is clear, and are refused from there. A client gone halfway is logged as dropped.
+loop answers ``Expect: 100-continue``. Requests whose framing gunicorn refuses, and bodies
+over ``max_body_bytes``, go to a thread as soon as that is clear, and are refused from there.
+A client gone halfway is logged as dropped.
 
-The bytes held for unfinished requests are bounded: past four bodies of ``max_body_bytes``, a
-connection that has sent more than 64 KiB is not read until others finish (its deadline still
-runs), while small requests are still read and answered. Connections are closed in the event
-loop too: gunicorn's own close waits up to two seconds, on the loop's thread, for the client to
-close its end, so a client that never did stalled the worker.
+Past four bodies of ``max_body_bytes`` held for unfinished requests, a connection that has
+sent more than 64 KiB is not read until others finish (its deadline still runs); small
+requests are still read and answered. Connections are closed in the event loop too, without
+gunicorn's wait of up to two seconds, on the loop's thread, for the client to close its end.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import selectors
 import socket
 import time
@@ -39,7 +39,8 @@ from server.request_framing import (
     Head,
     chunked_end,
     feed_parser,
-    parse_head,
+    find_head,
+    send_quietly,
 )
 
 __all__ = ["DROPPED_MESSAGE", "ReadingWorker", "reading_worker"]
@@ -118,8 +119,21 @@ class ReadingWorker(BalancedWorker):
         whole = conn.__dict__.pop("whole_request", None)
         if whole is not None:
             conn.init()
-            feed_parser(conn.parser.unreader, whole, conn.__dict__.pop("head_end"), _RECEIVE_BYTES)
+            head = conn.__dict__.pop("request_head")
+            conn.request_body = feed_parser(conn.parser.unreader, whole, head, _RECEIVE_BYTES)
         return super().handle(conn)
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        """Answer ``req``; a body already in memory is its ``wsgi.input``, as it is (read
+        whole, it is that very bytes object), and what the app leaves of it is drained."""
+        body, conn.request_body = getattr(conn, "request_body", None), None
+        if body is None or req.body is None:
+            return super().handle_request(req, conn)
+        req.body = io.BytesIO(body)
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            req.body.seek(0, io.SEEK_END)
 
     def finish_request(self, conn: Any, fs: Any) -> None:
         """Close a finished connection in the event loop, without waiting for the client.
@@ -186,7 +200,7 @@ class ReadingWorker(BalancedWorker):
     def _advance(self, incoming: _Incoming) -> None:
         """Hand the request to a thread if it is whole, or if waiting would not help."""
         if incoming.head is None:
-            incoming.head = self._head(incoming)
+            incoming.head, incoming.scanned = find_head(incoming.buffer, incoming.scanned)
             if incoming.head is None:
                 if self._head_too_long(incoming.buffer):
                     self._hand_over(incoming)  # gunicorn answers 414 or 431
@@ -197,16 +211,7 @@ class ReadingWorker(BalancedWorker):
             self._hand_over(incoming)
         elif head.expects_continue and not incoming.continued:
             incoming.continued = True
-            self._send_quietly(incoming.conn.sock, CONTINUE)
-
-    @staticmethod
-    def _head(incoming: _Incoming) -> Head | None:
-        """The head, once a blank line has arrived; only new bytes are searched for one."""
-        buffer, start = incoming.buffer, max(0, incoming.scanned - 3)
-        incoming.scanned = len(buffer)
-        if buffer.find(b"\n\n", start) == -1 and buffer.find(b"\r\n\r\n", start) == -1:
-            return None
-        return parse_head(buffer)
+            send_quietly(incoming.conn.sock, CONTINUE)
 
     def _head_too_long(self, buffer: bytearray) -> bool:
         """Whether gunicorn would refuse this unfinished head already."""
@@ -227,7 +232,7 @@ class ReadingWorker(BalancedWorker):
         conn = incoming.conn
         self._forget(incoming)
         conn.whole_request = incoming.buffer
-        conn.head_end = incoming.head.end if incoming.head else len(incoming.buffer)
+        conn.request_head = incoming.head
         conn.request_whole = True
         conn.data_ready = True  # gunicorn must not wait for more bytes before parsing
         self.enqueue_req(conn)
@@ -236,7 +241,7 @@ class ReadingWorker(BalancedWorker):
         self._forget(incoming)
         self.nr_conns -= 1
         if answer:
-            self._send_quietly(incoming.conn.sock, TIMEOUT_ANSWER)
+            send_quietly(incoming.conn.sock, TIMEOUT_ANSWER)
             self._linger(incoming.conn.sock)
         else:
             incoming.conn.close()
@@ -248,11 +253,9 @@ class ReadingWorker(BalancedWorker):
             with contextlib.suppress(KeyError, ValueError, OSError):
                 self.poller.unregister(incoming.conn.sock)
         while self.paused and self.buffered <= self.budget:
-            conn = next(iter(self.paused))  # the longest paused first
-            paused = self.paused.pop(conn)
-            self.poller.register(
-                conn.sock, selectors.EVENT_READ, partial(self._on_readable, paused)
-            )
+            paused = self.paused.pop(next(iter(self.paused)))  # the longest paused first
+            on_readable = partial(self._on_readable, paused)
+            self.poller.register(paused.conn.sock, selectors.EVENT_READ, on_readable)
 
     def _linger(self, sock: socket.socket) -> None:
         """Send the client our end of the connection, then drain its last bytes until it closes.
@@ -283,12 +286,6 @@ class ReadingWorker(BalancedWorker):
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(sock)
         sock.close()
-
-    @staticmethod
-    def _send_quietly(sock: socket.socket, data: bytes) -> None:
-        """Send without blocking the event loop; a client not reading loses the bytes."""
-        with contextlib.suppress(OSError):
-            sock.send(data)
 
 
 def reading_worker(client_timeout: int, max_body_bytes: int) -> type[ReadingWorker]:

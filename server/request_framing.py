@@ -8,17 +8,29 @@ parser or the app then refuses it from the bytes already read, without waiting f
 
 It also holds the two answers the worker writes itself, before any thread: ``100 Continue``
 and the ``408`` for a request that did not arrive in time, in the JSON error shape; and
-:func:`feed_parser`, which hands a request read whole to gunicorn's parser.
+:func:`feed_parser`, which hands a request read whole to gunicorn's parser (and its body
+straight to the request).
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-__all__ = ["CONTINUE", "TIMEOUT_ANSWER", "Head", "chunked_end", "feed_parser", "parse_head"]
+__all__ = [
+    "CONTINUE",
+    "TIMEOUT_ANSWER",
+    "Head",
+    "chunked_end",
+    "feed_parser",
+    "find_head",
+    "parse_head",
+    "send_quietly",
+]
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -34,6 +46,15 @@ class Head:
     chunked: bool = False
     expects_continue: bool = False
     odd: bool = False  # framing gunicorn will refuse: hand the request over as it is
+
+
+def find_head(buffer: bytes | bytearray, scanned: int) -> tuple[Head | None, int]:
+    """The head once a blank line has arrived (else None), and how far ``buffer`` has been
+    searched: only bytes after ``scanned`` (less a line end's length) are searched."""
+    start = max(0, scanned - 3)
+    if buffer.find(b"\n\n", start) == -1 and buffer.find(b"\r\n\r\n", start) == -1:
+        return None, len(buffer)
+    return parse_head(buffer), len(buffer)
 
 
 def parse_head(buffer: bytes | bytearray) -> Head | None:
@@ -112,6 +133,12 @@ def _trailers_end(buffer: bytes | bytearray, position: int) -> int | None:
         position = line_end + 1
 
 
+def send_quietly(sock: socket.socket, data: bytes) -> None:
+    """Send without blocking the worker's event loop; a client not reading loses the bytes."""
+    with contextlib.suppress(OSError):
+        sock.send(data)
+
+
 def _timeout_answer() -> bytes:
     body = orjson.dumps(
         {
@@ -132,15 +159,27 @@ def _timeout_answer() -> bytes:
 TIMEOUT_ANSWER = _timeout_answer()
 
 
-def feed_parser(unreader: Any, whole: bytearray, head_end: int, least: int) -> None:
-    """Give gunicorn's parser the request: the head in its buffer, the rest as its source,
-    ahead of the socket (the parser copies its whole buffer again for each line of the head),
-    in pieces of at least ``least`` bytes."""
+def feed_parser(unreader: Any, whole: bytearray, head: Head | None, least: int) -> bytes | None:
+    """Give gunicorn's parser the request read whole, and return its body when it is framed
+    by a length and all here (None otherwise: the parser then reads the body itself).
+
+    A body returned is one copy of its bytes, for the request's ``wsgi.input``: gunicorn's
+    own reader copies what is left of a body again on every step of 1 MiB, some 100 MB of
+    copying and page faults for an 8 MB body. The head, and anything after the body (a
+    client's next request), go in the parser's buffer. A body left to the parser (chunked, or
+    not all here) is its source, ahead of the socket, in pieces of at least ``least`` bytes.
+    """
+    head_end = head.end if head is not None else len(whole)
+    view = memoryview(whole)
     # A kept-alive connection keeps its parser: wrap the socket's reader, never an earlier
     # request's wrapper, which would keep that request's bytes alive.
     from_socket = unreader.chunk = unreader.__dict__.setdefault("socket_chunk", unreader.chunk)
-    unreader.unread(bytes(whole[:head_end]))
-    rest = memoryview(whole)[head_end:]
+    length = head.content_length if head is not None and not head.odd else None
+    if length and len(whole) >= head_end + length:
+        unreader.unread(view[:head_end].tobytes() + view[head_end + length :].tobytes())
+        return view[head_end : head_end + length].tobytes()
+    unreader.unread(view[:head_end].tobytes())
+    rest = view[head_end:]
 
     def chunk(size_hint: int | None = None) -> bytes:
         nonlocal rest
@@ -152,3 +191,4 @@ def feed_parser(unreader: Any, whole: bytearray, head_end: int, least: int) -> N
 
     if rest:
         unreader.chunk = chunk
+    return None

@@ -481,6 +481,30 @@ def test_serve_answers_requests_sent_in_pieces_pipelined_chunked_or_expecting_co
         assert b"HTTP/1.1 200 OK\r\n" in read_until_closed(sock)
 
 
+def test_a_large_body_the_app_never_reads_leaves_the_next_request_on_the_connection_intact(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    row = example_rows(binary_artefact)[0]
+    unread = json.dumps({"instances": [row] * 5000}).encode()
+    env = clean_env(DEPLOYML_MAX_ROWS="5000", DEPLOYML_MAX_REQUEST_BYTES=str(8 * 2**20))
+    with running(command, port, log, env):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Content-Type": "application/json"}
+        for path, body, status in [
+            ("/nowhere", unread, 404),  # no route reads it
+            ("/predict", unread, 200),
+            ("/predict", json.dumps(row).encode(), 200),
+        ]:
+            connection.request("POST", path, body=body, headers=headers)
+            answer = connection.getresponse()
+            assert answer.status == status
+            answered = json.loads(answer.read())
+        assert len(answered["predictions"]) == 1
+        connection.close()
+
+
 def test_serve_stops_reading_large_unfinished_bodies_past_its_budget_until_others_finish(
     binary_artefact: Path, tmp_path: Path
 ) -> None:

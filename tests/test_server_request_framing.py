@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import io
 
-from server.request_framing import Head, chunked_end, parse_head
+import pytest
+from gunicorn.config import Config
+from gunicorn.http.parser import RequestParser
+from gunicorn.http.unreader import Unreader
+
+from server.request_framing import Head, chunked_end, feed_parser, parse_head
 
 HEAD = b"POST /predict HTTP/1.1\r\nHost: a\r\n"
 
@@ -60,3 +65,47 @@ def test_an_unfinished_chunked_body_resumes_at_its_first_incomplete_chunk() -> N
 @pytest.mark.parametrize("body", [b"zz\r\nabc\r\n", b"3\r\nabcX\r\n"])
 def test_bad_chunk_framing_counts_as_complete(body: bytes) -> None:
     assert chunked_end(body, 0) == (len(body), 0)
+
+
+class _Socketless(Unreader):
+    """gunicorn's reader with nothing behind it: what the worker feeds is all there is."""
+
+    def chunk(self, size_hint: int | None = None) -> bytes:
+        return b""
+
+
+def _fed(whole: bytes) -> tuple[bytes | None, RequestParser]:
+    parser = RequestParser(Config(), io.BytesIO(), ("127.0.0.1", 1))
+    parser.unreader = _Socketless()
+    body = feed_parser(parser.unreader, bytearray(whole), parse_head(whole), least=16)
+    return body, parser
+
+
+def test_a_body_framed_by_its_length_is_handed_over_whole_and_the_next_request_stays_queued() -> (
+    None
+):
+    body = b'{"instances": []}' * 1000
+    first = HEAD + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    second = HEAD + b"Content-Length: 2\r\n\r\n{}"
+    handed, parser = _fed(first + second)
+    assert handed == body
+    request = next(parser)
+    assert request.path == "/predict"
+    request.body = io.BytesIO(handed)  # as the worker does: the parser never reads it
+    following = next(parser)
+    assert following.body.read() == b"{}"
+
+
+@pytest.mark.parametrize(
+    "whole",
+    [
+        HEAD + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        HEAD + b"Content-Length: 9\r\n\r\n{}",  # the rest never came: the parser reads on
+        HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",  # odd: refused there
+    ],
+)
+def test_any_other_body_is_left_to_gunicorn_s_own_reader(whole: bytes) -> None:
+    handed, parser = _fed(whole)
+    assert handed is None
+    if b"Content-Length: 3" not in whole:
+        assert next(parser).body.read().startswith(b"{}")
