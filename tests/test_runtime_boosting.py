@@ -291,3 +291,20 @@ def test_gunicorn_answers_exactly_what_scikit_learn_answers(
     else:
         got = np.array(answer["predictions"], dtype=np.float64)
     assert np.array_equal(got, expected)
+
+
+def test_frames_and_other_dtypes_go_through_the_models_own_checks() -> None:
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    framed = HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(X, y)
+    for rows in (X.iloc[:1], X.iloc[:50]):
+        assert same(framed.predict(rows), BoostingPath(framed).predict(rows))
+    model = HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(X.to_numpy(), y)
+    path = BoostingPath(model)
+    numbers = X.to_numpy()
+    for rows in (numbers.astype(np.float32)[:5], numbers[:3].tolist(), numbers[:9:2]):
+        assert same(model.predict(rows), path.predict(rows))
+    for bad in (numbers[:2, :5], numbers[:0], numbers[0]):
+        with pytest.raises(ValueError):
+            model.predict(bad)
+        with pytest.raises(ValueError):
+            path.predict(bad)
