@@ -2,10 +2,12 @@
 where start-up finds every bit of its answers equal to the model's.
 
 scikit-learn spends most of a one-row call re-validating the input at each step and, for
-forests, dispatching each tree; two models are common enough, and their arithmetic plain
-enough, to be scored directly: forests tree by tree (:mod:`server.runtime.forest`) and a
-scaled linear model (:mod:`server.runtime.linear`). Each path stands in for the model: it
-has the model's ``predict`` (and ``predict_proba``) on the model's input.
+forests and boosting, calling each tree; three kinds of model are common enough, and their
+arithmetic plain enough, to be scored directly: forests tree by tree
+(:mod:`server.runtime.forest`), histogram gradient boosting with all its trees walked
+together (:mod:`server.runtime.boosting`) and a scaled linear model
+(:mod:`server.runtime.linear`). Each path stands in for the model: it has the model's
+``predict`` (and ``predict_proba``) on the model's input.
 
 :func:`exact_path` offers the path for the served model, if there is one, and proves it: the
 stored rows, 256 synthetic rows across the schema (nulls where allowed) and one of them
@@ -13,6 +15,10 @@ alone, each through the request checks as a request's rows reach the model, are 
 ways with a request's configuration; every output of every method must be equal
 (``np.array_equal``, same dtype), and a refusal must be the same refusal. Otherwise the model
 is called as always, and the log says why, at info level.
+
+A path that scores small batches itself and hands larger ones to the model names the largest
+it scores (``largest_batch``); the synthetic rows are then also tried in slices of that many
+rows, so that both routes are proven, each on every synthetic row.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import sklearn
 
 from packager.artefact import Artefact, FeatureSpec
 from server.logs import SERVER_LOGGER
+from server.runtime.boosting import boosting_candidate
 from server.runtime.forest import forest_candidate
 from server.runtime.linear import linear_candidate
 
@@ -55,18 +62,19 @@ def exact_path(artefact: Artefact, task: str, prepare: Prepare) -> ExactPath | N
     model = artefact.model
     path: Any
     reason: str | None
-    path, reason = forest_candidate(model)
-    if path is None and not reason:
-        path = linear_candidate(model, task)
+    path, name, reason = _candidate(model, task)
     if path is None:
         if reason:
-            log.info("inference: scikit-learn's own predict, not the forest path: %s", reason)
+            log.info("inference: scikit-learn's own predict, not the %s path: %s", name, reason)
         return None
     tried = 0
     try:
         rows = [r.inputs for r in artefact.stored_rows().values() if r.inputs]
         synthetic = synthetic_records(artefact.manifest.input.features, SYNTHETIC_ROWS)
         rows += [synthetic, synthetic[:1]]
+        step = getattr(path, "largest_batch", None)
+        if step:
+            rows += [synthetic[i : i + step] for i in range(0, len(synthetic), step)]
         tried, reason = _differs(model, path, rows, prepare)
     except Exception as error:  # a model the path cannot read keeps scikit-learn
         reason = f"checking it raised {type(error).__name__}"
@@ -75,6 +83,16 @@ def exact_path(artefact: Artefact, task: str, prepare: Prepare) -> ExactPath | N
         return path
     log.info("inference: scikit-learn's own predict, not the %s path: %s", path.name, reason)
     return None
+
+
+def _candidate(model: Any, task: str) -> tuple[Any, str, str]:
+    """The path offered for ``model`` (None if none), its name, and why a path of that name
+    is declined ("" when the model is simply not of its kind)."""
+    for name, offer in (("forest", forest_candidate), ("boosting", boosting_candidate)):
+        path, reason = offer(model)
+        if path is not None or reason:
+            return path, name, reason
+    return linear_candidate(model, task), "linear", ""
 
 
 def _differs(
