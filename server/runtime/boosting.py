@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.pipeline import Pipeline
+
+from server.runtime.forest import pipeline_parts
 
 __all__ = ["BOOSTING_PATH", "LARGEST_WALK", "BoostingPath", "ClassifierPath", "boosting_candidate"]
 
@@ -105,14 +106,8 @@ class BoostingPath:
 
     def __init__(self, model: Any) -> None:
         self.model = model
-        final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+        self._before, final = pipeline_parts(model)
         self.booster = final
-        # Pipeline._iter(with_final=False) skips None and "passthrough" steps.
-        self._before = (
-            [s for _, s in model.steps[:-1] if s is not None and s != "passthrough"]
-            if isinstance(model, Pipeline)
-            else []
-        )
         self._forest = _Forest(final._predictors, final.n_features_in_)
         # _raw_predict's start: float64 zeros plus the baseline.
         self._first = np.zeros(final.n_trees_per_iteration_) + final._baseline_prediction.ravel()
@@ -182,7 +177,7 @@ def _rows(X: Any) -> int:
 def boosting_candidate(model: Any) -> tuple[BoostingPath | None, str]:
     """The path for ``model``, still to be proven; else None and why not ("" when the model
     is simply not histogram gradient boosting)."""
-    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    _, final = pipeline_parts(model)
     if type(final) not in _BOOSTERS:
         return None, ""
     if not getattr(final, "_predictors", None):

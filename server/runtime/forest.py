@@ -32,7 +32,7 @@ from sklearn.ensemble import (
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import validate_data
 
-__all__ = ["FOREST_PATH", "ClassifierPath", "ForestPath", "forest_candidate"]
+__all__ = ["FOREST_PATH", "ClassifierPath", "ForestPath", "forest_candidate", "pipeline_parts"]
 
 # What /metadata says of the path when it is used.
 FOREST_PATH = "forest trees, bit-identical (checked at start-up)"
@@ -50,14 +50,8 @@ class ForestPath:
     name, description = "forest", FOREST_PATH
 
     def __init__(self, model: Any) -> None:
-        final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+        self._before, final = pipeline_parts(model)
         self.forest = final
-        # Pipeline._iter(with_final=False) skips None and "passthrough" steps.
-        self._before = (
-            [s for _, s in model.steps[:-1] if s is not None and s != "passthrough"]
-            if isinstance(model, Pipeline)
-            else []
-        )
         self._trees = [(e.tree_, e) for e in final.estimators_]
         self._nan = bool(final.estimators_[0].__sklearn_tags__().input_tags.allow_nan)
 
@@ -108,10 +102,20 @@ class ClassifierPath(ForestPath):
         return self._mean(X, len(self.classes_))
 
 
+def pipeline_parts(model: Any) -> tuple[list[Any], Any]:
+    """A model's transforming steps, as ``Pipeline`` calls them before its last (it skips None
+    and "passthrough"), and the estimator that scores: none and the model itself for a bare
+    estimator."""
+    if not isinstance(model, Pipeline):
+        return [], model
+    before = [s for _, s in model.steps[:-1] if s is not None and s != "passthrough"]
+    return before, model.steps[-1][1]
+
+
 def forest_candidate(model: Any) -> tuple[ForestPath | None, str]:
     """The path for ``model``, still to be proven; else None and why not ("" when the model
     is simply not a forest)."""
-    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    _, final = pipeline_parts(model)
     if type(final) not in _FORESTS:
         return None, ""
     if getattr(final, "n_outputs_", 1) != 1:
