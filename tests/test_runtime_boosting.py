@@ -19,7 +19,7 @@ from sklearn.datasets import load_diabetes, load_iris
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from test_serve_end_to_end import DEPLOYML, clean_env, free_port, post, running
+from test_serve_end_to_end import served_answer
 
 from packager import ModelDetails, capture, load_artefact, model_input, package
 from server import Settings
@@ -278,12 +278,7 @@ def test_gunicorn_answers_exactly_what_scikit_learn_answers(
     X = model_input(columns, spec)
     model = loaded.model
     expected = model.predict_proba(X) if task == "binary" else model.predict(X)
-    port = free_port()
-    command = [*DEPLOYML, "serve", str(artefact), "--port", str(port), "--workers", "1"]
-    with running(command, port, tmp_path / "serve.log", clean_env()) as base:
-        body = {"columns": spec.names, "data": [list(row.values()) for row in rows]}
-        status, answer, _ = post(base, body)
-        _, metadata, _ = post(base, None, path="/metadata")
+    status, answer, metadata = served_answer(artefact, rows, tmp_path / "serve.log")
     assert status == 200 and metadata["inference"]["path"] == BOOSTING_PATH
     if task == "binary":
         keys = metadata["probability_keys"]

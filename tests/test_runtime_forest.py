@@ -25,7 +25,7 @@ from sklearn.ensemble import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from test_serve_end_to_end import DEPLOYML, clean_env, free_port, post, running
+from test_serve_end_to_end import served_answer
 
 from packager import ModelDetails, capture, load_artefact, model_input, package
 from server import Settings
@@ -225,12 +225,7 @@ def test_gunicorn_answers_exactly_what_scikit_learn_answers(
     rows = synthetic_records(spec.features, 300, seed=9)
     columns = {name: [row[name] for row in rows] for name in spec.names}
     expected = loaded.model.predict_proba(model_input(columns, spec))
-    port = free_port()
-    command = [*DEPLOYML, "serve", str(artefact), "--port", str(port), "--workers", "1"]
-    with running(command, port, tmp_path / "serve.log", clean_env()) as base:
-        body = {"columns": spec.names, "data": [list(row.values()) for row in rows]}
-        status, answer, _ = post(base, body)
-        _, metadata, _ = post(base, None, path="/metadata")
+    status, answer, metadata = served_answer(artefact, rows, tmp_path / "serve.log")
     assert status == 200 and metadata["inference"]["path"] == FOREST_PATH
     keys = metadata["probability_keys"]
     got = np.array([[p[key] for key in keys] for p in answer["probabilities"]])

@@ -120,6 +120,21 @@ def post(
         return error.code, json.loads(error.read()), error.headers
 
 
+def served_answer(
+    artefact: Path, rows: list[dict[str, Any]], log: Path
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """A real gunicorn's status and answer for ``rows`` sent as one columnar body, and its
+    /metadata."""
+    names = list(rows[0])
+    port = free_port()
+    command = [*DEPLOYML, "serve", str(artefact), "--port", str(port), "--workers", "1"]
+    with running(command, port, log, clean_env()) as base:
+        body = {"columns": names, "data": [[row[name] for name in names] for row in rows]}
+        status, answer, _ = post(base, body)
+        _, metadata, _ = post(base, None, path="/metadata")
+    return status, answer, metadata
+
+
 def example_rows(artefact: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = json.loads((artefact / "self_test.json").read_text())["inputs"]
     return rows
