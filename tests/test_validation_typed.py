@@ -251,6 +251,18 @@ def test_typed_batches_answer_as_the_generic_path(
         b'{"instances": [{"x0": 12345678901234567891, "x1": -0, "x2": -0.0}]}',
         b'{"instances": [{"x0": 18446744073709551616, "x1": 52, "x2": 52.0}]}',
         b'{"columns": ["x2", "x1", "x0"], "data": [[52, 52.0, 1e2], [-9223372036854775809, 0, 0]]}',
+        # Columnar numbers are read by simdjson where it can: its refusals and its numbers.
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1, [2], 3]]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1, 2, 3], {"a": 1, "b": 2, "c": 3}]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1, 2, 3], "abc"]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1, 2, null], [4, true, 6]]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": {"a": [1, 2, 3]}}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1E+2, -0, 4.9e-324], [1e-400, 0.1e1, -1e-7]]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[2.2250738585072011e-308,9007199254740993,1]]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1.7976931348623157e308, 1, 2]]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[1.7976931348623159e308, 1, 2]]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[18446744073709551615, 1, 2]]}',
+        b'{"columns": ["x0", "x1", "x2"], "data": [[0.30000000000000004, 1, 2e0]]}',
     ],
 )
 def test_typed_reading_of_odd_json_answers_as_the_generic_path(body: bytes) -> None:

@@ -36,6 +36,7 @@ import orjson
 
 from packager.artefact import FeatureSpec
 from server.validation import checks
+from server.validation.cells import number_rows
 from server.validation.columns import ColumnChecks
 from server.validation.matrix import NumericMatrix
 from server.validation.payload import BATCH_KEYS, Payload, with_options
@@ -77,11 +78,15 @@ class TypedBodies:
         # are kept as sent (an integer stays an integer, as orjson reads it).
         as_float = matrix is not None and not keep_rows
         row = _row_type(features, as_float=as_float, array_like=False)
-        if matrix is None:
-            data: Any = msgspec.Raw
-        else:
+        data: Any = msgspec.Raw
+        self._data: Decoder | None = None
+        if matrix is not None:
             number: Any = float if as_float else int | float
-            data = list[list[number | None]] if self._nullable else list[list[number]]
+            rows: Any = list[list[number | None]] if self._nullable else list[list[number]]
+            if as_float:  # read by simdjson, or by this decoder when it will not
+                self._data = msgspec.json.Decoder(rows).decode
+            else:
+                data = rows
         body = msgspec.defstruct(
             "Body",
             [
@@ -141,6 +146,9 @@ class TypedBodies:
             return None
         if self._matrix is None:
             data = self._rows_decoder(columns)(bytes(data))
+        elif self._data is not None:
+            matrix = number_rows(data, self.width)
+            data = self._data(bytes(data)) if matrix is None else matrix
         return columns, data
 
     def _rows_decoder(self, columns: list[str]) -> Decoder:
@@ -196,21 +204,24 @@ class TypedBodies:
             values = list(map(list, map(msgspec.structs.astuple, values)))
         return replace(payload, columns=list(columns), data=values)
 
-    def _float_matrix(self, columns: Sequence[str], values: list[Any]) -> np.ndarray | None:
+    def _float_matrix(self, columns: Sequence[str], values: Any) -> np.ndarray | None:
         """The rows as a row-major float matrix in training order (null as NaN), or None
         for columnar rows of the wrong length."""
         rows, width = len(values), self.width
-        if columns is self.names:  # instances: structs in training order
-            flat = chain.from_iterable(map(msgspec.structs.astuple, values))
-        elif set(map(len, values)) != {width}:
-            return None
+        if isinstance(values, np.ndarray):  # columnar rows read by simdjson
+            matrix = values
         else:
-            flat = chain.from_iterable(values)
-        if self._nullable:
-            # np.fromiter cannot take None; np.array reads it as NaN.
-            matrix = np.array(list(flat), dtype=np.float64).reshape(rows, width)
-        else:
-            matrix = np.fromiter(flat, np.float64, count=rows * width).reshape(rows, width)
+            if columns is self.names:  # instances: structs in training order
+                flat = chain.from_iterable(map(msgspec.structs.astuple, values))
+            elif set(map(len, values)) != {width}:
+                return None
+            else:
+                flat = chain.from_iterable(values)
+            if self._nullable:
+                # np.fromiter cannot take None; np.array reads it as NaN.
+                matrix = np.array(list(flat), dtype=np.float64).reshape(rows, width)
+            else:
+                matrix = np.fromiter(flat, np.float64, count=rows * width).reshape(rows, width)
         if columns is not self.names and list(columns) != self.names:
             # Row-major like every other path's matrix: numpy indexes columns into a
             # column-major copy, and a model's sums can round differently over another layout.
