@@ -16,6 +16,11 @@ malformed JSON and read the same numbers (both correctly rounded). One differenc
 guarded: msgspec keeps an integer beyond 64 bits as an integer where orjson reads a float,
 so such a body goes the generic way.
 
+A columnar body of numbers only (without ``keep_rows``) keeps its ``data`` as raw JSON, which
+:func:`~server.validation.cells.number_rows` reads with simdjson straight into the matrix,
+to the same bits; what it will not read (a null, a row of another length) msgspec decodes
+as above.
+
 A ``profile`` or ``on_error`` is kept as its raw JSON text and read by orjson, so it reaches
 the same checks as the same value sent the generic way. With ``keep_rows`` (the audit trail
 hashes each row as sent), numbers are decoded as orjson reads them (``52`` stays an integer)
