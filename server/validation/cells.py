@@ -10,7 +10,7 @@ text. Numbers are read a column at a time by numpy, other kinds once per distinc
 
 :func:`number_rows` reads a columnar body's ``data`` with simdjson into one float matrix,
 without the Python float per value that msgspec and orjson make (and copy, and free): for
-10,000 rows of 30 numbers, about 6 ms against 10. Its numbers are the same to the bit: both
+10,000 rows of 30 numbers, 6-8 ms against 10 (in-process). Its numbers are the same to the bit: both
 read JSON numbers correctly rounded, and simdjson refuses whatever it would read otherwise (a
 number beyond 64-bit integers or doubles). Anything but rows of exactly ``width`` numbers
 gives None, for the caller to read the way that words each problem.
