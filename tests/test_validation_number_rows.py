@@ -1,4 +1,5 @@
-"""A columnar body's rows of numbers read by simdjson (server/validation/cells.py: number_rows)."""
+"""A columnar body of numbers read by simdjson (server/validation/cells.py): its rows alone
+(number_rows), or the whole body (columnar_numbers)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.validation.cells import number_rows
+from server.validation.cells import columnar_numbers, number_rows
 
 _AS_FLOATS = msgspec.json.Decoder(list[list[float]])
 
@@ -80,6 +81,75 @@ def test_number_rows_gives_none_for_anything_but_rows_of_numbers(raw: bytes) -> 
     assert number_rows(raw, 2) is None
 
 
+_OPTIONS = ("profile", "on_error")
+_option_values = st.one_of(st.text(max_size=5), st.booleans(), st.none())
+
+
+@settings(max_examples=300, deadline=None)
+@given(width=st.integers(1, 5), data=st.data())
+def test_columnar_numbers_reads_a_whole_body_as_msgspec_and_orjson_do(
+    width: int, data: st.DataObject
+) -> None:
+    names = data.draw(st.permutations([f"x{i}" for i in range(width)]))
+    rows = data.draw(st.lists(st.lists(_numbers, min_size=width, max_size=width), max_size=6))
+    write = data.draw(st.sampled_from(_WRITERS))
+    space = data.draw(st.sampled_from(["", " ", "\n  ", "\t", "\r\n"]))
+    parts = {
+        "columns": orjson.dumps(names).decode(),
+        "data": "[" + ",".join("[" + ",".join(map(write, row)) + "]" for row in rows) + "]",
+    }
+    options = data.draw(st.dictionaries(st.sampled_from(_OPTIONS), _option_values))
+    parts |= {key: json.dumps(value) for key, value in options.items()}  # \u escapes too
+    order = data.draw(st.permutations(list(parts)))
+    text = space + "{" + f",{space}".join(f'"{key}":{space}{parts[key]}' for key in order) + "}"
+    got = columnar_numbers(text.encode(), width, _OPTIONS)
+    try:
+        read = _AS_FLOATS.decode(parts["data"])
+    except msgspec.ValidationError:  # a number beyond a double
+        assert got is None
+        return
+    if any(isinstance(v, str) and ("[" in v or "{" in v) for v in options.values()):
+        assert got is None  # the counts of brackets and braces would be off: msgspec reads it
+        return
+    expected = np.array(read, dtype=np.float64).reshape(len(rows), width)
+    assert got is not None
+    assert got.columns == names
+    assert got.options == {key: orjson.loads(parts[key]) for key in options}
+    assert got.matrix.shape == expected.shape and got.matrix.flags.c_contiguous
+    assert got.matrix.view(np.int64).tolist() == expected.view(np.int64).tolist()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"instances": [{"a": 1, "b": 2}]}',
+        b'{"columns": ["a", "b"], "data": [[1, 2]], "instances": []}',
+        b'{"columns": ["a", "b"], "data": [[1, 2]], "data": [[3, 4]]}',  # simdjson reads the first
+        b'{"columns": ["a", "b"], "columns": ["b", "a"], "data": [[1, 2]]}',
+        b'{"columns": ["a", "b"], "data": [[1, 2]], "other": "x"}',
+        b'{"columns": ["a", "b"], "data": [[1, 2]], "profile": "a", "profile": "b"}',
+        b'{"columns": ["a", "b"], "data": [[1, 2]], "profile": 3}',
+        b'{"columns": ["a", "b"], "data": [[1, 2]], "profile": ["p"]}',
+        b'{"columns": ["a", "b"], "data": [[1, 2]], "profile": {"p": 1}}',
+        b'{"columns": ["a", "b"], "data": [[1, 2]], "profile": "\\ud800"}',
+        b'{"columns": ["a", 2], "data": [[1, 2]]}',
+        b'{"columns": "ab", "data": [[1, 2]]}',
+        b'{"columns": ["a[", "b"], "data": [[1, 2]]}',  # the count of brackets would be off
+        b'{"columns": ["a", "b"], "data": [[1, [2]]]}',
+        b'{"columns": ["a", "b"], "data": [[1, 2], [3]]}',
+        b'{"columns": ["a", "b"], "data": [[1, null]]}',
+        b'{"columns": ["a", "b"]}',
+        b'{"data": [[1, 2]]}',
+        b'\xef\xbb\xbf{"columns": ["a", "b"], "data": [[1, 2]]}',  # orjson refuses the BOM
+        b'{"columns": ["a", "b"], "data": [[1, 2]]} {}',
+        b'[{"columns": ["a", "b"], "data": [[1, 2]]}]',
+        b"[[1, 2]]",
+    ],
+)
+def test_columnar_numbers_gives_none_for_any_other_body(body: bytes) -> None:
+    assert columnar_numbers(body, 2, _OPTIONS) is None
+
+
 def test_number_rows_keeps_its_matrix_when_the_thread_reads_the_next_body() -> None:
     first = number_rows(b"[[1.5, 2.5]]", 2)
     assert number_rows(b'[[1, "x"]]', 2) is None  # a refusal leaves the parser usable
@@ -89,12 +159,20 @@ def test_number_rows_keeps_its_matrix_when_the_thread_reads_the_next_body() -> N
     first[0, 0] = 0.0  # the model's steps may write into what they are given
 
 
-def test_number_rows_reads_bodies_on_many_threads_at_once() -> None:
+def test_both_readers_read_bodies_on_many_threads_at_once() -> None:
     rng = np.random.default_rng(3)
     matrices = [rng.normal(size=(200, 7)) for _ in range(16)]
-    bodies = [json.dumps(m.tolist()).encode() for m in matrices]
+    columns = [f"x{i}" for i in range(7)]
+
+    def read(k: int) -> np.ndarray | None:
+        rows = matrices[k].tolist()
+        if k % 2:
+            return number_rows(json.dumps(rows).encode(), 7)
+        whole = columnar_numbers(orjson.dumps({"columns": columns, "data": rows}), 7, _OPTIONS)
+        return None if whole is None else whole.matrix
+
     with ThreadPoolExecutor(8) as pool:
         for _ in range(5):
-            got = list(pool.map(lambda body: number_rows(body, 7), bodies))
-            for matrix, read in zip(matrices, got, strict=True):
-                assert read is not None and np.array_equal(read, matrix)
+            got = list(pool.map(read, range(len(matrices))))
+            for matrix, found in zip(matrices, got, strict=True):
+                assert found is not None and np.array_equal(found, matrix)

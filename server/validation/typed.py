@@ -16,10 +16,12 @@ malformed JSON and read the same numbers (both correctly rounded). One differenc
 guarded: msgspec keeps an integer beyond 64 bits as an integer where orjson reads a float,
 so such a body goes the generic way.
 
-A columnar body of numbers only (without ``keep_rows``) keeps its ``data`` as raw JSON, which
-:func:`~server.validation.cells.number_rows` reads with simdjson straight into the matrix,
-to the same bits; what it will not read (a null, a row of another length) msgspec decodes
-as above.
+A columnar body of numbers only (without ``keep_rows``) is read whole by simdjson,
+:func:`~server.validation.cells.columnar_numbers`, straight into the matrix and to the same
+bits. A body it will not read (a null, a row of another length, an option that is not a
+string) msgspec decodes keeping ``data`` as raw JSON, for
+:func:`~server.validation.cells.number_rows` to try simdjson on that alone; what that will
+not read either msgspec decodes as above.
 
 A ``profile`` or ``on_error`` is kept as its raw JSON text and read by orjson, so it reaches
 the same checks as the same value sent the generic way. With ``keep_rows`` (the audit trail
@@ -41,7 +43,7 @@ import orjson
 
 from packager.artefact import FeatureSpec
 from server.validation import checks
-from server.validation.cells import number_rows
+from server.validation.cells import columnar_numbers, number_rows
 from server.validation.columns import ColumnChecks
 from server.validation.matrix import NumericMatrix
 from server.validation.payload import BATCH_KEYS, Payload, with_options
@@ -119,23 +121,34 @@ class TypedBodies:
     def read(self, body: bytes, max_rows: int) -> Payload | None:
         """The payload of a valid batch body, its values checked, or None when the body
         must go the generic way (which then accepts it or words its problems)."""
-        try:
-            decoded = self._decode(body)
-            rows = self._rows(decoded)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return None
-        if rows is None:
-            return None
-        options = {}
-        for key in _OPTIONS:
-            raw = getattr(decoded, key)
-            if raw is not _UNSET:
-                try:
-                    options[key] = orjson.loads(bytes(raw))
-                except orjson.JSONDecodeError:
-                    return None
+        whole = None if self._data is None else columnar_numbers(body, self.width, _OPTIONS)
+        if whole is not None:
+            if not self._names_all(whole.columns):
+                return None
+            rows: Any = (whole.columns, whole.matrix)
+            options = whole.options
+        else:
+            try:
+                decoded = self._decode(body)
+                rows = self._rows(decoded)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return None
+            if rows is None:
+                return None
+            options = {}
+            for key in _OPTIONS:
+                raw = getattr(decoded, key)
+                if raw is not _UNSET:
+                    try:
+                        options[key] = orjson.loads(bytes(raw))
+                    except orjson.JSONDecodeError:
+                        return None
         payload = self._checked(rows, max_rows)
         return None if payload is None else with_options(payload, options)
+
+    def _names_all(self, columns: Sequence[str]) -> bool:
+        """Whether a columnar body's ``columns`` are the features, in any order."""
+        return len(columns) == self.width and sorted(columns) == sorted(self.names)
 
     def _rows(self, decoded: Any) -> tuple[Sequence[str], list[Any]] | None:
         """The body's column order and its rows (structs or lists), or None for a body that
@@ -147,7 +160,7 @@ class TypedBodies:
         columns, data = decoded.columns, decoded.data
         if columns is _UNSET or data is _UNSET:
             return None
-        if len(columns) != self.width or sorted(columns) != sorted(self.names):
+        if not self._names_all(columns):
             return None
         if self._matrix is None:
             data = self._rows_decoder(columns)(bytes(data))
