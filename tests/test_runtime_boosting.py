@@ -228,6 +228,15 @@ def test_start_up_proves_the_walk_on_every_synthetic_row(
     assert max(walked) <= LARGEST_WALK and sum(walked) >= SYNTHETIC_ROWS + 1
 
 
+def test_start_up_log_counts_each_row_compared_once(
+    boosting_artefacts: dict[str, Path], logs: pytest.LogCaptureFixture
+) -> None:
+    runtime = load_runtime(Settings(artefact=boosting_artefacts["binary"]))
+    stored = [r.inputs for r in runtime.artefact.stored_rows().values() if r.inputs]
+    # The lone row and the slices score the synthetic rows again; they are not counted twice.
+    assert f"({sum(map(len, stored)) + SYNTHETIC_ROWS} rows compared)" in logs.text
+
+
 def test_server_keeps_scikit_learn_when_the_walk_would_differ(
     boosting_artefacts: dict[str, Path],
     client: Callable[..., FlaskClient],

@@ -71,11 +71,13 @@ def exact_path(artefact: Artefact, task: str, prepare: Prepare) -> ExactPath | N
     try:
         rows = [r.inputs for r in artefact.stored_rows().values() if r.inputs]
         synthetic = synthetic_records(artefact.manifest.input.features, SYNTHETIC_ROWS)
-        rows += [synthetic, synthetic[:1]]
+        rows.append(synthetic)
+        distinct = len(rows)  # then the same rows again: one alone, and batches of the limit
+        rows.append(synthetic[:1])
         step = getattr(path, "largest_batch", None)
         if step:
             rows += [synthetic[i : i + step] for i in range(0, len(synthetic), step)]
-        tried, reason = _differs(model, path, rows, prepare)
+        tried, reason = _differs(model, path, rows, prepare, distinct)
     except Exception as error:  # a model the path cannot read keeps scikit-learn
         reason = f"checking it raised {type(error).__name__}"
     if reason is None:
@@ -96,18 +98,18 @@ def _candidate(model: Any, task: str) -> tuple[Any, str, str]:
 
 
 def _differs(
-    model: Any, path: Any, sets: list[list[Any]], prepare: Prepare
+    model: Any, path: Any, sets: list[list[Any]], prepare: Prepare, distinct: int
 ) -> tuple[int, str | None]:
-    """The rows compared, and the first way the path's answers differ from the model's own
-    (None if none do)."""
+    """The rows compared (of the first ``distinct`` sets: the others repeat them), and the
+    first way the path's answers differ from the model's own (None if none do)."""
     methods = [m for m in ("predict_proba", "predict") if hasattr(model, m) and hasattr(path, m)]
     tried = 0
-    for records in sets:
+    for number, records in enumerate(sets):
         try:
             X = prepare(records)
         except Exception:  # rows the request checks refuse are not scored either way
             continue
-        tried += X.shape[0]
+        tried += X.shape[0] if number < distinct else 0
         # The same configuration as a request's (server.runtime.loaded: Runtime.predict).
         with sklearn.config_context(assume_finite=True):
             for method in methods:
