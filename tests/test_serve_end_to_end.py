@@ -435,6 +435,40 @@ def read_until_closed(sock: socket.socket) -> bytes:
     return received
 
 
+def test_a_kept_alive_connections_next_request_is_read_in_pieces_and_timed_out_if_it_stalls(
+    binary_artefact: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    body = json.dumps(example_rows(binary_artefact)[0]).encode()
+    whole = (
+        b"POST /predict HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    with running(command, port, log, clean_env(DEPLOYML_CLIENT_TIMEOUT="2")):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+            assert connection.getresponse().read() and connection.sock is not None
+            sock = connection.sock
+            for _ in range(2):  # idle, then the next request in pieces, on the same connection
+                time.sleep(0.3)
+                for start in range(0, len(whole), 40):
+                    sock.sendall(whole[start : start + 40])
+                    time.sleep(0.02)
+                answer = http.client.HTTPResponse(sock)
+                answer.begin()
+                assert answer.status == 200 and json.loads(answer.read())["predictions"]
+            time.sleep(0.3)
+            sock.sendall(whole[:60])  # and a next request that stops halfway
+            stalled = time.monotonic()
+            late = read_until_closed(sock)
+            assert late.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+            assert 2 <= time.monotonic() - stalled < 2 + 2
+        finally:
+            connection.close()
+
+
 def test_serve_answers_while_ten_slow_clients_hang_and_closes_them_when_late(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
