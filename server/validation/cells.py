@@ -13,10 +13,10 @@ float matrix, and :func:`number_rows` a ``data`` array alone (for a body msgspec
 Python float is made per value, as msgspec and orjson make them (and copy, and free): a body
 of 10,000 rows of 30 numbers takes 6.3 ms whole, 8.0 ms as msgspec's pass and then
 :func:`number_rows`, and 9 ms for msgspec to make its floats alone (in-process, one run).
-The numbers are the same to the bit: both
-read JSON numbers correctly rounded, and simdjson refuses whatever it would read otherwise (a
-number beyond 64-bit integers or doubles). Anything but rows of exactly ``width`` numbers
-gives None, for the caller to read the way that words each problem.
+The numbers are the same to the bit: both read JSON numbers correctly rounded, and simdjson
+refuses whatever it would read otherwise (a number beyond 64-bit integers or doubles).
+Anything but rows of exactly ``width`` numbers gives None, for the caller to read the way
+that words each problem.
 """
 
 from __future__ import annotations
