@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from packager.artefact.manifest import FeatureSpec, InputSpec
 from packager.errors import RequestError
 from server.audit import rows_of
-from server.validation import Batch, Payload, Validator, parse_body, read_payload
+from server.validation import Batch, Payload, Validator, parse_body, read_payload, typed
 
 MAX_ROWS = 40
 
@@ -312,6 +312,42 @@ def test_typed_reading_takes_valid_instances_and_columns_in_any_order() -> None:
         expected = [[40, np.nan, 0.5, 70.5], [30.25, 120, np.nan, 390]]
         np.testing.assert_array_equal(payload.matrix, expected)
         assert validator.validate(payload).imputed == [["blood pressure"], ["ratio"]]
+
+
+def test_names_with_brackets_read_columnar_numbers_by_msgspec_then_simdjson(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = ["dose[mg]", "site{a}", "x"]
+    spec = InputSpec(
+        format="dataframe",
+        names_generated=False,
+        features=tuple(
+            FeatureSpec(name, "number", nullable=False, dtype="float64", min=-9, max=9)
+            for name in names
+        ),
+    )
+    validator = Validator(spec)
+    body = orjson.dumps({"columns": names[::-1], "data": [[1.5, -2, 3], [0, 0.25, 7]]})
+    # The whole body would fail simdjson's count of brackets: it is not read twice.
+    monkeypatch.setattr(typed, "columnar_numbers", lambda *args: pytest.fail("read whole"))
+    spy = _Spy(typed.number_rows)
+    monkeypatch.setattr(typed, "number_rows", spy)
+    payload = validator.read_typed(body, MAX_ROWS)
+    assert payload is not None and payload.matrix is not None and spy.calls == 1
+    np.testing.assert_array_equal(payload.matrix, [[3, -2, 1.5], [7, 0.25, 0]])
+    generic = _outcome(validator, body, "fail", typed=False)
+    assert _outcome(validator, body, "fail", typed=True) == generic
+
+
+class _Spy:
+    """A function that counts its calls."""
+
+    def __init__(self, function: Any) -> None:
+        self.function, self.calls = function, 0
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls += 1
+        return self.function(*args)
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,7 @@ class TypedBodies:
         self.features = {f.name: f for f in features}
         self.names = list(self.features)
         self.width = len(self.names)
+        self._sorted_names = sorted(self.names)
         self._matrix = matrix
         self._checks = column_checks
         self.keep_rows = keep_rows
@@ -94,6 +95,8 @@ class TypedBodies:
                 self._data = msgspec.json.Decoder(rows).decode
             else:
                 data = rows
+        # A name with a bracket or a brace makes every body fail simdjson's whole reading.
+        self._whole = self._data is not None and not any(set(n) & {"[", "{"} for n in self.names)
         body = msgspec.defstruct(
             "Body",
             [
@@ -121,7 +124,7 @@ class TypedBodies:
     def read(self, body: bytes, max_rows: int) -> Payload | None:
         """The payload of a valid batch body, its values checked, or None when the body
         must go the generic way (which then accepts it or words its problems)."""
-        whole = None if self._data is None else columnar_numbers(body, self.width, _OPTIONS)
+        whole = columnar_numbers(body, self.width, _OPTIONS) if self._whole else None
         if whole is not None:
             if not self._names_all(whole.columns):
                 return None
@@ -148,7 +151,7 @@ class TypedBodies:
 
     def _names_all(self, columns: Sequence[str]) -> bool:
         """Whether a columnar body's ``columns`` are the features, in any order."""
-        return len(columns) == self.width and sorted(columns) == sorted(self.names)
+        return len(columns) == self.width and sorted(columns) == self._sorted_names
 
     def _rows(self, decoded: Any) -> tuple[Sequence[str], list[Any]] | None:
         """The body's column order and its rows (structs or lists), or None for a body that
