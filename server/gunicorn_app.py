@@ -5,9 +5,9 @@ both take their options from :func:`gunicorn_options`, so they serve identically
 
 - ``gthread`` workers keep client connections alive between requests, which saves a TCP
   handshake per prediction; ``DEPLOYML_WORKER_THREADS`` (default 1) sets their threads.
-  Their class, ``server.gunicorn_worker.ReadingWorker``, reads each request whole (within
-  ``DEPLOYML_CLIENT_TIMEOUT`` seconds) before a thread takes it, so slow clients hold no
-  thread.
+  Their class, ``server.gunicorn_worker.ReadingWorker`` (made by :func:`worker_class`),
+  reads each request whole (within ``DEPLOYML_CLIENT_TIMEOUT`` seconds) before answering it,
+  in its event loop when it has one thread, so slow clients hold no thread.
 - ``preload_app``: the model is loaded and self-tested once in the master, and the workers
   fork from it and share its memory.
 - gunicorn's own access log is off; the app writes JSON lines without feature values.
@@ -49,12 +49,19 @@ from packager.capture import TYPICAL, synthetic_rows
 from server.app import create_app
 from server.errors import ListenError
 from server.gunicorn_balance import assign_slot, free_slot
-from server.gunicorn_worker import reading_worker
+from server.gunicorn_worker import ReadingWorker
 from server.http import EXTENSION, State, install_refusals, log_request_start
 from server.metrics import mark_worker_dead, release_directory, use_directory
 from server.settings import Settings
 
-__all__ = ["GunicornServer", "check_address", "curl_example", "gunicorn_options", "serve"]
+__all__ = [
+    "GunicornServer",
+    "check_address",
+    "curl_example",
+    "gunicorn_options",
+    "serve",
+    "worker_class",
+]
 
 _SHARED_MEMORY = "/dev/shm"
 # Seconds an idle client connection stays open: long enough for a client's next request,
@@ -78,7 +85,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "bind": [settings.bind],
         "workers": settings.workers,
-        "worker_class": reading_worker(settings.client_timeout, settings.max_request_bytes),
+        "worker_class": worker_class(settings),
         "threads": settings.worker_threads,
         "preload_app": True,
         "keepalive": KEEPALIVE_SECONDS,
@@ -104,6 +111,15 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     if os.path.isdir(_SHARED_MEMORY) and os.access(_SHARED_MEMORY, os.W_OK):
         options["worker_tmp_dir"] = _SHARED_MEMORY
     return options
+
+
+def worker_class(settings: Settings) -> type[ReadingWorker]:
+    """The worker class for the settings' limits (gunicorn takes a class, not an instance)."""
+    limits = {
+        "client_timeout": float(settings.client_timeout),
+        "max_body_bytes": settings.max_request_bytes,
+    }
+    return type("ReadingWorker", (ReadingWorker,), limits)
 
 
 def check_address(settings: Settings) -> None:

@@ -1,19 +1,21 @@
-"""gunicorn's threaded worker, reading each request whole before a thread takes it.
+"""gunicorn's threaded worker, reading each request whole in its event loop before answering.
 
 gunicorn's ``gthread`` worker hands a connection to one of its threads as soon as a byte
 arrives, and the thread then blocks until the rest of the request comes: two clients that send
 a request line and wait hold both threads of the default two workers for ever. This worker
 reads in its event loop instead, without blocking, until it holds the request's head and the
-body its framing announces (see :mod:`server.request_framing`); only then does a thread parse
-and answer it, from memory. A slow client therefore costs a socket and its bytes so far,
-never a thread.
+body its framing announces (see :mod:`server.request_framing`); only then is it parsed and
+answered, from memory: in the event loop itself when the worker has one thread (the default;
+handing each request to a thread and back cost a fifth of a small request's CPU), else by a
+thread. A slow client therefore costs a socket and its bytes so far, never a thread.
 
 A client has ``client_timeout`` seconds from connecting (on a kept-alive connection, from the
 first byte of its next request) to send the whole request, else a 408 in the JSON error shape
-and the connection is closed; one that sends nothing is closed without an answer. The event
-loop answers ``Expect: 100-continue``. Requests whose framing gunicorn refuses, and bodies
-over ``max_body_bytes``, go to a thread as soon as that is clear, and are refused from there.
-A client gone halfway is logged as dropped.
+and the connection is closed; one that sends nothing is closed without an answer, one gone
+halfway is logged as dropped. Each write of an answer has ``client_timeout`` seconds as well,
+else the client is dropped. The event loop answers ``Expect: 100-continue``. Requests whose
+framing gunicorn refuses, and bodies over ``max_body_bytes``, are handed on as soon as that is
+clear, and refused from there.
 
 Past four bodies of ``max_body_bytes`` held for unfinished requests, a connection that has
 sent more than 64 KiB is not read until others finish (its deadline still runs); small
@@ -27,8 +29,10 @@ import contextlib
 import io
 import selectors
 import socket
+import threading
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
@@ -36,16 +40,18 @@ from server.gunicorn_balance import BalancedWorker
 from server.request_framing import (
     CONTINUE,
     TIMEOUT_ANSWER,
-    Head,
-    chunked_end,
+    Incoming,
+    Limits,
+    Step,
     feed_parser,
-    find_head,
     send_quietly,
+    settle,
 )
 
-__all__ = ["DROPPED_MESSAGE", "ReadingWorker", "reading_worker"]
+__all__ = ["DROPPED_MESSAGE", "STALLED_MESSAGE", "ReadingWorker"]
 
 DROPPED_MESSAGE = "dropped connection: the client closed it before sending its whole request"
+STALLED_MESSAGE = "dropped connection: the client did not read its answer in time"
 _RECEIVE_BYTES = 64 * 1024
 # Once the head is in, larger reads: each recv() gives up the GIL, and getting it back from a
 # busy thread can take a switch interval (5 ms), as gunicorn's own body reader notes.
@@ -55,28 +61,15 @@ _BODY_RECEIVE_BYTES = 1024 * 1024
 # clients that send large bodies and stall cannot exhaust memory; small requests still pass.
 _BUDGET_BODIES = 4
 _SMALL_BYTES = 64 * 1024
+# How often a worker answering a request in its event loop beats (gunicorn's loop: 1 s at most).
+_BEAT_SECONDS = 1.0
 # How long a closed connection is drained for the client's last bytes (gunicorn's own figure).
 _LINGER_SECONDS = 2.0
-# gunicorn's longest request line and header field, when its limits are switched off (0).
-_LINE_CAP = 8190
-_FIELDS_CAP = 32768
-
-
-@dataclass
-class _Incoming:
-    """A connection whose request is still arriving."""
-
-    conn: Any  # gunicorn's TConn
-    deadline: float
-    buffer: bytearray = field(default_factory=bytearray)
-    head: Head | None = None
-    chunk_resume: int = 0
-    scanned: int = 0  # how much of an unfinished head has been searched for its end
-    continued: bool = False
 
 
 class ReadingWorker(BalancedWorker):
-    """A ``gthread`` worker whose event loop reads requests whole; see the module docstring."""
+    """A ``gthread`` worker whose event loop reads requests whole; see the module docstring.
+    gunicorn takes a class: :func:`server.gunicorn_app.worker_class` sets the two limits."""
 
     client_timeout: float = 15.0
     max_body_bytes: int = 10 * 2**20
@@ -84,29 +77,32 @@ class ReadingWorker(BalancedWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # In arrival order, which is deadline order: every deadline is arrival + client_timeout.
-        self.incoming: dict[Any, _Incoming] = {}
-        self.paused: dict[Any, _Incoming] = {}
+        self.incoming: dict[Any, Incoming] = {}
+        self.paused: dict[Any, Incoming] = {}
         self.buffered = 0
-        self.answering = 0  # requests given to threads and not yet finished
+        self.answering = 0  # requests handed on and not yet finished
         # Sockets closing: written out, waiting (at most _LINGER_SECONDS) for the client's end.
         self.lingering: dict[socket.socket, float] = {}
         self.budget = _BUDGET_BODIES * self.max_body_bytes
-        line = self.cfg.limit_request_line or _LINE_CAP
-        fields = self.cfg.limit_request_fields or _FIELDS_CAP
-        field_size = self.cfg.limit_request_field_size or _LINE_CAP
-        self.line_cap = line + 2
-        self.head_cap = line + fields * (field_size + 2) + 4
+        self.limits = Limits.of(self.cfg, self.max_body_bytes)
+        self.inline = self.cfg.threads == 1  # requests are then answered in the event loop
+        self.ready: deque[Any] = deque()
+        self.answering_inline = False
 
     def enqueue_req(self, conn: Any) -> None:
-        """Give ``conn`` to a thread once its request is whole; until then, read it here."""
+        """Answer ``conn``'s request once it is whole (see :meth:`_answer_ready`, or a thread);
+        until then, read it here."""
         if getattr(conn, "request_whole", False):
             conn.request_whole = False
             self.answering += 1
-            super().enqueue_req(conn)
+            if self.inline:
+                self.ready.append(conn)  # answered once this turn's events are dispatched
+            else:
+                super().enqueue_req(conn)
             return
         # A new or kept-alive connection, or one whose client pipelined its next request.
         leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
-        incoming = _Incoming(conn, time.monotonic() + self.client_timeout, bytearray(leftover))
+        incoming = Incoming(conn, time.monotonic() + self.client_timeout, bytearray(leftover))
         self.buffered += len(leftover)
         conn.sock.setblocking(False)
         self.incoming[conn] = incoming
@@ -115,7 +111,7 @@ class ReadingWorker(BalancedWorker):
             self._advance(incoming)
 
     def handle(self, conn: Any) -> Any:
-        """In a thread: put the bytes read by the event loop in front of gunicorn's parser."""
+        """Put the bytes read by the event loop in front of gunicorn's parser, and answer."""
         whole = conn.__dict__.pop("whole_request", None)
         if whole is not None:
             conn.init()
@@ -124,16 +120,21 @@ class ReadingWorker(BalancedWorker):
         return super().handle(conn)
 
     def handle_request(self, req: Any, conn: Any) -> Any:
-        """Answer ``req``; a body already in memory is its ``wsgi.input``, as it is (read
-        whole, it is that very bytes object), and what the app leaves of it is drained."""
+        """Answer ``req``, each write within ``client_timeout``; a body already in memory is its
+        ``wsgi.input``, as it is (the very bytes read), and what the app leaves of it is drained."""
+        conn.sock.settimeout(self.client_timeout)
         body, conn.request_body = getattr(conn, "request_body", None), None
-        if body is None or req.body is None:
-            return super().handle_request(req, conn)
-        req.body = io.BytesIO(body)
+        in_memory = body is not None and req.body is not None
+        if body is not None and in_memory:
+            req.body = io.BytesIO(body)
         try:
             return super().handle_request(req, conn)
+        except TimeoutError:
+            self.log.info(STALLED_MESSAGE)
+            return False  # closed: the answer may be cut short
         finally:
-            req.body.seek(0, io.SEEK_END)
+            if in_memory:
+                req.body.seek(0, io.SEEK_END)
 
     def finish_request(self, conn: Any, fs: Any) -> None:
         """Close a finished connection in the event loop, without waiting for the client.
@@ -142,6 +143,8 @@ class ReadingWorker(BalancedWorker):
         event loop's thread: a client that never does stalls the whole worker that long.
         """
         self.answering -= 1
+        if conn.parser is not None:
+            settle(conn.parser.unreader)
         try:
             finished = fs.cancelled() or not fs.result()
         except Exception:
@@ -157,6 +160,35 @@ class ReadingWorker(BalancedWorker):
         reading in its event loop took every connection while the others idled."""
         free = self.answering < self.cfg.threads
         super().wait_for_and_dispatch_events(self.accepting(free, timeout))
+        self._answer_ready()
+
+    def run(self) -> None:
+        """gunicorn's event loop; with one thread, a heartbeat for requests answered in it."""
+        if self.inline:
+            threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
+        super().run()
+
+    def _answer_ready(self) -> None:
+        """Answer the requests read whole, here: with one thread, handing each to the pool and
+        back cost a fifth of a small request's CPU (two thread switches and a pipe write)."""
+        while self.ready:
+            conn = self.ready.popleft()
+            self.answering_inline = True
+            try:
+                result = self.handle(conn)
+            finally:
+                self.answering_inline = False
+            answered: Future[Any] = Future()
+            answered.set_result(result)
+            self.finish_request(conn, answered)  # which may queue a pipelined request
+
+    def _beat(self) -> None:
+        """While a request is answered in the event loop, beat as the loop does between them: a
+        long request is not cut short, as a stuck loop is (DEPLOYML_TIMEOUT)."""
+        while True:
+            time.sleep(_BEAT_SECONDS)
+            if self.answering_inline:
+                self.notify()
 
     def murder_pending(self) -> None:
         """Also close connections whose request is late, and all of them when stopping."""
@@ -171,7 +203,7 @@ class ReadingWorker(BalancedWorker):
                 break
             self._drop(incoming, answer=self.alive and bool(incoming.buffer))
 
-    def _on_readable(self, incoming: _Incoming, sock: socket.socket) -> None:
+    def _on_readable(self, incoming: Incoming, sock: socket.socket) -> None:
         # Read what has arrived, not one piece per wake-up: a 10 MB body would otherwise take
         # 150 trips round the event loop.
         while incoming.conn in self.incoming and incoming.conn not in self.paused:
@@ -197,38 +229,15 @@ class ReadingWorker(BalancedWorker):
             if len(data) < size:
                 return
 
-    def _advance(self, incoming: _Incoming) -> None:
-        """Hand the request to a thread if it is whole, or if waiting would not help."""
-        if incoming.head is None:
-            incoming.head, incoming.scanned = find_head(incoming.buffer, incoming.scanned)
-            if incoming.head is None:
-                if self._head_too_long(incoming.buffer):
-                    self._hand_over(incoming)  # gunicorn answers 414 or 431
-                return
-            incoming.chunk_resume = incoming.head.end
-        head = incoming.head
-        if self._body_whole(incoming, head):
+    def _advance(self, incoming: Incoming) -> None:
+        """Hand the request over if it is whole, or if waiting would not help."""
+        step = incoming.step(self.limits)
+        if step is Step.WHOLE:
             self._hand_over(incoming)
-        elif head.expects_continue and not incoming.continued:
-            incoming.continued = True
+        elif step is Step.CONTINUE:
             send_quietly(incoming.conn.sock, CONTINUE)
 
-    def _head_too_long(self, buffer: bytearray) -> bool:
-        """Whether gunicorn would refuse this unfinished head already."""
-        return len(buffer) > self.head_cap or (len(buffer) > self.line_cap and b"\n" not in buffer)
-
-    def _body_whole(self, incoming: _Incoming, head: Head) -> bool:
-        """Whether the body is in, or will be refused without reading more of it."""
-        buffer = incoming.buffer
-        if head.odd or len(buffer) - head.end > self.max_body_bytes:
-            return True
-        if head.chunked:
-            end, incoming.chunk_resume = chunked_end(buffer, incoming.chunk_resume)
-            return end is not None
-        length = head.content_length or 0
-        return length > self.max_body_bytes or len(buffer) >= head.end + length
-
-    def _hand_over(self, incoming: _Incoming) -> None:
+    def _hand_over(self, incoming: Incoming) -> None:
         conn = incoming.conn
         self._forget(incoming)
         conn.whole_request = incoming.buffer
@@ -237,7 +246,7 @@ class ReadingWorker(BalancedWorker):
         conn.data_ready = True  # gunicorn must not wait for more bytes before parsing
         self.enqueue_req(conn)
 
-    def _drop(self, incoming: _Incoming, answer: bool) -> None:
+    def _drop(self, incoming: Incoming, answer: bool) -> None:
         self._forget(incoming)
         self.nr_conns -= 1
         if answer:
@@ -246,7 +255,7 @@ class ReadingWorker(BalancedWorker):
         else:
             incoming.conn.close()
 
-    def _forget(self, incoming: _Incoming) -> None:
+    def _forget(self, incoming: Incoming) -> None:
         del self.incoming[incoming.conn]
         self.buffered -= len(incoming.buffer)
         if self.paused.pop(incoming.conn, None) is None:
@@ -286,12 +295,3 @@ class ReadingWorker(BalancedWorker):
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(sock)
         sock.close()
-
-
-def reading_worker(client_timeout: int, max_body_bytes: int) -> type[ReadingWorker]:
-    """The worker class for these limits (gunicorn takes a class, not an instance)."""
-    return type(
-        "ReadingWorker",
-        (ReadingWorker,),
-        {"client_timeout": float(client_timeout), "max_body_bytes": max_body_bytes},
-    )

@@ -6,18 +6,21 @@ framing announces. Anything odd (a duplicate or non-numeric length, a transfer c
 than chunked, bad chunk framing, a body over the limit) counts as complete here: gunicorn's
 parser or the app then refuses it from the bytes already read, without waiting for more.
 
-It also holds the two answers the worker writes itself, before any thread: ``100 Continue``
-and the ``408`` for a request that did not arrive in time, in the JSON error shape; and
-:func:`feed_parser`, which hands a request read whole to gunicorn's parser (and its body
-straight to the request).
+:class:`Incoming` is one connection's request while it arrives: its bytes so far, and what
+its head says. It also holds the two answers the worker writes itself, before any thread:
+``100 Continue`` and the ``408`` for a request that did not arrive in time, in the JSON error
+shape; and :func:`feed_parser`, which hands a request read whole to gunicorn's parser (and its
+body straight to the request).
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
+import io
 import socket
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -25,16 +28,23 @@ __all__ = [
     "CONTINUE",
     "TIMEOUT_ANSWER",
     "Head",
+    "Incoming",
+    "Limits",
+    "Step",
     "chunked_end",
     "feed_parser",
     "find_head",
     "parse_head",
     "send_quietly",
+    "settle",
 ]
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 _HEAD_ENDS = (b"\r\n\r\n", b"\n\n")
+# gunicorn's longest request line and header field, when its limits are switched off (0).
+_LINE_CAP = 8190
+_FIELDS_CAP = 32768
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,73 @@ class Head:
     chunked: bool = False
     expects_continue: bool = False
     odd: bool = False  # framing gunicorn will refuse: hand the request over as it is
+
+
+class Limits(NamedTuple):
+    """How much of a request gunicorn takes: past these, it refuses without reading more."""
+
+    line: int  # the request line, with its line end
+    head: int  # the whole head
+    body: int  # DEPLOYML_MAX_REQUEST_BYTES
+
+    @classmethod
+    def of(cls, cfg: Any, max_body_bytes: int) -> Limits:
+        """The limits of gunicorn's config ``cfg`` (its 0 meaning its own longest)."""
+        line = cfg.limit_request_line or _LINE_CAP
+        fields = cfg.limit_request_fields or _FIELDS_CAP
+        field_size = cfg.limit_request_field_size or _LINE_CAP
+        return cls(line + 2, line + fields * (field_size + 2) + 4, max_body_bytes)
+
+
+class Step(enum.Enum):
+    """What the worker does with a request after reading more of it."""
+
+    WAIT = enum.auto()  # read more
+    CONTINUE = enum.auto()  # send 100 Continue, then read more
+    WHOLE = enum.auto()  # hand it over: it is whole, or will be refused from what is here
+
+
+@dataclass
+class Incoming:
+    """A connection whose request is still arriving."""
+
+    conn: Any  # gunicorn's TConn
+    deadline: float
+    buffer: bytearray = field(default_factory=bytearray)
+    head: Head | None = None
+    chunk_resume: int = 0
+    scanned: int = 0  # how much of an unfinished head has been searched for its end
+    continued: bool = False
+
+    def step(self, limits: Limits) -> Step:
+        """What to do now that ``buffer`` holds what has arrived."""
+        if self.head is None:
+            self.head, self.scanned = find_head(self.buffer, self.scanned)
+            if self.head is None:
+                return Step.WHOLE if self._head_too_long(limits) else Step.WAIT  # 414 or 431
+            self.chunk_resume = self.head.end
+        if self._body_whole(self.head, limits.body):
+            return Step.WHOLE
+        if self.head.expects_continue and not self.continued:
+            self.continued = True
+            return Step.CONTINUE
+        return Step.WAIT
+
+    def _head_too_long(self, limits: Limits) -> bool:
+        """Whether gunicorn would refuse this unfinished head already."""
+        buffer = self.buffer
+        return len(buffer) > limits.head or (len(buffer) > limits.line and b"\n" not in buffer)
+
+    def _body_whole(self, head: Head, max_body_bytes: int) -> bool:
+        """Whether the body is in, or will be refused without reading more of it."""
+        buffer = self.buffer
+        if head.odd or len(buffer) - head.end > max_body_bytes:
+            return True
+        if head.chunked:
+            end, self.chunk_resume = chunked_end(buffer, self.chunk_resume)
+            return end is not None
+        length = head.content_length or 0
+        return length > max_body_bytes or len(buffer) >= head.end + length
 
 
 def find_head(buffer: bytes | bytearray, scanned: int) -> tuple[Head | None, int]:
@@ -167,28 +244,48 @@ def feed_parser(unreader: Any, whole: bytearray, head: Head | None, least: int) 
     own reader copies what is left of a body again on every step of 1 MiB, some 100 MB of
     copying and page faults for an 8 MB body. The head, and anything after the body (a
     client's next request), go in the parser's buffer. A body left to the parser (chunked, or
-    not all here) is its source, ahead of the socket, in pieces of at least ``least`` bytes.
+    not all here) is its source, ahead of the socket, in pieces of at least ``least`` bytes;
+    :func:`settle` puts what the parser did not take of it back in the buffer.
     """
     head_end = head.end if head is not None else len(whole)
     view = memoryview(whole)
     # A kept-alive connection keeps its parser: wrap the socket's reader, never an earlier
     # request's wrapper, which would keep that request's bytes alive.
-    from_socket = unreader.chunk = unreader.__dict__.setdefault("socket_chunk", unreader.chunk)
-    length = head.content_length if head is not None and not head.odd else None
-    if length and len(whole) >= head_end + length:
+    unreader.chunk = unreader.__dict__.setdefault("socket_chunk", unreader.chunk)
+    length = None  # unknown until the parser reads it
+    if head is not None and not head.odd and not head.chunked:
+        length = head.content_length or 0  # no framing: no body
+    if length is not None and len(whole) >= head_end + length:
         unreader.unread(view[:head_end].tobytes() + view[head_end + length :].tobytes())
-        return view[head_end : head_end + length].tobytes()
+        return view[head_end : head_end + length].tobytes() if length else None
     unreader.unread(view[:head_end].tobytes())
-    rest = view[head_end:]
+    if len(view) > head_end:
+        unreader.chunk = _Pieces(unreader, view[head_end:], least)
+    return None
 
-    def chunk(size_hint: int | None = None) -> bytes:
-        nonlocal rest
-        size = max(size_hint or 0, least)
-        piece, rest = rest[:size].tobytes(), rest[size:]
-        if not rest:
-            unreader.chunk = from_socket  # this function, and the request's bytes, go
+
+class _Pieces:
+    """What follows a request's head, read whole, as its parser's source ahead of the socket."""
+
+    def __init__(self, unreader: Any, rest: memoryview, least: int) -> None:
+        self.unreader = unreader
+        self.rest = rest
+        self.least = least
+
+    def __call__(self, size_hint: int | None = None) -> bytes:
+        size = max(size_hint or 0, self.least)
+        piece, self.rest = self.rest[:size].tobytes(), self.rest[size:]
+        if not self.rest:
+            self.unreader.chunk = self.unreader.socket_chunk  # this, and the request's bytes, go
         return piece
 
-    if rest:
-        unreader.chunk = chunk
-    return None
+
+def settle(unreader: Any) -> None:
+    """Once a request is answered: the bytes read with it that its parser did not take (a
+    client's next request, pipelined) go to the parser's buffer, and the socket is again its
+    source."""
+    pieces = unreader.chunk
+    if isinstance(pieces, _Pieces):
+        unreader.chunk = unreader.socket_chunk
+        unreader.buf.seek(0, io.SEEK_END)
+        unreader.buf.write(pieces.rest)

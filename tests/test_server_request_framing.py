@@ -9,7 +9,7 @@ from gunicorn.config import Config
 from gunicorn.http.parser import RequestParser
 from gunicorn.http.unreader import Unreader
 
-from server.request_framing import Head, chunked_end, feed_parser, parse_head
+from server.request_framing import Head, chunked_end, feed_parser, parse_head, settle
 
 HEAD = b"POST /predict HTTP/1.1\r\nHost: a\r\n"
 
@@ -109,3 +109,23 @@ def test_any_other_body_is_left_to_gunicorn_s_own_reader(whole: bytes) -> None:
     assert handed is None
     if b"Content-Length: 3" not in whole:
         assert next(parser).body.read().startswith(b"{}")
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        b"GET /livez HTTP/1.1\r\nHost: a\r\n\r\n",  # no body
+        HEAD + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",  # read by the parser
+    ],
+)
+def test_requests_pipelined_behind_an_answered_one_are_all_in_the_parser_s_buffer(
+    first: bytes,
+) -> None:
+    following = b"GET /livez HTTP/1.1\r\nHost: a\r\n\r\n" * 50  # more than one piece
+    handed, parser = _fed(first + following)
+    request = next(parser)
+    request.body.read()
+    assert handed is None
+    settle(parser.unreader)  # the request is answered
+    assert parser.unreader.take_buffered() == following
+    assert parser.unreader.chunk() == b""  # the socket is its source again

@@ -14,7 +14,6 @@ one of HTTP's standard methods is logged as ``"OTHER"``.
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 import uuid
@@ -23,7 +22,7 @@ from datetime import UTC, datetime
 import orjson
 from flask import Flask, Response, g, request
 
-from server.logs import ACCESS_LOGGER
+from server.logs import AccessLog
 
 __all__ = ["REQUEST_ID_HEADER", "install_access_log", "logged_method"]
 
@@ -51,7 +50,7 @@ def logged_method(method: str) -> str:
 
 def install_access_log(app: Flask, model_sha256: str) -> None:
     """Give every request an id and log one JSON line when its response is ready."""
-    logger = logging.getLogger(ACCESS_LOGGER)
+    access = AccessLog()
 
     @app.before_request
     def start() -> None:
@@ -61,23 +60,24 @@ def install_access_log(app: Flask, model_sha256: str) -> None:
 
     @app.after_request
     def finish(response: Response) -> Response:
-        rid = g.get("request_id") or request_id(None)
+        facts = g._get_current_object()  # once, not through the proxy for each fact
+        rid = facts.get("request_id") or request_id(None)
         response.headers[REQUEST_ID_HEADER] = rid
-        if logger.isEnabledFor(logging.INFO):
-            started = g.get("started", time.perf_counter())
+        if access.enabled():
+            started = facts.get("started", time.perf_counter())
             line = {
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                 "request_id": rid,
                 "method": logged_method(request.method),
                 "route": request.url_rule.rule if request.url_rule else None,
                 "status": response.status_code,
-                "rows": g.get("rows"),
+                "rows": facts.get("rows"),
                 "latency_ms": round((time.perf_counter() - started) * 1000, 3),
                 "model_sha256": model_sha256,
-                "client": g.get("client"),
-                "profile": g.get("profile"),
-                "imputed": g.get("imputed", {}),
-                "refused": g.get("refused", 0),
+                "client": facts.get("client"),
+                "profile": facts.get("profile"),
+                "imputed": facts.get("imputed", {}),
+                "refused": facts.get("refused", 0),
             }
-            logger.info(orjson.dumps(line).decode())
+            access.write(orjson.dumps(line).decode())
         return response
