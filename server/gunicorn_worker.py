@@ -124,16 +124,17 @@ class ReadingWorker(BalancedWorker):
         ``wsgi.input``, as it is (the very bytes read), and what the app leaves of it is drained."""
         conn.sock.settimeout(self.client_timeout)
         body, conn.request_body = getattr(conn, "request_body", None), None
-        in_memory = body is not None and req.body is not None
-        if body is not None and in_memory:
+        if body is not None and req.body is not None:
             req.body = io.BytesIO(body)
+        else:
+            body = None  # gunicorn's own reader has the body, if any
         try:
             return super().handle_request(req, conn)
         except TimeoutError:
             self.log.info(STALLED_MESSAGE)
             return False  # closed: the answer may be cut short
         finally:
-            if in_memory:
+            if body is not None:
                 req.body.seek(0, io.SEEK_END)
 
     def finish_request(self, conn: Any, fs: Any) -> None:
