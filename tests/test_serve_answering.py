@@ -27,6 +27,13 @@ def predict_request(body: bytes, close: bool = False) -> bytes:
     )
 
 
+def one_worker(artefact: Path, tmp_path: Path) -> tuple[int, Path, list[str]]:
+    """A free port, the server's log and the command serving ``artefact`` with one worker."""
+    port = free_port()
+    command = [*DEPLOYML, "serve", str(artefact), "--port", str(port), "--workers", "1"]
+    return port, tmp_path / "serve.log", command
+
+
 def send_in_background(sock: socket.socket, data: bytes) -> threading.Thread:
     """Send ``data`` from a thread (a server not reading must not block the test)."""
 
@@ -43,8 +50,7 @@ def send_in_background(sock: socket.socket, data: bytes) -> threading.Thread:
 def test_three_thousand_pipelined_requests_on_one_connection_are_answered_in_order(
     binary_artefact: Path, tmp_path: Path, threads: str
 ) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(binary_artefact, tmp_path)
     rows = example_rows(binary_artefact)
     with running(command, port, log, clean_env(DEPLOYML_WORKER_THREADS=threads)) as base:
         expected = [post(base, row)[1]["predictions"][0] for row in rows]
@@ -68,8 +74,7 @@ def test_three_thousand_pipelined_requests_on_one_connection_are_answered_in_ord
 def test_a_client_that_stops_reading_its_answers_is_dropped_and_others_are_answered(
     binary_artefact: Path, tmp_path: Path, threads: str
 ) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(binary_artefact, tmp_path)
     env = clean_env(DEPLOYML_CLIENT_TIMEOUT="2", DEPLOYML_WORKER_THREADS=threads)
     metadata = b"GET /metadata HTTP/1.1\r\nHost: a\r\n\r\n"
     with running(command, port, log, env) as base:
@@ -96,8 +101,8 @@ def test_a_client_that_stops_reading_its_answers_is_dropped_and_others_are_answe
 def test_a_request_longer_than_the_heartbeat_timeout_is_answered_by_the_same_worker(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
-    port, log, audit = free_port(), tmp_path / "serve.log", tmp_path / "audit.jsonl"
-    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(binary_artefact, tmp_path)
+    audit = tmp_path / "audit.jsonl"
     env = clean_env(
         DEPLOYML_TIMEOUT="1", DEPLOYML_AUDIT_LOG=str(audit), DEPLOYML_AUDIT_KEY=AUDIT_KEY
     )
