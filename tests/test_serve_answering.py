@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_serve_end_to_end import DEPLOYML, clean_env, example_rows, free_port, post, running
+from test_serve_end_to_end import clean_env, example_rows, one_worker, post, running
 
 from server.gunicorn_worker import STALLED_MESSAGE
 
@@ -25,13 +25,6 @@ def predict_request(body: bytes, close: bool = False) -> bytes:
         b"POST /predict HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n%s"
         b"Content-Length: %d\r\n\r\n%s" % (connection, len(body), body)
     )
-
-
-def one_worker(artefact: Path, tmp_path: Path) -> tuple[int, Path, list[str]]:
-    """A free port, the server's log and the command serving ``artefact`` with one worker."""
-    port = free_port()
-    command = [*DEPLOYML, "serve", str(artefact), "--port", str(port), "--workers", "1"]
-    return port, tmp_path / "serve.log", command
 
 
 def send_in_background(sock: socket.socket, data: bytes) -> threading.Thread:

@@ -64,6 +64,13 @@ def tampered(artefact: Path, tmp_path: Path) -> tuple[Path, str]:
     return copy, model_file
 
 
+def one_worker(artefact: Path, tmp_path: Path) -> tuple[int, Path, list[str]]:
+    """A free port, the server's log and the command serving ``artefact`` with one worker."""
+    port = free_port()
+    command = [*DEPLOYML, "serve", str(artefact), "--port", str(port), "--workers", "1"]
+    return port, tmp_path / "serve.log", command
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOYML_")}
     return {**env, **extra}
@@ -168,8 +175,7 @@ def test_serve_predicts_over_gunicorn_and_logs_json_lines_without_values(
 def test_serve_keeps_the_connection_alive_between_predictions(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(binary_artefact, tmp_path)
     body = json.dumps(example_rows(binary_artefact)[0]).encode()
     with running(command, port, log, clean_env()):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -271,8 +277,7 @@ def test_a_key_from_keys_add_opens_a_real_server_that_never_logs_it(
     assert made.returncode == 0, made.stderr
     key = made.stdout.strip()
     assert key not in keys.read_text()
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(pipeline_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(pipeline_artefact, tmp_path)
     row = example_rows(pipeline_artefact)[0]
     # running() waits on /readyz without a key: the probe is open.
     with running(command, port, log, clean_env(DEPLOYML_API_KEYS_FILE=str(keys))) as base:
@@ -363,8 +368,7 @@ def test_container_command_refuses_in_one_line_before_loading_the_model(
 
 def test_serve_allow_pickle_serves_a_format_1_1_pickle_artefact(tmp_path: Path) -> None:
     old = Path(__file__).parent / "data" / "artefact-format-1.1"
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(old), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(old, tmp_path)
     with running([*command, "--allow-pickle"], port, log, clean_env()) as base:
         stored = json.loads((old / "examples.json").read_text())
         status, body, _ = post(base, {"instances": stored["inputs"]})
@@ -383,8 +387,7 @@ def test_serve_banner_curl_holds_a_row_made_from_the_schema_never_a_stored_real_
         captured = capture(pipeline_model, X, y, X_test=X_test, y_test=y_test, examples="real")
         artefact = package(captured, tmp_path / "real-rows")
     real = json.loads((artefact / "examples.json").read_text())["inputs"]
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(artefact, tmp_path)
     command += ["--allow-pickle"] if which == "format-1.1" else []
     with running(command, port, log, clean_env()) as base:
         output = log.read_text()
@@ -410,8 +413,7 @@ def test_serve_reruns_edge_cases_of_every_kind_through_the_request_checks_and_is
     )
     plan = {"edge_cases": cases, "allow_failing_edge_cases": True}
     artefact = package(capture(pipeline_model, X, y, **plan), tmp_path / "cases-artefact")
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(artefact, tmp_path)
     with running(command, port, log, clean_env()) as base:
         status, metadata, _ = post(base, None, path="/metadata")
     assert status == 200 and metadata["ready"] is True
@@ -438,8 +440,7 @@ def read_until_closed(sock: socket.socket) -> bytes:
 def test_a_kept_alive_connections_next_request_is_read_in_pieces_and_timed_out_if_it_stalls(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(binary_artefact, tmp_path)
     body = json.dumps(example_rows(binary_artefact)[0]).encode()
     whole = (
         b"POST /predict HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
@@ -507,8 +508,7 @@ def test_serve_answers_while_ten_slow_clients_hang_and_closes_them_when_late(
 def test_serve_answers_requests_sent_in_pieces_pipelined_chunked_or_expecting_continue(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(binary_artefact, tmp_path)
     body = json.dumps(example_rows(binary_artefact)[0]).encode()
     head = b"POST /predict HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
     whole = head + b"Content-Length: %d\r\n\r\n" % len(body) + body
@@ -533,8 +533,7 @@ def test_serve_answers_requests_sent_in_pieces_pipelined_chunked_or_expecting_co
 def test_a_large_body_the_app_never_reads_leaves_the_next_request_on_the_connection_intact(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(binary_artefact, tmp_path)
     row = example_rows(binary_artefact)[0]
     unread = json.dumps({"instances": [row] * 5000}).encode()
     env = clean_env(DEPLOYML_MAX_ROWS="5000", DEPLOYML_MAX_REQUEST_BYTES=str(8 * 2**20))
@@ -557,8 +556,7 @@ def test_a_large_body_the_app_never_reads_leaves_the_next_request_on_the_connect
 def test_serve_stops_reading_large_unfinished_bodies_past_its_budget_until_others_finish(
     binary_artefact: Path, tmp_path: Path
 ) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(binary_artefact, tmp_path)
     # The worker holds four bodies' worth (400,000 bytes) of unfinished requests.
     env = clean_env(DEPLOYML_MAX_REQUEST_BYTES="100000", DEPLOYML_CLIENT_TIMEOUT="20")
     head = b"POST /predict HTTP/1.1\r\nConnection: close\r\nContent-Length: 99000\r\n\r\n"
@@ -597,8 +595,7 @@ def test_large_requests_on_one_kept_alive_connection_do_not_pile_up_in_the_worke
     binary_artefact: Path, tmp_path: Path
 ) -> None:
     # Each request's bytes, read by the event loop, must go with its answer.
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(binary_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(binary_artefact, tmp_path)
     env = clean_env(DEPLOYML_MAX_ROWS="5000", DEPLOYML_MAX_REQUEST_BYTES=str(8 * 2**20))
     body = json.dumps({"instances": example_rows(binary_artefact)[:1] * 4000}).encode()
     assert len(body) > 2_000_000
@@ -621,8 +618,7 @@ def test_large_requests_on_one_kept_alive_connection_do_not_pile_up_in_the_worke
 def test_serve_skips_invalid_rows_under_deployml_on_error_and_logs_imputed_and_refused(
     pipeline_artefact: Path, tmp_path: Path
 ) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    command = [*DEPLOYML, "serve", str(pipeline_artefact), "--port", str(port), "--workers", "1"]
+    port, log, command = one_worker(pipeline_artefact, tmp_path)
     good = next(row for row in example_rows(pipeline_artefact) if None not in row.values())
     rows = [good, {**good, "age": SECRET_TEXT}, {**good, "bmi": None}]
     with running(command, port, log, clean_env(DEPLOYML_ON_ERROR="skip")) as base:
